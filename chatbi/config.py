@@ -1,0 +1,83 @@
+"""Frozen settings read from the environment (see INTERFACES.md, "Environment")."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_ROOT.parent
+DEFAULT_DB = Path("data/warehouse.duckdb")
+
+
+def _semantic_dir() -> Path:
+    env = os.environ.get("CHATBI_SEMANTIC_DIR")
+    return Path(env) if env else PROJECT_ROOT / "semantic_layer"
+
+
+def _api_keys(raw: str) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for pair in raw.split(","):
+        if "=" in pair:
+            key, role = pair.split("=", 1)
+            if key.strip():
+                keys[key.strip()] = role.strip()
+    return keys
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, resolved once from the environment."""
+
+    db_path: Path = DEFAULT_DB
+    semantic_dir: Path = field(default_factory=_semantic_dir)
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    planner: str = "auto"  # auto | offline | llm
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    llm_timeout_s: float = 20.0
+    query_timeout_s: float = 10.0
+    max_rows: int = 1000
+    memory_limit: str = "4GB"
+    api_keys: dict[str, str] = field(default_factory=dict)
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+
+    @property
+    def index_dir(self) -> Path:
+        """Chroma index beside the warehouse file."""
+        return self.db_path.parent / (self.db_path.stem + ".index")
+
+    @property
+    def app_db_path(self) -> Path:
+        """Application database (feedback, promoted examples): never the warehouse."""
+        return self.db_path.parent / (self.db_path.stem + ".app.sqlite")
+
+    @property
+    def use_llm(self) -> bool:
+        if self.planner == "offline":
+            return False
+        if self.planner == "llm":
+            return True
+        return bool(self.openai_api_key)
+
+    @classmethod
+    def from_env(cls, db_path: str | Path | None = None) -> Settings:
+        env = os.environ
+        db = Path(db_path) if db_path else Path(env.get("CHATBI_DB") or DEFAULT_DB)
+        return cls(
+            db_path=db,
+            planner=env.get("CHATBI_PLANNER", "auto").strip().lower() or "auto",
+            openai_api_key=env.get("OPENAI_API_KEY") or None,
+            openai_base_url=env.get("OPENAI_BASE_URL") or None,
+            model=env.get("CHATBI_MODEL") or "gpt-4o-mini",
+            llm_timeout_s=float(env.get("CHATBI_LLM_TIMEOUT", "20")),
+            query_timeout_s=float(env.get("CHATBI_QUERY_TIMEOUT", "10")),
+            api_keys=_api_keys(env.get("CHATBI_API_KEYS", "")),
+            slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
+            slack_app_token=env.get("SLACK_APP_TOKEN") or None,
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+        )
