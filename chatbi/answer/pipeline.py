@@ -1,0 +1,209 @@
+"""The one straight line from a question to an Answer (ARCHITECTURE.md).
+
+understand/plan → compile → guard → execute → chart → finding. Every channel calls
+``Pipeline.ask``; nothing here knows which channel asked. The pipeline holds only
+long-lived, read-only resources (semantic layer, planner, executor); conversation state
+lives in the ``Conversation`` the caller passes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import unicodedata
+from datetime import date
+from typing import Any
+
+from chatbi.answer.types import Answer
+from chatbi.config import Settings
+from chatbi.errors import ChatBIError, UnclearQuestionError, UserInputError
+from chatbi.sql.policy import Role
+
+MAX_QUESTION_CHARS = 2000
+
+
+class _Timer:
+    """Collects stage timings in milliseconds."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    def stage(self, name: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[name] = self.timings.get(name, 0.0) + (now - since) * 1000
+        return now
+
+    def finish(self) -> dict[str, float]:
+        self.timings["total"] = (time.perf_counter() - self.start) * 1000
+        return self.timings
+
+
+def clean_question(question: str) -> str:
+    """Strip control characters and surrounding space; reject empty or oversized input."""
+    if question is None:
+        raise UserInputError("请输入一个问题 / Please ask a question.", code="empty_question")
+    text = "".join(ch for ch in str(question) if unicodedata.category(ch)[0] != "C" or ch in "\n\t")
+    text = " ".join(text.split())
+    if not text:
+        raise UnclearQuestionError("请输入一个问题，例如“各大区的GMV” / Please ask a question, e.g. 'GMV by region'.",
+                                   code="empty_question")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise UserInputError(
+            f"问题太长（{len(text)} 字符，上限 {MAX_QUESTION_CHARS}）/ The question is too long "
+            f"({len(text)} characters, limit {MAX_QUESTION_CHARS}). Please shorten it.",
+            code="question_too_long",
+        )
+    return text
+
+
+def detect_language(text: str) -> str:
+    """'zh' when the text has any CJK character, else 'en'."""
+    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
+
+
+class Pipeline:
+    """Long-lived answering engine shared by every channel and session."""
+
+    def __init__(self, settings: Settings):
+        from chatbi.semantic.catalog import Catalog
+        from chatbi.semantic.loader import load_semantic_layer
+        from chatbi.sql.executor import Executor
+
+        self.settings = settings
+        self.layer = load_semantic_layer(settings.semantic_dir)
+        self.catalog_ = Catalog(self.layer)
+        self.policy = self.catalog_.access_policy(settings.max_rows)
+        self.executor = Executor(settings.db_path, timeout_s=settings.query_timeout_s,
+                                 memory_limit=settings.memory_limit)
+        self._lock = threading.Lock()
+        self._values: dict[str, list[str]] | None = None
+        self._planner: Any = None
+        self._default_as_of: date | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Pipeline:
+        return cls(settings or Settings.from_env())
+
+    # ---- resources loaded on first use -------------------------------------------------
+    def dimension_values(self) -> dict[str, list[str]]:
+        """Distinct values of low-cardinality dimensions, read once from the warehouse."""
+        with self._lock:
+            if self._values is None:
+                from chatbi.semantic.values import read_dimension_values
+
+                self._values = read_dimension_values(self.layer, self.executor)
+            return self._values
+
+    @property
+    def planner(self) -> Any:
+        if self._planner is None:
+            from chatbi.planner.offline import OfflinePlanner
+
+            planner = OfflinePlanner(self.layer, self.dimension_values())
+            with self._lock:
+                self._planner = self._planner or planner
+        return self._planner
+
+    def default_as_of(self) -> date:
+        """The warehouse's as-of date: the date of the latest order."""
+        if self._default_as_of is None:
+            value = self.executor.scalar("SELECT CAST(MAX(order_ts) AS DATE) FROM orders")
+            self._default_as_of = value or date.today()
+        return self._default_as_of
+
+    def new_conversation(self) -> Any:
+        from chatbi.planner.context import Conversation
+
+        return Conversation()
+
+    # ---- answering ---------------------------------------------------------------------
+    def ask(self, question: str, *, conversation: Any = None, role: str | Role = "admin",
+            as_of: date | None = None) -> Answer:
+        """Answer one question; user problems come back as an Answer with ``error`` set."""
+        from chatbi.answer.respond import respond
+
+        timer = _Timer()
+        raw = "" if question is None else str(question)
+        answer = Answer(question=raw[:MAX_QUESTION_CHARS], language=detect_language(raw))
+        try:
+            text = clean_question(raw)
+            answer.question = text
+            role_obj = role if isinstance(role, Role) else Role.parse(role)
+            answer = respond(self, text, conversation=conversation, role=role_obj,
+                             as_of=as_of or self.default_as_of(), timer=timer, answer=answer)
+        except ChatBIError as exc:
+            if exc.exit_code == 1:
+                raise
+            answer.intent = "refuse" if exc.code.startswith(("sql_", "refused")) else "clarify"
+            answer.error = exc.to_dict()
+            answer.finding = exc.message
+        answer.timings_ms = timer.finish()
+        return answer
+
+    def run_sql(self, sql: str, *, role: str | Role = "admin") -> Answer:
+        """Hand-written SQL through the same guard and executor (``chatbi sql``)."""
+        from chatbi.answer.respond import respond_sql
+
+        timer = _Timer()
+        answer = Answer(question=sql, intent="query", planner="offline", language="en")
+        try:
+            role_obj = role if isinstance(role, Role) else Role.parse(role)
+            respond_sql(self, sql, role=role_obj, timer=timer, answer=answer)
+        except ChatBIError as exc:
+            if exc.exit_code == 1:
+                raise
+            answer.intent = "refuse"
+            answer.error = exc.to_dict()
+            answer.finding = exc.message
+        answer.timings_ms = timer.finish()
+        return answer
+
+    # ---- information for channels ------------------------------------------------------
+    def freshness(self) -> dict[str, Any]:
+        latest = self.default_as_of()
+        built = None
+        try:
+            built = self.executor.scalar("SELECT MAX(built_at) FROM profile_build_info")
+        except ChatBIError:
+            built = None
+        return {
+            "latest_order_date": latest.isoformat() if latest else None,
+            "profile_built_at": built.isoformat(sep=" ", timespec="seconds") if built else None,
+            "as_of": latest.isoformat() if latest else None,
+        }
+
+    def planner_info(self) -> dict[str, Any]:
+        if self.settings.use_llm:
+            return {"planner": "llm", "model": self.settings.model}
+        return {"planner": "offline", "model": None}
+
+    def catalog(self) -> dict[str, Any]:
+        metrics = []
+        for metric in self.layer.metrics:
+            definition = self.catalog_.metric_definition(metric.name)
+            metrics.append({
+                "name": metric.name, "label": metric.label, "label_en": metric.label_en,
+                "description": metric.description, "sql": definition.sql,
+                "synonyms": list(metric.synonyms), "unit": metric.unit, "format": metric.format,
+            })
+        dimensions = [
+            {"name": dim.name, "label": dim.label, "label_en": dim.label_en, "model": model.name,
+             "type": dim.type, "description": dim.description, "synonyms": list(dim.synonyms)}
+            for model, dim in self.layer.all_dimensions() if not dim.pii
+        ]
+        return {"metrics": metrics, "dimensions": dimensions}
+
+    def starter_questions(self, language: str = "zh") -> list[str]:
+        if language == "en":
+            return [
+                "GMV by region", "Monthly GMV trend this year", "Top 10 merchants by GMV last quarter",
+                "Share of GMV by channel", "How is repurchase rate defined?",
+            ]
+        return [
+            "各大区的GMV", "今年按月的GMV趋势", "上个季度华东大区哪个品类的销售额增长最快？",
+            "各渠道GMV占比", "高价值用户有多少？", "复购率怎么算？",
+        ]
+
+    def close(self) -> None:
+        self.executor.close()
