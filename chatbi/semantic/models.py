@@ -4,18 +4,21 @@ Names are global: a dimension name (``region``, ``merchant_region``, ``category`
 across all semantic models, and so is a metric name, so a planner can refer to either without
 saying which table it lives on. The loader (``loader.py``) reads ``semantic_layer/*.yaml``
 into a ``SemanticLayer`` and validation collects every problem with file and line.
+The YAML format is documented in ``docs/semantic_layer.md``.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 Aggregation = Literal["sum", "count", "count_distinct", "avg", "min", "max"]
 DimensionType = Literal["categorical", "time", "tag"]
 MetricType = Literal["simple", "ratio", "derived"]
 NumberFormat = Literal["number", "integer", "currency", "percent", "days", "score"]
+DataType = Literal["string", "integer", "number", "boolean", "date"]
+GRAINS = ("day", "week", "month", "quarter", "year")
 
 
 class _Frozen(BaseModel):
@@ -23,7 +26,11 @@ class _Frozen(BaseModel):
 
 
 class Entity(_Frozen):
-    """A join key: ``primary`` on the model that owns it, ``foreign`` where it is referenced."""
+    """A join key: ``primary`` on the model that owns it, ``foreign`` where it is referenced.
+
+    A model joins to another model through an entity they share when the other side is
+    ``primary`` or ``unique`` (many-to-one, so a join never multiplies rows).
+    """
 
     name: str
     type: Literal["primary", "foreign", "unique"]
@@ -31,7 +38,11 @@ class Entity(_Frozen):
 
 
 class Dimension(_Frozen):
-    """Something to group or filter by. ``expr`` is SQL over the model's table."""
+    """Something to group or filter by. ``expr`` is SQL over the model's table.
+
+    ``expr`` may use ``{as_of}`` (a DATE literal) and ``{as_of_year}`` (an integer), filled
+    in by the compiler (e.g. the age band). A ``tag`` dimension is an array of strings.
+    """
 
     name: str
     type: DimensionType = "categorical"
@@ -43,23 +54,41 @@ class Dimension(_Frozen):
     pii: bool = False
     index_values: bool = False  # low cardinality: index its distinct values for retrieval
     grains: list[str] = Field(default_factory=list)  # for time dimensions
+    # Optional extras (added by the semantic layer owner):
+    data_type: DataType | None = None  # type of a value (filters are coerced to it)
+    values: list[str] = Field(default_factory=list)  # fixed values when known (age bands)
+    value_labels: dict[str, str] = Field(default_factory=dict)  # raw value -> words (1 -> 一线)
 
 
 class Measure(_Frozen):
-    """An aggregation over the model's rows, with an optional SQL filter."""
+    """An aggregation over the model's rows, with an optional SQL filter.
+
+    With ``min_occurrences`` the measure counts the distinct values of ``expr`` that occur
+    in at least that many rows (or distinct ``occurrence_key`` values) of the group, e.g.
+    buyers with two or more valid orders in the period.
+    """
 
     name: str
     agg: Aggregation
     expr: str = "1"
     filter: str | None = None
     description: str = ""
+    min_occurrences: int | None = Field(default=None, ge=2)
+    occurrence_key: str | None = None
 
 
 class SemanticModel(_Frozen):
-    """One table (or profile table) with its entities, dimensions and measures."""
+    """One table (or a SQL SELECT over tables) with its entities, dimensions and measures.
+
+    ``table`` names a warehouse table; a model may give ``sql`` (a SELECT in DuckDB SQL)
+    instead, which the compiler inlines as a subquery; then ``table`` is None.
+    ``local_dimensions`` maps a global dimension defined on another model to an expression
+    over this model's rows that means the same thing (saves a join).
+    """
 
     name: str
-    table: str
+    table: str | None = None
+    sql: str | None = None
     description: str = ""
     entities: list[Entity] = Field(default_factory=list)
     dimensions: list[Dimension] = Field(default_factory=list)
@@ -67,6 +96,22 @@ class SemanticModel(_Frozen):
     default_time_dimension: str | None = None
     security_column: str | None = None  # ties a row to a merchant (row-level security)
     pii_columns: list[str] = Field(default_factory=list)
+    local_dimensions: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _table_or_sql(self) -> SemanticModel:
+        if bool(self.table) == bool(self.sql):
+            raise ValueError("a semantic model needs exactly one of `table` or `sql`")
+        return self
+
+    def entity(self, name: str) -> Entity | None:
+        return next((e for e in self.entities if e.name == name), None)
+
+    def measure(self, name: str) -> Measure | None:
+        return next((m for m in self.measures if m.name == name), None)
+
+    def own_dimension(self, name: str) -> Dimension | None:
+        return next((d for d in self.dimensions if d.name == name), None)
 
 
 class Metric(_Frozen):
@@ -86,6 +131,38 @@ class Metric(_Frozen):
     unit: str | None = None  # e.g. 元, %, 天
     format: NumberFormat = "number"
     higher_is_better: bool = True
+    # Optional extras:
+    time_dimension: str | None = None  # overrides the measure model's default time dimension
+
+    @model_validator(mode="after")
+    def _shape(self) -> Metric:
+        if self.type == "simple" and not self.measure:
+            raise ValueError("a simple metric needs `measure`")
+        if self.type == "ratio" and not (self.numerator and self.denominator):
+            raise ValueError("a ratio metric needs `numerator` and `denominator`")
+        if self.type == "derived" and not self.expr:
+            raise ValueError("a derived metric needs `expr`")
+        return self
+
+    def measure_names(self) -> list[str]:
+        """The measures a simple or ratio metric reads (derived: none directly)."""
+        if self.type == "simple":
+            return [self.measure] if self.measure else []
+        if self.type == "ratio":
+            return [n for n in (self.numerator, self.denominator) if n]
+        return []
+
+
+class AccessRules(_Frozen):
+    """Row rules for ``merchant:<id>`` roles beyond ``security_column`` (see docs).
+
+    ``merchant_row_filters`` maps a table without a merchant column to a SQL predicate over
+    that table with ``{merchant_id}``; ``merchant_forbidden_tables`` are never readable by a
+    merchant.
+    """
+
+    merchant_row_filters: dict[str, str] = Field(default_factory=dict)
+    merchant_forbidden_tables: list[str] = Field(default_factory=list)
 
 
 class SemanticLayer(_Frozen):
@@ -93,6 +170,8 @@ class SemanticLayer(_Frozen):
 
     models: list[SemanticModel]
     metrics: list[Metric]
+    access: AccessRules = Field(default_factory=AccessRules)
+    _cache: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def metric(self, name: str) -> Metric:
         for metric in self.metrics:
@@ -115,3 +194,17 @@ class SemanticLayer(_Frozen):
 
     def all_dimensions(self) -> list[tuple[SemanticModel, Dimension]]:
         return [(m, d) for m in self.models for d in m.dimensions]
+
+    def models_with_measure(self, name: str) -> list[SemanticModel]:
+        """Every model defining measure ``name``, in layer order (the compiler's preference)."""
+        return [m for m in self.models if m.measure(name) is not None]
+
+    def has_metric(self, name: str) -> bool:
+        return any(m.name == name for m in self.metrics)
+
+    def has_dimension(self, name: str) -> bool:
+        return any(d.name == name for m in self.models for d in m.dimensions)
+
+    def cache(self) -> dict[str, Any]:
+        """Scratch space for structures derived from this (immutable) layer, e.g. the join graph."""
+        return self._cache

@@ -1,0 +1,554 @@
+"""The `chatbi` command line: a thin shell over the pipeline and the build steps.
+
+Exit status (INTERFACES.md): 0 answered; 2 the question could not be answered (refused,
+unclear, invalid); 1 an internal error. A ChatBIError never prints a traceback; any other
+exception prints one line, and the traceback only with ``--debug`` or ``CHATBI_DEBUG=1``.
+Heavy modules are imported inside the commands so ``chatbi --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import functools
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from chatbi.config import Settings
+from chatbi.errors import ChatBIError, UnclearQuestionError, UserInputError, WarehouseError
+
+if TYPE_CHECKING:
+    from chatbi.answer.pipeline import Pipeline
+    from chatbi.answer.types import Answer
+    from chatbi.sql.policy import Role
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    name="chatbi",
+    help="ChatBI：用中文或英文提问，得到数字、表格、图表和结论 / conversational analytics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+import_app = typer.Typer(help="导入自己的数据 / load your own data, then build profiles and the index.",
+                         no_args_is_help=True)
+profiles_app = typer.Typer(help="画像表 / profile tables.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(profiles_app, name="profiles")
+
+_STATE = {"debug": False}
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", metavar="PATH", help="warehouse file (default: $CHATBI_DB, else data/warehouse.duckdb)"),
+]
+RoleOption = Annotated[
+    str, typer.Option("--role", metavar="ROLE", help="admin | analyst | marketer | merchant:<id>")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="print the answer as one JSON object")]
+
+
+class Scale(enum.StrEnum):
+    tiny = "tiny"
+    small = "small"
+    medium = "medium"
+    large = "large"
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _debug() -> bool:
+    return _STATE["debug"] or os.environ.get("CHATBI_DEBUG", "").strip() in ("1", "true", "yes")
+
+
+def _report_unexpected(exc: BaseException) -> None:
+    """One clear line for an unexpected exception; the traceback only in debug mode."""
+    err = _err()
+    detail = str(exc).splitlines()[0] if str(exc) else ""
+    err.print(f"[bold red]内部错误 / internal error:[/] {type(exc).__name__}: {detail}", markup=True,
+              highlight=False)
+    if _debug():
+        err.print("".join(traceback.format_exception(exc)), markup=False)
+    else:
+        err.print("（加 --debug 或设置 CHATBI_DEBUG=1 查看详情 / run with --debug for the traceback）",
+                  style="dim")
+
+
+def _report_error(exc: ChatBIError) -> None:
+    from chatbi.channels.render import render_error
+
+    render_error(exc.code, exc.message, _err())
+    if _debug() and exc.detail:
+        _err().print(exc.detail, markup=False)
+
+
+def handle_errors(fn: F) -> F:
+    """Map ChatBIError to its exit code and other exceptions to exit 1, without tracebacks."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except ChatBIError as exc:
+            _report_error(exc)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            _err().print("已中断 / interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # the one place unexpected errors become exit 1
+            _report_unexpected(exc)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks of internal errors")] = False,
+    version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
+) -> None:
+    """ChatBI command line."""
+    _STATE["debug"] = debug
+    if version:
+        from chatbi import __version__
+
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def parse_date(text: str | None, option: str) -> dt.date | None:
+    """``YYYY-MM-DD`` → date; anything else is invalid input (exit 2)."""
+    if text is None or not str(text).strip():
+        return None
+    try:
+        return dt.date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise UserInputError(
+            f"{option} 需要 YYYY-MM-DD 格式的日期 / {option} expects a date like 2026-09-30, got {text!r}",
+            code="invalid_date",
+        ) from None
+
+
+def parse_role(text: str | None) -> Role:
+    from chatbi.sql.policy import Role
+
+    return Role.parse(text)
+
+
+def settings_for(db: Path | None) -> Settings:
+    return Settings.from_env(db)
+
+
+def load_pipeline(settings: Settings) -> Pipeline:
+    """Open the pipeline; a missing warehouse or pipeline module is a clear error."""
+    if not settings.db_path.exists():
+        raise WarehouseError(
+            f"数据仓库不存在 / warehouse not found: {settings.db_path}. "
+            "运行 `chatbi init --demo` 或 `make run` / run `chatbi init --demo` first.",
+            code="warehouse_missing",
+        )
+    try:
+        from chatbi.answer.pipeline import Pipeline
+    except ImportError as exc:
+        raise ChatBIError(f"组件缺失 / component missing: {exc}", code="component_missing") from exc
+    return Pipeline.from_settings(settings)
+
+
+def write_json(obj: Any) -> None:
+    """One UTF-8 JSON object on stdout, whatever the terminal's encoding."""
+    text = json.dumps(obj, ensure_ascii=False, default=str) + "\n"
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is not None:
+        sys.stdout.flush()
+        buffer.write(text.encode("utf-8"))
+        buffer.flush()
+    else:
+        sys.stdout.write(text)
+
+
+def error_answer(question: str, exc: ChatBIError) -> Answer:
+    """An Answer carrying a raised error, so ``--json`` output always has the answer's keys."""
+    from chatbi.answer.types import Answer
+
+    intent = "clarify" if isinstance(exc, UnclearQuestionError) else "refuse"
+    return Answer(question=question, intent=intent, error=exc.to_dict())  # type: ignore[arg-type]
+
+
+def emit_answer(answer: Answer, *, as_json: bool, chart_png: Path | None = None) -> int:
+    """Print an answer (JSON or rich), write the chart PNG if asked; return the exit status."""
+    if as_json:
+        write_json(answer.to_dict())
+    else:
+        from chatbi.channels.render import render_answer
+
+        render_answer(answer, _out())
+    if chart_png is not None and answer.error is None:
+        if answer.chart:
+            from chatbi.answer.charts import chart_png as write_png
+
+            write_png(answer.chart, chart_png)
+            _err().print(f"图表已保存 / chart written: {chart_png}", style="dim")
+        else:
+            _err().print("这个回答没有图表，未写 PNG / this answer has no chart; no PNG written",
+                         style="yellow")
+    return 2 if answer.error else 0
+
+
+def _answer_or_error_json(question: str, as_json: bool, produce: Callable[[], Answer],
+                          chart_png: Path | None = None) -> None:
+    """Run ``produce``; in JSON mode a raised ChatBIError still prints an answer object."""
+    try:
+        answer = produce()
+    except ChatBIError as exc:
+        if as_json:
+            write_json(error_answer(question, exc).to_dict())
+        raise
+    raise typer.Exit(emit_answer(answer, as_json=as_json, chart_png=chart_png))
+
+
+def build_derived(db_path: Path, console: Console, *, as_of: dt.date | None = None,
+                  with_index: bool = True) -> None:
+    """Build profiles, then the retrieval index (skipped with a note if not available)."""
+    from chatbi.channels.render import progress_bar
+    from chatbi.profiles.build import build_profiles
+
+    with progress_bar(console, "画像 / profiles") as report:
+        result = build_profiles(db_path, as_of=as_of, progress=report)
+    for line in _summary_lines(result):
+        console.print(line, markup=False)
+    if with_index:
+        build_index_step(db_path, console)
+
+
+def build_index_step(db_path: Path, console: Console) -> None:
+    from chatbi.channels.render import progress_bar
+
+    try:
+        from chatbi.retrieval.index import build_index
+    except ImportError:
+        console.print("检索索引模块尚不可用，已跳过 / retrieval index not available yet: skipped",
+                      style="yellow")
+        return
+    with progress_bar(console, "检索索引 / index") as report:
+        build_index(settings_for(db_path), progress=report)
+
+
+def _summary_lines(result: Any) -> list[str]:
+    if result is None:
+        return []
+    if hasattr(result, "summary_lines"):
+        return [str(line) for line in result.summary_lines()]
+    return [str(result)]
+
+
+# ---------------------------------------------------------------------------- commands
+
+@app.command()
+@handle_errors
+def init(
+    demo: Annotated[bool, typer.Option("--demo", help="generate the demo marketplace data")] = False,
+    scale: Annotated[Scale, typer.Option("--scale", help="data size")] = Scale.small,
+    seed: Annotated[int | None, typer.Option("--seed", metavar="N", help="random seed (same seed, same data)")] = None,
+    end_date: Annotated[str | None, typer.Option("--end-date", metavar="DATE", help="last day of the data, YYYY-MM-DD")] = None,
+    db: DbOption = None,
+) -> None:
+    """生成演示数据、画像和检索索引 / generate the demo warehouse (replaced atomically)."""
+    if not demo:
+        raise UserInputError(
+            "请加 --demo 生成演示数据；自己的数据用 `chatbi import` / use --demo, or `chatbi import` for your data.",
+            code="invalid_input",
+        )
+    settings = settings_for(db)
+    end = parse_date(end_date, "--end-date")
+    from chatbi.channels.render import progress_bar
+    from chatbi.warehouse.demo import generate_demo
+
+    console = _out()
+    kwargs: dict[str, Any] = {"scale": scale.value}
+    if seed is not None:
+        kwargs["seed"] = seed
+    if end is not None:
+        kwargs["end_date"] = end
+    with progress_bar(console, "演示数据 / demo data") as report:
+        generate_demo(settings.db_path, progress=report, **kwargs)
+    build_derived(settings.db_path, console)
+    console.print(f"完成 / done: {settings.db_path}", style="bold green")
+
+
+def _import(kind: str, directory: Path, db: Path | None) -> None:
+    settings = settings_for(db)
+    if not directory.is_dir():
+        raise UserInputError(f"目录不存在 / not a folder: {directory}", code="invalid_input")
+    from chatbi.channels.render import progress_bar
+    from chatbi.warehouse import importers
+
+    loader = importers.import_olist if kind == "olist" else importers.import_csv
+    console = _out()
+    with progress_bar(console, f"导入 / import {kind}") as report:
+        result = loader(directory, settings.db_path, progress=report)
+    for line in _summary_lines(result):
+        console.print(line, markup=False)
+    build_derived(settings.db_path, console)
+    console.print(f"完成 / done: {settings.db_path}", style="bold green")
+
+
+@import_app.command("olist")
+@handle_errors
+def import_olist(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="folder with the Olist CSV files")],
+    db: DbOption = None,
+) -> None:
+    """导入公开的 Olist 数据集 / load the public Olist CSV files."""
+    _import("olist", directory, db)
+
+
+@import_app.command("csv")
+@handle_errors
+def import_csv(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="CSV/Parquet files named after the raw tables")],
+    db: DbOption = None,
+) -> None:
+    """导入以原始表命名的 CSV/Parquet 文件 / load CSV or Parquet files named after the raw tables."""
+    _import("csv", directory, db)
+
+
+@profiles_app.command("build")
+@handle_errors
+def profiles_build(
+    db: DbOption = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="profile date, YYYY-MM-DD")] = None,
+) -> None:
+    """从原始表重建画像表 / rebuild the profile tables from the raw tables."""
+    settings = settings_for(db)
+    if not settings.db_path.exists():
+        raise WarehouseError(
+            f"数据仓库不存在 / warehouse not found: {settings.db_path}. Run `chatbi init --demo` first.",
+            code="warehouse_missing",
+        )
+    build_derived(settings.db_path, _out(), as_of=parse_date(as_of, "--as-of"), with_index=False)
+
+
+@app.command()
+@handle_errors
+def ask(
+    question: Annotated[str, typer.Argument(metavar="QUESTION", help="the question, in Chinese or English")],
+    db: DbOption = None,
+    role: RoleOption = "admin",
+    as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="answer as of this date, YYYY-MM-DD")] = None,
+    as_json: JsonOption = False,
+    chart_png: Annotated[Path | None, typer.Option("--chart-png", metavar="FILE", help="write the chart as PNG")] = None,
+) -> None:
+    """回答一个问题 / answer one question."""
+
+    def produce() -> Answer:
+        if not question.strip():
+            raise UserInputError("问题为空 / empty question", code="invalid_input")
+        who = parse_role(role)
+        when = parse_date(as_of, "--as-of")
+        pipeline = load_pipeline(settings_for(db))
+        return pipeline.ask(question, role=who, as_of=when)
+
+    _answer_or_error_json(question, as_json, produce, chart_png)
+
+
+@app.command()
+@handle_errors
+def sql(
+    statement: Annotated[str, typer.Argument(metavar="SQL", help="one SELECT statement")],
+    db: DbOption = None,
+    role: RoleOption = "admin",
+    as_json: JsonOption = False,
+) -> None:
+    """运行手写 SQL（同样经过安全检查）/ run hand-written SQL through the same guard."""
+
+    def produce() -> Answer:
+        if not statement.strip():
+            raise UserInputError("SQL 为空 / empty SQL", code="invalid_input")
+        who = parse_role(role)
+        return load_pipeline(settings_for(db)).run_sql(statement, role=who)
+
+    _answer_or_error_json(statement, as_json, produce)
+
+
+CHAT_HELP = """命令 / commands:
+  /help   显示帮助 / this help
+  /sql    上一个回答的 SQL 与口径 / SQL and definitions of the last answer
+  /new    开始新对话 / start a new conversation (forget follow-up context)
+  /quit   退出 / exit (also /exit, Ctrl-D)
+其余输入都是问题；追问如“那华南呢？”会接着上一个问题 / anything else is a question; follow-ups refine the last one."""
+
+
+@app.command()
+@handle_errors
+def chat(
+    db: DbOption = None,
+    role: RoleOption = "admin",
+    as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="answer as of this date, YYYY-MM-DD")] = None,
+) -> None:
+    """终端里的多轮对话 / interactive multi-turn session."""
+    from rich.prompt import Prompt
+
+    from chatbi.channels.render import render_answer, render_error
+
+    who = parse_role(role)
+    when = parse_date(as_of, "--as-of")
+    pipeline = load_pipeline(settings_for(db))
+    console = _out()
+    conversation = pipeline.new_conversation()
+    last: Answer | None = None
+    console.print(f"ChatBI · 角色 / role: {who} · 输入 /help 查看命令 / type /help", style="bold")
+    try:
+        starters = pipeline.starter_questions("zh")[:4]
+    except Exception:  # starter questions are a nicety; never block the session
+        starters = []
+    for q in starters:
+        console.print(f"  · {q}", style="cyan", markup=False)
+    while True:
+        try:
+            text = Prompt.ask("[bold green]问 / ask[/]", console=console).strip()
+        except EOFError:
+            console.print()
+            break
+        if not text:
+            continue
+        if text.startswith("/"):
+            command = text.split()[0].lower()
+            if command in ("/quit", "/exit", "/q"):
+                break
+            if command == "/help":
+                console.print(CHAT_HELP, markup=False)
+            elif command == "/sql":
+                _show_sql(console, last)
+            elif command == "/new":
+                conversation = pipeline.new_conversation()
+                last = None
+                console.print("已开始新对话 / new conversation", style="dim")
+            else:
+                console.print(f"未知命令 / unknown command {command}; /help", style="yellow", markup=False)
+            continue
+        try:
+            last = pipeline.ask(text, conversation=conversation, role=who, as_of=when)
+        except ChatBIError as exc:
+            render_error(exc.code, exc.message, console)
+            continue
+        except Exception as exc:
+            _report_unexpected(exc)
+            continue
+        render_answer(last, console, show_sql=False)
+    console.print("再见 / bye", style="dim")
+
+
+def _show_sql(console: Console, answer: Answer | None) -> None:
+    from rich.text import Text
+
+    if answer is None or not answer.sql:
+        console.print("还没有 SQL / no SQL yet", style="yellow")
+        return
+    console.print(Text(answer.sql, style="dim"))
+    data = answer.to_dict()
+    if data.get("semantic_query"):
+        console.print(Text(json.dumps(data["semantic_query"], ensure_ascii=False), style="dim"))
+    for d in data["definitions"]:
+        console.print(Text(f"{d['label']} ({d['name']}): {d['description']} — {d['sql']}", style="dim"))
+
+
+@app.command()
+@handle_errors
+def sentiment(
+    file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="CSV with review texts")],
+    text_column: Annotated[str, typer.Option("--text-column", metavar="COL", help="the column with the text")],
+    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", help="output CSV (default: beside the input)")] = None,
+) -> None:
+    """离线判断中文评论情感 / classify Chinese review texts offline."""
+    if not file.is_file():
+        raise UserInputError(f"文件不存在 / file not found: {file}", code="invalid_input")
+    from chatbi.channels.render import progress_bar
+    from chatbi.profiles.sentiment import classify_csv
+
+    console = _out()
+    with progress_bar(console, "情感 / sentiment") as report:
+        result = classify_csv(file, text_column, out, progress=report)
+    written = result if isinstance(result, str | Path) else out
+    if written is not None:
+        console.print(f"已写入 / written: {written}", style="bold green", markup=False)
+    else:
+        for line in _summary_lines(result):
+            console.print(line, markup=False)
+
+
+@app.command("eval")
+@handle_errors
+def eval_(
+    questions: Annotated[Path, typer.Argument(metavar="QUESTIONS.yaml", help="question set")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """跑一组问题，输出执行准确率和延迟 / run a question set: execution accuracy and latency."""
+    if not questions.is_file():
+        raise UserInputError(f"文件不存在 / file not found: {questions}", code="invalid_input")
+    from chatbi.eval.runner import run_eval
+
+    pipeline = load_pipeline(settings_for(db))
+    report = run_eval(questions, pipeline)
+    if as_json:
+        write_json(report.to_dict() if hasattr(report, "to_dict") else report)
+        return
+    console = _out()
+    for line in _summary_lines(report):
+        console.print(line, markup=False)
+
+
+@app.command()
+@handle_errors
+def serve(
+    host: Annotated[str, typer.Option("--host", metavar="HOST", help="bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", metavar="PORT", help="port")] = 8000,
+    db: DbOption = None,
+) -> None:
+    """HTTP API（FastAPI，文档在 /docs）/ HTTP API, docs at /docs."""
+    import uvicorn
+
+    from chatbi.channels.api import create_app
+
+    settings = settings_for(db)
+    api = create_app(settings, bind_host=host)
+    _err().print(f"ChatBI API on http://{host}:{port}  (docs: /docs)", style="bold")
+    uvicorn.run(api, host=host, port=port, log_level="info")
+
+
+@app.command()
+@handle_errors
+def slack(db: DbOption = None) -> None:
+    """Slack 机器人 / Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP events)."""
+    from chatbi.channels.slack import run
+
+    run(settings_for(db))
+
+
+def main() -> None:
+    """Console script entry point (``chatbi``)."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Presentation helpers for the Streamlit app (pure functions, no Streamlit import)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from chatbi.errors import ChatBIError, UnclearQuestionError, WarehouseError
+from chatbi.sql.policy import Role
+
+log = logging.getLogger("chatbi.web")
+
+ROLE_CHOICES = ("admin", "analyst", "marketer", "merchant")
+ROLE_LABELS = {
+    "admin": "管理员 admin",
+    "analyst": "分析师 analyst",
+    "marketer": "营销 marketer（不含个人信息）",
+    "merchant": "商户 merchant（只看自己的数据）",
+}
+
+NEXT_STEPS = {
+    "warehouse_missing": "还没有数据仓库。在项目目录运行 `make run` 或 `chatbi init --demo` 生成演示数据，然后刷新页面。"
+                         " / No warehouse yet: run `make run` or `chatbi init --demo`, then reload.",
+    "warehouse_error": "数据仓库打不开。可以重新运行 `chatbi init --demo`，或检查 CHATBI_DB。"
+                       " / The warehouse cannot be opened: re-run `chatbi init --demo` or check CHATBI_DB.",
+    "component_missing": "程序组件缺失，请重新安装：`make install`。 / A component is missing: run `make install`.",
+    "query_timeout": "查询超时了，试试缩小时间范围或减少维度。 / The query timed out: narrow the time range.",
+    "internal_error": "出了点问题，请稍后再试；如果一直出现，请联系管理员。 / Something went wrong; please try again.",
+}
+
+
+def role_from_choice(choice: str, merchant_id: int | None = None) -> Role:
+    """The Role for a sidebar choice (a merchant needs its id)."""
+    if choice == "merchant":
+        return Role.parse(f"merchant:{int(merchant_id or 0)}")
+    return Role.parse(choice)
+
+
+def answer_frame(data: Mapping[str, Any]) -> pd.DataFrame:
+    """The answer's rows as a DataFrame with the answer's column names."""
+    columns = list(data.get("columns") or [])
+    rows = [list(r) for r in data.get("rows") or []]
+    return pd.DataFrame(rows, columns=columns) if columns else pd.DataFrame()
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """CSV for download; UTF-8 with BOM so Excel opens Chinese text correctly."""
+    return frame.to_csv(index=False).encode("utf-8-sig")
+
+
+def percent_columns(columns: list[str]) -> list[str]:
+    """Columns holding ratios shown as percentages (``_growth``, ``_share``)."""
+    return [c for c in columns if c.endswith(("_growth", "_share"))]
+
+
+def md(text: str | None) -> str:
+    """Text safe for st.markdown: ``$`` would start LaTeX."""
+    return (text or "").replace("$", "\\$")
+
+
+def error_data(question: str, exc: BaseException) -> dict[str, Any]:
+    """An answer dict carrying an error, from an exception raised while answering."""
+    from chatbi.answer.types import Answer
+
+    if isinstance(exc, ChatBIError):
+        error = exc.to_dict()
+        intent = "clarify" if isinstance(exc, UnclearQuestionError) else "refuse"
+    else:
+        log.exception("unexpected error while answering", exc_info=exc)
+        error = {"code": "internal_error", "message": "内部错误 / internal error"}
+        intent = "refuse"
+    return Answer(question=question, intent=intent, error=error).to_dict()  # type: ignore[arg-type]
+
+
+def next_step(error: Mapping[str, Any] | None) -> str | None:
+    """What the user can do about an error, if we know."""
+    if not error:
+        return None
+    code = str(error.get("code") or "")
+    if code in NEXT_STEPS:
+        return NEXT_STEPS[code]
+    if code in ("unclear_question", "empty_question"):
+        return "换个说法试试，说清指标、维度和时间，例如“上个季度各大区的GMV”。 / Try naming a metric, a dimension and a time range."
+    return None
+
+
+def friendly_load_error(exc: BaseException) -> tuple[str, str]:
+    """(message, next step) for a pipeline that could not be opened."""
+    if isinstance(exc, ChatBIError):
+        code = exc.code if exc.code in NEXT_STEPS else ("warehouse_error" if isinstance(exc, WarehouseError)
+                                                        else "internal_error")
+        return exc.message, NEXT_STEPS[code]
+    log.exception("cannot open the pipeline", exc_info=exc)
+    return f"无法启动 / cannot start: {type(exc).__name__}", NEXT_STEPS["internal_error"]

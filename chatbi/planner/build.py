@@ -1,0 +1,380 @@
+"""Shared building blocks: resolve values to filters, pick default metrics, describe time,
+check metric/dimension compatibility, and assemble the ``SemanticQuery`` of a question."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from chatbi.planner import messages, periods
+from chatbi.planner.compat import Compatibility
+from chatbi.planner.lexicon import Lexicon
+from chatbi.planner.time_parser import default_range
+from chatbi.planner.types import Language, Plan, describe_range
+from chatbi.planner.understand import Understanding, ValueHit
+from chatbi.semantic.models import SemanticLayer
+from chatbi.semantic.query import ComparisonKind, Filter, Grain, OrderBy, SemanticQuery, TimeRange
+
+_CORE_METRICS = ("gmv", "order_count", "buyer_count", "avg_order_value", "conversion_rate", "repurchase_rate")
+_COUNT_METRICS = {
+    "user": ("user_count", "users", "total_users", "customer_count", "user_total"),
+    "merchant": ("merchant_count", "merchants", "total_merchants", "merchant_total"),
+}
+_COUNT_WORDS = {"user": ("用户数", "用户数量", "user count"), "merchant": ("商户数", "商户数量", "merchant count")}
+_VALUE_METRICS = ("gmv", "order_count")
+_DEFAULT_ENTITY_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class Env:
+    """What every builder needs: the layer, its lexicon and compatibility, the as-of date."""
+
+    layer: SemanticLayer
+    lexicon: Lexicon
+    compat: Compatibility
+    as_of: date
+
+
+# ------------------------------------------------------------------ labels
+def metric_label(env: Env, name: str, language: Language) -> str:
+    try:
+        metric = env.layer.metric(name)
+    except KeyError:
+        return name
+    return metric.label if language == "zh" else (metric.label_en or metric.name)
+
+
+def dimension_label(env: Env, name: str, language: Language) -> str:
+    try:
+        _, dim = env.layer.dimension(name)
+    except KeyError:
+        return name
+    return dim.label if language == "zh" else (dim.label_en or dim.name)
+
+
+def metric_exists(env: Env, name: str) -> bool:
+    return any(m.name == name for m in env.layer.metrics)
+
+
+def dimension_exists(env: Env, name: str) -> bool:
+    return any(d.name == name for _, d in env.layer.all_dimensions())
+
+
+# ------------------------------------------------------------------ values → filters
+def resolve_values(
+    env: Env,
+    hits: Sequence[ValueHit],
+    metrics: Sequence[str],
+    prefer: Iterable[str] = (),
+) -> tuple[list[Filter], list[str], list[tuple[str, str]]]:
+    """Filters for the values said, the dimensions to group by (two values of one
+    dimension = a comparison), and (metric, dimension) pairs that do not fit."""
+    order = {d.name: i for i, (_, d) in enumerate(env.layer.all_dimensions())}
+    preferred = set(prefer)
+    per_dim: dict[str, list[tuple[Any, bool, bool]]] = {}
+    problems: list[tuple[str, str]] = []
+    for hit in hits:
+        fitting = [e for e in hit.entries if all(env.compat.can_use(m, e.name) for m in metrics)]
+        pool = list(fitting or hit.entries)
+        if preferred and any(e.name in preferred for e in pool):
+            pool = [e for e in pool if e.name in preferred]
+        pick = min(pool, key=lambda e: (len(e.name), order.get(e.name, 999)))
+        if not fitting:
+            bad = next(m for m in metrics if not env.compat.can_use(m, pick.name))
+            problems.append((bad, pick.name))
+        per_dim.setdefault(pick.name, []).append((pick.value, hit.negated, pick.tag))
+    filters: list[Filter] = []
+    compare_dims: list[str] = []
+    for dim, items in per_dim.items():
+        if items[0][2]:
+            filters.extend(Filter(dimension=dim, op="has_tag", value=v) for v, _, _ in _unique(items))
+            continue
+        positive = [v for v, neg, _ in _unique(items) if not neg]
+        negative = [v for v, neg, _ in _unique(items) if neg]
+        if positive:
+            filters.append(Filter(dimension=dim, op="eq", value=positive[0]) if len(positive) == 1
+                           else Filter(dimension=dim, op="in", value=positive))
+            if len(positive) > 1:
+                compare_dims.append(dim)
+        if negative:
+            filters.append(Filter(dimension=dim, op="ne", value=negative[0]) if len(negative) == 1
+                           else Filter(dimension=dim, op="not_in", value=negative))
+    return filters, compare_dims, problems
+
+
+def _unique(items: list[tuple[Any, bool, bool]]) -> list[tuple[Any, bool, bool]]:
+    seen: list[tuple[Any, bool, bool]] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
+# ------------------------------------------------------------------ metrics
+def entity_dimensions(env: Env, entity: str) -> list[str]:
+    """The id and name dimensions that list an entity (merchant_id, merchant_name)."""
+    found = []
+    for suffix in ("_id", "_name"):
+        name = f"{entity}{suffix}"
+        try:
+            _, dim = env.layer.dimension(name)
+        except KeyError:
+            continue
+        if not dim.pii:
+            found.append(name)
+    return found
+
+
+def count_metric(env: Env, entity: str) -> str | None:
+    """The metric that counts an entity (user_count…), by name or by its words."""
+    for name in _COUNT_METRICS.get(entity, ()):
+        if metric_exists(env, name):
+            return name
+    for word in _COUNT_WORDS.get(entity, ()):
+        for entry in env.lexicon.entries(word):
+            if entry.kind == "metric":
+                return entry.name
+    return None
+
+
+def first_metric(env: Env, names: Iterable[str], dims: Iterable[str] = ()) -> str | None:
+    """The first existing metric of ``names`` that can use every dimension in ``dims``."""
+    dims = list(dims)
+    for name in names:
+        if metric_exists(env, name) and all(env.compat.can_use(name, d) for d in dims):
+            return name
+    return None
+
+
+def candidates(env: Env, u: Understanding, dims: Iterable[str] = (), term: str | None = None) -> list[str]:
+    """Up to three metrics to offer in a clarifying question, closest to what was typed."""
+    dims = [d for d in dims if dimension_exists(env, d)]
+    usable = [m.name for m in env.layer.metrics if all(env.compat.can_use(m.name, d) for d in dims)] or [m.name for m in env.layer.metrics]
+    probe = (term or u.residue or "").lower()
+    scored: list[tuple[float, str]] = []
+    if probe:
+        for name in usable:
+            surfaces = env.lexicon.metric_surfaces.get(name, [])
+            score = max((difflib.SequenceMatcher(None, probe, s).ratio() for s in surfaces), default=0.0)
+            if score >= 0.34:
+                scored.append((score, name))
+    scored.sort(key=lambda x: -x[0])
+    picked = [name for _, name in scored[:3]]
+    for name in [*_CORE_METRICS, *usable]:
+        if len(picked) >= 3:
+            break
+        if name in usable and name not in picked:
+            picked.append(name)
+    return picked
+
+
+def describe_metrics(env: Env, names: Sequence[str], language: Language) -> str:
+    """销售额（GMV）、订单数 / GMV, Orders: how metrics are offered to the user."""
+    labels = []
+    for name in names:
+        try:
+            metric = env.layer.metric(name)
+        except KeyError:
+            labels.append(name)
+            continue
+        if language == "zh":
+            extra = metric.label_en if metric.label_en and metric.label_en != metric.label and metric.label_en.isupper() else None
+            labels.append(f"{metric.label}（{extra}）" if extra else metric.label)
+        else:
+            labels.append(metric.label_en or metric.name)
+    return messages.join(labels, language)
+
+
+# ------------------------------------------------------------------ time
+def time_text(query: SemanticQuery | None, language: Language, unit: Grain | None = None) -> str | None:
+    """``上个季度 = 2026-04-01 至 2026-06-30`` plus the comparison period when there is one."""
+    if query is None or query.time_range is None:
+        return None
+    text = describe_range(query.time_range, language)
+    if query.comparison:
+        start, end = periods.comparison_range(query.time_range.start, query.time_range.end, query.comparison, unit)
+        if language == "zh":
+            kind = "同比" if query.comparison == "same_period_last_year" else "环比"
+            text += f"；{kind}对比 {start.isoformat()} 至 {end.isoformat()}"
+        else:
+            kind = "year over year" if query.comparison == "same_period_last_year" else "vs previous period"
+            text += f"; {kind}: {start.isoformat()} to {end.isoformat()}"
+    return text
+
+
+def default_unit(u: Understanding) -> Grain:
+    if u.time and u.time.grain:
+        return u.time.grain
+    return "month"
+
+
+def pick_grain(u: Understanding, time_range: TimeRange | None) -> Grain | None:
+    if u.which_grain:
+        return u.which_grain
+    if u.grain:
+        return u.grain
+    if u.trend:
+        return periods.suggest_grain(time_range.start, time_range.end) if time_range else "month"
+    return None
+
+
+# ------------------------------------------------------------------ compatibility
+def incompatible(env: Env, metrics: Sequence[str], dims: Iterable[str]) -> tuple[str, str] | None:
+    for dim in dims:
+        for metric in metrics:
+            if not env.compat.can_use(metric, dim):
+                return metric, dim
+    return None
+
+
+def incompatible_plan(env: Env, metric: str, dim: str, language: Language) -> Plan:
+    usable = env.compat.dimensions_for(metric) or frozenset()
+    options = [d.name for _, d in env.layer.all_dimensions() if d.name in usable and d.type == "categorical" and d.index_values and not d.pii][:5]
+    if not options:
+        options = [d.name for _, d in env.layer.all_dimensions() if d.name in usable and d.type == "categorical" and not d.pii][:5]
+    message = messages.text(
+        "incompatible", language,
+        metric=metric_label(env, metric, language),
+        dimension=dimension_label(env, dim, language),
+        options=messages.join([dimension_label(env, o, language) for o in options], language) or "-",
+    )
+    return Plan(intent="clarify", language=language, message=message, candidates=(metric,))
+
+
+def clarify_metric(env: Env, u: Understanding, key: str = "need_metric", dims: Iterable[str] = ()) -> Plan:
+    picked = candidates(env, u, dims)
+    message = messages.text(key, u.language, candidates=describe_metrics(env, picked, u.language))
+    return Plan(intent="clarify", language=u.language, message=message, candidates=tuple(picked))
+
+
+def unknown_metric_plan(env: Env, u: Understanding, term: str) -> Plan:
+    picked = candidates(env, u, term=term)
+    message = messages.text("unknown_metric", u.language, term=term, candidates=describe_metrics(env, picked, u.language))
+    return Plan(intent="clarify", language=u.language, message=message, candidates=tuple(picked))
+
+
+# ------------------------------------------------------------------ the query
+@dataclass
+class Draft:
+    """A query being assembled, with the notes explaining its assumptions."""
+
+    metrics: list[str]
+    dimensions: list[str]
+    filters: list[Filter]
+    time_range: TimeRange | None
+    comparison: ComparisonKind | None
+    grain: Grain | None
+    share: bool
+    order_by: list[OrderBy]
+    limit: int | None
+    notes: list[str]
+    entity_list: bool = False
+    time_dimension: str | None = None
+
+
+def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]) -> Plan:
+    """Assemble the SemanticQuery of a query question (metrics already chosen)."""
+    lang = u.language
+    entity_dims: list[str] = []
+    if u.entity and u.entity_grouped:
+        entity_dims = entity_dimensions(env, u.entity)
+        if not entity_dims:
+            entity = {"merchant": "商户", "user": "用户"}[u.entity] if lang == "zh" else f"{u.entity}s"
+            return Plan(intent="clarify", language=lang, message=messages.text("entity_unknown", lang, entity=entity))
+    dims = list(entity_dims)
+    for dim in u.group_dims:
+        if dim.endswith("_name") and dimension_exists(env, dim[: -len("_name")] + "_id") and dim[:-5] + "_id" not in dims:
+            dims.append(dim[: -len("_name")] + "_id")
+        if dim not in dims:
+            dims.append(dim)
+    filters, compare_dims, problems = resolve_values(env, u.values, metrics)
+    if problems:
+        return incompatible_plan(env, problems[0][0], problems[0][1], lang)
+    for dim in compare_dims:
+        if dim not in dims:
+            dims.append(dim)
+    filters.extend(u.extra_filters)
+    bad = incompatible(env, metrics, [*dims, *(f.dimension for f in u.extra_filters)])
+    if bad:
+        return incompatible_plan(env, bad[0], bad[1], lang)
+
+    time_range = u.time.range if u.time else None
+    comparison = u.time.comparison if u.time else None
+    if u.growth or u.growth_generic:
+        comparison = comparison or "previous_period"
+    grain = pick_grain(u, time_range)
+    if comparison and time_range is None and grain is None:
+        time_range = default_range(default_unit(u), env.as_of, lang)
+        notes.append(messages.text("note_default_time", lang, label=time_range.label or ""))
+
+    order_by: list[OrderBy] = []
+    limit: int | None = None
+    entity_list = bool(entity_dims) and (u.list_request or not (u.order or u.top_n or u.growth))
+    ranked = bool(u.growth or u.order or u.top_n)
+    if u.growth:
+        order_by = [OrderBy(field=f"{metrics[0]}_growth", descending=u.growth == "up")]
+    elif (u.order or u.top_n) and (dims or grain):
+        order_by = [OrderBy(field=metrics[0], descending=(u.order or "desc") == "desc")]
+    elif entity_dims:
+        order_by = [OrderBy(field=metrics[0], descending=True)]
+    if ranked and (dims or grain):
+        limit = u.top_n
+        if limit is None and entity_dims and not u.list_request:
+            limit = _DEFAULT_ENTITY_LIMIT
+            notes.append(messages.text("note_default_limit", lang, n=str(limit)))
+    if u.share and not dims and not grain:
+        return Plan(intent="clarify", language=lang, message=messages.text("share_needs_dimension", lang))
+    time_dimension = u.time_dimension if u.time_dimension and all(env.compat.can_use(m, u.time_dimension) for m in metrics) else None
+    query = SemanticQuery(
+        metrics=metrics,
+        dimensions=dims,
+        filters=filters,
+        having=[h for h in u.having if h.metric in metrics],
+        time_dimension=time_dimension,
+        time_range=time_range,
+        grain=grain,
+        comparison=comparison,
+        share_of_total=u.share,
+        order_by=order_by,
+        limit=limit,
+    )
+    if time_range is None and not notes_mention_time(notes):
+        notes.append(messages.text("note_all_time", lang))
+    return Plan(
+        intent="query",
+        language=lang,
+        query=query,
+        time_text=time_text(query, lang, u.time.grain if u.time else None),
+        entity_list=entity_list,
+        notes=tuple(_notes(env, u, notes)),
+    )
+
+
+def notes_mention_time(notes: list[str]) -> bool:
+    return any("时间" in n or "time" in n for n in notes)
+
+
+def _notes(env: Env, u: Understanding, notes: list[str]) -> list[str]:
+    out = list(notes)
+    for typed, name in u.fuzzy_terms:
+        label = metric_label(env, name, u.language) if metric_exists(env, name) else dimension_label(env, name, u.language)
+        out.append(messages.text("note_fuzzy", u.language, term=typed, metric=label))
+    for surface, metric in u.modifiers:
+        out.append(messages.text("note_modifier", u.language, term=surface, metric=metric_label(env, metric, u.language)))
+    return out
+
+
+def looks_like_gibberish(residue: str) -> bool:
+    """Keyboard mashing: no vowels, long consonant runs, or nothing at all."""
+    words = re.findall(r"[a-z]+", residue.lower())
+    if not residue.strip():
+        return True
+    if re.search(r"[\u4e00-\u9fff]", residue):
+        return False
+    if not words:
+        return True
+    return all(not re.search(r"[aeiouy]", w) or re.search(r"[^aeiouy]{5,}", w) or re.search(r"asdf|qwer|zxcv|hjkl|jkl;", w) for w in words)

@@ -1,0 +1,198 @@
+"""Follow-ups: change the previous plan with what a short question says.
+
+"那华南呢" replaces the region filter, "按月看" sets a month grain, "只看女性" adds a filter,
+"换成订单数" replaces the metric, "and last year?" replaces the time range, "top 5
+instead" changes the limit. Works on query, why and copy plans.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from chatbi.planner import intents, messages
+from chatbi.planner.build import (
+    Env,
+    entity_dimensions,
+    incompatible,
+    incompatible_plan,
+    pick_grain,
+    resolve_values,
+    time_text,
+)
+from chatbi.planner.numbers import to_int
+from chatbi.planner.types import CopyRequest, Plan
+from chatbi.planner.understand import Understanding
+from chatbi.semantic.query import Filter, OrderBy
+
+_STRONG_START = re.compile(
+    r"^\s*(?:那么?|那如果|如果换成|换成|换为|改成|改为|改看|换个|只看|仅看|就看|再看|去掉|不看|加上|再加|再来|再写|"
+    r"and\b|what about\b|how about\b|only\b|just\b|switch to\b|change to\b|same for\b|same but\b|instead\b|now\b|remove\b)"
+)
+_WEAK_START = re.compile(r"^\s*(?:按照?|看看|分别|by\b|split by\b|break (?:it )?down by\b|per\b|monthly\b|weekly\b|daily\b)")
+_ADD_METRIC = re.compile(r"加上|再加|还有|以及|同时看|\balso\b|\badd\b|\bplus\b|\bas well\b|\btoo\b")
+_REPLACE_DIMS = re.compile(r"换成|改成|换为|改为|\binstead\b|\bswitch\b|\bchange\b")
+
+
+def is_followup(u: Understanding, previous: Plan | None) -> bool:
+    """Does this question change ``previous`` rather than start afresh?"""
+    if previous is None or previous.intent not in ("query", "why", "copy", "definition"):
+        return False
+    norm = u.norm
+    strong = bool(_STRONG_START.search(norm) or intents.FOLLOWUP_END.search(norm))
+    weak = bool(_WEAK_START.search(norm))
+    if previous.intent == "definition":
+        return strong and bool(u.metrics)
+    if u.definition_strong or (u.why and previous.intent != "why") or (u.copy and previous.intent != "copy"):
+        return False
+    if strong:
+        return True
+    changes = bool(
+        u.values or u.group_dims or u.time or u.grain or u.trend or u.share or u.top_n or u.extra_filters
+        or u.growth or (u.entity and u.entity_grouped) or u.order
+    )
+    return not u.metrics and (weak or changes)
+
+
+def apply_followup(env: Env, u: Understanding, previous: Plan) -> Plan:
+    """The previous plan changed by the follow-up ``u``."""
+    lang = u.language
+    if previous.intent == "definition":
+        return Plan(intent="definition", language=lang, definitions=tuple(u.metrics), followup=True)
+    if previous.intent == "copy" and previous.copy_request is not None:
+        return _copy_followup(env, u, previous)
+    assert previous.query is not None
+    query = previous.query
+    metrics = list(query.metrics)
+    if u.metrics:
+        metrics = [*metrics, *(m for m in u.metrics if m not in metrics)] if _ADD_METRIC.search(u.norm) else list(u.metrics)
+    filters = list(query.filters)
+    dims = list(query.dimensions)
+
+    # filters: a value replaces the filter on its dimension; 去掉华东 drops it from an ``in``
+    new_filters, compare_dims, problems = resolve_values(env, u.values, metrics, prefer=[f.dimension for f in filters])
+    if problems:
+        return incompatible_plan(env, problems[0][0], problems[0][1], lang)
+    for new in [*new_filters, *u.extra_filters]:
+        filters = _replace_filter(filters, new)
+    removed = _removed_dims(u) if intents.REMOVE_FILTER.search(u.norm) else []
+    filters = [f for f in filters if f.dimension not in removed]
+
+    # dimensions
+    new_dims = list(u.group_dims)
+    if u.entity and u.entity_grouped:
+        new_dims = [*entity_dimensions(env, u.entity), *new_dims]
+    new_dims = [d for d in new_dims if d not in removed]
+    if new_dims:
+        dims = new_dims if _REPLACE_DIMS.search(u.norm) else [*dims, *(d for d in new_dims if d not in dims)]
+    dims = [d for d in dims if d not in removed]
+    for dim in compare_dims:
+        if dim not in dims:
+            dims.append(dim)
+    bad = incompatible(env, metrics, [*dims, *(f.dimension for f in filters)])
+    if bad:
+        return incompatible_plan(env, bad[0], bad[1], lang)
+
+    changes: dict[str, object] = {"metrics": metrics, "filters": filters, "dimensions": dims}
+    if u.time and u.time.range:
+        changes["time_range"] = u.time.range
+    if u.time and u.time.comparison:
+        changes["comparison"] = u.time.comparison
+    grain = pick_grain(u, changes.get("time_range", query.time_range))  # type: ignore[arg-type]
+    if grain:
+        changes["grain"] = grain
+    if u.share:
+        changes["share_of_total"] = True
+    order_by = [_rename_order(o, query.metrics, metrics) for o in query.order_by]
+    if u.growth:
+        changes["comparison"] = changes.get("comparison") or query.comparison or "previous_period"
+        order_by = [OrderBy(field=f"{metrics[0]}_growth", descending=u.growth == "up")]
+    elif u.order or u.top_n:
+        descending = (u.order or "desc") == "desc"
+        if order_by:
+            order_by = [OrderBy(field=order_by[0].field, descending=descending)]
+        else:
+            order_by = [OrderBy(field=metrics[0], descending=descending)]
+    changes["order_by"] = order_by
+    if u.top_n:
+        changes["limit"] = u.top_n
+    changes["having"] = [h for h in query.having if h.metric in metrics] + [h for h in u.having if h.metric in metrics]
+    new_query = query.with_changes(**changes)
+    notes = (messages.text("note_followup", lang),)
+    text = time_text(new_query, lang)
+    if previous.intent == "why" and previous.why_request is not None:
+        why = replace(
+            previous.why_request,
+            metric=metrics[0],
+            time_range=new_query.time_range,
+            comparison=new_query.comparison or previous.why_request.comparison,
+            filters=tuple(new_query.filters),
+        )
+        return Plan(intent="why", language=lang, query=new_query, why_request=why, time_text=text, notes=notes, followup=True)
+    entity_list = previous.entity_list and set(dims) >= set(previous.query.dimensions)
+    return Plan(intent="query", language=lang, query=new_query, time_text=text, entity_list=entity_list, notes=notes, followup=True)
+
+
+def _replace_filter(filters: list[Filter], new: Filter) -> list[Filter]:
+    if new.op in ("ne", "not_in"):
+        excluded = new.value if isinstance(new.value, list) else [new.value]
+        out: list[Filter] = []
+        handled = False
+        for f in filters:
+            if f.dimension == new.dimension and f.op == "in":
+                kept = [v for v in f.value if v not in excluded]
+                handled = True
+                if len(kept) > 1:
+                    out.append(Filter(dimension=f.dimension, op="in", value=kept))
+                elif kept:
+                    out.append(Filter(dimension=f.dimension, op="eq", value=kept[0]))
+            elif f.dimension == new.dimension and f.op == "eq" and f.value in excluded:
+                handled = True
+            else:
+                out.append(f)
+        return out if handled else [*out, new]
+    if new.op == "has_tag":
+        return [*filters, new] if new not in filters else filters
+    return [f for f in filters if f.dimension != new.dimension or f.op == "has_tag"] + [new]
+
+
+def _removed_dims(u: Understanding) -> list[str]:
+    """Dimensions a 去掉/remove follow-up names without a value (去掉大区筛选)."""
+    return [d for d in u.group_dims]
+
+
+def _rename_order(order: OrderBy, old: list[str], new: list[str]) -> OrderBy:
+    for before, after in zip(old, new, strict=False):
+        if order.field == before or order.field.startswith(before + "_"):
+            return OrderBy(field=after + order.field[len(before):], descending=order.descending)
+    return order
+
+
+def _copy_followup(env: Env, u: Understanding, previous: Plan) -> Plan:
+    request = previous.copy_request
+    assert request is not None
+    channel = request.channel
+    for pattern, name in intents.COPY_CHANNELS:
+        if pattern.search(u.norm):
+            channel = name  # type: ignore[assignment]
+            break
+    count = request.count
+    found = intents.COPY_COUNT.search(u.norm)
+    if found:
+        count = max(1, min(10, to_int(found["n"] or found["n2"] or "") or count))
+    filters = list(request.filters)
+    new_filters, _, _ = resolve_values(env, u.values, [])
+    for new in [*new_filters, *u.extra_filters]:
+        filters = _replace_filter(filters, new)
+    label = request.segment_label
+    if new_filters or u.extra_filters:
+        label = _segment_words(u) or label
+    new_request = CopyRequest(filters=tuple(filters), channel=channel, count=count, segment_label=label, topic=request.topic)
+    return Plan(intent="copy", language=u.language, copy_request=new_request, notes=(messages.text("note_followup", u.language),), followup=True)
+
+
+def _segment_words(u: Understanding) -> str:
+    if not u.values:
+        return ""
+    return u.question[min(v.start for v in u.values) : max(v.end for v in u.values)]
+

@@ -1,0 +1,152 @@
+"""Generic language knowledge as precompiled patterns: intent words, ranking, trend,
+share, growth, follow-up markers, copy channels, safety rules. Nothing here names a metric
+or a dimension of the semantic layer; those come from the lexicon.
+
+All patterns run on normalised (half-width, lower-case) text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from chatbi.planner.numbers import NUM
+from chatbi.semantic.query import Grain
+
+
+def _c(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+# ------------------------------------------------------------------ safety
+DATA_CHANGE = [
+    _c(r"删除|删掉|删了|删光|清空|清除|抹掉|销毁|drop掉"),
+    _c(r"(?:修改|更改|更新|篡改|改写|写入|插入|覆盖|重置)(?:一下|掉)?(?:所有|全部|这些|那些|该|这个|一条|的)?(?:订单|数据|表|记录|用户|商户|价格|状态|金额|评分|评价|库存)"),
+    _c(r"把.{0,12}(?:订单|记录|状态|价格|数据|表|金额|评分|用户|商户)[^,.?!]{0,12}(?:改成|改为|设为|设置为|更新为|删除|删掉|清空)"),
+    _c(r"\b(?:delete|truncate|wipe|erase)\b"),
+    _c(r"\b(?:drop|alter)\s+(?:table|database|schema|view|column|index)\b"),
+    _c(r"\binsert\s+into\b|\bupdate\s+\w+\s+set\b"),
+    _c(r"\b(?:update|modify|remove|overwrite|change)\s+(?:all\s+|every\s+|the\s+)?(?:orders?|records?|rows?|tables?|data|database|prices?|statuse?s?)\b(?!\s+(?:instead|by|per))"),
+]
+SQL_TEXT = [
+    _c(r"^\s*(?:select|with\s+\w+\s+as\s*\(|insert|update|delete|drop|create|alter|truncate|grant|revoke|merge|copy|attach|detach|pragma|install|load|call|exec|execute)\b"),
+    _c(r"\bselect\b[\s\S]{0,400}\bfrom\b"),
+    _c(r";\s*(?:drop|delete|update|insert|alter|truncate)\b"),
+]
+INJECTION = _c(
+    r"忽略(?:之前|以上|前面|上面|所有)?的?(?:指令|规则|提示|要求|设定)|系统提示词|越狱|"
+    r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) (?:instructions|rules|prompts?)|system prompt|jailbreak"
+)
+PII = _c(
+    r"手机号|电话号码|联系电话|电话|身份证|住址|家庭地址|收货地址|真实姓名|用户姓名|用户的名字|用户名单和电话|"
+    r"\bphone(?: numbers?)?\b|\bhome address(?:es)?\b|\bemail address(?:es)?\b|\bid card\b|\breal names?\b|\bfull names? of (?:users|customers|buyers)\b"
+)
+
+# ------------------------------------------------------------------ intents
+DEFINITION_STRONG = _c(
+    r"怎么算|怎么计算|如何计算|如何算|怎样计算|计算方法|计算方式|计算公式|计算逻辑|口径|定义|什么意思|啥意思|含义|怎么定义|如何定义|怎么统计|如何统计|"
+    r"\bhow (?:is|are|do you|do we|does one) .{0,40}\b(?:defined|calculated|computed|measured|define|calculate|compute|measure)\b|"
+    r"\bdefinition of\b|\bdefine\b|\bwhat does .{1,40} mean\b|\bmeaning of\b|\bformula (?:for|of)\b|\bhow to calculate\b"
+)
+DEFINITION_WEAK = _c(r"是什么[?]?$|^什么是|指什么|\bwhat(?:'s| is| are)\s+(?:the\s+)?(?:an?\s+)?")
+WHY = _c(
+    r"为什么|为何|为啥|什么原因|啥原因|原因是什么|的原因|归因|怎么回事|咋回事|"
+    r"\bwhy\b|\bwhat caused\b|\bwhat drove\b|\bwhat(?:'s| is) driving\b|\breasons? (?:for|behind)\b|\broot cause\b|\bexplain (?:the|why)\b"
+)
+DIRECTION_DOWN = _c(r"下降|下滑|降低|减少|下跌|跌|变差|变低|萎缩|走低|回落|\bdrops?\b|\bdropped\b|\bdecline[sd]?\b|\bfall(?:s|en)?\b|\bfell\b|\bdecrease[sd]?\b|\bdown\b|\bworse\b|\blower\b")
+DIRECTION_UP = _c(r"上升|增长|上涨|提高|增加|提升|变好|走高|涨|\brise[sn]?\b|\brose\b|\bincrease[sd]?\b|\bgrow(?:s|n)?\b|\bgrew\b|\bup\b|\bjump(?:ed|s)?\b|\bhigher\b")
+COPY = _c(
+    r"文案|营销短信|推广短信|广告语|宣传语|标语|slogan|推文|种草笔记|"
+    r"写.{0,30}(?:短信|推送|消息|通知|广告|话术|邮件|公众号)|"
+    r"\bcopy\b|\bcopywriting\b|\bslogans?\b|\btaglines?\b|"
+    r"\b(?:write|draft|create|compose|generate)\b.{0,60}\b(?:sms|messages?|texts?|push(?:es)?|notifications?|emails?|posts?|ads?)\b"
+)
+COPY_CHANNELS: list[tuple[re.Pattern[str], str]] = [
+    (_c(r"短信|\bsms\b|\btext messages?\b|\btexts\b"), "sms"),
+    (_c(r"推送|\bpush(?:es)?\b|\bnotifications?\b|app通知"), "push"),
+    (_c(r"公众号|朋友圈|微信|\bwechat\b"), "wechat"),
+    (_c(r"邮件|\be-?mails?\b"), "email"),
+    (_c(r"小红书|种草笔记|\bxiaohongshu\b|\brednote\b"), "xiaohongshu"),
+]
+COPY_COUNT = _c(rf"(?P<n>{NUM})\s*(?:条|个|篇|版|份|句|则|种)|(?P<n2>{NUM})\s+(?:\w+\s+){{0,3}}?(?:messages?|texts?|sms|push(?:es)?|notifications?|variants?|versions?|options?|slogans?|emails?|posts?|lines?|ideas?)\b")
+COPY_TOPIC = _c(r"(?:推广|推荐|促销|宣传|主推|关于|介绍|promot(?:e|ing)|about|featuring|for our)\s*(?P<topic>[^,.?!，。]{1,20}?)(?:的|\s*$|[,.?!]|\s+(?:to|for)\b)")
+
+# ------------------------------------------------------------------ query shape
+TREND = _c(r"趋势|走势|变化趋势|变化情况|曲线|时间序列|历史变化|\btrends?\b|\bover time\b|\btrajectory\b|\btime series\b|\bhistory\b")
+GRAIN_WORDS: list[tuple[re.Pattern[str], Grain]] = [
+    (_c(r"按天|按日|每天|每日|日度|逐日|分日|各天|\bdaily\b|\bby day\b|\bper day\b|\beach day\b|\bday by day\b"), "day"),
+    (_c(r"按周|每周|周度|逐周|分周|各周|\bweekly\b|\bby week\b|\bper week\b|\beach week\b|\bweek by week\b"), "week"),
+    (_c(r"按月|每月|月度|逐月|分月|各月|每个月|按月份|月份|\bmonthly\b|\bby month\b|\bper month\b|\beach month\b|\bmonth by month\b"), "month"),
+    (_c(r"按季度|每季度|季度|逐季|分季度|各季度|每个季度|按季|\bquarterly\b|\bby quarter\b|\bper quarter\b|\beach quarter\b"), "quarter"),
+    (_c(r"按年|每年|年度|逐年|分年|各年|每一年|\byearly\b|\bannual(?:ly)?\b|\bby year\b|\bper year\b|\beach year\b"), "year"),
+]
+SHARE = _c(r"占比|份额|比重|构成|占多少|分布占比|百分比|\bshare\b|\bproportion\b|\bpercentage\b|\bbreakdown\b|\bmix\b|\bcomposition\b|\bcontribution\b")
+GROWTH_UP = _c(
+    r"(?:增长|增速|涨幅|上涨|提升|增加|上升|增幅|成长)(?:得)?(?:最快|最多|最大|最高|最猛|前)|骤升|飙升|激增|暴涨|猛增|大涨|"
+    r"\bfastest[- ]growing\b|\bgrew (?:the )?(?:most|fastest)\b|\b(?:highest|biggest|largest|fastest|top) (?:growth|increase|gains?|growers?)\b|\bgrowing (?:the )?fastest\b|\bjumped (?:the )?most\b|\bspiked?\b|\bsurged?\b"
+)
+GROWTH_DOWN = _c(
+    r"(?:下降|下滑|跌幅|减少|降幅|下跌|萎缩)(?:得)?(?:最快|最多|最大|最严重|最猛|前)|骤降|暴跌|锐减|大跌|"
+    r"\b(?:declined|dropped|fell|shrank|decreased) (?:the )?(?:most|fastest)\b|\b(?:biggest|largest|fastest|steepest) (?:drops?|declines?|decreases?|falls?)\b|\bfastest[- ]declining\b"
+)
+GROWTH_GENERIC = _c(r"增长率|增速|增幅|涨幅|变化率|增长了?多少|\bgrowth\b|\bhow much did .{1,40} grow\b")
+SUPER_DESC = _c(
+    r"最高|最多|最大|最好|最强|最受欢迎|最畅销|最火|最喜欢|最常|排名靠前|领先|排名前|排行榜?|排名|"
+    r"\bhighest\b|\bmost\b|\blargest\b|\bbiggest\b|\bbest\b|\bgreatest\b|\btop\b|\bleading\b|\brank(?:ed|ing)?\b"
+)
+SUPER_ASC = _c(r"最低|最少|最小|最差|最弱|垫底|排名靠后|倒数|末尾|\blowest\b|\bleast\b|\bsmallest\b|\bworst\b|\bbottom\b|\bfewest\b|\bweakest\b")
+TOP_N = _c(
+    rf"(?:\btop\b|\bbottom\b|\bbest\b|\bworst\b|前|后|倒数|排名前|最[高低多少大小好差]的?|\bhighest\b|\blowest\b)\s*(?P<n>{NUM})\s*(?:个|名|位|家|大|条|款|种|\b)?"
+    rf"|(?P<n2>{NUM})\s*(?:个|家|名|位|款|种|大)(?!月|季度|天|周|年|小时|星期|礼拜)"
+)
+LIST = _c(r"有哪些|是哪些|哪些|有谁|名单|清单|列出|列一下|列举|\blist\b|\bwhich (?:merchants|sellers|users|customers|buyers|shops|stores)\b|\bshow me (?:the |all )?(?:merchants|sellers|users|customers|buyers)\b|\bwho are\b")
+COUNT = _c(r"有多少|多少个|多少人|多少家|多少位|几个|几家|几位|人数|\bhow many\b|\bnumber of\b|\bcount of\b|\bcount\b")
+COMPARE = _c(r"\bvs\.?\b|\bversus\b|对比|比较|相比|相较|\bcompared?\b|\bcomparison\b")
+NEGATION = _c(r"(?:除了|除去|除|不含|不包括|不包含|排除|剔除|不看|去掉|非|\bexcluding\b|\bexcept\b|\bother than\b|\bwithout\b|\bnot\b|\bexclude\b)\s*$")
+WHICH = _c(r"哪个|哪一个|哪些|哪家|哪类|哪款|哪种|哪位|\bwhich\b|\bwhat\b")
+PREFERENCE = _c(r"喜欢|偏好|爱买|常买|偏爱|青睐|\bprefer\b|\blike\b|\blove\b|\bfavou?rite\b|\bbuy (?:the )?most\b")
+MAINLY = _c(r"主要是|主要集中|主要在|分布|构成|画像|\bmostly\b|\bmainly\b|\bdistribution\b|\bdistributed\b")
+
+ENTITY_WORDS: dict[str, re.Pattern[str]] = {
+    "merchant": _c(r"商户|商家|卖家|店铺|店家|寄卖方|寄卖商|\bmerchants?\b|\bsellers?\b|\bshops?\b|\bstores?\b|\bvendors?\b"),
+    "user": _c(r"用户|买家|客户|顾客|会员|消费者|人群|\busers?\b|\bbuyers?\b|\bcustomers?\b|\bshoppers?\b|\bmembers?\b|\bpeople\b"),
+}
+
+# ------------------------------------------------------------------ numbers on metrics
+HAVING = _c(
+    r"^\s*(?:的|is|was|are)?\s*(?P<op>超过|大于|高于|多于|不低于|不少于|至少|低于|小于|少于|不超过|不高于|不到|至多|>=|<=|>|<|=|above|over|more than|greater than|higher than|at least|below|under|less than|lower than|at most)"
+    r"\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>%|万|亿|千|百万|k\b|m\b|w\b|元)?"
+)
+HAVING_OPS = {
+    "超过": "gt", "大于": "gt", "高于": "gt", "多于": "gt", ">": "gt", "above": "gt", "over": "gt",
+    "more than": "gt", "greater than": "gt", "higher than": "gt",
+    "不低于": "gte", "不少于": "gte", "至少": "gte", ">=": "gte", "at least": "gte",
+    "低于": "lt", "小于": "lt", "少于": "lt", "不到": "lt", "<": "lt", "below": "lt", "under": "lt",
+    "less than": "lt", "lower than": "lt",
+    "不超过": "lte", "不高于": "lte", "至多": "lte", "<=": "lte", "at most": "lte", "=": "eq",
+}
+UNIT_SCALE = {"万": 1e4, "亿": 1e8, "千": 1e3, "百万": 1e6, "k": 1e3, "m": 1e6, "w": 1e4, "%": 0.01}
+
+AGE_RANGE = _c(r"(?P<a>\d{1,2})\s*(?:-|~|到|至|—|–|\bto\b)\s*(?P<b>\d{1,2})\s*(?:岁|周岁|\byears? old\b|\byear-olds?\b)|\baged?\s+(?P<a2>\d{1,2})\s*(?:-|to|–)\s*(?P<b2>\d{1,2})\b")
+AGE_OPEN = _c(r"(?P<n>\d{1,2})\s*岁\s*(?P<dir>以上|及以上|以下|及以下|以内|之前|之后)|\b(?P<dir2>over|above|older than|under|below|younger than)\s+(?P<n2>\d{1,2})\b(?!\s*(?:%|万|k|m|orders|元))")
+GENERATION = _c(r"(?<!\d)(?P<g>[0-9]0)\s*后")
+
+# ------------------------------------------------------------------ follow-ups
+FOLLOWUP_START = _c(
+    r"^\s*(?:那么?|那如果|如果换成|换成|换为|改成|改为|改看|换个|只看|仅看|就看|再看|再按|按照?|看看|去掉|不看|加上|再加|再来|再写|分别|"
+    r"and\b|what about\b|how about\b|only\b|just\b|now\b|switch to\b|change to\b|same for\b|same but\b|instead\b|by\b|split by\b|break (?:it )?down by\b|drill down\b|remove\b)"
+)
+FOLLOWUP_END = _c(r"(?:呢|吧|如何|怎么样|怎样)\s*[?]?\s*$|\binstead\b\s*[?.]?\s*$|^\s*(?:and|what about|how about)\b.*[?]?$")
+REPLACE_METRIC = _c(r"换成|换为|改成|改为|改看|换个指标|\bswitch to\b|\bchange (?:it |the metric )?to\b|\binstead\b|\buse\b")
+REMOVE_FILTER = _c(r"去掉|不看|取消|不限|不要|全部的?|所有的?|\bremove\b|\bwithout\b|\ball (?:regions|channels|categories)\b|\bdrop the\b")
+
+Sentiment = Literal["up", "down"]
+
+
+def direction_of(text: str) -> Sentiment | None:
+    """下降/drop → down, 增长/rise → up (the first one said wins)."""
+    down = DIRECTION_DOWN.search(text)
+    up = DIRECTION_UP.search(text)
+    if down and (up is None or down.start() <= up.start()):
+        return "down"
+    return "up" if up else None

@@ -1,0 +1,86 @@
+"""User-facing texts of the planner (clarifying questions, refusals, notes) in zh and en."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+_TEXTS: dict[str, dict[str, str]] = {
+    "empty": {
+        "zh": "请输入一个问题，例如：上个月各大区的销售额是多少？",
+        "en": "Please ask a question, e.g. \"GMV by region last month\".",
+    },
+    "gibberish": {
+        "zh": "没太明白这个问题。可以这样问：上个季度各品类的销售额，或 近30天订单数趋势。",
+        "en": "I didn't understand that. Try e.g. \"GMV by category last quarter\" or \"daily orders over the last 30 days\".",
+    },
+    "need_metric": {
+        "zh": "你想看哪个指标？例如：{candidates}。",
+        "en": "Which metric do you mean? For example: {candidates}.",
+    },
+    "unknown_metric": {
+        "zh": "语义层里没有「{term}」这个指标。你是指：{candidates}？",
+        "en": "The semantic layer has no metric \"{term}\". Did you mean: {candidates}?",
+    },
+    "incompatible": {
+        "zh": "「{metric}」不能按「{dimension}」拆分或筛选。可以按：{options}。",
+        "en": "\"{metric}\" cannot be split or filtered by \"{dimension}\". Try: {options}.",
+    },
+    "share_needs_dimension": {
+        "zh": "占比要按哪个维度看？例如：按大区、按品类、按渠道。",
+        "en": "Share of total by which dimension? E.g. by region, category or channel.",
+    },
+    "why_needs_metric": {
+        "zh": "想分析哪个指标的变化原因？例如：{candidates}。",
+        "en": "Which metric's change should I explain? For example: {candidates}.",
+    },
+    "definition_needs_metric": {
+        "zh": "想了解哪个指标的定义？例如：{candidates}。",
+        "en": "Which metric's definition do you want? For example: {candidates}.",
+    },
+    "copy_needs_segment": {
+        "zh": "要给哪类用户写文案？例如：高价值用户、流失风险型的女性用户、一线城市用户。",
+        "en": "Which customer segment is the copy for? E.g. high-value users, at-risk female users, tier-1 city users.",
+    },
+    "entity_unknown": {
+        "zh": "语义层里没有可以列出{entity}的维度，请换个问法，例如按品类或大区查看。",
+        "en": "The semantic layer has no dimension to list {entity}; try by category or region instead.",
+    },
+    "count_unknown": {
+        "zh": "语义层里没有统计{entity}数量的指标。可以看：{candidates}。",
+        "en": "The semantic layer has no metric counting {entity}. Available: {candidates}.",
+    },
+    "refuse_data_change": {
+        "zh": "我只能查询和分析数据，不能删除或修改数据。",
+        "en": "I can only read and analyse data; I cannot delete or change it.",
+    },
+    "refuse_sql": {
+        "zh": "请用自然语言提问；手写的 SQL 请通过 `chatbi sql` 命令运行，它会经过同样的安全检查。",
+        "en": "Please ask in plain language; run hand-written SQL with `chatbi sql`, which applies the same guard.",
+    },
+    "refuse_injection": {
+        "zh": "我不能忽略或泄露我的工作规则。请直接问一个数据问题。",
+        "en": "I can't ignore or reveal my operating rules. Please ask a data question.",
+    },
+    "refuse_pii": {
+        "zh": "出于隐私保护，不能查询手机号、姓名、地址等个人信息。可以看汇总指标，例如各大区的高价值用户数。",
+        "en": "For privacy, personal data such as phone numbers, names or addresses can't be queried. Aggregates are fine, e.g. high-value users by region.",
+    },
+    "note_default_time": {"zh": "未指定时间，默认按{label}。", "en": "No time given; defaulting to {label}."},
+    "note_all_time": {"zh": "未指定时间，按全部数据计算。", "en": "No time given; using all data."},
+    "note_default_metric": {"zh": "未指定指标，按「{metric}」衡量。", "en": "No metric given; measured by \"{metric}\"."},
+    "note_default_limit": {"zh": "默认只显示前 {n} 个。", "en": "Showing the top {n} by default."},
+    "note_default_channel": {"zh": "未指定渠道，按短信撰写。", "en": "No channel given; writing SMS copy."},
+    "note_modifier": {"zh": "「{term}」被理解为修饰词，指标按「{metric}」计算。", "en": "\"{term}\" read as a qualifier; the metric is \"{metric}\"."},
+    "note_fuzzy": {"zh": "「{term}」按「{metric}」理解。", "en": "Read \"{term}\" as \"{metric}\"."},
+    "note_followup": {"zh": "基于上一个问题调整。", "en": "Adjusted the previous question."},
+}
+
+
+def text(key: str, language: str, **values: str) -> str:
+    """The message ``key`` in ``language`` (zh or en) with ``values`` filled in."""
+    template = _TEXTS[key]["zh" if language == "zh" else "en"]
+    return template.format(**values)
+
+
+def join(items: Sequence[str], language: str) -> str:
+    return ("、" if language == "zh" else ", ").join(items)

@@ -1,0 +1,263 @@
+"""The offline planner: deterministic Chinese/English understanding, no API key.
+
+``OfflinePlanner(layer, values).plan(question, as_of=..., conversation=...)`` returns a
+``Plan``. Everything it knows about metrics and dimensions comes from the semantic layer
+and the dimension values; the lexicon, regexes and compatibility map are built once in
+``__init__`` so planning a question takes a few milliseconds.
+
+Routing order: empty → refuse (SQL, data change, prompt injection, personal data) →
+follow-up of the previous turn → answer to a clarifying question → definition → copy →
+why → query.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from chatbi.planner import intents, messages
+from chatbi.planner.build import (
+    Env,
+    build_query,
+    clarify_metric,
+    count_metric,
+    describe_metrics,
+    first_metric,
+    incompatible,
+    incompatible_plan,
+    looks_like_gibberish,
+    metric_label,
+    resolve_values,
+    time_text,
+    unknown_metric_plan,
+)
+from chatbi.planner.compat import Compatibility
+from chatbi.planner.context import Conversation
+from chatbi.planner.followup import apply_followup, is_followup
+from chatbi.planner.lexicon import Lexicon
+from chatbi.planner.numbers import to_int
+from chatbi.planner.text import language_of, normalize
+from chatbi.planner.time_parser import latest_complete_month
+from chatbi.planner.types import CopyRequest, Plan, WhyRequest
+from chatbi.planner.understand import Understanding, understand
+from chatbi.semantic.models import SemanticLayer
+from chatbi.semantic.query import SemanticQuery
+
+_MAX_QUESTION = 500
+_ALL_USERS = re.compile(r"所有用户|全部用户|全体用户|全量用户|\ball (?:users|customers)\b|\beveryone\b")
+_SEGMENT_TAIL = re.compile(r"^[的\s]*(?:用户|客户|买家|会员|人群|群体|users?|customers?|buyers?|shoppers?)")
+
+
+class OfflinePlanner:
+    """Plans questions with rules built from a semantic layer and its dimension values."""
+
+    name = "offline"
+
+    def __init__(self, layer: SemanticLayer, values: Mapping[str, Sequence[Any]] | None = None):
+        self.layer = layer
+        self.lexicon = Lexicon(layer, values)
+        self.compat = Compatibility(layer)
+        self._user_dims = self.compat.entity_dimensions("user")
+        for metric in layer.metrics:  # warm the compatibility cache
+            self.compat.dimensions_for(metric.name)
+
+    # ------------------------------------------------------------------ entry point
+    def plan(self, question: str, *, as_of: date, conversation: Conversation | None = None) -> Plan:
+        """Plan one question; records the turn in ``conversation`` when given."""
+        u: Understanding | None = None
+        plan = self._refusal_or_empty(question)
+        if plan is None:
+            u = understand(question[:_MAX_QUESTION], as_of, self.lexicon)
+            plan = self._plan(u, as_of, conversation)
+        if conversation is not None:
+            pending = u if plan.intent == "clarify" and u is not None else None
+            conversation.add(question, plan, pending)
+        return plan
+
+    # ------------------------------------------------------------------ routing
+    def _refusal_or_empty(self, question: str) -> Plan | None:
+        lang = language_of(question)
+        text = question.strip()
+        if not text:
+            return Plan(intent="clarify", language=lang, message=messages.text("empty", lang))  # type: ignore[arg-type]
+        norm = normalize(text)
+        checks = (
+            (intents.SQL_TEXT, "refuse_sql"),
+            (intents.DATA_CHANGE, "refuse_data_change"),
+            ([intents.INJECTION], "refuse_injection"),
+            ([intents.PII], "refuse_pii"),
+        )
+        for patterns, key in checks:
+            if any(p.search(norm) for p in patterns):
+                return Plan(intent="refuse", language=lang, message=messages.text(key, lang))  # type: ignore[arg-type]
+        return None
+
+    def _plan(self, u: Understanding, as_of: date, conversation: Conversation | None) -> Plan:
+        env = Env(self.layer, self.lexicon, self.compat, as_of)
+        previous = conversation.last_answerable() if conversation is not None else None
+        last = conversation.last_turn if conversation is not None else None
+        if last is not None and last.plan.intent == "clarify" and isinstance(last.pending, Understanding):
+            merged = _complete_pending(last.pending, u)
+            if merged is not None:
+                u = merged
+        elif previous is not None and is_followup(u, previous):
+            last_plan = conversation.last_plan if conversation is not None else None
+            base = previous if last_plan is None or last_plan.intent != "definition" else last_plan
+            return apply_followup(env, u, base)
+        elif last is not None and last.plan.intent == "definition" and is_followup(u, last.plan):
+            return apply_followup(env, u, last.plan)
+
+        if not u.recognised:
+            term = u.residue.strip()
+            if looks_like_gibberish(term) or len(term) > 20:
+                return Plan(intent="clarify", language=u.language, message=messages.text("gibberish", u.language))
+            return unknown_metric_plan(env, u, term)
+        if self._is_definition(u):
+            return self._definition(env, u)
+        if u.copy:
+            return self._copy(env, u)
+        if u.why:
+            return self._why(env, u, as_of)
+        return self._query(env, u)
+
+    @staticmethod
+    def _is_definition(u: Understanding) -> bool:
+        if u.definition_strong:
+            return True
+        if not u.definition_weak or not u.metrics:
+            return False
+        plain = not (u.values or u.group_dims or u.time or u.order or u.top_n or u.trend or u.grain or u.share or u.entity or u.which)
+        if u.language == "en" and not re.match(r"^\s*what(?:'s| is| are)\b", u.norm):
+            return False
+        return plain
+
+    # ------------------------------------------------------------------ intents
+    def _definition(self, env: Env, u: Understanding) -> Plan:
+        if not u.metrics:
+            return clarify_metric(env, u, "definition_needs_metric")
+        return Plan(intent="definition", language=u.language, definitions=tuple(u.metrics))
+
+    def _copy(self, env: Env, u: Understanding) -> Plan:
+        notes: list[str] = []
+        filters, _, _ = resolve_values(env, u.values, [], prefer=self._user_dims)
+        segment = [f for f in filters if not self._user_dims or f.dimension in self._user_dims]
+        topic_filters = [f for f in filters if f not in segment]
+        segment.extend(u.extra_filters)
+        if not segment and not _ALL_USERS.search(u.norm):
+            return Plan(intent="clarify", language=u.language, message=messages.text("copy_needs_segment", u.language))
+        channel = "sms"
+        for pattern, name in intents.COPY_CHANNELS:
+            if pattern.search(u.norm):
+                channel = name
+                break
+        else:
+            notes.append(messages.text("note_default_channel", u.language))
+        count = 3
+        found = intents.COPY_COUNT.search(u.norm)
+        if found:
+            count = max(1, min(10, to_int(found["n"] or found["n2"] or "") or 3))
+        topic = None
+        if topic_filters:
+            topic = "、".join(str(f.value) for f in topic_filters)
+        else:
+            match = intents.COPY_TOPIC.search(u.norm)
+            if match:
+                topic = u.question[match.start("topic") : match.end("topic")].strip() or None
+        request = CopyRequest(
+            filters=tuple(segment),
+            channel=channel,  # type: ignore[arg-type]
+            count=count,
+            segment_label=self._segment_label(u),
+            topic=topic,
+        )
+        return Plan(intent="copy", language=u.language, copy_request=request, notes=tuple(notes))
+
+    def _segment_label(self, u: Understanding) -> str:
+        spans = [(v.start, v.end) for v in u.values]
+        if not spans:
+            return "所有用户" if u.language == "zh" else "all users"
+        start, end = min(s for s, _ in spans), max(e for _, e in spans)
+        tail = _SEGMENT_TAIL.match(u.norm[end:])
+        if tail:
+            end += tail.end()
+        return u.question[start:end].strip()
+
+    def _why(self, env: Env, u: Understanding, as_of: date) -> Plan:
+        if not u.metrics:
+            return clarify_metric(env, u, "why_needs_metric", u.group_dims)
+        metric = u.metrics[0]
+        filters, _, problems = resolve_values(env, u.values, [metric])
+        if problems:
+            return incompatible_plan(env, problems[0][0], problems[0][1], u.language)
+        filters.extend(u.extra_filters)
+        bad = incompatible(env, [metric], [*u.group_dims, *(f.dimension for f in u.extra_filters)])
+        if bad:
+            return incompatible_plan(env, bad[0], bad[1], u.language)
+        notes: list[str] = []
+        time_range = u.time.range if u.time else None
+        if time_range is None:
+            time_range = latest_complete_month(as_of, u.language)
+            notes.append(messages.text("note_default_time", u.language, label=time_range.label or ""))
+        comparison = (u.time.comparison if u.time else None) or "previous_period"
+        query = SemanticQuery(
+            metrics=[metric], dimensions=list(u.group_dims), filters=filters,
+            time_range=time_range, comparison=comparison,
+        )
+        why = WhyRequest(metric=metric, time_range=time_range, comparison=comparison, filters=tuple(filters), direction=u.direction)
+        return Plan(
+            intent="why", language=u.language, query=query, why_request=why,
+            time_text=time_text(query, u.language, u.time.grain if u.time else None), notes=tuple(notes),
+        )
+
+    def _query(self, env: Env, u: Understanding) -> Plan:
+        notes: list[str] = []
+        metrics = list(u.metrics)
+        if not metrics:
+            chosen = self._implied_metric(env, u)
+            if chosen is None:
+                if u.count_request and u.entity and not u.group_dims:
+                    entity = {"merchant": "商户", "user": "用户"}[u.entity] if u.language == "zh" else f"{u.entity}s"
+                    picked = [m.name for m in env.layer.metrics][:3]
+                    message = messages.text("count_unknown", u.language, entity=entity, candidates=describe_metrics(env, picked, u.language))
+                    return Plan(intent="clarify", language=u.language, message=message, candidates=tuple(picked))
+                return clarify_metric(env, u, dims=[*u.group_dims, *(d for v in u.values for d in v.dims[:1])])
+            metrics = [chosen]
+            notes.append(messages.text("note_default_metric", u.language, metric=metric_label(env, chosen, u.language)))
+        return build_query(env, u, metrics, notes)
+
+    def _implied_metric(self, env: Env, u: Understanding) -> str | None:
+        """A metric the question implies without naming one (never a silent guess:
+        the choice is written into the plan's notes)."""
+        dims = [*u.group_dims]
+        if u.entity == "user" and (u.count_request or u.mainly) and not u.list_request:
+            if u.mine or u.buyers_said:
+                return first_metric(env, ["buyer_count"], dims)
+            return count_metric(env, "user") or (first_metric(env, ["buyer_count"], dims) if u.mainly else None)
+        if u.entity == "merchant" and u.count_request and not u.list_request:
+            return count_metric(env, "merchant")
+        if u.entity and (u.entity_grouped or u.list_request):
+            return first_metric(env, ["gmv", "order_count"], dims)
+        if u.preference and (u.group_dims or u.which):
+            return first_metric(env, ["order_count", "gmv"], dims)
+        return None
+
+
+def _complete_pending(pending: Understanding, answer: Understanding) -> Understanding | None:
+    """The answer to "which metric?" completes the question that was unclear."""
+    if not answer.metrics or answer.definition_strong or answer.copy or (answer.why and not pending.why):
+        return None
+    if answer.values or answer.group_dims or answer.entity:
+        return None  # a new question of its own
+    merged = Understanding(**{**pending.__dict__})
+    merged.metrics = list(answer.metrics)
+    merged.language = answer.language
+    if answer.time:
+        merged.time = answer.time
+    merged.residue = ""
+    return merged
+
+
+__all__ = ["OfflinePlanner", "Conversation", "Plan"]
+

@@ -1,0 +1,320 @@
+"""Turn a question into an ``Understanding``: everything recognised, before routing.
+
+The lexicon finds metrics, dimensions and values; the time parser finds the range and
+comparison; intent patterns (on the text left after masking those) find the question's
+shape: ranking, trend, share, growth, list, count, why, copy, definition.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from chatbi.planner import intents
+from chatbi.planner.lexicon import Entry, Lexicon, Match
+from chatbi.planner.numbers import to_int
+from chatbi.planner.text import language_of, mask_spans, normalize
+from chatbi.planner.time_parser import parse_time
+from chatbi.planner.types import TimeParse
+from chatbi.semantic.query import Filter, Grain, MetricFilter
+
+_STOP = re.compile(
+    r"请问|请|帮我|帮忙|给我|我想|我要|想知道|知道|看一下|看下|看看|查一下|查询|查|统计|一下|分析|情况|数据|表现|"
+    r"多少|是多少|什么|怎么样|如何|的|了|吗|呢|吧|啊|是|和|与|及|跟|在|里|中|对|把|从|到|为|有|个|我们|我的|咱们|"
+    r"\b(?:please|show|me|tell|give|what|what's|whats|is|are|was|were|the|a|an|of|for|in|on|at|to|by|and|or|with|how|much|many|did|do|does|i|we|our|my|want|see|get|can|you|it|its|data|numbers?|please)\b|"
+    r"[\s\d,.?!:;()\[\]'\"/\\+*=<>%&-]"
+)
+_WHICH_GRAIN: list[tuple[re.Pattern[str], Grain]] = [
+    (re.compile(r"哪一?天|\bwhich day\b|\bwhat day\b"), "day"),
+    (re.compile(r"哪一?周|\bwhich week\b"), "week"),
+    (re.compile(r"哪(?:一个|个|一)?月|\bwhich month\b|\bwhat month\b"), "month"),
+    (re.compile(r"哪(?:一个|个)?季度|\bwhich quarter\b"), "quarter"),
+    (re.compile(r"哪一?年|\bwhich year\b|\bwhat year\b"), "year"),
+]
+_GROUP_MARK = re.compile(r"(?:按照?|各|每个|每一个|每家|分|\bby\b|\bper\b|\beach\b|\bacross\b|\bevery\b|哪个|哪些|哪家|\bwhich\b)\s*$")
+_ENTITY_BEFORE = re.compile(
+    r"(?:哪些|哪个|哪家|哪几家|哪几个|各|每个|每家|按|列出|列一下|\d+\s*(?:个|家|名|位)|[一二两三四五六七八九十百]+\s*(?:个|家|名|位)|最[高低多少大小好差快慢]的?|排名前\d*|"
+    r"\bwhich\b|\bby\b|\bper\b|\beach\b|\blist(?: the| all)?\b|\bshow(?: me)?(?: the| all)?\b|\btop\s*\d*\b|\bbottom\s*\d*\b)\s*$"
+)
+_ENTITY_AFTER = re.compile(r"^\s*(?:有哪些|是哪些|都有哪些|都是谁|有谁|名单|清单|排名|排行|列表|\bwith the\b|\branked\b|\branking\b|\bwhose\b|\bthat\b|\bwhich\b)")
+_MY = re.compile(r"我的|我家|我们的|本店|\bmy\b|\bour\b")
+_BUYER_WORD = re.compile(r"买家|购买用户|\bbuyers?\b|\bshoppers?\b")
+
+
+@dataclass
+class ValueHit:
+    """A dimension value said in the question, with the dimensions it may belong to."""
+
+    entries: tuple[Entry, ...]
+    start: int
+    end: int
+    negated: bool = False
+
+    @property
+    def dims(self) -> list[str]:
+        return [e.name for e in self.entries]
+
+
+@dataclass
+class Understanding:
+    """What the offline planner recognised in one question."""
+
+    question: str
+    norm: str
+    language: Literal["zh", "en"]
+    time: TimeParse | None = None
+    metrics: list[str] = field(default_factory=list)
+    group_dims: list[str] = field(default_factory=list)
+    entity_dims_said: list[str] = field(default_factory=list)  # id/name dims named in the text
+    values: list[ValueHit] = field(default_factory=list)
+    extra_filters: list[Filter] = field(default_factory=list)  # age and similar
+    having: list[MetricFilter] = field(default_factory=list)
+    time_dimension: str | None = None
+    grain: Grain | None = None
+    trend: bool = False
+    share: bool = False
+    growth: Literal["up", "down"] | None = None
+    growth_generic: bool = False
+    order: Literal["desc", "asc"] | None = None
+    top_n: int | None = None
+    which: bool = False
+    which_grain: Grain | None = None
+    entity: Literal["merchant", "user"] | None = None
+    entity_grouped: bool = False
+    list_request: bool = False
+    count_request: bool = False
+    compare: bool = False
+    preference: bool = False
+    mainly: bool = False
+    mine: bool = False
+    buyers_said: bool = False
+    why: bool = False
+    copy: bool = False
+    definition_strong: bool = False
+    definition_weak: bool = False
+    direction: Literal["up", "down"] | None = None
+    residual: str = ""  # text left after masking time and lexicon matches
+    residue: str = ""  # meaningful characters nobody recognised
+    notes: list[str] = field(default_factory=list)
+    fuzzy_terms: list[tuple[str, str]] = field(default_factory=list)  # (typed, metric/dim name)
+    modifiers: list[tuple[str, str]] = field(default_factory=list)  # (surface, metric kept)
+    pii_dims: list[str] = field(default_factory=list)
+
+    @property
+    def recognised(self) -> bool:
+        return bool(
+            self.metrics or self.group_dims or self.values or self.extra_filters or self.time
+            or self.trend or self.grain or self.entity or self.why or self.copy or self.share
+            or self.definition_strong
+        )
+
+
+def understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
+    """Recognise metrics, dimensions, values, time and intent words in ``question``."""
+    norm = normalize(question)
+    u = Understanding(question=question, norm=norm, language=language_of(question))  # type: ignore[arg-type]
+    u.time = parse_time(question, as_of)
+    blocked: list[tuple[int, int]] = list(u.time.spans) if u.time else []
+    blocked.extend(_ages(u, norm, as_of, lexicon))
+    matches = lexicon.scan(norm, blocked)
+    covered = [(m.start, m.end) for m in matches]
+    if re.search(r"[a-z]{4}", mask_spans(norm, blocked + covered)):
+        fuzzy = lexicon.fuzzy(norm, blocked + covered)
+        matches = sorted(matches + fuzzy, key=lambda m: m.start)
+        covered += [(m.start, m.end) for m in fuzzy]
+    _read_matches(u, matches, lexicon)
+    u.residual = mask_spans(norm, blocked + covered)
+    _read_shape(u)
+    u.residue = _STOP.sub("", _strip_intent_words(u.residual))
+    return u
+
+
+# ------------------------------------------------------------------ pieces
+def _ages(u: Understanding, norm: str, as_of: date, lexicon: Lexicon) -> list[tuple[int, int]]:
+    """25-35岁 / 30岁以上 / 90后 → a filter on ``age`` (or overlapping ``age_band`` values)."""
+    spans: list[tuple[int, int]] = []
+    has_age = lexicon.dimension_type("age") is not None
+    has_birth = lexicon.dimension_type("birth_year") is not None
+    for m in intents.AGE_RANGE.finditer(norm):
+        low, high = int(m["a"] or m["a2"]), int(m["b"] or m["b2"])
+        if low <= high and _age_filter(u, lexicon, low, high, has_age):
+            spans.append(m.span())
+    for m in intents.AGE_OPEN.finditer(norm):
+        n = int(m["n"] or m["n2"])
+        direction = m["dir"] or m["dir2"]
+        above = direction in ("以上", "及以上", "之后", "over", "above", "older than")
+        low, high = (n, 200) if above else (0, n)
+        if has_age:
+            op = "gte" if above else ("lte" if direction in ("及以下", "以内") else "lt")
+            u.extra_filters.append(Filter(dimension="age", op=op, value=n))
+            spans.append(m.span())
+        elif _age_filter(u, lexicon, low, high, False):
+            spans.append(m.span())
+    for m in intents.GENERATION.finditer(norm):
+        decade = int(m["g"])
+        start_year = (1900 if decade >= 30 else 2000) + decade
+        if has_birth:
+            u.extra_filters.append(Filter(dimension="birth_year", op="between", value=[start_year, start_year + 9]))
+            spans.append(m.span())
+        else:
+            low, high = as_of.year - start_year - 9, as_of.year - start_year
+            if _age_filter(u, lexicon, low, high, has_age):
+                spans.append(m.span())
+    return spans
+
+
+def _age_filter(u: Understanding, lexicon: Lexicon, low: int, high: int, has_age: bool) -> bool:
+    if has_age:
+        u.extra_filters.append(Filter(dimension="age", op="between", value=[low, high]))
+        return True
+    bands = []
+    for value in lexicon.values.get("age_band", []):
+        numbers = [int(x) for x in re.findall(r"\d+", str(value))]
+        if not numbers:
+            continue
+        band_low = numbers[0]
+        band_high = numbers[1] if len(numbers) > 1 else (200 if re.search(r"\+|以上|及以上|above|over", str(value)) else band_low)
+        if re.search(r"以下|under|below|<", str(value)):
+            band_low, band_high = 0, numbers[0]
+        if band_low <= high and band_high >= low:
+            bands.append(value)
+    if not bands:
+        return False
+    u.extra_filters.append(Filter(dimension="age_band", op="in" if len(bands) > 1 else "eq", value=bands if len(bands) > 1 else bands[0]))
+    return True
+
+
+def _read_matches(u: Understanding, matches: list[Match], lexicon: Lexicon) -> None:
+    norm = u.norm
+    metric_matches: list[Match] = []
+    for i, match in enumerate(matches):
+        metrics = match.of_kind("metric")
+        values = match.of_kind("value")
+        dims = match.of_kind("dimension")
+        times = match.of_kind("time")
+        nxt = matches[i + 1] if i + 1 < len(matches) else None
+        glued_to_metric = (
+            nxt is not None and nxt.of_kind("metric") and not norm[match.end : nxt.start].strip(" 的")
+        )
+        if metrics and values and glued_to_metric:
+            metrics = ()  # 新客 转化率: the first surface qualifies the second
+        if metrics:
+            if glued_to_metric:
+                u.modifiers.append((u.question[match.start : match.end], nxt.of_kind("metric")[0].name))  # type: ignore[union-attr]
+                continue
+            metric_matches.append(match)
+            for entry in metrics:
+                if entry.name not in u.metrics:
+                    u.metrics.append(entry.name)
+            if match.fuzzy:
+                u.fuzzy_terms.append((u.question[match.start : match.end], metrics[0].name))
+            _having(u, match, metrics[0].name)
+            continue
+        if values:
+            before = norm[max(0, match.start - 6) : match.start]
+            u.values.append(ValueHit(values, match.start, match.end, bool(intents.NEGATION.search(before))))
+            continue
+        if dims:
+            entry = dims[0]
+            if entry.tag:
+                continue  # a tag list is filtered by its values, not grouped
+            before = norm[max(0, match.start - 4) : match.start]
+            if entry.name.endswith(("_id", "_name")):
+                u.entity_dims_said.append(entry.name)
+                if not _GROUP_MARK.search(before) and not intents.LIST.search(norm) and not intents.TOP_N.search(norm):
+                    continue
+            if match.fuzzy:
+                u.fuzzy_terms.append((u.question[match.start : match.end], entry.name))
+            if entry.name not in u.group_dims:
+                u.group_dims.append(entry.name)
+            continue
+        if times:
+            u.time_dimension = times[0].name
+
+
+def _having(u: Understanding, match: Match, metric: str) -> None:
+    m = intents.HAVING.match(u.norm[match.end :])
+    if not m:
+        return
+    value = float(m["num"])
+    unit = (m["unit"] or "").strip()
+    if unit in intents.UNIT_SCALE:
+        value *= intents.UNIT_SCALE[unit]
+    op = intents.HAVING_OPS.get(m["op"], "gt")
+    u.having.append(MetricFilter(metric=metric, op=op, value=value))  # type: ignore[arg-type]
+
+
+def _read_shape(u: Understanding) -> None:
+    text, norm = u.residual, u.norm
+    u.why = bool(intents.WHY.search(norm))
+    u.copy = bool(intents.COPY.search(norm))
+    u.definition_strong = bool(intents.DEFINITION_STRONG.search(text))
+    u.definition_weak = bool(intents.DEFINITION_WEAK.search(text))
+    u.direction = intents.direction_of(text)
+    u.trend = bool(intents.TREND.search(text))
+    for pattern, grain in intents.GRAIN_WORDS:
+        if pattern.search(text):
+            u.grain = grain
+            break
+    for pattern, grain in _WHICH_GRAIN:
+        if pattern.search(text):
+            u.which_grain = grain
+            break
+    u.share = bool(intents.SHARE.search(text))
+    if intents.GROWTH_DOWN.search(text):
+        u.growth = "down"
+    elif intents.GROWTH_UP.search(text):
+        u.growth = "up"
+    u.growth_generic = bool(intents.GROWTH_GENERIC.search(text))
+    desc, asc = intents.SUPER_DESC.search(text), intents.SUPER_ASC.search(text)
+    if desc or asc:
+        u.order = "asc" if asc and (not desc or asc.start() <= desc.start() or desc[0] in ("排名", "rank", "ranking", "ranked")) else "desc"
+    top = intents.TOP_N.search(text)
+    if top:
+        n = to_int(top["n"] or top["n2"] or "")
+        has_rank_word = bool(top["n"]) or desc or asc
+        if n and 0 < n <= 1000 and has_rank_word and not u.copy:
+            u.top_n = n
+            lead = top[0]
+            if u.order is None:
+                u.order = "asc" if re.match(r"bottom|worst|后|倒数|最[低少小差]|lowest", lead) else "desc"
+    u.which = bool(intents.WHICH.search(text))
+    for entity, pattern in intents.ENTITY_WORDS.items():
+        for found in pattern.finditer(text):
+            u.entity = u.entity or entity  # type: ignore[assignment]
+            before = text[max(0, found.start() - 12) : found.start()]
+            after = text[found.end() : found.end() + 8]
+            if _ENTITY_BEFORE.search(before) or _ENTITY_AFTER.search(after):
+                u.entity = entity  # type: ignore[assignment]
+                u.entity_grouped = True
+                break
+        if u.entity_grouped:
+            break
+    u.list_request = bool(intents.LIST.search(text))
+    u.count_request = bool(intents.COUNT.search(text))
+    u.compare = bool(intents.COMPARE.search(text))
+    u.preference = bool(intents.PREFERENCE.search(text))
+    u.mainly = bool(intents.MAINLY.search(text))
+    u.mine = bool(_MY.search(norm))
+    u.buyers_said = bool(_BUYER_WORD.search(norm))
+    u.pii_dims = []
+
+
+_INTENT_PATTERNS = [
+    intents.WHY, intents.COPY, intents.DEFINITION_STRONG, intents.DEFINITION_WEAK, intents.TREND,
+    intents.SHARE, intents.GROWTH_UP, intents.GROWTH_DOWN, intents.GROWTH_GENERIC, intents.SUPER_DESC,
+    intents.SUPER_ASC, intents.TOP_N, intents.LIST, intents.COUNT, intents.COMPARE, intents.WHICH,
+    intents.PREFERENCE, intents.MAINLY, intents.DIRECTION_DOWN, intents.DIRECTION_UP,
+    intents.FOLLOWUP_START, intents.FOLLOWUP_END, intents.REPLACE_METRIC, intents.REMOVE_FILTER,
+    *(p for p, _ in intents.GRAIN_WORDS), *(p for p, _ in intents.COPY_CHANNELS),
+    *intents.ENTITY_WORDS.values(), intents.COPY_COUNT,
+]
+
+
+def _strip_intent_words(text: str) -> str:
+    for pattern in _INTENT_PATTERNS:
+        text = pattern.sub(" ", text)
+    return text
+

@@ -1,0 +1,163 @@
+"""``build_profiles``: derive every profile table from the raw tables, then swap atomically.
+
+The build works on a copy of the warehouse (``atomic_replace(copy_existing=True)``): readers
+keep seeing the previous file until the new one is complete, and a failure at any step
+leaves the previous file untouched. Every step is set-based DuckDB SQL; Python only fits
+and applies the churn and CLV models on arrays.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+from chatbi.errors import WarehouseError
+from chatbi.profiles import alerts, churn, clv, features, history, merchants, relations, reviews, users
+from chatbi.profiles.inputs import check_inputs
+from chatbi.profiles.report import BuildReport
+from chatbi.profiles.staging import create_staging, resolve_as_of, training_cutoffs
+from chatbi.warehouse.files import atomic_replace
+
+Progress = Callable[[str, float], None]
+
+PROFILE_TABLES = ("user_profile", "merchant_profile", "user_merchant_relation",
+                  "review_sentiment", "tag_history", "alerts")
+MEMORY_LIMIT = "4GB"
+
+# (key, label shown to the user, share of the total progress bar)
+STEPS = (
+    ("check", "检查原始表 / checking raw tables", 0.02),
+    ("staging", "准备订单与行为数据 / staging orders and events", 0.06),
+    ("sentiment", "评论情感 / review sentiment", 0.10),
+    ("features", "用户特征 / user features", 0.14),
+    ("churn", "流失模型 / churn model", 0.18),
+    ("user_state", "RFM、生命周期与价值分层 / RFM, lifecycle, value tiers", 0.06),
+    ("clv", "客户终身价值 / customer lifetime value", 0.10),
+    ("user_profile", "用户画像 / user profile", 0.06),
+    ("merchants", "商户画像 / merchant profile", 0.08),
+    ("relations", "用户-商户关系 / user-merchant relations", 0.08),
+    ("tag_history", "标签历史 / tag history", 0.06),
+    ("alerts", "异常预警 / alerts", 0.04),
+    ("finish", "写入构建信息 / build info", 0.02),
+)
+
+
+class _Steps:
+    """Times each step and reports progress as the cumulative share of finished work."""
+
+    def __init__(self, progress: Progress | None):
+        self.progress = progress
+        self.seconds: dict[str, float] = {}
+        self._done = 0.0
+        self._steps = {key: (label, share) for key, label, share in STEPS}
+
+    @contextmanager
+    def step(self, key: str) -> Iterator[Callable[[float], None]]:
+        label, share = self._steps[key]
+
+        def partial(fraction: float) -> None:
+            if self.progress:
+                self.progress(label, min(1.0, self._done + share * fraction))
+
+        partial(0.0)
+        start = time.perf_counter()
+        yield partial
+        self.seconds[key] = round(time.perf_counter() - start, 3)
+        self._done += share
+        partial(0.0)
+
+
+def build_profiles(db_path: Path, *, as_of: date | None = None,
+                   progress: Progress | None = None) -> BuildReport:
+    """Rebuild the profile tables of the warehouse at ``db_path`` as of ``as_of``.
+
+    ``as_of`` defaults to the date of the latest order. ``progress(step_label, fraction)``
+    is called as the build advances (fraction 0..1). Raises WarehouseError when raw
+    tables or columns are missing (all of them listed in one message).
+    """
+    db_path = Path(db_path)
+    if not db_path.exists():
+        raise WarehouseError(
+            f"数据仓库不存在 / warehouse not found: {db_path}. Run `chatbi init --demo` first.",
+            code="warehouse_missing",
+        )
+    with atomic_replace(db_path, copy_existing=True) as tmp:
+        try:
+            con = duckdb.connect(str(tmp))
+        except duckdb.Error as exc:
+            raise WarehouseError(f"无法打开数据仓库 / cannot open warehouse {db_path}: {exc}",
+                                 code="warehouse_unreadable") from exc
+        try:
+            report = _build(con, as_of, _Steps(progress))
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    return report
+
+
+def _build(con: duckdb.DuckDBPyConnection, as_of: date | None, steps: _Steps) -> BuildReport:
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    with steps.step("check"):
+        info = check_inputs(con)
+        as_of = resolve_as_of(con, as_of)
+    with steps.step("staging"):
+        create_staging(con, as_of)
+    with steps.step("sentiment") as partial:
+        senti = reviews.build_review_sentiment(con, as_of, partial)
+    with steps.step("features"):
+        features.create_user_features(con, info)
+    with steps.step("churn"):
+        t1, t2 = training_cutoffs(as_of)
+        churn_result = churn.train_and_score(con, t1, t2)
+    with steps.step("user_state"):
+        users.create_user_state(con)
+    with steps.step("clv"):
+        clv_result = clv.compute_clv(con, as_of)
+    with steps.step("user_profile"):
+        users.create_user_profile(con, as_of)
+    with steps.step("merchants"):
+        merchants.create_merchant_state(con, info)
+        merchants.create_merchant_profile(con, as_of)
+    with steps.step("relations"):
+        relations.create_relations(con, as_of, info)
+    with steps.step("tag_history"):
+        history.create_tag_history(con)
+    with steps.step("alerts"):
+        alert_count = alerts.create_alerts(con, as_of)
+    with steps.step("finish"):
+        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in PROFILE_TABLES}
+        notes = tuple(n for n in (churn_result.note, clv_result.note, senti.note) if n)
+        report = BuildReport(
+            as_of=as_of, row_counts=counts, churn=churn_result, clv=clv_result,
+            sentiment_method=senti.method, alert_count=alert_count,
+            step_seconds=dict(steps.seconds), missing_optional_tables=info.missing_optional,
+            notes=notes,
+        )
+        _write_build_info(con, report)
+    return BuildReport(**{**report.__dict__, "step_seconds": dict(steps.seconds)})
+
+
+def _write_build_info(con: duckdb.DuckDBPyConnection, report: BuildReport) -> None:
+    c, v = report.churn, report.clv
+    con.execute("""
+        CREATE OR REPLACE TABLE profile_build_info (
+            built_at TIMESTAMP, as_of DATE, churn_model VARCHAR, churn_auc DOUBLE,
+            baseline_auc DOUBLE, churn_train_cutoff DATE, churn_valid_cutoff DATE,
+            clv_method VARCHAR, clv_corr DOUBLE, clv_mae DOUBLE, clv_naive_corr DOUBLE,
+            clv_naive_mae DOUBLE, sentiment_method VARCHAR, alert_count INTEGER,
+            user_count BIGINT, merchant_count BIGINT, elapsed_seconds DOUBLE,
+            report_json VARCHAR)
+    """)
+    con.execute(
+        "INSERT INTO profile_build_info VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [datetime.now().replace(microsecond=0), report.as_of, c.method, c.auc, c.baseline_auc,
+         c.train_cutoff, c.valid_cutoff, v.method, v.corr, v.mae, v.naive_corr, v.naive_mae,
+         report.sentiment_method, report.alert_count, report.row_counts["user_profile"],
+         report.row_counts["merchant_profile"], report.elapsed_seconds, report.to_json()],
+    )

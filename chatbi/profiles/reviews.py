@@ -1,0 +1,141 @@
+"""``review_sentiment``: one row per review, from the text classifier when it is installed.
+
+The classifier is ``chatbi.profiles.sentiment.classify_texts(texts) -> [(label, score)]``
+(built separately). When it cannot be imported, or fails, the label comes from the rating
+(≥ 4 positive, 3 neutral, ≤ 2 negative; score = (rating − 1) / 4) and the build report says
+so. Rows classified by an earlier build with the same method and the same text are reused.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from chatbi.profiles.staging import sql_date
+
+LABELS = ("positive", "neutral", "negative")
+RULE_METHOD = "rating_rule"
+BATCH = 2000
+Classifier = Callable[[list[str]], list[tuple[str, float]]]
+
+
+@dataclass(frozen=True)
+class SentimentResult:
+    method: str
+    reviews: int
+    classified: int = 0
+    reused: int = 0
+    note: str | None = None
+
+
+def load_classifier() -> tuple[Classifier | None, str]:
+    """The text classifier and its method name, or (None, reason) when unavailable."""
+    try:
+        mod = importlib.import_module("chatbi.profiles.sentiment")
+    except Exception as exc:  # noqa: BLE001 - ImportError or a broken optional module
+        return None, f"chatbi.profiles.sentiment 不可用 ({type(exc).__name__})"
+    fn = getattr(mod, "classify_texts", None)
+    if not callable(fn):
+        return None, "chatbi.profiles.sentiment 没有 classify_texts"
+    version = getattr(mod, "MODEL_VERSION", None) or getattr(mod, "__version__", None)
+    return fn, "classifier:chatbi.profiles.sentiment" + (f"@{version}" if version else "")
+
+
+def _scope(as_of: date) -> str:
+    return (f"SELECT DISTINCT ON (review_id) review_id, coalesce(content, '') AS content, rating "
+            f"FROM reviews WHERE review_id IS NOT NULL "
+            f"AND (review_ts IS NULL OR review_ts < {sql_date(as_of)} + 1)")
+
+
+def _create(con: duckdb.DuckDBPyConnection, select_sql: str) -> None:
+    con.execute("DROP TABLE IF EXISTS review_sentiment")
+    con.execute(f"CREATE TABLE review_sentiment AS {select_sql}")
+
+
+def _rule(con: duckdb.DuckDBPyConnection, as_of: date, method: str) -> None:
+    _create(con, f"""
+        SELECT review_id,
+               CASE WHEN rating >= 4 THEN 'positive' WHEN rating <= 2 THEN 'negative'
+                    ELSE 'neutral' END AS sentiment,
+               CASE WHEN rating IS NULL THEN 0.5
+                    ELSE least(greatest((rating - 1) / 4.0, 0.0), 1.0) END AS sentiment_score,
+               '{method}' AS sentiment_method, md5(content) AS content_hash
+        FROM ({_scope(as_of)}) ORDER BY review_id""")
+
+
+def _previous(con: duckdb.DuckDBPyConnection) -> bool:
+    cols = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = 'main' AND table_name = 'review_sentiment'").fetchall()}
+    return {"review_id", "sentiment", "sentiment_score", "sentiment_method",
+            "content_hash"} <= cols
+
+
+def _classify(con: duckdb.DuckDBPyConnection, as_of: date, classify: Classifier, method: str,
+              progress: Callable[[float], None]) -> SentimentResult:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _rv AS SELECT review_id, content, "
+                f"md5(content) AS content_hash FROM ({_scope(as_of)})")
+    if _previous(con):
+        reuse = (f"SELECT p.review_id, p.sentiment, p.sentiment_score, p.sentiment_method, "
+                 f"p.content_hash FROM review_sentiment p JOIN _rv USING (review_id, content_hash) "
+                 f"WHERE p.sentiment_method = '{method}'")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _rv_old AS {reuse}")
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE _rv_old (review_id BIGINT, sentiment VARCHAR, "
+                    "sentiment_score DOUBLE, sentiment_method VARCHAR, content_hash VARCHAR)")
+    todo = con.execute("SELECT review_id, content, content_hash FROM _rv "
+                       "ANTI JOIN _rv_old USING (review_id) ORDER BY review_id").fetchnumpy()
+    ids, texts = todo["review_id"], [str(t) for t in todo["content"]]
+    labels: list[str] = []
+    scores: list[float] = []
+    for start in range(0, len(texts), BATCH):
+        chunk = texts[start:start + BATCH]
+        out = list(classify(chunk))
+        if len(out) != len(chunk):
+            raise ValueError(f"classify_texts returned {len(out)} results for {len(chunk)} texts")
+        for label, score in out:
+            if label not in LABELS or not 0.0 <= float(score) <= 1.0:
+                raise ValueError(f"classify_texts returned an invalid result ({label!r}, {score!r})")
+            labels.append(label)
+            scores.append(float(score))
+        progress(min(1.0, (start + len(chunk)) / max(len(texts), 1)))
+    batch = pa.table({
+        "review_id": np.asarray(ids, dtype=np.int64), "sentiment": pa.array(labels, pa.string()),
+        "sentiment_score": pa.array(scores, pa.float64()),
+        "content_hash": pa.array([str(h) for h in todo["content_hash"]], pa.string()),
+    })
+    con.register("_rv_new", batch)
+    _create(con, f"""
+        SELECT review_id, sentiment, sentiment_score, sentiment_method, content_hash FROM _rv_old
+        UNION ALL
+        SELECT review_id, sentiment, sentiment_score, '{method}', content_hash FROM _rv_new
+        ORDER BY review_id""")
+    con.unregister("_rv_new")
+    reused = con.execute("SELECT count(*) FROM _rv_old").fetchone()[0]
+    return SentimentResult(method=method, reviews=reused + len(ids), classified=len(ids),
+                           reused=reused)
+
+
+def build_review_sentiment(con: duckdb.DuckDBPyConnection, as_of: date,
+                           progress: Callable[[float], None] | None = None,
+                           classifier: tuple[Classifier | None, str] | None = None,
+                           ) -> SentimentResult:
+    """Create ``review_sentiment`` for the reviews written up to the as-of date."""
+    report = progress or (lambda _f: None)
+    classify, method = classifier if classifier is not None else load_classifier()
+    if classify is not None:
+        try:
+            return _classify(con, as_of, classify, method, report)
+        except Exception as exc:  # noqa: BLE001 - a failing classifier must not fail the build
+            note = f"分类器出错，改用评分规则: {type(exc).__name__}: {exc}"
+    else:
+        note = f"{method}，按评分规则判定（≥4 正面，3 中性，≤2 负面）"
+    _rule(con, as_of, RULE_METHOD)
+    n = con.execute("SELECT count(*) FROM review_sentiment").fetchone()[0]
+    return SentimentResult(method=RULE_METHOD, reviews=n, note=note)

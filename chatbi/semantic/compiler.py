@@ -1,0 +1,585 @@
+"""Compile a ``SemanticQuery`` into SQL: a sqlglot tree, rendered for one dialect.
+
+How (the MetricFlow way, trimmed):
+
+1. Every requested metric is expanded into an expression over *measures* (ratios become
+   ``num / NULLIF(den, 0)``, derived metrics are expanded from their component metrics).
+2. Each measure is placed on the first semantic model that defines it and reaches every
+   dimension the query needs (``gmv`` by region uses ``orders``; by category it uses
+   ``order_lines``, where an order's amount is allocated to its items).
+3. Measures are aggregated per model in one CTE each (``agg_<model>``), at the grain of
+   the requested dimensions, joining only many-to-one dimension tables — so nothing is
+   counted twice. Measures that count "values occurring at least N times" get their own
+   two-level CTE.
+4. The CTEs are joined on the dimension columns (a union of their keys, then null-safe
+   left joins), metrics are computed from the measures, and the comparison period, share
+   of total, metric filters, order and limit are applied on top.
+
+Result columns follow TEAM_RULES.md: dimensions by name, the time bucket by its grain
+(period-start DATE), metrics by name, ``<metric>_previous``, ``<metric>_growth``,
+``<metric>_share``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlglot
+from sqlglot import exp
+
+from chatbi.errors import CompileError
+from chatbi.semantic.filters import dimension_condition, metric_condition
+from chatbi.semantic.graph import DimensionPath, Hop, JoinGraph
+from chatbi.semantic.models import Measure, Metric, SemanticLayer, SemanticModel
+from chatbi.semantic.periods import Shift, comparison_range, comparison_shift
+from chatbi.semantic.query import SemanticQuery, TimeRange
+from chatbi.semantic.sqlexpr import (
+    aggregate,
+    date_literal,
+    nullif_zero,
+    parse_expr,
+    parse_select,
+    qualify,
+    safe_divisions,
+)
+
+SUPPORTED_DIALECTS = ("duckdb", "postgres", "trino", "spark")
+_COUNTING = ("count", "count_distinct")
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """The SQL for one SemanticQuery, and what its result columns are.
+
+    ``dimensions`` are the non-time dimension columns; ``time_column`` is the time bucket
+    column (named after the grain) or None; ``columns`` is every result column in order.
+    """
+
+    sql: str
+    dialect: str
+    columns: list[str]
+    metrics: list[str]
+    dimensions: list[str]
+    time_column: str | None
+    time_range: TimeRange | None = None
+    previous_range: TimeRange | None = None
+    notes: tuple[str, ...] = ()
+    tree: exp.Expression | None = field(default=None, repr=False, compare=False)
+
+    def to_dialect(self, dialect: str) -> str:
+        """The same query rendered for another dialect."""
+        if self.tree is None:
+            return sqlglot.transpile(self.sql, read=self.dialect, write=dialect, pretty=True)[0]
+        return self.tree.sql(dialect=dialect, pretty=True)
+
+
+@dataclass
+class _Ref:
+    """A measure placed on a model, with the time dimension it is filtered/bucketed by."""
+
+    key: str
+    measure: Measure
+    model: SemanticModel
+    time_dim: str | None
+    metric: str
+
+
+@dataclass
+class _Group:
+    """One aggregate CTE: the refs of one model and time dimension."""
+
+    name: str
+    model: SemanticModel
+    time_dim: str | None
+    refs: list[_Ref] = field(default_factory=list)
+    special: bool = False  # a min_occurrences measure (own two-level CTE)
+
+
+def _err(message_zh: str, message_en: str) -> CompileError:
+    return CompileError(f"{message_zh} / {message_en}")
+
+
+class _Compiler:
+    def __init__(self, query: SemanticQuery, layer: SemanticLayer, as_of: date):
+        self.q = query
+        self.layer = layer
+        self.as_of = as_of
+        self.graph = JoinGraph.of(layer)
+        self.notes: list[str] = []
+        self._check_names()
+        self._setup_time()
+        self.filter_dims = [f.dimension for f in query.filters]
+        self.requested = list(dict.fromkeys(query.metrics))
+        extra = [h.metric for h in query.having] + [m for m in self._order_metrics() if m]
+        self.hidden = [m for m in dict.fromkeys(extra) if m not in self.requested]
+        self.all_metrics = self.requested + self.hidden
+
+    # ---- checks and time set-up ----------------------------------------------------------
+    def _label(self, name: str) -> str:
+        try:
+            return self.layer.metric(name).label
+        except KeyError:
+            return name
+
+    def _dim_label(self, name: str) -> str:
+        host = self.graph.host_of(name)
+        return host[1].label if host else name
+
+    def _check_names(self) -> None:
+        q = self.q
+        for name in list(q.metrics) + [h.metric for h in q.having]:
+            if not self.layer.has_metric(name):
+                raise _err(f"未知指标「{name}」", f"unknown metric {name!r}")
+        for name in list(q.dimensions) + [f.dimension for f in q.filters]:
+            if self.graph.host_of(name) is None:
+                raise _err(f"未知维度「{name}」", f"unknown dimension {name!r}")
+        if q.time_dimension is not None:
+            host = self.graph.host_of(q.time_dimension)
+            if host is None or host[1].type != "time":
+                raise _err(f"「{q.time_dimension}」不是时间维度", f"{q.time_dimension!r} is not a time dimension")
+
+    def _setup_time(self) -> None:
+        q = self.q
+        dims = list(dict.fromkeys(q.dimensions))
+        time_dims = [d for d in dims if self.graph.host_of(d)[1].type == "time"]  # type: ignore[index]
+        if len(time_dims) > 1:
+            raise _err("一次只能按一个时间维度分组", "group by at most one time dimension")
+        self.time_group_dim = time_dims[0] if time_dims else None
+        self.group_dims = [d for d in dims if d not in time_dims]
+        self.grain = q.grain or ("day" if self.time_group_dim else None)
+        self.bucket = self.grain
+        self.bucket_position = dims.index(self.time_group_dim) if self.time_group_dim else 0
+        if self.bucket and self.bucket in self.group_dims:
+            raise _err(f"维度名「{self.bucket}」与时间粒度冲突", f"dimension {self.bucket!r} clashes with the grain")
+        check_dim = self.time_group_dim or q.time_dimension
+        if check_dim and self.grain:
+            grains = self.graph.host_of(check_dim)[1].grains  # type: ignore[index]
+            if grains and self.grain not in grains:
+                raise _err(f"时间维度「{check_dim}」不支持按 {self.grain} 汇总",
+                           f"time dimension {check_dim} has no grain {self.grain}")
+        if q.comparison and q.time_range is None:
+            raise _err("同比/环比需要一个时间范围", "a period comparison needs a time range")
+        if q.time_range is not None and q.time_range.end < q.time_range.start:
+            raise _err("时间范围的结束早于开始", "the time range ends before it starts")
+        self.uses_metric_time = q.time_range is not None or (self.bucket is not None and not self.time_group_dim)
+
+    def _order_metrics(self) -> list[str | None]:
+        out: list[str | None] = []
+        for item in self.q.order_by:
+            out.append(item.field if self.layer.has_metric(item.field) else None)
+        return out
+
+    # ---- metric expansion ----------------------------------------------------------------
+    def _choose(self, measure: str, td: str | None, metric: str) -> tuple[SemanticModel, str | None]:
+        candidates = self.layer.models_with_measure(measure)
+        if not candidates:
+            raise _err(f"指标「{self._label(metric)}」的度量 {measure} 不存在",
+                       f"metric {metric} uses unknown measure {measure}")
+        first_missing: list[str] | None = None
+        for model in candidates:
+            time_dim = self.q.time_dimension or td or model.default_time_dimension
+            needed = list(self.group_dims) + self.filter_dims
+            if self.time_group_dim:
+                needed.append(self.time_group_dim)
+            if self.uses_metric_time and time_dim:
+                needed.append(time_dim)
+            missing = [d for d in dict.fromkeys(needed) if self.graph.resolve(model.name, d) is None]
+            if not missing:
+                return model, (time_dim if self.uses_metric_time else None)
+            if first_missing is None:
+                first_missing = missing
+        bad = (first_missing or ["?"])[0]
+        host = self.graph.host_of(bad)
+        if host is not None and host[1].type == "time" and bad != self.time_group_dim:
+            raise _err(f"指标「{self._label(metric)}」({metric}) 不能按时间维度「{self._dim_label(bad)}」({bad}) 筛选",
+                       f"metric {metric} cannot be filtered by time dimension {bad}")
+        raise _err(f"指标「{self._label(metric)}」({metric}) 不能按「{self._dim_label(bad)}」({bad}) 拆分或筛选："
+                   "它们不在可以关联的数据上",
+                   f"metric {metric} cannot be broken down or filtered by dimension {bad}")
+
+    def expand(self) -> dict[str, exp.Expression]:
+        """Each needed metric as a tree over measure placeholders (``__ref__.<key>``)."""
+        self.refs: dict[str, _Ref] = {}
+        self._ref_ids: dict[tuple[str, str, str | None], str] = {}
+        return {name: self._metric_tree(name, None, name, ()) for name in self.all_metrics}
+
+    def _metric_tree(self, name: str, inherited_td: str | None, top: str,
+                     stack: tuple[str, ...]) -> exp.Expression:
+        if name in stack:
+            raise _err(f"派生指标循环引用：{' -> '.join(stack + (name,))}",
+                       f"derived metric cycle: {' -> '.join(stack + (name,))}")
+        try:
+            metric: Metric = self.layer.metric(name)
+        except KeyError as exc:
+            raise _err(f"未知指标「{name}」", f"unknown metric {name!r}") from exc
+        td = metric.time_dimension or inherited_td
+        if metric.type == "simple":
+            return self._ref(metric.measure or "", td, top)
+        if metric.type == "ratio":
+            num = self._ref(metric.numerator or "", td, top)
+            den = self._ref(metric.denominator or "", td, top)
+            return exp.Div(this=num, expression=nullif_zero(den))
+        tree = parse_expr(metric.expr or "")
+
+        def replace(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Column) and not node.table:
+                return exp.Paren(this=self._metric_tree(node.name, td, top, stack + (name,)))
+            return node
+
+        tree = tree.transform(replace, copy=False)
+        return safe_divisions(tree)
+
+    def _ref(self, measure_name: str, td: str | None, metric: str) -> exp.Expression:
+        model, time_dim = self._choose(measure_name, td, metric)
+        ident = (measure_name, model.name, time_dim)
+        key = self._ref_ids.get(ident)
+        if key is None:
+            key = measure_name
+            n = 2
+            while key in self.refs:
+                key = f"{measure_name}_{n}"
+                n += 1
+            measure = model.measure(measure_name)
+            assert measure is not None
+            self.refs[key] = _Ref(key, measure, model, time_dim, metric)
+            self._ref_ids[ident] = key
+            if self.q.time_range is not None and time_dim is None:
+                self.notes.append(
+                    f"「{self._label(metric)}」是当前快照，未按时间范围筛选 / "
+                    f"{metric} is a current snapshot; the time range was not applied")
+            if self.bucket and not self.time_group_dim and time_dim is None:
+                raise _err(f"指标「{self._label(metric)}」是快照指标，没有时间维度，不能按{self.bucket}看趋势",
+                           f"metric {metric} is a snapshot without a time dimension; it has no {self.bucket} trend")
+        return exp.column(key, table="__ref__")
+
+    # ---- grouping into CTEs --------------------------------------------------------------
+    def groups(self, prefix: str) -> list[_Group]:
+        groups: list[_Group] = []
+        index: dict[tuple[str, str | None], _Group] = {}
+        used: set[str] = set()
+
+        def name_for(base: str) -> str:
+            name, n = base, 2
+            while name in used:
+                name = f"{base}_{n}"
+                n += 1
+            used.add(name)
+            return name
+
+        for ref in self.refs.values():
+            if ref.measure.min_occurrences:
+                groups.append(_Group(name_for(f"{prefix}agg_{ref.model.name}_{ref.measure.name}"),
+                                     ref.model, ref.time_dim, [ref], special=True))
+                continue
+            gkey = (ref.model.name, ref.time_dim)
+            group = index.get(gkey)
+            if group is None:
+                group = _Group(name_for(f"{prefix}agg_{ref.model.name}"), ref.model, ref.time_dim)
+                index[gkey] = group
+                groups.append(group)
+            group.refs.append(ref)
+        return groups
+
+    # ---- one aggregate CTE ---------------------------------------------------------------
+    def _relation(self, model: SemanticModel) -> exp.Expression:
+        if model.table:
+            table = exp.to_table(model.table)
+            return table if model.table == model.name else table.as_(model.name)
+        return exp.Subquery(this=parse_select(model.sql or ""), alias=exp.TableAlias(this=exp.to_identifier(model.name)))
+
+    def _join_on(self, hop: Hop) -> exp.Expression:
+        left = self.layer.model(hop.from_model).entity(hop.entity)
+        right = self.layer.model(hop.to_model).entity(hop.entity)
+        assert left is not None and right is not None
+        return exp.EQ(this=qualify(parse_expr(left.expr), hop.from_model),
+                      expression=qualify(parse_expr(right.expr), hop.to_model))
+
+    def _dim_tree(self, path: DimensionPath) -> exp.Expression:
+        return qualify(parse_expr(path.expr, self.as_of), path.host)
+
+    def _bucket_tree(self, time_tree: exp.Expression, shift: Shift | None) -> exp.Expression:
+        assert self.grain is not None
+        if self.grain == "day":
+            tree: exp.Expression = exp.cast(time_tree, "DATE")
+        else:
+            trunc = sqlglot.parse_one(f"DATE_TRUNC('{self.grain}', __t)", read="duckdb")
+            trunc = trunc.transform(lambda n: time_tree if isinstance(n, exp.Column) and n.name == "__t" else n)
+            tree = exp.cast(trunc, "DATE")
+        if shift is not None:
+            interval = exp.Interval(this=exp.Literal.string(str(shift.amount)), unit=exp.var(shift.unit))
+            tree = exp.cast(exp.Add(this=tree, expression=interval), "DATE")
+        return tree
+
+    def cte(self, group: _Group, period: TimeRange | None, shift: Shift | None) -> exp.Select:
+        model = group.model
+        base = model.name
+        needed: list[str] = []
+        if self.time_group_dim:
+            needed.append(self.time_group_dim)
+        needed += self.group_dims + self.filter_dims
+        if group.time_dim:
+            needed.append(group.time_dim)
+        paths: dict[str, DimensionPath] = {}
+        for name in dict.fromkeys(needed):
+            path = self.graph.resolve(base, name)
+            if path is None:  # _choose guarantees reachability
+                raise _err(f"无法从 {base} 关联到「{name}」", f"cannot reach {name} from {base}")
+            paths[name] = path
+        rank = self.graph.bfs_rank(base)
+        hops = sorted({hop for p in paths.values() for hop in p.hops}, key=lambda h: rank[h.to_model])
+        select = exp.select().from_(self._relation(model))
+        for hop in hops:
+            select = select.join(self._relation(self.layer.model(hop.to_model)), on=self._join_on(hop),
+                                 join_type="left")
+        keys: list[tuple[str, exp.Expression]] = []
+        if self.bucket:
+            time_name = self.time_group_dim or group.time_dim
+            assert time_name is not None
+            keys.append((self.bucket, self._bucket_tree(self._dim_tree(paths[time_name]), shift)))
+        for name in self.group_dims:
+            path = paths[name]
+            if path.dimension.type == "tag":
+                alias = f"{name}_values"
+                unnest = exp.Unnest(expressions=[self._dim_tree(path)],
+                                    alias=exp.TableAlias(this=exp.to_identifier(alias),
+                                                         columns=[exp.to_identifier(name)]))
+                select = select.join(unnest, join_type="cross")
+                keys.append((name, exp.column(name, table=alias)))
+            else:
+                keys.append((name, self._dim_tree(path)))
+        conds: list[exp.Expression] = []
+        if period is not None and group.time_dim:
+            conds.append(exp.Between(this=self._dim_tree(paths[group.time_dim]),
+                                     low=date_literal(period.start), high=date_literal(period.end)))
+        for flt in self.q.filters:
+            path = paths[flt.dimension]
+            conds.append(dimension_condition(flt, self._dim_tree(path), path.dimension))
+        if group.special:
+            return self._special_cte(group, select, keys, conds)
+        projections = [tree.copy().as_(name) for name, tree in keys]
+        projections += [aggregate(ref.measure, base, self.as_of).as_(ref.key) for ref in group.refs]
+        select = select.select(*projections)
+        if conds:
+            select = select.where(exp.and_(*conds))
+        if keys:
+            select = select.group_by(*[tree.copy() for _, tree in keys])
+        return select
+
+    def _special_cte(self, group: _Group, select: exp.Select, keys: list[tuple[str, exp.Expression]],
+                     conds: list[exp.Expression]) -> exp.Select:
+        """Count values of ``expr`` occurring at least N times per group (e.g. repeat buyers)."""
+        ref = group.refs[0]
+        measure = ref.measure
+        base = group.model.name
+        value = qualify(parse_expr(measure.expr, self.as_of), base)
+        if measure.filter:
+            conds = conds + [qualify(parse_expr(measure.filter, self.as_of), base)]
+        if measure.occurrence_key:
+            occ: exp.Expression = exp.Count(this=exp.Distinct(
+                expressions=[qualify(parse_expr(measure.occurrence_key, self.as_of), base)]))
+        else:
+            occ = exp.Count(this=exp.Star())
+        inner = select.select(*[tree.copy().as_(name) for name, tree in keys],
+                              value.copy().as_("__value"), occ.as_("__occurrences"))
+        conds = conds + [exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))]
+        inner = inner.where(exp.and_(*conds))
+        inner = inner.group_by(*[tree.copy() for _, tree in keys], value.copy())
+        outer = exp.select(*[exp.column(name, table="occurrences").as_(name) for name, _ in keys],
+                           exp.Count(this=exp.Star()).as_(ref.key))
+        outer = outer.from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("occurrences"))))
+        outer = outer.where(exp.GTE(this=exp.column("__occurrences", table="occurrences"),
+                                    expression=exp.Literal.number(measure.min_occurrences or 2)))
+        if keys:
+            outer = outer.group_by(*[exp.column(name, table="occurrences") for name, _ in keys])
+        return outer
+
+    # ---- one period: CTEs joined, metrics computed ---------------------------------------
+    def key_columns(self) -> list[str]:
+        cols = list(self.group_dims)
+        if self.bucket:
+            cols.insert(min(self.bucket_position, len(cols)), self.bucket)
+        return cols
+
+    def period(self, trees: dict[str, exp.Expression], prefix: str, period: TimeRange | None,
+               shift: Shift | None) -> tuple[list[tuple[str, exp.Expression]], exp.Select]:
+        groups = self.groups(prefix)
+        ctes: list[tuple[str, exp.Expression]] = [(g.name, self.cte(g, period, shift)) for g in groups]
+        keys = self.key_columns()
+        where: dict[str, exp.Expression] = {}
+        for group in groups:
+            for ref in group.refs:
+                col: exp.Expression = exp.column(ref.key, table=group.name)
+                if len(groups) > 1 and ref.measure.agg in _COUNTING:
+                    col = exp.Coalesce(this=col, expressions=[exp.Literal.number(0)])
+                where[ref.key] = col
+        if len(groups) == 1:
+            source = groups[0].name
+            select = exp.select(*[exp.column(k, table=source).as_(k) for k in keys]).from_(source)
+        elif keys:
+            keys_name = f"{prefix}keys"
+            union: exp.Expression | None = None
+            for group in groups:
+                part = exp.select(*[exp.column(k, table=group.name) for k in keys]).from_(group.name)
+                union = part if union is None else exp.union(union, part, distinct=True)
+            assert union is not None
+            ctes.append((keys_name, union))
+            select = exp.select(*[exp.column(k, table=keys_name).as_(k) for k in keys]).from_(keys_name)
+            for group in groups:
+                on = exp.and_(*[exp.NullSafeEQ(this=exp.column(k, table=keys_name),
+                                               expression=exp.column(k, table=group.name)) for k in keys])
+                select = select.join(group.name, on=on, join_type="left")
+        else:
+            select = exp.select().from_(groups[0].name)
+            for group in groups[1:]:
+                select = select.join(group.name, join_type="cross")
+
+        def fill(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Column) and node.table == "__ref__":
+                return where[node.name].copy()
+            return node
+
+        for name in self.all_metrics:
+            select = select.select(trees[name].copy().transform(fill).as_(name))
+        return ctes, select
+
+    # ---- the whole statement -------------------------------------------------------------
+    def output_columns(self) -> list[str]:
+        cols = self.key_columns()
+        for name in self.requested:
+            cols.append(name)
+            if self.q.comparison:
+                cols += [f"{name}_previous", f"{name}_growth"]
+            if self.q.share_of_total:
+                cols.append(f"{name}_share")
+        return cols
+
+    def _order_field(self, name: str, available: list[str]) -> str:
+        first = self.requested[0]
+        aliases = {"growth": f"{first}_growth", "share": f"{first}_share", "previous": f"{first}_previous"}
+        if name in available:
+            return name
+        if name in aliases and aliases[name] in available:
+            return aliases[name]
+        if name == self.time_group_dim or (name in ("day", "week", "month", "quarter", "year", "time")
+                                           and self.bucket):
+            return self.bucket or name
+        raise _err(f"不能按「{name}」排序：它不在结果里", f"cannot order by {name!r}: it is not in the result")
+
+    def _order(self, available: list[str], table: str | None) -> list[exp.Ordered]:
+        items: list[tuple[str, bool]] = []
+        for item in self.q.order_by:
+            items.append((self._order_field(item.field, available), item.descending))
+        if not items and not self.bucket and self.requested:
+            items.append((self.requested[0], True))
+        names = [n for n, _ in items]
+        for col in self.key_columns():
+            if col not in names:
+                items.append((col, False))
+                names.append(col)
+        return [exp.Ordered(this=exp.column(n, table=table) if table else exp.column(n),
+                            desc=desc, nulls_first=False) for n, desc in items]
+
+    def build(self) -> tuple[exp.Expression, TimeRange | None]:
+        trees = self.expand()
+        q = self.q
+        out_cols = self.output_columns()
+        keys = self.key_columns()
+        previous: TimeRange | None = None
+        layered = bool(q.comparison or q.share_of_total)
+        if not layered:
+            ctes, select = self.period(trees, "", q.time_range, None)
+            if q.having:
+                conds = []
+                for flt in q.having:
+                    expr = next(p.this for p in select.expressions if p.alias_or_name == flt.metric)
+                    conds.append(metric_condition(flt, expr.copy()))
+                select = select.where(exp.and_(*conds))
+            visible = [p for p in select.expressions if p.alias_or_name in out_cols]
+            hidden_order = {p.alias_or_name: p.this for p in select.expressions if p.alias_or_name not in out_cols}
+            select.set("expressions", visible)
+            order = self._order(out_cols + list(hidden_order), None)
+            for ordered in order:
+                if ordered.this.name in hidden_order:
+                    ordered.set("this", hidden_order[ordered.this.name].copy())
+            select = select.order_by(*order)
+        else:
+            ctes = []
+            if q.comparison:
+                assert q.time_range is not None
+                shift = comparison_shift(q.time_range, q.comparison, self.grain)
+                previous = comparison_range(q.time_range, q.comparison, self.grain)
+                cur_ctes, cur = self.period(trees, "cur_", q.time_range, None)
+                prev_ctes, prev = self.period(trees, "prev_", previous, shift if self.bucket else None)
+                ctes = cur_ctes + [("current_period", cur)] + prev_ctes + [("previous_period", prev)]
+                source, compared = self._compare(keys, ctes)
+                ctes.append((source, compared))
+            else:
+                period_ctes, select_all = self.period(trees, "", q.time_range, None)
+                ctes = period_ctes + [("metrics", select_all)]
+                source = "metrics"
+            if q.share_of_total:
+                shares = exp.select(exp.Star()).from_(source)
+                partition = [exp.column(self.bucket)] if self.bucket and self.group_dims else []
+                for name in self.requested:
+                    window = exp.Window(this=exp.Sum(this=exp.column(name)), partition_by=partition or None)
+                    shares = shares.select(exp.Div(this=exp.column(name), expression=nullif_zero(window))
+                                           .as_(f"{name}_share"))
+                ctes.append(("shares", shares))
+                source = "shares"
+            select = exp.select(*[exp.column(c, table=source).as_(c) for c in out_cols]).from_(source)
+            if q.having:
+                select = select.where(exp.and_(*[metric_condition(f, exp.column(f.metric, table=source))
+                                                 for f in q.having]))
+            select = select.order_by(*self._order(out_cols + self.hidden, source))
+        if q.limit:
+            select = select.limit(q.limit)
+        for name, body in ctes:
+            select = select.with_(name, as_=body)
+        return select, previous
+
+    def _compare(self, keys: list[str], ctes: list[tuple[str, exp.Expression]]) -> tuple[str, exp.Select]:
+        cur, prev = "current_period", "previous_period"
+        if keys:
+            union = exp.union(exp.select(*[exp.column(k, table=cur) for k in keys]).from_(cur),
+                              exp.select(*[exp.column(k, table=prev) for k in keys]).from_(prev), distinct=True)
+            ctes.append(("compared_keys", union))
+            select = exp.select(*[exp.column(k, table="compared_keys").as_(k) for k in keys]).from_("compared_keys")
+            for side in (cur, prev):
+                on = exp.and_(*[exp.NullSafeEQ(this=exp.column(k, table="compared_keys"),
+                                               expression=exp.column(k, table=side)) for k in keys])
+                select = select.join(side, on=on, join_type="left")
+        else:
+            select = exp.select().from_(cur).join(prev, join_type="cross")
+        for name in self.all_metrics:
+            now, before = exp.column(name, table=cur), exp.column(name, table=prev)
+            select = select.select(now.as_(name), before.copy().as_(f"{name}_previous"))
+            growth = exp.Div(this=exp.Paren(this=exp.Sub(this=now.copy(), expression=before.copy())),
+                             expression=nullif_zero(before.copy()))
+            select = select.select(growth.as_(f"{name}_growth"))
+        return "compared", select
+
+
+def compile_query(query: SemanticQuery, layer: SemanticLayer, *, as_of: date,
+                  dialect: str = "duckdb") -> CompiledQuery:
+    """Compile ``query`` to SQL for ``dialect`` (duckdb, postgres, trino, spark).
+
+    Raises ``CompileError`` (code ``compile_error``) with a user-facing message when a
+    metric or dimension is unknown, a metric cannot be broken down by a dimension, etc.
+    """
+    if dialect not in SUPPORTED_DIALECTS:
+        raise CompileError(f"不支持的 SQL 方言 {dialect} / unsupported dialect {dialect!r}")
+    compiler = _Compiler(query, layer, as_of)
+    tree, previous = compiler.build()
+    return CompiledQuery(
+        sql=tree.sql(dialect=dialect, pretty=True),
+        dialect=dialect,
+        columns=compiler.output_columns(),
+        metrics=list(compiler.requested),
+        dimensions=list(compiler.group_dims),
+        time_column=compiler.bucket,
+        time_range=query.time_range,
+        previous_range=previous,
+        notes=tuple(dict.fromkeys(compiler.notes)),
+        tree=tree,
+    )

@@ -1,0 +1,237 @@
+"""Read ``semantic_layer/*.yaml`` into a frozen ``SemanticLayer``, validated.
+
+Every problem (YAML syntax, unknown keys, wrong types, unknown measures, clashing names,
+cycles…) is collected with its ``file:line`` and raised together as one
+``SemanticLayerError`` whose ``problems`` lists them; a broken file never produces a
+traceback. Loaded layers are cached by the files' modification times.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from chatbi.errors import SemanticLayerError
+from chatbi.semantic.models import AccessRules, Metric, SemanticLayer, SemanticModel
+from chatbi.semantic.yaml_lines import LineDict, LineList, line_at, load_with_lines
+
+TOP_LEVEL_KEYS = ("semantic_models", "metrics", "access")
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One issue found in the semantic layer."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass
+class SourceMap:
+    """Where each object of the layer was declared: key tuple -> (file, line)."""
+
+    entries: dict[tuple[str, ...], tuple[str, int]] = field(default_factory=dict)
+
+    def add(self, key: tuple[str, ...], file: str, line: int) -> None:
+        self.entries.setdefault(key, (file, line))
+
+    def where(self, *key: str) -> tuple[str, int]:
+        """The most specific known location for ``key`` (falls back to shorter prefixes)."""
+        for n in range(len(key), 0, -1):
+            hit = self.entries.get(tuple(key[:n]))
+            if hit:
+                return hit
+        return ("<semantic layer>", 0)
+
+
+@dataclass
+class _Collected:
+    models: list[SemanticModel] = field(default_factory=list)
+    metrics: list[Metric] = field(default_factory=list)
+    access: dict[str, Any] = field(default_factory=lambda: {"merchant_row_filters": {},
+                                                            "merchant_forbidden_tables": []})
+    sources: SourceMap = field(default_factory=SourceMap)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _loc_text(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) if loc else "(item)"
+
+
+def _validate_item(kind: type[BaseModel], raw: Any, file: str, label: str,
+                   out: _Collected) -> BaseModel | None:
+    try:
+        return kind.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err.get("loc", ()))
+            line = line_at(raw, loc) if isinstance(raw, LineDict) else getattr(raw, "line", 1)
+            msg = err.get("msg", "invalid")
+            out.problems.append(Problem(file, line, f"{label}: {_loc_text(loc)}: {msg}"))
+        return None
+
+
+def _record_model(model: SemanticModel, raw: LineDict, file: str, src: SourceMap) -> None:
+    src.add(("model", model.name), file, raw.line)
+    for key in raw:
+        src.add(("model", model.name, "field", str(key)), file, raw.line_of(key))
+    for section, kind in (("dimensions", "dimension"), ("measures", "measure"), ("entities", "entity")):
+        items = raw.get(section) or []
+        for i, item in enumerate(items):
+            if not isinstance(item, LineDict) or "name" not in item:
+                continue
+            key = (kind, model.name, str(item["name"]))
+            src.add(key, file, items.line_of(i) if isinstance(items, LineList) else item.line)
+            for fkey in item:
+                src.add(key + ("field", str(fkey)), file, item.line_of(fkey))
+            syn = item.get("synonyms")
+            if isinstance(syn, LineList):
+                for j, word in enumerate(syn):
+                    src.add(key + ("synonym", str(word)), file, syn.line_of(j))
+    local = raw.get("local_dimensions")
+    if isinstance(local, LineDict):
+        for name in local:
+            src.add(("local_dimension", model.name, str(name)), file, local.line_of(name))
+
+
+def _record_metric(metric: Metric, raw: LineDict, file: str, src: SourceMap) -> None:
+    key = ("metric", metric.name)
+    src.add(key, file, raw.line)
+    for fkey in raw:
+        src.add(key + ("field", str(fkey)), file, raw.line_of(fkey))
+    syn = raw.get("synonyms")
+    if isinstance(syn, LineList):
+        for j, word in enumerate(syn):
+            src.add(key + ("synonym", str(word)), file, syn.line_of(j))
+
+
+def _read_file(path: Path, file: str, out: _Collected) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        out.problems.append(Problem(file, 1, f"cannot read file: {exc}"))
+        return
+    try:
+        data, duplicates = load_with_lines(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        detail = f"{context}, {reason}" if context else reason
+        out.problems.append(Problem(file, line, f"YAML syntax error: {detail}"))
+        return
+    out.problems.extend(Problem(file, line, msg) for line, msg in duplicates)
+    if data is None:
+        return
+    if not isinstance(data, LineDict):
+        out.problems.append(Problem(file, 1, "the file must be a mapping with keys "
+                                              + ", ".join(TOP_LEVEL_KEYS)))
+        return
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            out.problems.append(Problem(file, data.line_of(key), f"unknown top-level key `{key}` "
+                                        f"(expected one of {', '.join(TOP_LEVEL_KEYS)})"))
+    for section, kind, record in (("semantic_models", SemanticModel, _record_model),
+                                  ("metrics", Metric, _record_metric)):
+        items = data.get(section)
+        if items is None:
+            continue
+        if not isinstance(items, LineList):
+            out.problems.append(Problem(file, data.line_of(section), f"`{section}` must be a list"))
+            continue
+        for i, raw in enumerate(items):
+            name = raw.get("name") if isinstance(raw, dict) else None
+            label = f"{'model' if kind is SemanticModel else 'metric'} `{name or f'#{i + 1}'}`"
+            if not isinstance(raw, LineDict):
+                out.problems.append(Problem(file, items.line_of(i), f"{label}: must be a mapping"))
+                continue
+            obj = _validate_item(kind, raw, file, label, out)
+            if obj is None:
+                continue
+            record(obj, raw, file, out.sources)  # type: ignore[operator]
+            (out.models if kind is SemanticModel else out.metrics).append(obj)  # type: ignore[arg-type]
+    access = data.get("access")
+    if access is not None:
+        rules = _validate_item(AccessRules, access, file, "access", out)
+        if isinstance(rules, AccessRules):
+            out.access["merchant_row_filters"].update(rules.merchant_row_filters)
+            out.access["merchant_forbidden_tables"].extend(rules.merchant_forbidden_tables)
+            out.sources.add(("access",), file, access.line if isinstance(access, LineDict) else 1)
+
+
+def read_layer(directory: Path) -> tuple[SemanticLayer, SourceMap, list[Problem]]:
+    """Parse every ``*.yaml`` in ``directory`` (sorted by name) without semantic checks."""
+    out = _Collected()
+    directory = Path(directory)
+    files = sorted(list(directory.glob("*.yaml")) + list(directory.glob("*.yml")))
+    if not directory.is_dir():
+        out.problems.append(Problem(str(directory), 0, "semantic layer directory not found"))
+    elif not files:
+        out.problems.append(Problem(str(directory), 0, "no *.yaml files in the semantic layer directory"))
+    for path in files:
+        _read_file(path, path.name, out)
+    layer = SemanticLayer(models=out.models, metrics=out.metrics,
+                          access=AccessRules(**out.access))
+    return layer, out.sources, out.problems
+
+
+def _raise(problems: list[Problem], directory: Path) -> None:
+    ordered = sorted(set(problems))
+    lines = [str(p) for p in ordered]
+    head = f"语义层有 {len(lines)} 个问题 / the semantic layer in {directory} has {len(lines)} problem(s)"
+    shown = "\n".join(lines[:20]) + ("\n…" if len(lines) > 20 else "")
+    raise SemanticLayerError(f"{head}:\n{shown}", problems=lines)
+
+
+def load_semantic_layer_uncached(directory: Path) -> SemanticLayer:
+    """Read and validate; raise ``SemanticLayerError`` listing every problem."""
+    from chatbi.semantic.validation import validate_layer
+
+    layer, sources, problems = read_layer(directory)
+    problems = problems + validate_layer(layer, sources)
+    if problems:
+        _raise(problems, directory)
+    return layer
+
+
+_CACHE: dict[Path, tuple[tuple[Any, ...], SemanticLayer]] = {}
+_LOCK = threading.Lock()
+
+
+def _fingerprint(directory: Path) -> tuple[Any, ...]:
+    items = []
+    for path in sorted(list(directory.glob("*.yaml")) + list(directory.glob("*.yml"))):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        items.append((path.name, stat.st_mtime_ns, stat.st_size))
+    return tuple(items)
+
+
+def load_semantic_layer(directory: Path | str | None = None) -> SemanticLayer:
+    """The validated semantic layer of ``directory`` (default ``Settings().semantic_dir``)."""
+    if directory is None:
+        from chatbi.config import Settings
+
+        directory = Settings().semantic_dir
+    directory = Path(directory).resolve()
+    fingerprint = _fingerprint(directory) if directory.is_dir() else ()
+    with _LOCK:
+        hit = _CACHE.get(directory)
+        if hit and hit[0] == fingerprint and fingerprint:
+            return hit[1]
+    layer = load_semantic_layer_uncached(directory)
+    with _LOCK:
+        _CACHE[directory] = (fingerprint, layer)
+    return layer

@@ -1,0 +1,359 @@
+"""Semantic checks of a loaded layer; every problem is collected with its file and line.
+
+Checks (MetricFlow-style, all run, none stops the others):
+names (duplicate models, dimensions, metrics, measures; a name, label or synonym meaning
+two things), SQL (every snippet parses; columns exist in contract tables and in ``sql``
+models' projections), entities (a foreign key must point at some primary/unique key),
+time (grains, default time dimensions reachable), metrics (known measures and metrics,
+derived cycles, measures on models that share no dimension), access rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import sqlglot
+from sqlglot import exp
+
+from chatbi.semantic.contract import CONTRACT_TABLES
+from chatbi.semantic.graph import JoinGraph
+from chatbi.semantic.loader import Problem, SourceMap
+from chatbi.semantic.models import GRAINS, Metric, SemanticLayer, SemanticModel
+from chatbi.semantic.sqlexpr import columns_of, fill_as_of
+
+_PROBE_DAY = date(2000, 1, 1)
+
+
+def normalize_term(term: str) -> str:
+    """How names and synonyms are compared: case-folded, without whitespace."""
+    return "".join(str(term).split()).casefold()
+
+
+class _Checker:
+    def __init__(self, layer: SemanticLayer, sources: SourceMap | None):
+        self.layer = layer
+        self.src = sources or SourceMap()
+        self.problems: list[Problem] = []
+        self.graph = JoinGraph(layer)
+
+    def add(self, key: tuple[str, ...], message: str) -> None:
+        file, line = self.src.where(*key)
+        self.problems.append(Problem(file, line, message))
+
+    # ---- names ---------------------------------------------------------------------------
+    def names(self) -> None:
+        seen_models: dict[str, str] = {}
+        for model in self.layer.models:
+            if model.name in seen_models:
+                self.add(("model", model.name), f"duplicate semantic model `{model.name}`")
+            seen_models[model.name] = model.name
+            for group, kind in ((model.dimensions, "dimension"), (model.measures, "measure"),
+                                (model.entities, "entity")):
+                names = [item.name for item in group]
+                for name in {n for n in names if names.count(n) > 1}:
+                    self.add((kind, model.name, name), f"model `{model.name}`: duplicate {kind} `{name}`")
+        dim_home: dict[str, str] = {}
+        for model, dim in self.layer.all_dimensions():
+            if dim.name in dim_home and dim_home[dim.name] != model.name:
+                file, line = self.src.where("dimension", dim_home[dim.name], dim.name)
+                self.add(("dimension", model.name, dim.name),
+                         f"dimension `{dim.name}` is already defined in model `{dim_home[dim.name]}` "
+                         f"({file}:{line}); dimension names are global")
+            dim_home.setdefault(dim.name, model.name)
+        metric_names: dict[str, Metric] = {}
+        for metric in self.layer.metrics:
+            if metric.name in metric_names:
+                file, line = self.src.where("metric", metric.name)
+                self.add(("metric", metric.name, "field", "name"), f"duplicate metric `{metric.name}`")
+            metric_names.setdefault(metric.name, metric)
+            if metric.name in dim_home:
+                self.add(("metric", metric.name, "field", "name"),
+                         f"metric `{metric.name}` has the same name as a dimension of model "
+                         f"`{dim_home[metric.name]}`")
+        self.terms()
+
+    def terms(self) -> None:
+        owners: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+
+        def claim(term: str | None, kind: str, name: str, key: tuple[str, ...]) -> None:
+            if not term:
+                return
+            norm = normalize_term(term)
+            if not norm:
+                return
+            owner = owners.get(norm)
+            if owner is None:
+                owners[norm] = (kind, name, key)
+                return
+            if owner[:2] == (kind, name):
+                return
+            file, line = self.src.where(*owner[2])
+            self.add(key, f"{kind} `{name}`: name or synonym `{term}` clashes with {owner[0]} "
+                          f"`{owner[1]}` ({file}:{line})")
+
+        for metric in self.layer.metrics:
+            base = ("metric", metric.name)
+            claim(metric.name, "metric", metric.name, base + ("field", "name"))
+            claim(metric.label, "metric", metric.name, base + ("field", "label"))
+            claim(metric.label_en, "metric", metric.name, base + ("field", "label_en"))
+            for word in metric.synonyms:
+                claim(word, "metric", metric.name, base + ("synonym", word))
+        for model, dim in self.layer.all_dimensions():
+            base = ("dimension", model.name, dim.name)
+            claim(dim.name, "dimension", dim.name, base + ("field", "name"))
+            claim(dim.label, "dimension", dim.name, base + ("field", "label"))
+            claim(dim.label_en, "dimension", dim.name, base + ("field", "label_en"))
+            for word in dim.synonyms:
+                claim(word, "dimension", dim.name, base + ("synonym", word))
+
+    # ---- SQL and columns -----------------------------------------------------------------
+    def _known_columns(self, model: SemanticModel) -> set[str] | None:
+        if model.table:
+            table = CONTRACT_TABLES.get(model.table)
+            return set(table) if table else None
+        try:
+            tree = sqlglot.parse_one(model.sql or "", read="duckdb")
+        except sqlglot.errors.ParseError as exc:
+            self.add(("model", model.name, "field", "sql"), f"model `{model.name}`: SQL does not parse: "
+                     f"{_first_line(exc)}")
+            return None
+        select = tree
+        while isinstance(select, exp.Union):
+            select = select.this
+        if not isinstance(select, exp.Select) or any(isinstance(e, exp.Star) for e in select.expressions):
+            return None
+        return set(select.named_selects)
+
+    def _check_sql(self, model: SemanticModel, sql: str | None, key: tuple[str, ...], what: str,
+                   known: set[str] | None) -> None:
+        if not sql:
+            return
+        try:
+            sqlglot.parse_one(fill_as_of(sql, _PROBE_DAY), read="duckdb")
+            cols = columns_of(fill_as_of(sql, _PROBE_DAY))
+        except sqlglot.errors.ParseError as exc:
+            self.add(key, f"model `{model.name}`: {what}: SQL does not parse: {_first_line(exc)}")
+            return
+        if known is None:
+            return
+        where = f"table `{model.table}`" if model.table else "its `sql` SELECT"
+        for col in sorted(cols - known):
+            self.add(key, f"model `{model.name}`: {what}: unknown column `{col}` in {where}")
+
+    def sql(self) -> None:
+        for model in self.layer.models:
+            known = self._known_columns(model)
+            for ent in model.entities:
+                self._check_sql(model, ent.expr, ("entity", model.name, ent.name), f"entity `{ent.name}`", known)
+            for dim in model.dimensions:
+                self._check_sql(model, dim.expr, ("dimension", model.name, dim.name, "field", "expr"),
+                                f"dimension `{dim.name}`", known)
+            for mea in model.measures:
+                key = ("measure", model.name, mea.name)
+                self._check_sql(model, mea.expr, key + ("field", "expr"), f"measure `{mea.name}`", known)
+                self._check_sql(model, mea.filter, key + ("field", "filter"), f"measure `{mea.name}` filter", known)
+                self._check_sql(model, mea.occurrence_key, key + ("field", "occurrence_key"),
+                                f"measure `{mea.name}` occurrence_key", known)
+            for name, sql in model.local_dimensions.items():
+                self._check_sql(model, sql, ("local_dimension", model.name, name),
+                                f"local dimension `{name}`", known)
+            if known is not None:
+                for col in [model.security_column, *model.pii_columns]:
+                    if col and col not in known:
+                        self.add(("model", model.name, "field", "security_column" if col == model.security_column
+                                  else "pii_columns"), f"model `{model.name}`: unknown column `{col}`")
+
+    # ---- structure -----------------------------------------------------------------------
+    def structure(self) -> None:
+        keyed = {(m.name, e.name) for m in self.layer.models for e in m.entities if e.type in ("primary", "unique")}
+        for model in self.layer.models:
+            primaries = [e.name for e in model.entities if e.type == "primary"]
+            if len(primaries) > 1:
+                self.add(("model", model.name, "field", "entities"),
+                         f"model `{model.name}` has more than one primary entity: {', '.join(primaries)}")
+            for ent in model.entities:
+                if ent.type == "foreign" and not any(e == ent.name and m != model.name for m, e in keyed):
+                    self.add(("entity", model.name, ent.name), f"model `{model.name}`: foreign entity "
+                             f"`{ent.name}` has no model where it is primary or unique")
+            for dim in model.dimensions:
+                key = ("dimension", model.name, dim.name)
+                if dim.type == "time":
+                    bad = [g for g in dim.grains if g not in GRAINS]
+                    if bad:
+                        self.add(key + ("field", "grains"), f"dimension `{dim.name}`: unknown grain(s) "
+                                 f"{', '.join(bad)} (use {', '.join(GRAINS)})")
+                elif dim.grains:
+                    self.add(key + ("field", "grains"), f"dimension `{dim.name}`: only time dimensions have grains")
+                if dim.pii and dim.index_values:
+                    self.add(key + ("field", "index_values"), f"dimension `{dim.name}` is PII; its values "
+                             "must not be indexed")
+            for mea in model.measures:
+                key = ("measure", model.name, mea.name)
+                if mea.min_occurrences and mea.agg != "count_distinct":
+                    self.add(key + ("field", "min_occurrences"),
+                             f"measure `{mea.name}`: min_occurrences needs agg count_distinct")
+                if mea.occurrence_key and not mea.min_occurrences:
+                    self.add(key + ("field", "occurrence_key"),
+                             f"measure `{mea.name}`: occurrence_key needs min_occurrences")
+            for name in model.local_dimensions:
+                host = self.graph.host_of(name)
+                if host is None:
+                    self.add(("local_dimension", model.name, name),
+                             f"model `{model.name}`: local dimension `{name}` is not a dimension of any model")
+                elif host[0].name == model.name:
+                    self.add(("local_dimension", model.name, name),
+                             f"model `{model.name}`: `{name}` is already its own dimension")
+            if model.default_time_dimension:
+                self._time_dim(model.default_time_dimension, [model],
+                               ("model", model.name, "field", "default_time_dimension"))
+
+    def _time_dim(self, name: str, models: Iterable[SemanticModel], key: tuple[str, ...]) -> None:
+        host = self.graph.host_of(name)
+        if host is None:
+            self.add(key, f"unknown time dimension `{name}`")
+            return
+        if host[1].type != "time":
+            self.add(key, f"`{name}` is not a time dimension")
+            return
+        for model in models:
+            if self.graph.resolve(model.name, name) is None:
+                self.add(key, f"time dimension `{name}` cannot be reached from model `{model.name}`")
+
+    # ---- metrics -------------------------------------------------------------------------
+    def metrics(self) -> None:
+        names = {m.name for m in self.layer.metrics}
+        for metric in self.layer.metrics:
+            base = ("metric", metric.name)
+            for field_name in ("measure", "numerator", "denominator"):
+                measure = getattr(metric, field_name)
+                if measure and not self.layer.models_with_measure(measure):
+                    self.add(base + ("field", field_name),
+                             f"metric `{metric.name}`: unknown measure `{measure}`")
+            if metric.type == "derived":
+                refs = self._derived_refs(metric)
+                if refs is None:
+                    continue
+                for ref in sorted(refs - names):
+                    self.add(base + ("field", "expr"), f"metric `{metric.name}`: unknown metric `{ref}` in expr")
+                if metric.metrics and set(metric.metrics) != refs:
+                    self.add(base + ("field", "metrics"), f"metric `{metric.name}`: `metrics` "
+                             f"{sorted(metric.metrics)} does not match the metrics in expr {sorted(refs)}")
+            elif metric.expr or metric.metrics:
+                self.add(base + ("field", "expr"), f"metric `{metric.name}`: only derived metrics take expr/metrics")
+            if metric.time_dimension:
+                models = [self.layer.models_with_measure(m)[0] for m in self._measures(metric)
+                          if self.layer.models_with_measure(m)]
+                self._time_dim(metric.time_dimension, models, base + ("field", "time_dimension"))
+        self._cycles()
+        self._joinable()
+
+    def _derived_refs(self, metric: Metric) -> set[str] | None:
+        try:
+            tree = sqlglot.parse_one(metric.expr or "", read="duckdb")
+        except sqlglot.errors.ParseError as exc:
+            self.add(("metric", metric.name, "field", "expr"),
+                     f"metric `{metric.name}`: expr does not parse: {_first_line(exc)}")
+            return None
+        nodes = [tree] if isinstance(tree, exp.Column) else list(tree.find_all(exp.Column))
+        return {c.name for c in nodes}
+
+    def _deps(self, metric: Metric) -> list[str]:
+        if metric.type != "derived":
+            return []
+        refs = self._derived_refs_quiet(metric)
+        return sorted(refs)
+
+    def _derived_refs_quiet(self, metric: Metric) -> set[str]:
+        try:
+            tree = sqlglot.parse_one(metric.expr or "", read="duckdb")
+        except sqlglot.errors.ParseError:
+            return set()
+        nodes = [tree] if isinstance(tree, exp.Column) else list(tree.find_all(exp.Column))
+        return {c.name for c in nodes}
+
+    def _cycles(self) -> None:
+        by_name = {m.name: m for m in self.layer.metrics}
+        state: dict[str, int] = {}
+        reported: set[frozenset[str]] = set()
+
+        def visit(name: str, stack: list[str]) -> None:
+            state[name] = 1
+            for dep in self._deps(by_name[name]):
+                if dep not in by_name:
+                    continue
+                if state.get(dep) == 1:
+                    cycle = stack[stack.index(dep):] + [dep]
+                    members = frozenset(cycle)
+                    if members not in reported:
+                        reported.add(members)
+                        self.add(("metric", name, "field", "expr"),
+                                 f"derived metrics form a cycle: {' -> '.join(cycle)}")
+                elif state.get(dep) is None:
+                    visit(dep, stack + [dep])
+            state[name] = 2
+
+        for metric in self.layer.metrics:
+            if state.get(metric.name) is None:
+                visit(metric.name, [metric.name])
+
+    def _measures(self, metric: Metric, seen: frozenset[str] = frozenset()) -> list[str]:
+        """Every measure a metric reads, through derived metrics (cycles cut)."""
+        if metric.name in seen:
+            return []
+        out = list(metric.measure_names())
+        for dep in self._deps(metric):
+            try:
+                out += self._measures(self.layer.metric(dep), seen | {metric.name})
+            except KeyError:
+                continue
+        return out
+
+    def _joinable(self) -> None:
+        for metric in self.layer.metrics:
+            models = []
+            for measure in self._measures(metric):
+                candidates = self.layer.models_with_measure(measure)
+                if candidates and candidates[0].name not in [m.name for m in models]:
+                    models.append(candidates[0])
+            if len(models) < 2:
+                continue
+            common = set(self.graph.reachable(models[0].name))
+            for model in models[1:]:
+                common &= set(self.graph.reachable(model.name))
+            if not common:
+                self.add(("metric", metric.name, "field", "type"),
+                         f"metric `{metric.name}` combines measures on models "
+                         f"{', '.join('`' + m.name + '`' for m in models)} that share no dimension, "
+                         "so they cannot be joined")
+
+    # ---- access --------------------------------------------------------------------------
+    def access(self) -> None:
+        tables = set(CONTRACT_TABLES) | {m.table for m in self.layer.models if m.table}
+        rules = self.layer.access
+        for table, predicate in rules.merchant_row_filters.items():
+            if table not in tables:
+                self.add(("access",), f"access: unknown table `{table}` in merchant_row_filters")
+            try:
+                sqlglot.parse_one(predicate.replace("{merchant_id}", "0"), read="duckdb")
+            except sqlglot.errors.ParseError as exc:
+                self.add(("access",), f"access: filter for `{table}` does not parse: {_first_line(exc)}")
+        for table in rules.merchant_forbidden_tables:
+            if table not in tables:
+                self.add(("access",), f"access: unknown table `{table}` in merchant_forbidden_tables")
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__
+
+
+def validate_layer(layer: SemanticLayer, sources: SourceMap | None = None) -> list[Problem]:
+    """Every problem of ``layer`` (empty when valid)."""
+    checker = _Checker(layer, sources)
+    checker.names()
+    checker.sql()
+    checker.structure()
+    checker.metrics()
+    checker.access()
+    return checker.problems

@@ -1,0 +1,42 @@
+"""``run_guarded``: guard a statement and run it (what ``chatbi sql`` and the pipeline call)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from chatbi.sql.executor import Executor, QueryError, QueryResult
+from chatbi.sql.guard import GuardedSQL, guard_sql
+from chatbi.sql.policy import AccessPolicy, Role
+
+__all__ = ["run_guarded"]
+
+
+def run_guarded(
+    sql: str,
+    *,
+    executor: Executor,
+    policy: AccessPolicy,
+    role: Role,
+    max_rows: int | None = None,
+    dialect: str = "duckdb",
+) -> tuple[GuardedSQL, QueryResult]:
+    """Guard ``sql`` for ``role`` and run the guarded SQL; ``max_rows`` defaults to the policy's.
+
+    For roles that see only part of the data (merchants), DuckDB's error text is not passed
+    on: a failing cast could otherwise quote a value from a row the filter hides.
+    """
+    limit = policy.max_rows if max_rows is None else int(max_rows)
+    if limit != policy.max_rows:
+        policy = dataclasses.replace(policy, max_rows=limit)
+    guarded = guard_sql(sql, policy, role, dialect=dialect)
+    try:
+        result = executor.run(guarded.sql, max_rows=limit)
+    except QueryError as exc:
+        if role.is_merchant and exc.code == "sql_error":
+            raise QueryError(
+                "查询执行失败，请检查列的类型与写法 / the query failed; check the column types "
+                "and the SQL",
+                code=exc.code,
+            ) from None
+        raise
+    return guarded, result

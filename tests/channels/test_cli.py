@@ -1,0 +1,180 @@
+"""The `chatbi` CLI: exit codes, --json contract, rendering, chat REPL, a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from chatbi.answer.types import ANSWER_KEYS
+from chatbi.channels.cli import app
+
+runner = CliRunner()
+QUESTION = "各大区的GMV"
+
+
+def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None):
+    return runner.invoke(app, list(args), input=input, env=env)
+
+
+def test_help_lists_every_command():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("init", "import", "profiles", "ask", "chat", "sql", "sentiment", "eval", "serve", "slack"):
+        assert command in result.stdout
+    ask_help = invoke("ask", "--help").stdout
+    for option in ("--db", "--role", "--as-of", "--json", "--chart-png"):
+        assert option in ask_help
+    init_help = invoke("init", "--help").stdout
+    for option in ("--demo", "--scale", "--seed", "--end-date", "--db"):
+        assert option in init_help
+    assert "olist" in invoke("import", "--help").stdout and "build" in invoke("profiles", "--help").stdout
+
+
+def test_missing_warehouse_is_a_clear_error_without_traceback(tmp_path):
+    result = invoke("ask", QUESTION, "--db", str(tmp_path / "none.duckdb"))
+    assert result.exit_code == 1
+    assert "chatbi init --demo" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_missing_warehouse_json_still_prints_the_answer_keys(tmp_path):
+    result = invoke("ask", QUESTION, "--db", str(tmp_path / "none.duckdb"), "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert set(ANSWER_KEYS) <= set(data) and data["error"]["code"] == "warehouse_missing"
+
+
+@pytest.mark.parametrize("args", [
+    ["--role", "root"], ["--as-of", "yesterday"], ["--role", "merchant:abc"],
+])
+def test_invalid_options_exit_2(tiny_db, args):
+    result = invoke("ask", QUESTION, "--db", str(tiny_db), *args)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+
+
+def test_init_requires_demo(tmp_path):
+    result = invoke("init", "--db", str(tmp_path / "w.duckdb"))
+    assert result.exit_code == 2 and "--demo" in result.stderr
+
+
+def test_ask_json_is_the_answer_object(tiny_db):
+    result = invoke("ask", QUESTION, "--db", str(tiny_db), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(ANSWER_KEYS) <= set(data)
+    assert data["question"] == QUESTION and data["intent"] == "query" and data["error"] is None
+    assert "region" in data["columns"] and "gmv" in data["columns"]
+    assert data["sql"] and data["chart"]["$schema"].startswith("https://vega.github.io/schema/vega-lite/v5")
+    # the numbers are the warehouse's: total over regions equals SUM(pay_amount) of valid orders in range
+    tr = data["semantic_query"]["time_range"]
+    where = f"AND CAST(order_ts AS DATE) BETWEEN DATE '{tr['start']}' AND DATE '{tr['end']}'" if tr else ""
+    with duckdb.connect(str(tiny_db), read_only=True) as con:
+        expected = con.execute(
+            f"SELECT SUM(pay_amount) FROM orders WHERE status <> 'cancelled' {where}").fetchone()[0]
+    got = sum(r[data["columns"].index("gmv")] for r in data["rows"])
+    assert got == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_ask_renders_finding_table_and_sql(tiny_db):
+    result = invoke("ask", QUESTION, "--db", str(tiny_db))
+    assert result.exit_code == 0, result.output
+    data = json.loads(invoke("ask", QUESTION, "--db", str(tiny_db), "--json").stdout)
+    assert data["finding"].split("，")[0][:8] in result.stdout
+    assert "SELECT" in result.stdout.upper()
+    assert "region" in result.stdout
+    assert "华东" in result.stdout
+
+
+def test_unanswerable_question_exits_2_with_message(tiny_db):
+    result = invoke("ask", "今天天气怎么样", "--db", str(tiny_db), "--json")
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert data["intent"] in ("clarify", "refuse") and data["error"]["message"]
+    text = invoke("ask", "今天天气怎么样", "--db", str(tiny_db))
+    assert text.exit_code == 2 and data["error"]["message"][:10] in text.stdout
+
+
+def test_chart_png(tiny_db, tmp_path):
+    out = tmp_path / "chart.png"
+    result = invoke("ask", QUESTION, "--db", str(tiny_db), "--chart-png", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sql_command_guards_and_roles(tiny_db):
+    ok = invoke("sql", "SELECT merchant_id, COUNT(*) AS n FROM orders GROUP BY 1", "--db", str(tiny_db),
+                "--role", "merchant:3", "--json")
+    assert ok.exit_code == 0, ok.output
+    data = json.loads(ok.stdout)
+    assert set(ANSWER_KEYS) <= set(data)
+    assert data["rows"] and {row[0] for row in data["rows"]} == {3}
+    refused = invoke("sql", "DROP TABLE orders", "--db", str(tiny_db), "--json")
+    assert refused.exit_code == 2
+    assert json.loads(refused.stdout)["error"]["code"].startswith("sql")
+
+
+def test_unexpected_exception_is_one_line_unless_debug(tiny_db, monkeypatch):
+    from chatbi.answer.pipeline import Pipeline
+
+    def boom(self, *args, **kwargs):
+        raise RuntimeError("disk on fire\nsecond line")
+
+    monkeypatch.setattr(Pipeline, "ask", boom)
+    result = invoke("ask", QUESTION, "--db", str(tiny_db))
+    assert result.exit_code == 1
+    assert "RuntimeError: disk on fire" in result.stderr
+    assert "Traceback" not in result.output and "second line" not in result.output
+    debug = invoke("--debug", "ask", QUESTION, "--db", str(tiny_db))
+    assert debug.exit_code == 1 and "Traceback" in debug.stderr
+    env_debug = invoke("ask", QUESTION, "--db", str(tiny_db), env={"CHATBI_DEBUG": "1"})
+    assert "Traceback" in env_debug.stderr
+
+
+def test_chat_repl_with_piped_stdin(tiny_db):
+    script = f"/help\n{QUESTION}\n/sql\n/new\n/sql\n/quit\n"
+    result = invoke("chat", "--db", str(tiny_db), input=script)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "/quit" in out  # help text
+    assert "华东" in out  # the answer's table
+    assert out.upper().count("SELECT") >= 1  # /sql shows the SQL of the last answer
+    assert "no SQL yet" in out  # after /new there is no last answer
+
+
+def test_chat_ends_on_eof_and_survives_bad_questions(tiny_db):
+    result = invoke("chat", "--db", str(tiny_db), input="今天天气怎么样\n")
+    assert result.exit_code == 0
+    assert "bye" in result.stdout
+
+
+def _chatbi_command() -> list[str]:
+    script = Path(sys.executable).with_name("chatbi")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "chatbi.channels.cli"]
+
+
+def test_real_subprocess_ask_json(tiny_db):
+    env = {**os.environ, "CHATBI_DB": str(tiny_db), "CHATBI_PLANNER": "offline"}
+    env.pop("OPENAI_API_KEY", None)
+    proc = subprocess.run([*_chatbi_command(), "ask", QUESTION, "--json"], capture_output=True,
+                          env=env, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
+    data = json.loads(proc.stdout.decode("utf-8"))  # one UTF-8 JSON object, --db from $CHATBI_DB
+    assert set(ANSWER_KEYS) <= set(data) and data["intent"] == "query"
+    assert "华东" in proc.stdout.decode("utf-8")  # ensure_ascii=False
+
+
+def test_profiles_build_replaces_the_file(tiny_db, tmp_path):
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(Path(tiny_db).read_bytes())
+    result = invoke("profiles", "build", "--db", str(copy))
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(str(copy), read_only=True) as con:
+        assert con.execute("SELECT COUNT(*) FROM user_profile").fetchone()[0] > 0
