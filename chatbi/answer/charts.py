@@ -30,10 +30,22 @@ from chatbi.answer.context import (
     classify,
     describe_time,
     has_cjk,
+    prepare_frame,
     result_columns,
 )
-from chatbi.answer.fonts import FONT_STACK, MissingCJKFontError, missing_font_message, register_cjk_font
-from chatbi.answer.numbers import axis_format, format_percent, format_value, is_missing, tooltip_format
+from chatbi.answer.fonts import (
+    FONT_STACK,
+    MissingCJKFontError,
+    missing_font_message,
+    register_cjk_font,
+)
+from chatbi.answer.numbers import (
+    axis_format,
+    format_percent,
+    format_value,
+    is_missing,
+    tooltip_format,
+)
 from chatbi.answer.types import json_value
 from chatbi.errors import ChatBIError
 
@@ -53,7 +65,7 @@ GOOD, BAD, NEUTRAL = "#2a9d8f", "#e76f51", "#4c78a8"
 
 ChartKind = Literal["big_number", "line", "bar", "diverging_bar", "donut", "stacked_bar",
                     "scatter", "histogram", "none"]
-_UTC_UNITS = {"day": "utcyearmonthdate", "week": "utcyearmonthdate", "month": "utcyearmonth",
+_UTC_UNITS: dict[str, Any] = {"day": "utcyearmonthdate", "week": "utcyearmonthdate", "month": "utcyearmonth",
               "quarter": "utcyearquarter", "year": "utcyear"}
 _TIME_FORMATS = {"day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
 
@@ -93,6 +105,7 @@ class ChartResult:
 
 def choose_chart(df: pd.DataFrame, ctx: ChartContext) -> ChartChoice:
     """Pick the chart kind from the result's shape and the query."""
+    df = prepare_frame(df)
     cols = result_columns(df, ctx)
     shape = classify(df, ctx, cols)
     en = ctx.en
@@ -140,7 +153,7 @@ def build_chart(df: pd.DataFrame, ctx: ChartContext) -> ChartResult:
     choice = choose_chart(df, ctx)
     if choice.kind == "none":
         return ChartResult(None, choice, (_omitted(ctx, choice.reason),))
-    builder = _Builder(df.reset_index(drop=True), ctx)
+    builder = _Builder(prepare_frame(df), ctx)
     try:
         chart = getattr(builder, f"_{choice.kind}")()
         spec = _finish(chart, ctx)
@@ -198,8 +211,9 @@ class _Builder:
     def metric_axis(self, name: str, values: pd.Series, **extra: Any) -> alt.Axis:
         meta = self.metric_meta(name)
         max_abs = float(pd.to_numeric(values, errors="coerce").abs().max() or 0)
-        return alt.Axis(title=self.metric_title(name), **axis_format(meta.format, max_abs, self.lang),
-                        **extra)
+        props: dict[str, Any] = {"title": self.metric_title(name),
+                                 **axis_format(meta.format, max_abs, self.lang), **extra}
+        return alt.Axis(**props)
 
     def tooltip(self, name: str, field: str | None = None) -> alt.Tooltip:
         meta = self.metric_meta(name)

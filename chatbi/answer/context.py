@@ -8,6 +8,7 @@ dimension and metric columns following the TEAM_RULES naming convention
 
 from __future__ import annotations
 
+import decimal
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -164,13 +165,15 @@ class ResultColumns:
 def result_columns(df: pd.DataFrame, ctx: ChartContext) -> ResultColumns:
     """Sort the frame's columns into time, dimensions and metrics (TEAM_RULES naming)."""
     cols = [str(c) for c in df.columns]
-    time_col = None
+    time_col: str | None = None
     if ctx.query.grain and ctx.query.grain in cols:
         time_col = ctx.query.grain
     else:
         time_col = next((c for c in cols if c in GRAINS), None)
     metrics = [m for m in ctx.query.metrics if m in cols]
-    previous, growth, share = {}, {}, {}
+    previous: dict[str, str] = {}
+    growth: dict[str, str] = {}
+    share: dict[str, str] = {}
     derived: set[str] = set()
     for m in ctx.query.metrics:
         for suffix, target in (("_previous", previous), ("_growth", growth), ("_share", share)):
@@ -187,6 +190,19 @@ def result_columns(df: pd.DataFrame, ctx: ChartContext) -> ResultColumns:
             metrics.append(c)
     return ResultColumns(time=time_col, dimensions=tuple(dims), metrics=tuple(metrics),
                          previous=previous, growth=growth, share=share)
+
+
+def prepare_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame with a fresh index and DECIMAL (object) columns as floats."""
+    out = df.reset_index(drop=True)
+    for column in out.columns:
+        series = out[column]
+        if series.dtype == object:
+            values = series.dropna()
+            if len(values) and all(isinstance(v, decimal.Decimal | int | float) and not isinstance(v, bool)
+                                   for v in values):
+                out[column] = pd.to_numeric(series, errors="coerce").astype(float)
+    return out
 
 
 def _is_numeric(series: pd.Series) -> bool:

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from chatbi.answer.context import ChartContext, ResultColumns, classify, result_columns
+from chatbi.answer.context import (
+    ChartContext,
+    ResultColumns,
+    classify,
+    prepare_frame,
+    result_columns,
+)
 from chatbi.answer.numbers import format_period, period_end, to_date
 
 MAX_ROWS_AS_FACTS = 500
@@ -126,7 +132,6 @@ class Facts:
     windows: tuple[tuple[date, date], ...] = ()  # dates a text may name
     counts: tuple[int, ...] = ()  # small integers a text may name (rows, top N, series…)
     rank_max: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -138,11 +143,11 @@ class Facts:
 
 def compute_facts(df: pd.DataFrame, ctx: ChartContext) -> Facts:
     """Compute totals, extremes, shares, growth, trend and outliers from the frame alone."""
-    cols = result_columns(df, ctx)
-    shape = classify(df, ctx, cols)
+    frame = prepare_frame(df)
+    cols = result_columns(frame, ctx)
+    shape = classify(frame, ctx, cols)
     start, end, label = ctx.time_bounds()
     limited = bool(ctx.truncated or ctx.query.limit is not None)
-    frame = df.reset_index(drop=True)
     row_labels = _row_labels(frame, cols, ctx.language) if len(frame) else []
     collector = _Numbers()
     metrics: list[MetricFacts] = []
@@ -206,7 +211,7 @@ def _row_labels(df: pd.DataFrame, cols: ResultColumns, language: str) -> list[st
     blank = "(blank)" if language == "en" else "（空）"
     for dim in cols.dimensions:
         parts.append([blank if _isna(v) else str(v) for v in df[dim]])
-    if cols.time:
+    if cols.time and (not parts or df[cols.time].nunique() > 1):
         parts.append([format_period(v, cols.time, language) for v in df[cols.time]])
     if not parts:
         return [str(i + 1) for i in range(len(df))]

@@ -160,6 +160,10 @@ class _Writer:
             return self._table()
         dim = f.dimension_label or ""
         ref = m.total if m.total is not None else max(abs(m.max.value), abs(m.min.value))
+        if m.max.value == m.min.value:
+            if self.en:
+                return f"{self.en_scope(m, dim)}: all {m.count} rows are {self.v(m, m.max.value)}."
+            return f"{self.zh_prefix()}{m.label}按{dim}看，{m.count} 个{dim or '结果'}均为 {self.v(m, m.max.value)}。"
         share = ""
         if m.top_share is not None and m.total is not None:
             share = (f", {self.g(m.top_share)} of the total {self.v(m, m.total, ref)}" if self.en

@@ -121,3 +121,8 @@ def require_cjk_font() -> CJKFont:
     if font is None:
         raise MissingCJKFontError(missing_font_message("zh") + " / " + missing_font_message("en"))
     return font
+
+
+def font_note(language: str = "zh") -> str | None:
+    """A note for the answer when PNG export would lack Chinese glyphs; None when a font exists."""
+    return None if find_cjk_font() is not None else missing_font_message(language)

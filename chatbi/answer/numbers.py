@@ -254,7 +254,7 @@ _DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("yq", re.compile(_Y + r"\s*年?\s*(?:的)?\s*(?:[Qq]\s*([1-4])|第?([一二三四1-4])\s*季度?)(?![\d])")),
     ("qy", re.compile(r"(?<![A-Za-z])[Qq]([1-4])\s*,?\s*" + _Y)),
     ("ym", re.compile(_Y + r"\s*年\s*(\d{1,2})\s*月(?:份)?")),
-    ("ym", re.compile(_Y + r"\s*[-/]\s*(\d{1,2})(?![\d.\-/])")),
+    ("ym", re.compile(_Y + r"\s*[-/]\s*(\d{1,2})(?!\d|[.\-/]\d)")),
     ("my", re.compile(r"(?i)\b(" + "|".join(sorted(_MONTHS_EN, key=len, reverse=True))
                       + r")\.?\s+" + _Y)),
     ("y", re.compile(_Y + r"\s*(?:年度|财年|年)")),

@@ -50,7 +50,8 @@ def _definitions(pipeline: Pipeline, plan: Any, answer: Answer) -> None:
 def run_query(pipeline: Pipeline, query: SemanticQuery, *, role: Role, as_of: Any,
               timer: _Timer, answer: Answer) -> Any:
     """Compile, guard, execute; then chart and finding. Returns the result frame."""
-    from chatbi.answer.charts import ChartContext, make_chart
+    from chatbi.answer.charts import build_chart
+    from chatbi.answer.context import ChartContext
     from chatbi.answer.findings import finding_for
     from chatbi.semantic.compiler import compile_query
     from chatbi.sql.guard import guard_sql
@@ -68,8 +69,10 @@ def run_query(pipeline: Pipeline, query: SemanticQuery, *, role: Role, as_of: An
     answer.definitions = [pipeline.catalog_.metric_definition(m) for m in query.metrics]
     frame = result.to_frame()
     ctx = ChartContext.from_layer(pipeline.layer, query=query, language=answer.language,
-                                  time_text=answer.time_range_text)
-    answer.chart = make_chart(frame, ctx)
+                                  time_text=answer.time_range_text, truncated=result.truncated)
+    chart = build_chart(frame, ctx)
+    answer.chart = chart.spec
+    answer.notes.extend(chart.notes)
     started = timer.stage("chart", started)
     answer.finding = finding_for(frame, ctx)
     timer.stage("finding", started)

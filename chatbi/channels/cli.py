@@ -235,7 +235,7 @@ def build_derived(db_path: Path, console: Console, *, as_of: dt.date | None = No
     with progress_bar(console, "画像 / profiles") as report:
         result = build_profiles(db_path, as_of=as_of, progress=report)
     for line in _summary_lines(result):
-        console.print(line, markup=False)
+        console.print(line, markup=False, soft_wrap=True)
     if with_index:
         build_index_step(db_path, console)
 
@@ -254,11 +254,17 @@ def build_index_step(db_path: Path, console: Console) -> None:
 
 
 def _summary_lines(result: Any) -> list[str]:
+    """A build report's ``summary_lines()``, else its row counts, else nothing."""
     if result is None:
         return []
     if hasattr(result, "summary_lines"):
         return [str(line) for line in result.summary_lines()]
-    return [str(result)]
+    counts = getattr(result, "row_counts", None)
+    if isinstance(counts, dict) or hasattr(counts, "items"):
+        seconds = getattr(result, "elapsed_seconds", None)
+        took = f" in {seconds:.1f}s" if isinstance(seconds, int | float) else ""
+        return [f"rows{took}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())]
+    return []
 
 
 # ---------------------------------------------------------------------------- commands
@@ -290,7 +296,9 @@ def init(
     if end is not None:
         kwargs["end_date"] = end
     with progress_bar(console, "演示数据 / demo data") as report:
-        generate_demo(settings.db_path, progress=report, **kwargs)
+        summary = generate_demo(settings.db_path, progress=report, **kwargs)
+    for line in _summary_lines(summary):
+        console.print(line, markup=False, soft_wrap=True)
     build_derived(settings.db_path, console)
     console.print(f"完成 / done: {settings.db_path}", style="bold green")
 
@@ -307,7 +315,7 @@ def _import(kind: str, directory: Path, db: Path | None) -> None:
     with progress_bar(console, f"导入 / import {kind}") as report:
         result = loader(directory, settings.db_path, progress=report)
     for line in _summary_lines(result):
-        console.print(line, markup=False)
+        console.print(line, markup=False, soft_wrap=True)
     build_derived(settings.db_path, console)
     console.print(f"完成 / done: {settings.db_path}", style="bold green")
 
@@ -493,7 +501,7 @@ def sentiment(
         console.print(f"已写入 / written: {written}", style="bold green", markup=False)
     else:
         for line in _summary_lines(result):
-            console.print(line, markup=False)
+            console.print(line, markup=False, soft_wrap=True)
 
 
 @app.command("eval")
@@ -515,7 +523,7 @@ def eval_(
         return
     console = _out()
     for line in _summary_lines(report):
-        console.print(line, markup=False)
+        console.print(line, markup=False, soft_wrap=True)
 
 
 @app.command()

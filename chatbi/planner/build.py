@@ -3,7 +3,6 @@ check metric/dimension compatibility, and assemble the ``SemanticQuery`` of a qu
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,11 @@ from chatbi.planner.types import Language, Plan, describe_range
 from chatbi.planner.understand import Understanding, ValueHit
 from chatbi.semantic.models import SemanticLayer
 from chatbi.semantic.query import ComparisonKind, Filter, Grain, OrderBy, SemanticQuery, TimeRange
+
+try:  # the compiler's comparison rules (chatbi.semantic.periods)
+    from chatbi.semantic import periods as _compiler_periods
+except ImportError:  # pragma: no cover - only before the compiler exists
+    _compiler_periods = None  # type: ignore[assignment]
 
 _CORE_METRICS = ("gmv", "order_count", "buyer_count", "avg_order_value", "conversion_rate", "repurchase_rate")
 _COUNT_METRICS = {
@@ -82,7 +86,7 @@ def resolve_values(
         pool = list(fitting or hit.entries)
         if preferred and any(e.name in preferred for e in pool):
             pool = [e for e in pool if e.name in preferred]
-        pick = min(pool, key=lambda e: (len(e.name), order.get(e.name, 999)))
+        pick = min(pool, key=lambda e: (e.rank, len(e.name), order.get(e.name, 999)))
         if not fitting:
             bad = next(m for m in metrics if not env.compat.can_use(m, pick.name))
             problems.append((bad, pick.name))
@@ -115,17 +119,16 @@ def _unique(items: list[tuple[Any, bool, bool]]) -> list[tuple[Any, bool, bool]]
 
 
 # ------------------------------------------------------------------ metrics
-def entity_dimensions(env: Env, entity: str) -> list[str]:
-    """The id and name dimensions that list an entity (merchant_id, merchant_name)."""
-    found = []
-    for suffix in ("_id", "_name"):
-        name = f"{entity}{suffix}"
-        try:
-            _, dim = env.layer.dimension(name)
-        except KeyError:
+def entity_dimensions(env: Env, entity: str, said: Sequence[str] = ()) -> list[str]:
+    """The dimensions that list an entity: its id, then the name said (merchant_name) or
+    ``<entity>_name``; personal data excluded."""
+    found: list[str] = []
+    for name in [f"{entity}_id", *said, f"{entity}_name"]:
+        if name in found or name in env.lexicon.pii_dimensions or not dimension_exists(env, name):
             continue
-        if not dim.pii:
-            found.append(name)
+        if name.endswith("_name") and any(f.endswith(("_name", "_title")) for f in found):
+            continue
+        found.append(name)
     return found
 
 
@@ -155,12 +158,12 @@ def candidates(env: Env, u: Understanding, dims: Iterable[str] = (), term: str |
     dims = [d for d in dims if dimension_exists(env, d)]
     usable = [m.name for m in env.layer.metrics if all(env.compat.can_use(m.name, d) for d in dims)] or [m.name for m in env.layer.metrics]
     probe = (term or u.residue or "").lower()
+    chars = frozenset(probe.replace(" ", ""))
     scored: list[tuple[float, str]] = []
     if probe:
         for name in usable:
-            surfaces = env.lexicon.metric_surfaces.get(name, [])
-            score = max((difflib.SequenceMatcher(None, probe, s).ratio() for s in surfaces), default=0.0)
-            if score >= 0.34:
+            score = max((_similarity(chars, s) for s in env.lexicon.metric_charsets.get(name, ())), default=0.0)
+            if score >= 0.3:
                 scored.append((score, name))
     scored.sort(key=lambda x: -x[0])
     picked = [name for _, name in scored[:3]]
@@ -170,6 +173,13 @@ def candidates(env: Env, u: Understanding, dims: Iterable[str] = (), term: str |
         if name in usable and name not in picked:
             picked.append(name)
     return picked
+
+
+def _similarity(probe: frozenset[str], surface: frozenset[str]) -> float:
+    """Dice coefficient of the character sets (利润率 ~ 退货率 share 率)."""
+    if not probe or not surface:
+        return 0.0
+    return 2 * len(probe & surface) / (len(probe) + len(surface))
 
 
 def describe_metrics(env: Env, names: Sequence[str], language: Language) -> str:
@@ -191,12 +201,13 @@ def describe_metrics(env: Env, names: Sequence[str], language: Language) -> str:
 
 # ------------------------------------------------------------------ time
 def time_text(query: SemanticQuery | None, language: Language, unit: Grain | None = None) -> str | None:
-    """``上个季度 = 2026-04-01 至 2026-06-30`` plus the comparison period when there is one."""
+    """``上个季度 = 2026-04-01 至 2026-06-30`` plus the comparison period when there is one
+    (computed by the compiler's rules when they are available, so both say the same)."""
     if query is None or query.time_range is None:
         return None
     text = describe_range(query.time_range, language)
     if query.comparison:
-        start, end = periods.comparison_range(query.time_range.start, query.time_range.end, query.comparison, unit)
+        start, end = comparison_period(query.time_range, query.comparison, query.grain, unit)
         if language == "zh":
             kind = "同比" if query.comparison == "same_period_last_year" else "环比"
             text += f"；{kind}对比 {start.isoformat()} 至 {end.isoformat()}"
@@ -204,6 +215,16 @@ def time_text(query: SemanticQuery | None, language: Language, unit: Grain | Non
             kind = "year over year" if query.comparison == "same_period_last_year" else "vs previous period"
             text += f"; {kind}: {start.isoformat()} to {end.isoformat()}"
     return text
+
+
+def comparison_period(
+    time_range: TimeRange, kind: ComparisonKind, grain: Grain | None, unit: Grain | None = None
+) -> tuple[date, date]:
+    """The dates the comparison reads."""
+    if _compiler_periods is not None:
+        found = _compiler_periods.comparison_range(time_range, kind, grain)
+        return found.start, found.end
+    return periods.comparison_range(time_range.start, time_range.end, kind, unit)
 
 
 def default_unit(u: Understanding) -> Grain:
@@ -233,9 +254,13 @@ def incompatible(env: Env, metrics: Sequence[str], dims: Iterable[str]) -> tuple
 
 def incompatible_plan(env: Env, metric: str, dim: str, language: Language) -> Plan:
     usable = env.compat.dimensions_for(metric) or frozenset()
-    options = [d.name for _, d in env.layer.all_dimensions() if d.name in usable and d.type == "categorical" and d.index_values and not d.pii][:5]
-    if not options:
-        options = [d.name for _, d in env.layer.all_dimensions() if d.name in usable and d.type == "categorical" and not d.pii][:5]
+    known = env.lexicon.values
+    ranked = sorted(
+        (i, d.name) for i, (_, d) in enumerate(env.layer.all_dimensions())
+        if d.name in usable and d.type == "categorical" and d.name not in env.lexicon.pii_dimensions
+    )
+    ranked.sort(key=lambda item: (item[1] not in known, item[0]))
+    options = [name for _, name in ranked[:5]]
     message = messages.text(
         "incompatible", language,
         metric=metric_label(env, metric, language),
@@ -281,14 +306,12 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
     lang = u.language
     entity_dims: list[str] = []
     if u.entity and u.entity_grouped:
-        entity_dims = entity_dimensions(env, u.entity)
+        entity_dims = entity_dimensions(env, u.entity, u.entity_dims_said)
         if not entity_dims:
-            entity = {"merchant": "商户", "user": "用户"}[u.entity] if lang == "zh" else f"{u.entity}s"
+            entity = {"merchant": "商户", "user": "用户"}.get(u.entity, u.entity) if lang == "zh" else f"{u.entity}s"
             return Plan(intent="clarify", language=lang, message=messages.text("entity_unknown", lang, entity=entity))
     dims = list(entity_dims)
     for dim in u.group_dims:
-        if dim.endswith("_name") and dimension_exists(env, dim[: -len("_name")] + "_id") and dim[:-5] + "_id" not in dims:
-            dims.append(dim[: -len("_name")] + "_id")
         if dim not in dims:
             dims.append(dim)
     filters, compare_dims, problems = resolve_values(env, u.values, metrics)
@@ -307,8 +330,8 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
     if u.growth or u.growth_generic:
         comparison = comparison or "previous_period"
     grain = pick_grain(u, time_range)
-    if comparison and time_range is None and grain is None:
-        time_range = default_range(default_unit(u), env.as_of, lang)
+    if comparison and time_range is None:  # a comparison needs a range
+        time_range = default_range("year" if grain else default_unit(u), env.as_of, lang)
         notes.append(messages.text("note_default_time", lang, label=time_range.label or ""))
 
     order_by: list[OrderBy] = []

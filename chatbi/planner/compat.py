@@ -1,16 +1,19 @@
-"""Which dimensions a metric can be grouped or filtered by, from the layer's entities.
+"""Which dimensions a metric can be grouped or filtered by.
 
-A metric's measures live on semantic models. From a model the planner may reach models
-that share its primary entity (1:1) or whose primary entity the model references as a
-foreign key (many-to-one), transitively; their dimensions are usable. This is the
-planner's conservative view; the compiler has the final word.
+A metric reads measures; a measure lives on one or more semantic models; a dimension is
+usable when, for every measure, some model holding it reaches the dimension through
+many-to-one joins. The compiler's ``JoinGraph`` answers reachability when it is available
+(so planner and compiler agree); otherwise entities are followed the same way here.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
+from chatbi.semantic.models import Metric, SemanticLayer, SemanticModel
 
-from chatbi.semantic.models import SemanticLayer, SemanticModel
+try:  # the compiler's join graph (chatbi.semantic.graph), the single source of truth
+    from chatbi.semantic.graph import JoinGraph
+except ImportError:  # pragma: no cover - only before the compiler exists
+    JoinGraph = None  # type: ignore[assignment,misc]
 
 
 class Compatibility:
@@ -18,67 +21,68 @@ class Compatibility:
 
     def __init__(self, layer: SemanticLayer):
         self.layer = layer
-        self._measure_model: dict[str, SemanticModel] = {}
-        for model in layer.models:
-            for measure in model.measures:
-                self._measure_model.setdefault(measure.name, model)
+        self._graph = JoinGraph.of(layer) if JoinGraph is not None and hasattr(layer, "cache") else None
+        self._dim_names = [d.name for _, d in layer.all_dimensions()]
         self._cache: dict[str, frozenset[str] | None] = {}
 
-    @cached_property
-    def _primary(self) -> dict[str, list[SemanticModel]]:
-        owners: dict[str, list[SemanticModel]] = {}
-        for model in self.layer.models:
-            for entity in model.entities:
-                if entity.type in ("primary", "unique"):
-                    owners.setdefault(entity.name, []).append(model)
-        return owners
+    # ------------------------------------------------------------------ reachability
+    def _primary_owners(self, entity: str) -> list[SemanticModel]:
+        return [m for m in self.layer.models if any(e.name == entity and e.type in ("primary", "unique") for e in m.entities)]
 
-    def _reachable_models(self, start: SemanticModel) -> list[SemanticModel]:
-        seen = {start.name: start}
-        todo = [start]
+    def _reachable_dims(self, model: SemanticModel) -> set[str]:
+        if self._graph is not None:
+            return set(self._graph.reachable(model.name))
+        seen = {model.name: model}
+        todo = [model]
         while todo:
-            model = todo.pop()
-            for entity in model.entities:
-                for other in self._primary.get(entity.name, []):
+            current = todo.pop()
+            for entity in current.entities:
+                for other in self._primary_owners(entity.name):
                     if other.name not in seen:
                         seen[other.name] = other
                         todo.append(other)
-        return list(seen.values())
+        return {d.name for m in seen.values() for d in m.dimensions}
 
-    def _models_of(self, metric_name: str, depth: int = 0) -> list[SemanticModel] | None:
-        try:
-            metric = self.layer.metric(metric_name)
-        except KeyError:
+    def _measure_models(self, measure: str) -> list[SemanticModel]:
+        return [m for m in self.layer.models if any(x.name == measure for x in m.measures)]
+
+    def _measures(self, metric: Metric, depth: int = 0) -> list[str] | None:
+        if metric.type == "simple":
+            return [metric.measure] if metric.measure else None
+        if metric.type == "ratio":
+            return [n for n in (metric.numerator, metric.denominator) if n] or None
+        if depth > 5 or not metric.metrics:
             return None
-        if metric.type == "derived":
-            if depth > 5 or not metric.metrics:
+        out: list[str] = []
+        for part in metric.metrics:
+            try:
+                found = self._measures(self.layer.metric(part), depth + 1)
+            except KeyError:
                 return None
-            models: list[SemanticModel] = []
-            for part in metric.metrics:
-                found = self._models_of(part, depth + 1)
-                if found is None:
-                    return None
-                models.extend(found)
-            return models
-        names = [metric.measure] if metric.type == "simple" else [metric.numerator, metric.denominator]
-        models = []
-        for name in names:
-            if not name or name not in self._measure_model:
+            if found is None:
                 return None
-            models.append(self._measure_model[name])
-        return models
+            out.extend(found)
+        return out
 
     def dimensions_for(self, metric_name: str) -> frozenset[str] | None:
         """Names of usable dimensions; None when unknown (then anything is allowed)."""
         if metric_name in self._cache:
             return self._cache[metric_name]
-        models = self._models_of(metric_name)
         result: frozenset[str] | None = None
-        if models:
-            sets = [
-                {d.name for m in self._reachable_models(model) for d in m.dimensions} for model in models
-            ]
-            result = frozenset(set.intersection(*sets))
+        try:
+            measures = self._measures(self.layer.metric(metric_name))
+        except KeyError:
+            measures = None
+        if measures:
+            usable: set[str] | None = None
+            for measure in measures:
+                models = self._measure_models(measure)
+                if not models:
+                    usable = None
+                    break
+                dims = set().union(*(self._reachable_dims(m) for m in models))
+                usable = dims if usable is None else usable & dims
+            result = frozenset(usable) if usable is not None else None
         self._cache[metric_name] = result
         return result
 
@@ -86,9 +90,10 @@ class Compatibility:
         dims = self.dimensions_for(metric_name)
         return dims is None or dimension in dims
 
+    # ------------------------------------------------------------------ entities
     def entity_models(self, entity: str) -> list[SemanticModel]:
         """Models whose primary entity is ``entity`` (user, merchant…)."""
-        return list(self._primary.get(entity, []))
+        return [m for m in self.layer.models if any(e.name == entity and e.type == "primary" for e in m.entities)]
 
     def entity_dimensions(self, entity: str) -> set[str]:
         """Dimensions that describe an entity: those on the models it is primary in."""

@@ -13,6 +13,7 @@ from dataclasses import replace
 from chatbi.planner import intents, messages
 from chatbi.planner.build import (
     Env,
+    default_unit,
     entity_dimensions,
     incompatible,
     incompatible_plan,
@@ -21,17 +22,24 @@ from chatbi.planner.build import (
     time_text,
 )
 from chatbi.planner.numbers import to_int
+from chatbi.planner.time_parser import default_range
 from chatbi.planner.types import CopyRequest, Plan
 from chatbi.planner.understand import Understanding
 from chatbi.semantic.query import Filter, OrderBy
 
 _STRONG_START = re.compile(
     r"^\s*(?:那么?|那如果|如果换成|换成|换为|改成|改为|改看|换个|只看|仅看|就看|再看|去掉|不看|加上|再加|再来|再写|"
-    r"and\b|what about\b|how about\b|only\b|just\b|switch to\b|change to\b|same for\b|same but\b|instead\b|now\b|remove\b)"
+    r"and\b|what about\b|how about\b|only\b|just\b|switch to\b|change to\b|same for\b|same but\b|instead\b|now\b|remove\b)",
+    re.ASCII,
 )
-_WEAK_START = re.compile(r"^\s*(?:按照?|看看|分别|by\b|split by\b|break (?:it )?down by\b|per\b|monthly\b|weekly\b|daily\b)")
-_ADD_METRIC = re.compile(r"加上|再加|还有|以及|同时看|\balso\b|\badd\b|\bplus\b|\bas well\b|\btoo\b")
-_REPLACE_DIMS = re.compile(r"换成|改成|换为|改为|\binstead\b|\bswitch\b|\bchange\b")
+_WEAK_START = re.compile(r"^\s*(?:按照?|看看|分别|by\b|split by\b|break (?:it )?down by\b|per\b|monthly\b|weekly\b|daily\b)", re.ASCII)
+_ADD_METRIC = re.compile(r"加上|再加|还有|以及|同时看|\balso\b|\badd\b|\bplus\b|\bas well\b|\btoo\b", re.ASCII)
+_REPLACE_DIMS = re.compile(r"换成|改成|换为|改为|\binstead\b|\bswitch\b|\bchange\b", re.ASCII)
+
+
+def _own_metrics(u: Understanding) -> list[str]:
+    """Metrics named as such ("only female users" names an entity, not user_count)."""
+    return [m for m in u.metrics if m not in u.entity_metrics]
 
 
 def is_followup(u: Understanding, previous: Plan | None) -> bool:
@@ -51,7 +59,7 @@ def is_followup(u: Understanding, previous: Plan | None) -> bool:
         u.values or u.group_dims or u.time or u.grain or u.trend or u.share or u.top_n or u.extra_filters
         or u.growth or (u.entity and u.entity_grouped) or u.order
     )
-    return not u.metrics and (weak or changes)
+    return not _own_metrics(u) and (weak or changes)
 
 
 def apply_followup(env: Env, u: Understanding, previous: Plan) -> Plan:
@@ -64,8 +72,9 @@ def apply_followup(env: Env, u: Understanding, previous: Plan) -> Plan:
     assert previous.query is not None
     query = previous.query
     metrics = list(query.metrics)
-    if u.metrics:
-        metrics = [*metrics, *(m for m in u.metrics if m not in metrics)] if _ADD_METRIC.search(u.norm) else list(u.metrics)
+    said = _own_metrics(u)
+    if said:
+        metrics = [*metrics, *(m for m in said if m not in metrics)] if _ADD_METRIC.search(u.norm) else said
     filters = list(query.filters)
     dims = list(query.dimensions)
 
@@ -81,7 +90,7 @@ def apply_followup(env: Env, u: Understanding, previous: Plan) -> Plan:
     # dimensions
     new_dims = list(u.group_dims)
     if u.entity and u.entity_grouped:
-        new_dims = [*entity_dimensions(env, u.entity), *new_dims]
+        new_dims = [*entity_dimensions(env, u.entity, u.entity_dims_said), *new_dims]
     new_dims = [d for d in new_dims if d not in removed]
     if new_dims:
         dims = new_dims if _REPLACE_DIMS.search(u.norm) else [*dims, *(d for d in new_dims if d not in dims)]
@@ -98,6 +107,10 @@ def apply_followup(env: Env, u: Understanding, previous: Plan) -> Plan:
         changes["time_range"] = u.time.range
     if u.time and u.time.comparison:
         changes["comparison"] = u.time.comparison
+    notes = [messages.text("note_followup", lang)]
+    if (changes.get("comparison") or query.comparison) and not changes.get("time_range", query.time_range):
+        changes["time_range"] = default_range(default_unit(u), env.as_of, lang)  # a comparison needs a range
+        notes.append(messages.text("note_default_time", lang, label=changes["time_range"].label or ""))  # type: ignore[attr-defined]
     grain = pick_grain(u, changes.get("time_range", query.time_range))  # type: ignore[arg-type]
     if grain:
         changes["grain"] = grain
@@ -118,7 +131,6 @@ def apply_followup(env: Env, u: Understanding, previous: Plan) -> Plan:
         changes["limit"] = u.top_n
     changes["having"] = [h for h in query.having if h.metric in metrics] + [h for h in u.having if h.metric in metrics]
     new_query = query.with_changes(**changes)
-    notes = (messages.text("note_followup", lang),)
     text = time_text(new_query, lang)
     if previous.intent == "why" and previous.why_request is not None:
         why = replace(
@@ -128,9 +140,9 @@ def apply_followup(env: Env, u: Understanding, previous: Plan) -> Plan:
             comparison=new_query.comparison or previous.why_request.comparison,
             filters=tuple(new_query.filters),
         )
-        return Plan(intent="why", language=lang, query=new_query, why_request=why, time_text=text, notes=notes, followup=True)
+        return Plan(intent="why", language=lang, query=new_query, why_request=why, time_text=text, notes=tuple(notes), followup=True)
     entity_list = previous.entity_list and set(dims) >= set(previous.query.dimensions)
-    return Plan(intent="query", language=lang, query=new_query, time_text=text, entity_list=entity_list, notes=notes, followup=True)
+    return Plan(intent="query", language=lang, query=new_query, time_text=text, entity_list=entity_list, notes=tuple(notes), followup=True)
 
 
 def _replace_filter(filters: list[Filter], new: Filter) -> list[Filter]:

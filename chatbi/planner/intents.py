@@ -15,7 +15,8 @@ from chatbi.semantic.query import Grain
 
 
 def _c(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+    """Compile with ASCII word boundaries, so ``\\b`` works next to Chinese characters."""
+    return re.compile(pattern, re.ASCII)
 
 
 # ------------------------------------------------------------------ safety
@@ -29,8 +30,9 @@ DATA_CHANGE = [
     _c(r"\b(?:update|modify|remove|overwrite|change)\s+(?:all\s+|every\s+|the\s+)?(?:orders?|records?|rows?|tables?|data|database|prices?|statuse?s?)\b(?!\s+(?:instead|by|per))"),
 ]
 SQL_TEXT = [
-    _c(r"^\s*(?:select|with\s+\w+\s+as\s*\(|insert|update|delete|drop|create|alter|truncate|grant|revoke|merge|copy|attach|detach|pragma|install|load|call|exec|execute)\b"),
-    _c(r"\bselect\b[\s\S]{0,400}\bfrom\b"),
+    _c(r"^\s*select\b[\s\S]*\bfrom\b|^\s*with\s+\w+\s+as\s*\("),
+    _c(r"^\s*(?:insert\s+into|update\s+\w+\s+set|delete\s+from|drop\s+(?:table|database|view|schema|index)|create\s+(?:or\s+replace\s+)?(?:table|view|database|schema|index)|alter\s+table|truncate\s+(?:table\s+)?\w+|grant|revoke|pragma|attach|detach|install|copy\s+\w+\s+(?:to|from))\b"),
+    _c(r"\bselect\b[\s\S]{0,400}\bfrom\s+\w+"),
     _c(r";\s*(?:drop|delete|update|insert|alter|truncate)\b"),
 ]
 INJECTION = _c(
@@ -92,11 +94,11 @@ GROWTH_DOWN = _c(
 GROWTH_GENERIC = _c(r"增长率|增速|增幅|涨幅|变化率|增长了?多少|\bgrowth\b|\bhow much did .{1,40} grow\b")
 SUPER_DESC = _c(
     r"最高|最多|最大|最好|最强|最受欢迎|最畅销|最火|最喜欢|最常|排名靠前|领先|排名前|排行榜?|排名|"
-    r"\bhighest\b|\bmost\b|\blargest\b|\bbiggest\b|\bbest\b|\bgreatest\b|\btop\b|\bleading\b|\brank(?:ed|ing)?\b"
+    r"\bhighest\b|\bmost\b|\blargest\b|\bbiggest\b|\bbest\b|\bgreatest\b|\btop(?![a-z])|\bleading\b|\brank(?:ed|ing)?\b"
 )
-SUPER_ASC = _c(r"最低|最少|最小|最差|最弱|垫底|排名靠后|倒数|末尾|\blowest\b|\bleast\b|\bsmallest\b|\bworst\b|\bbottom\b|\bfewest\b|\bweakest\b")
+SUPER_ASC = _c(r"最低|最少|最小|最差|最弱|垫底|排名靠后|倒数|末尾|\blowest\b|\bleast\b|\bsmallest\b|\bworst\b|\bbottom\b|\bfewest\b|\bweakest\b|\bbottom(?![a-z])")
 TOP_N = _c(
-    rf"(?:\btop\b|\bbottom\b|\bbest\b|\bworst\b|前|后|倒数|排名前|最[高低多少大小好差]的?|\bhighest\b|\blowest\b)\s*(?P<n>{NUM})\s*(?:个|名|位|家|大|条|款|种|\b)?"
+    rf"(?:\btop(?![a-z])|\bbottom(?![a-z])|\bbest\b|\bworst\b|前|后|倒数|排名前|最[高低多少大小好差]的?|\bhighest\b|\blowest\b)\s*(?P<n>{NUM})\s*(?:个|名|位|家|大|条|款|种|\b)?"
     rf"|(?P<n2>{NUM})\s*(?:个|家|名|位|款|种|大)(?!月|季度|天|周|年|小时|星期|礼拜)"
 )
 LIST = _c(r"有哪些|是哪些|哪些|有谁|名单|清单|列出|列一下|列举|\blist\b|\bwhich (?:merchants|sellers|users|customers|buyers|shops|stores)\b|\bshow me (?:the |all )?(?:merchants|sellers|users|customers|buyers)\b|\bwho are\b")

@@ -47,6 +47,7 @@ class Entry:
     name: str  # metric or dimension name
     value: Any = None  # canonical value, for kind == "value"
     tag: bool = False  # the dimension is a tag list (filter op has_tag)
+    rank: int = 1  # 0 dimension+value said together, 1 the value itself, 2 value label, 3 alias
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class Lexicon:
         self.dimension_surfaces: dict[str, list[str]] = defaultdict(list)
         self.metric_surfaces: dict[str, list[str]] = defaultdict(list)
         self._dim_types: dict[str, str] = {}
+        self.pii_dimensions: set[str] = set()
         self._build_metrics(aliases["metric_variants"])
         self._build_dimensions()
         self._build_values(aliases)
@@ -104,6 +106,9 @@ class Lexicon:
             self._index[surface[0]].append(surface)
         for bucket in self._index.values():
             bucket.sort(key=len, reverse=True)
+        self.metric_charsets: dict[str, tuple[frozenset[str], ...]] = {
+            name: tuple({frozenset(s.replace(" ", "")) for s in surfaces}) for name, surfaces in self.metric_surfaces.items()
+        }
         self._english = sorted(
             {s for s, es in self._entries.items() if s.isascii() and len(s) >= 4 and any(e.kind in ("metric", "dimension") for e in es)}
         )
@@ -113,8 +118,13 @@ class Lexicon:
         key = normalize(surface).strip()
         if not key:
             return
-        if entry not in self._entries[key]:
-            self._entries[key].append(entry)
+        bucket = self._entries[key]
+        for i, old in enumerate(bucket):
+            if (old.kind, old.name, old.value) == (entry.kind, entry.name, entry.value):
+                if entry.rank < old.rank:
+                    bucket[i] = entry
+                return
+        bucket.append(entry)
 
     def _build_metrics(self, variants: Mapping[str, list[str]]) -> None:
         for metric in self.layer.metrics:
@@ -126,8 +136,10 @@ class Lexicon:
                     self.metric_surfaces[metric.name].append(normalize(form))
 
     def _build_dimensions(self) -> None:
-        for _model, dim in self.layer.all_dimensions():
+        for model, dim in self.layer.all_dimensions():
             self._dim_types[dim.name] = dim.type
+            if dim.pii or dim.name in model.pii_columns or dim.expr.strip() in model.pii_columns:
+                self.pii_dimensions.add(dim.name)
             kind: EntryKind = "time" if dim.type == "time" else "dimension"
             entry = Entry(kind, dim.name, tag=dim.type == "tag")
             surfaces = [dim.name, dim.name.replace("_", " "), dim.label, dim.label_en or "", *dim.synonyms]
@@ -149,6 +161,10 @@ class Lexicon:
 
     def _build_values(self, aliases: Mapping[str, Any]) -> None:
         known_dims = {d.name for _, d in self.layer.all_dimensions()}
+        for _, dim in self.layer.all_dimensions():  # values fixed in the layer (age bands…)
+            fixed = list(getattr(dim, "values", []) or [])
+            if fixed and dim.name not in self.values:
+                self.values[dim.name] = fixed
         by_text: dict[str, list[tuple[str, Any]]] = defaultdict(list)
         for dim_name, dim_values in self.values.items():
             if dim_name not in known_dims:
@@ -161,7 +177,7 @@ class Lexicon:
                 by_text[text].append((dim_name, value))
                 entry = Entry("value", dim_name, value, tag)
                 if self._is_weak(text):
-                    self._add_anchored(dim_name, text, entry)
+                    self._add_anchored(dim_name, text, replace(entry, rank=0))
                     continue
                 self._add(text, entry)
                 if "_" in text:
@@ -170,12 +186,25 @@ class Lexicon:
                     stripped = text[: -len(suffix)] if text.endswith(suffix) else ""
                     if len(stripped) >= 2 and not self._is_weak(stripped):
                         self._add(stripped, entry)
+        for _, dim in self.layer.all_dimensions():  # words for raw values (1 → 一线)
+            for raw, words in (getattr(dim, "value_labels", None) or {}).items():
+                known = [v for d, v in by_text.get(normalize(str(raw)), []) if d == dim.name]
+                entry = Entry("value", dim.name, known[0] if known else raw, dim.type == "tag", rank=2)
+                for word in re.split(r"[/|]", str(words)):
+                    word = normalize(word).strip()
+                    if not word:
+                        continue
+                    by_text[word].append((dim.name, entry.value))
+                    if len(word) <= 2 or self._is_weak(word):  # 购买, 浏览: only next to the dimension
+                        self._add_anchored(dim.name, word, replace(entry, rank=0))
+                    else:
+                        self._add(word, entry)
         for alias in aliases["value_aliases"]:
             canonical = normalize(str(alias["value"]))
             for dim_name, value in by_text.get(canonical, []):
                 if alias.get("dimension") and alias["dimension"] != dim_name:
                     continue
-                entry = Entry("value", dim_name, value, self._dim_types.get(dim_name) == "tag")
+                entry = Entry("value", dim_name, value, self._dim_types.get(dim_name) == "tag", rank=3)
                 for surface in alias["surfaces"]:
                     self._add(surface, entry)
 

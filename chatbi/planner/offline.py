@@ -96,6 +96,8 @@ class OfflinePlanner:
 
     def _plan(self, u: Understanding, as_of: date, conversation: Conversation | None) -> Plan:
         env = Env(self.layer, self.lexicon, self.compat, as_of)
+        if u.pii_dims:
+            return Plan(intent="refuse", language=u.language, message=messages.text("refuse_pii", u.language))
         previous = conversation.last_answerable() if conversation is not None else None
         last = conversation.last_turn if conversation is not None else None
         if last is not None and last.plan.intent == "clarify" and isinstance(last.pending, Understanding):
@@ -128,7 +130,7 @@ class OfflinePlanner:
             return True
         if not u.definition_weak or not u.metrics:
             return False
-        plain = not (u.values or u.group_dims or u.time or u.order or u.top_n or u.trend or u.grain or u.share or u.entity or u.which)
+        plain = not (u.values or u.group_dims or u.time or u.order or u.top_n or u.trend or u.grain or u.share or u.entity)
         if u.language == "en" and not re.match(r"^\s*what(?:'s| is| are)\b", u.norm):
             return False
         return plain
@@ -141,6 +143,8 @@ class OfflinePlanner:
 
     def _copy(self, env: Env, u: Understanding) -> Plan:
         notes: list[str] = []
+        channel_spans = [m.span() for p, _ in intents.COPY_CHANNELS for m in p.finditer(u.norm)]
+        u.values = [v for v in u.values if not any(v.start < e and s < v.end for s, e in channel_spans)]
         filters, _, _ = resolve_values(env, u.values, [], prefer=self._user_dims)
         segment = [f for f in filters if not self._user_dims or f.dimension in self._user_dims]
         topic_filters = [f for f in filters if f not in segment]
@@ -214,6 +218,8 @@ class OfflinePlanner:
     def _query(self, env: Env, u: Understanding) -> Plan:
         notes: list[str] = []
         metrics = list(u.metrics)
+        if u.entity_grouped and metrics and all(m in u.entity_metrics for m in metrics):
+            metrics = []  # "list merchants": the word named the entity, not merchant_count
         if not metrics:
             chosen = self._implied_metric(env, u)
             if chosen is None:
@@ -237,10 +243,13 @@ class OfflinePlanner:
             return count_metric(env, "user") or (first_metric(env, ["buyer_count"], dims) if u.mainly else None)
         if u.entity == "merchant" and u.count_request and not u.list_request:
             return count_metric(env, "merchant")
-        if u.entity and (u.entity_grouped or u.list_request):
+        if u.entity and u.entity_grouped:
             return first_metric(env, ["gmv", "order_count"], dims)
         if u.preference and (u.group_dims or u.which):
             return first_metric(env, ["order_count", "gmv"], dims)
+        compared = len({(v.start, v.end) for v in u.values}) >= 2 and u.compare
+        if u.growth or compared:  # 增长最快的品类 / 华东 vs 华南: sales is what is compared
+            return first_metric(env, ["gmv", "order_count"], dims)
         return None
 
 
@@ -252,7 +261,6 @@ def _complete_pending(pending: Understanding, answer: Understanding) -> Understa
         return None  # a new question of its own
     merged = Understanding(**{**pending.__dict__})
     merged.metrics = list(answer.metrics)
-    merged.language = answer.language
     if answer.time:
         merged.time = answer.time
     merged.residue = ""

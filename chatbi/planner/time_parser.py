@@ -382,8 +382,9 @@ def _r_en_half_any(m: re.Match[str], as_of: date) -> _Resolved | None:
     return _r_en_half(m, as_of)
 
 
-_COMPILED_RULES = [(re.compile(pattern), resolver) for pattern, resolver in _RULES]
-_COMPILED_COMPARISONS = [(re.compile(p), kind, grain) for p, kind, grain in _COMPARISONS]
+_LEADING_WORDS = re.compile(r"^(?:(?:in|over|during|for|the)\s+)+", re.IGNORECASE)
+_COMPILED_RULES = [(re.compile(pattern, re.ASCII), resolver) for pattern, resolver in _RULES]
+_COMPILED_COMPARISONS = [(re.compile(p, re.ASCII), kind, grain) for p, kind, grain in _COMPARISONS]
 
 
 # ---------------------------------------------------------------- public API
@@ -422,7 +423,7 @@ def parse_time(text: str, as_of: date) -> TimeParse | None:
     to_date = range_start <= as_of < range_end
     if to_date:
         range_end = as_of
-    label = text[start:end].strip()
+    label = _LEADING_WORDS.sub("", text[start:end].strip()) or text[start:end].strip()
     time_range = TimeRange(start=range_start, end=range_end, label=label)
     spans = tuple(sorted([*comparison_spans, (start, end)]))
     return TimeParse(time_range, comparison, grain, (start, end), spans, to_date)

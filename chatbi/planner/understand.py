@@ -24,23 +24,25 @@ _STOP = re.compile(
     r"请问|请|帮我|帮忙|给我|我想|我要|想知道|知道|看一下|看下|看看|查一下|查询|查|统计|一下|分析|情况|数据|表现|"
     r"多少|是多少|什么|怎么样|如何|的|了|吗|呢|吧|啊|是|和|与|及|跟|在|里|中|对|把|从|到|为|有|个|我们|我的|咱们|"
     r"\b(?:please|show|me|tell|give|what|what's|whats|is|are|was|were|the|a|an|of|for|in|on|at|to|by|and|or|with|how|much|many|did|do|does|i|we|our|my|want|see|get|can|you|it|its|data|numbers?|please)\b|"
-    r"[\s\d,.?!:;()\[\]'\"/\\+*=<>%&-]"
+    r"[\s\d,.?!:;()\[\]'\"/\\+*=<>%&-]",
+    re.ASCII,
 )
 _WHICH_GRAIN: list[tuple[re.Pattern[str], Grain]] = [
-    (re.compile(r"哪一?天|\bwhich day\b|\bwhat day\b"), "day"),
-    (re.compile(r"哪一?周|\bwhich week\b"), "week"),
-    (re.compile(r"哪(?:一个|个|一)?月|\bwhich month\b|\bwhat month\b"), "month"),
-    (re.compile(r"哪(?:一个|个)?季度|\bwhich quarter\b"), "quarter"),
-    (re.compile(r"哪一?年|\bwhich year\b|\bwhat year\b"), "year"),
+    (re.compile(r"哪一?天|\bwhich day\b|\bwhat day\b", re.ASCII), "day"),
+    (re.compile(r"哪一?周|\bwhich week\b", re.ASCII), "week"),
+    (re.compile(r"哪(?:一个|个|一)?月|\bwhich month\b|\bwhat month\b", re.ASCII), "month"),
+    (re.compile(r"哪(?:一个|个)?季度|\bwhich quarter\b", re.ASCII), "quarter"),
+    (re.compile(r"哪一?年|\bwhich year\b|\bwhat year\b", re.ASCII), "year"),
 ]
-_GROUP_MARK = re.compile(r"(?:按照?|各|每个|每一个|每家|分|\bby\b|\bper\b|\beach\b|\bacross\b|\bevery\b|哪个|哪些|哪家|\bwhich\b)\s*$")
+_GROUP_MARK = re.compile(r"(?:按照?|各|每个|每一个|每家|分|\bby\b|\bper\b|\beach\b|\bacross\b|\bevery\b|哪个|哪些|哪家|\bwhich\b)\s*$", re.ASCII)
 _ENTITY_BEFORE = re.compile(
     r"(?:哪些|哪个|哪家|哪几家|哪几个|各|每个|每家|按|列出|列一下|\d+\s*(?:个|家|名|位)|[一二两三四五六七八九十百]+\s*(?:个|家|名|位)|最[高低多少大小好差快慢]的?|排名前\d*|"
-    r"\bwhich\b|\bby\b|\bper\b|\beach\b|\blist(?: the| all)?\b|\bshow(?: me)?(?: the| all)?\b|\btop\s*\d*\b|\bbottom\s*\d*\b)\s*$"
+    r"\bwhich\b|\bby\b|\bper\b|\beach\b|\blist(?: the| all)?\b|\bshow(?: me)?(?: the| all)?\b|\btop\s*\d*\b|\bbottom\s*\d*\b)\s*$",
+    re.ASCII,
 )
-_ENTITY_AFTER = re.compile(r"^\s*(?:有哪些|是哪些|都有哪些|都是谁|有谁|名单|清单|排名|排行|列表|\bwith the\b|\branked\b|\branking\b|\bwhose\b|\bthat\b|\bwhich\b)")
-_MY = re.compile(r"我的|我家|我们的|本店|\bmy\b|\bour\b")
-_BUYER_WORD = re.compile(r"买家|购买用户|\bbuyers?\b|\bshoppers?\b")
+_ENTITY_AFTER = re.compile(r"^\s*(?:有哪些|是哪些|都有哪些|都是谁|有谁|名单|清单|排名|排行|列表|\bwith the\b|\branked\b|\branking\b|\bwhose\b|\bthat\b|\bwhich\b)", re.ASCII)
+_MY = re.compile(r"我的|我家|我们的|本店|\bmy\b|\bour\b", re.ASCII)
+_BUYER_WORD = re.compile(r"买家|购买用户|\bbuyers?\b|\bshoppers?\b", re.ASCII)
 
 
 @dataclass
@@ -68,6 +70,8 @@ class Understanding:
     metrics: list[str] = field(default_factory=list)
     group_dims: list[str] = field(default_factory=list)
     entity_dims_said: list[str] = field(default_factory=list)  # id/name dims named in the text
+    entity_metrics: list[str] = field(default_factory=list)  # metrics named only by an entity word (users)
+    entity_metric_spans: list[tuple[int, int]] = field(default_factory=list)
     values: list[ValueHit] = field(default_factory=list)
     extra_filters: list[Filter] = field(default_factory=list)  # age and similar
     having: list[MetricFilter] = field(default_factory=list)
@@ -96,6 +100,7 @@ class Understanding:
     definition_weak: bool = False
     direction: Literal["up", "down"] | None = None
     residual: str = ""  # text left after masking time and lexicon matches
+    entity_text: str = ""  # text with time, metric and dimension words masked (values kept)
     residue: str = ""  # meaningful characters nobody recognised
     notes: list[str] = field(default_factory=list)
     fuzzy_terms: list[tuple[str, str]] = field(default_factory=list)  # (typed, metric/dim name)
@@ -126,6 +131,10 @@ def understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
         covered += [(m.start, m.end) for m in fuzzy]
     _read_matches(u, matches, lexicon)
     u.residual = mask_spans(norm, blocked + covered)
+    u.entity_text = mask_spans(
+        norm,
+        blocked + [(m.start, m.end) for m in matches if not m.of_kind("value") and (m.start, m.end) not in u.entity_metric_spans],
+    )
     _read_shape(u)
     u.residue = _STOP.sub("", _strip_intent_words(u.residual))
     return u
@@ -186,9 +195,18 @@ def _age_filter(u: Understanding, lexicon: Lexicon, low: int, high: int, has_age
     return True
 
 
+def _entity_of(dim_name: str) -> str | None:
+    """merchant_name → merchant, user_id → user, product_title → product."""
+    for suffix in ("_id", "_name", "_title"):
+        if dim_name.endswith(suffix):
+            prefix = dim_name[: -len(suffix)]
+            return prefix if prefix and "_" not in prefix else None
+    return None
+
+
 def _read_matches(u: Understanding, matches: list[Match], lexicon: Lexicon) -> None:
     norm = u.norm
-    metric_matches: list[Match] = []
+    entity_metrics: list[tuple[Match, str]] = []  # "users"/"商户数"-like words that also name an entity
     for i, match in enumerate(matches):
         metrics = match.of_kind("metric")
         values = match.of_kind("value")
@@ -200,11 +218,16 @@ def _read_matches(u: Understanding, matches: list[Match], lexicon: Lexicon) -> N
         )
         if metrics and values and glued_to_metric:
             metrics = ()  # 新客 转化率: the first surface qualifies the second
+        before = norm[max(0, match.start - 12) : match.start]
+        after = norm[match.end : match.end + 8]
         if metrics:
+            entity = _entity_word(match.surface)
+            if entity is not None:
+                entity_metrics.append((match, entity))
+                continue
             if glued_to_metric:
                 u.modifiers.append((u.question[match.start : match.end], nxt.of_kind("metric")[0].name))  # type: ignore[union-attr]
                 continue
-            metric_matches.append(match)
             for entry in metrics:
                 if entry.name not in u.metrics:
                     u.metrics.append(entry.name)
@@ -213,18 +236,25 @@ def _read_matches(u: Understanding, matches: list[Match], lexicon: Lexicon) -> N
             _having(u, match, metrics[0].name)
             continue
         if values:
-            before = norm[max(0, match.start - 6) : match.start]
-            u.values.append(ValueHit(values, match.start, match.end, bool(intents.NEGATION.search(before))))
+            u.values.append(ValueHit(values, match.start, match.end, bool(intents.NEGATION.search(before[-6:]))))
             continue
         if dims:
             entry = dims[0]
+            if entry.name in lexicon.pii_dimensions:
+                u.pii_dims.append(entry.name)
+                continue
             if entry.tag:
                 continue  # a tag list is filtered by its values, not grouped
-            before = norm[max(0, match.start - 4) : match.start]
-            if entry.name.endswith(("_id", "_name")):
+            if len(match.surface) == 1 and not _GROUP_MARK.search(before[-3:]):
+                continue  # 区 / 市 alone: only next to a value or after 按/各
+            entity = _entity_of(entry.name)
+            if entity is not None:
                 u.entity_dims_said.append(entry.name)
-                if not _GROUP_MARK.search(before) and not intents.LIST.search(norm) and not intents.TOP_N.search(norm):
-                    continue
+                u.entity = u.entity or entity  # type: ignore[assignment]
+                if _ENTITY_BEFORE.search(before) or _ENTITY_AFTER.search(after) or _GROUP_MARK.search(before[-4:]):
+                    u.entity = entity  # type: ignore[assignment]
+                    u.entity_grouped = True
+                continue
             if match.fuzzy:
                 u.fuzzy_terms.append((u.question[match.start : match.end], entry.name))
             if entry.name not in u.group_dims:
@@ -232,6 +262,24 @@ def _read_matches(u: Understanding, matches: list[Match], lexicon: Lexicon) -> N
             continue
         if times:
             u.time_dimension = times[0].name
+    # "users", "merchants", "用户": a metric only when nothing else is measured
+    for match, entity in entity_metrics:
+        u.entity_metric_spans.append((match.start, match.end))
+        if u.metrics:
+            continue
+        for entry in match.of_kind("metric"):
+            if entry.name not in u.metrics:
+                u.metrics.append(entry.name)
+                u.entity_metrics.append(entry.name)
+        u.entity = u.entity or entity  # type: ignore[assignment]
+
+
+def _entity_word(surface: str) -> str | None:
+    for entity, pattern in intents.ENTITY_WORDS.items():
+        found = pattern.fullmatch(surface.strip())
+        if found:
+            return entity
+    return None
 
 
 def _having(u: Understanding, match: Match, metric: str) -> None:
@@ -281,17 +329,21 @@ def _read_shape(u: Understanding) -> None:
             if u.order is None:
                 u.order = "asc" if re.match(r"bottom|worst|后|倒数|最[低少小差]|lowest", lead) else "desc"
     u.which = bool(intents.WHICH.search(text))
-    for entity, pattern in intents.ENTITY_WORDS.items():
-        for found in pattern.finditer(text):
+    for entity, pattern in ([] if u.entity_grouped else intents.ENTITY_WORDS.items()):
+        for found in pattern.finditer(u.entity_text):
+            if u.entity_metrics and u.group_dims and any(s <= found.start() < e for s, e in u.entity_metric_spans):
+                continue  # "regions by buyers": the word is the measure here
             u.entity = u.entity or entity  # type: ignore[assignment]
-            before = text[max(0, found.start() - 12) : found.start()]
-            after = text[found.end() : found.end() + 8]
+            before = u.entity_text[max(0, found.start() - 12) : found.start()]
+            after = u.entity_text[found.end() : found.end() + 8]
             if _ENTITY_BEFORE.search(before) or _ENTITY_AFTER.search(after):
                 u.entity = entity  # type: ignore[assignment]
                 u.entity_grouped = True
                 break
         if u.entity_grouped:
             break
+    if u.entity and not u.entity_grouped and u.having:
+        u.entity_grouped = True  # 纠纷率超过5%的商户: a filter on entities
     u.list_request = bool(intents.LIST.search(text))
     u.count_request = bool(intents.COUNT.search(text))
     u.compare = bool(intents.COMPARE.search(text))
@@ -299,7 +351,6 @@ def _read_shape(u: Understanding) -> None:
     u.mainly = bool(intents.MAINLY.search(text))
     u.mine = bool(_MY.search(norm))
     u.buyers_said = bool(_BUYER_WORD.search(norm))
-    u.pii_dims = []
 
 
 _INTENT_PATTERNS = [

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
+from threadpoolctl import threadpool_limits
 
 from chatbi.profiles import rules
 from chatbi.profiles.features import MODEL_FEATURES
@@ -85,7 +86,16 @@ def _auc(y: np.ndarray, score: np.ndarray) -> float | None:
 
 
 def train_and_score(con: duckdb.DuckDBPyConnection, t1: date, t2: date) -> ChurnResult:
-    """Fit, validate and score; writes ``_churn_scores(cutoff, user_id, churn_risk)``."""
+    """Fit, validate and score; writes ``_churn_scores(cutoff, user_id, churn_risk)``.
+
+    scikit-learn runs single-threaded: its OpenMP workers spin and slow down by an order of
+    magnitude on a shared, busy machine, and one thread is fast enough here.
+    """
+    with threadpool_limits(limits=1):
+        return _train_and_score(con, t1, t2)
+
+
+def _train_and_score(con: duckdb.DuckDBPyConnection, t1: date, t2: date) -> ChurnResult:
     window = rules.CHURN_WINDOW_DAYS
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _churn_labels AS

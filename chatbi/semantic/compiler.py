@@ -224,7 +224,8 @@ class _Compiler:
 
         def replace(node: exp.Expression) -> exp.Expression:
             if isinstance(node, exp.Column) and not node.table:
-                return exp.Paren(this=self._metric_tree(node.name, td, top, stack + (name,)))
+                inner = self._metric_tree(node.name, td, top, stack + (name,))
+                return exp.Paren(this=inner) if isinstance(inner, exp.Binary) else inner
             return node
 
         tree = tree.transform(replace, copy=False)
@@ -331,7 +332,7 @@ class _Compiler:
         select = exp.select().from_(self._relation(model))
         for hop in hops:
             select = select.join(self._relation(self.layer.model(hop.to_model)), on=self._join_on(hop),
-                                 join_type="left")
+                                 join_type="left", copy=False)
         keys: list[tuple[str, exp.Expression]] = []
         if self.bucket:
             time_name = self.time_group_dim or group.time_dim
@@ -344,7 +345,7 @@ class _Compiler:
                 unnest = exp.Unnest(expressions=[self._dim_tree(path)],
                                     alias=exp.TableAlias(this=exp.to_identifier(alias),
                                                          columns=[exp.to_identifier(name)]))
-                select = select.join(unnest, join_type="cross")
+                select = select.join(unnest, join_type="cross", copy=False)
                 keys.append((name, exp.column(name, table=alias)))
             else:
                 keys.append((name, self._dim_tree(path)))
@@ -359,11 +360,11 @@ class _Compiler:
             return self._special_cte(group, select, keys, conds)
         projections = [tree.copy().as_(name) for name, tree in keys]
         projections += [aggregate(ref.measure, base, self.as_of).as_(ref.key) for ref in group.refs]
-        select = select.select(*projections)
+        select = select.select(*projections, copy=False)
         if conds:
-            select = select.where(exp.and_(*conds))
+            select = select.where(exp.and_(*conds), copy=False)
         if keys:
-            select = select.group_by(*[tree.copy() for _, tree in keys])
+            select = select.group_by(*[tree.copy() for _, tree in keys], copy=False)
         return select
 
     def _special_cte(self, group: _Group, select: exp.Select, keys: list[tuple[str, exp.Expression]],
@@ -381,10 +382,10 @@ class _Compiler:
         else:
             occ = exp.Count(this=exp.Star())
         inner = select.select(*[tree.copy().as_(name) for name, tree in keys],
-                              value.copy().as_("__value"), occ.as_("__occurrences"))
+                              value.copy().as_("__value"), occ.as_("__occurrences"), copy=False)
         conds = conds + [exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))]
-        inner = inner.where(exp.and_(*conds))
-        inner = inner.group_by(*[tree.copy() for _, tree in keys], value.copy())
+        inner = inner.where(exp.and_(*conds), copy=False)
+        inner = inner.group_by(*[tree.copy() for _, tree in keys], value.copy(), copy=False)
         outer = exp.select(*[exp.column(name, table="occurrences").as_(name) for name, _ in keys],
                            exp.Count(this=exp.Star()).as_(ref.key))
         outer = outer.from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("occurrences"))))
@@ -428,11 +429,11 @@ class _Compiler:
             for group in groups:
                 on = exp.and_(*[exp.NullSafeEQ(this=exp.column(k, table=keys_name),
                                                expression=exp.column(k, table=group.name)) for k in keys])
-                select = select.join(group.name, on=on, join_type="left")
+                select = select.join(group.name, on=on, join_type="left", copy=False)
         else:
             select = exp.select().from_(groups[0].name)
             for group in groups[1:]:
-                select = select.join(group.name, join_type="cross")
+                select = select.join(group.name, join_type="cross", copy=False)
 
         def fill(node: exp.Expression) -> exp.Expression:
             if isinstance(node, exp.Column) and node.table == "__ref__":
@@ -440,7 +441,7 @@ class _Compiler:
             return node
 
         for name in self.all_metrics:
-            select = select.select(trees[name].copy().transform(fill).as_(name))
+            select = select.select(trees[name].copy().transform(fill).as_(name), copy=False)
         return ctes, select
 
     # ---- the whole statement -------------------------------------------------------------
@@ -494,7 +495,7 @@ class _Compiler:
                 for flt in q.having:
                     expr = next(p.this for p in select.expressions if p.alias_or_name == flt.metric)
                     conds.append(metric_condition(flt, expr.copy()))
-                select = select.where(exp.and_(*conds))
+                select = select.where(exp.and_(*conds), copy=False)
             visible = [p for p in select.expressions if p.alias_or_name in out_cols]
             hidden_order = {p.alias_or_name: p.this for p in select.expressions if p.alias_or_name not in out_cols}
             select.set("expressions", visible)
@@ -502,7 +503,7 @@ class _Compiler:
             for ordered in order:
                 if ordered.this.name in hidden_order:
                     ordered.set("this", hidden_order[ordered.this.name].copy())
-            select = select.order_by(*order)
+            select = select.order_by(*order, copy=False)
         else:
             ctes = []
             if q.comparison:
@@ -524,18 +525,18 @@ class _Compiler:
                 for name in self.requested:
                     window = exp.Window(this=exp.Sum(this=exp.column(name)), partition_by=partition or None)
                     shares = shares.select(exp.Div(this=exp.column(name), expression=nullif_zero(window))
-                                           .as_(f"{name}_share"))
+                                           .as_(f"{name}_share"), copy=False)
                 ctes.append(("shares", shares))
                 source = "shares"
             select = exp.select(*[exp.column(c, table=source).as_(c) for c in out_cols]).from_(source)
             if q.having:
                 select = select.where(exp.and_(*[metric_condition(f, exp.column(f.metric, table=source))
-                                                 for f in q.having]))
-            select = select.order_by(*self._order(out_cols + self.hidden, source))
+                                                 for f in q.having]), copy=False)
+            select = select.order_by(*self._order(out_cols + self.hidden, source), copy=False)
         if q.limit:
-            select = select.limit(q.limit)
+            select = select.limit(q.limit, copy=False)
         for name, body in ctes:
-            select = select.with_(name, as_=body)
+            select = select.with_(name, as_=body, copy=False)
         return select, previous
 
     def _compare(self, keys: list[str], ctes: list[tuple[str, exp.Expression]]) -> tuple[str, exp.Select]:
@@ -548,15 +549,15 @@ class _Compiler:
             for side in (cur, prev):
                 on = exp.and_(*[exp.NullSafeEQ(this=exp.column(k, table="compared_keys"),
                                                expression=exp.column(k, table=side)) for k in keys])
-                select = select.join(side, on=on, join_type="left")
+                select = select.join(side, on=on, join_type="left", copy=False)
         else:
             select = exp.select().from_(cur).join(prev, join_type="cross")
         for name in self.all_metrics:
             now, before = exp.column(name, table=cur), exp.column(name, table=prev)
-            select = select.select(now.as_(name), before.copy().as_(f"{name}_previous"))
+            select = select.select(now.as_(name), before.copy().as_(f"{name}_previous"), copy=False)
             growth = exp.Div(this=exp.Paren(this=exp.Sub(this=now.copy(), expression=before.copy())),
                              expression=nullif_zero(before.copy()))
-            select = select.select(growth.as_(f"{name}_growth"))
+            select = select.select(growth.as_(f"{name}_growth"), copy=False)
         return "compared", select
 
 

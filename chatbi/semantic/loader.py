@@ -57,7 +57,7 @@ class SourceMap:
 class _Collected:
     models: list[SemanticModel] = field(default_factory=list)
     metrics: list[Metric] = field(default_factory=list)
-    access: dict[str, Any] = field(default_factory=lambda: {"merchant_row_filters": {},
+    access: dict[str, Any] = field(default_factory=lambda: {"merchant_links": {},
                                                             "merchant_forbidden_tables": []})
     sources: SourceMap = field(default_factory=SourceMap)
     problems: list[Problem] = field(default_factory=list)
@@ -164,7 +164,7 @@ def _read_file(path: Path, file: str, out: _Collected) -> None:
     if access is not None:
         rules = _validate_item(AccessRules, access, file, "access", out)
         if isinstance(rules, AccessRules):
-            out.access["merchant_row_filters"].update(rules.merchant_row_filters)
+            out.access["merchant_links"].update(rules.merchant_links)
             out.access["merchant_forbidden_tables"].extend(rules.merchant_forbidden_tables)
             out.sources.add(("access",), file, access.line if isinstance(access, LineDict) else 1)
 

@@ -133,6 +133,7 @@ class Metric(_Frozen):
     higher_is_better: bool = True
     # Optional extras:
     time_dimension: str | None = None  # overrides the measure model's default time dimension
+    definition_sql: str | None = None  # shown instead of the generated definition (docs only)
 
     @model_validator(mode="after")
     def _shape(self) -> Metric:
@@ -153,15 +154,28 @@ class Metric(_Frozen):
         return []
 
 
-class AccessRules(_Frozen):
-    """Row rules for ``merchant:<id>`` roles beyond ``security_column`` (see docs).
+class MerchantLinkSpec(_Frozen):
+    """How rows of a table without a merchant column are tied to one merchant.
 
-    ``merchant_row_filters`` maps a table without a merchant column to a SQL predicate over
-    that table with ``{merchant_id}``; ``merchant_forbidden_tables`` are never readable by a
-    merchant.
+    With ``via_table``: ``column IN (SELECT via_column FROM via_table WHERE merchant_id = <id>)``;
+    without it: ``column = <id>``; ``when`` adds ``(column, value)`` equality, e.g.
+    ``[entity_type, merchant]``.
     """
 
-    merchant_row_filters: dict[str, str] = Field(default_factory=dict)
+    column: str
+    via_table: str | None = None
+    via_column: str | None = None
+    when: tuple[str, str] | None = None
+
+
+class AccessRules(_Frozen):
+    """Row rules for ``merchant:<id>`` roles beyond each model's ``security_column``.
+
+    ``merchant_links`` ties tables without a merchant column to a merchant;
+    ``merchant_forbidden_tables`` are never readable by a merchant.
+    """
+
+    merchant_links: dict[str, MerchantLinkSpec] = Field(default_factory=dict)
     merchant_forbidden_tables: list[str] = Field(default_factory=list)
 
 

@@ -331,13 +331,13 @@ class _Checker:
     def access(self) -> None:
         tables = set(CONTRACT_TABLES) | {m.table for m in self.layer.models if m.table}
         rules = self.layer.access
-        for table, predicate in rules.merchant_row_filters.items():
+        for table, link in rules.merchant_links.items():
             if table not in tables:
-                self.add(("access",), f"access: unknown table `{table}` in merchant_row_filters")
-            try:
-                sqlglot.parse_one(predicate.replace("{merchant_id}", "0"), read="duckdb")
-            except sqlglot.errors.ParseError as exc:
-                self.add(("access",), f"access: filter for `{table}` does not parse: {_first_line(exc)}")
+                self.add(("access",), f"access: unknown table `{table}` in merchant_links")
+            if (link.via_table is None) != (link.via_column is None):
+                self.add(("access",), f"access: link of `{table}` needs both via_table and via_column")
+            if link.via_table and link.via_table not in tables:
+                self.add(("access",), f"access: unknown table `{link.via_table}` in the link of `{table}`")
         for table in rules.merchant_forbidden_tables:
             if table not in tables:
                 self.add(("access",), f"access: unknown table `{table}` in merchant_forbidden_tables")

@@ -34,7 +34,10 @@ class LineList(list):  # type: ignore[type-arg]
         return lines[index] if 0 <= index < len(lines) else self.line
 
 
-class _LineLoader(yaml.SafeLoader):
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: much faster
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[valid-type,misc]
     """SafeLoader building LineDict/LineList and collecting duplicate keys."""
 
     def __init__(self, stream: Any):

@@ -83,6 +83,14 @@ class _QuietCommandFallback(logging.Filter):
 
 logging.getLogger("sqlglot").addFilter(_QuietCommandFallback())
 _PATH_LIKE = re.compile(r"[/\\.:*?~]")
+# Statement keywords DuckDB knows; any other word sqlglot kept as a Command is a typo.
+_STATEMENT_KEYWORDS = frozenset({
+    "ABORT", "ALTER", "ANALYZE", "ATTACH", "BEGIN", "CALL", "CHECKPOINT", "COMMENT", "COMMIT",
+    "COPY", "CREATE", "DEALLOCATE", "DELETE", "DESCRIBE", "DETACH", "DROP", "END", "EXECUTE",
+    "EXPLAIN", "EXPORT", "FORCE", "GRANT", "IMPORT", "INSERT", "INSTALL", "LOAD", "MERGE",
+    "PIVOT", "PRAGMA", "PREPARE", "RESET", "REVOKE", "ROLLBACK", "SET", "SHOW", "SUMMARIZE",
+    "TRUNCATE", "UNPIVOT", "UPDATE", "UPSERT", "USE", "VACUUM",
+})
 _COLUMN_IN_ERROR = re.compile(
     r"Column '([^']+)' could not be resolved|Unknown column: (\S+)|"
     r"Cannot automatically join: (\S+)|Ambiguous column '?([^'\s]+)"
@@ -190,7 +198,18 @@ class _Guard:
             for key, value in modifiers.items():
                 root.set(key, value)
         if not isinstance(root, _QUERY_TYPES):
-            kind = self._statement_kind(root)
+            word = str(root.this) if isinstance(root, exp.Command) else sql.strip().split()[0]
+            word = word.upper()[:40]
+            statement = isinstance(root, (*allowlist.STATEMENT_TYPES, exp.Values))
+            if isinstance(root, exp.Command) or not statement:
+                if word not in _STATEMENT_KEYWORDS:
+                    raise _refuse(
+                        "sql_parse_error", f"SQL 无法解析：未知的语句 {word}",
+                        f"cannot parse the SQL: unknown statement {word}",
+                    )
+                kind = word
+            else:
+                kind = self._statement_kind(root)
             raise _refuse(
                 "sql_not_select", f"只允许只读的 SELECT 查询，不允许 {kind}",
                 f"only a read-only SELECT query is allowed, not {kind}",

@@ -170,9 +170,9 @@ def test_truncated_results_say_so() -> None:
 
 def test_time_text_is_used_when_the_query_has_no_range() -> None:
     from chatbi.answer.context import ChartContext
+    from chatbi.semantic.query import SemanticQuery
 
     from .helpers import DIMENSIONS, METRICS
-    from chatbi.semantic.query import SemanticQuery
 
     c = ChartContext(query=SemanticQuery(metrics=["gmv"], dimensions=["region"]), metrics=METRICS,
                      dimensions=DIMENSIONS, language="zh", time_text="近30天 = 2026-09-01 至 2026-09-30")

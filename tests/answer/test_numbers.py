@@ -107,6 +107,9 @@ def test_extracts_dates_quarters_and_months_without_reading_them_as_amounts() ->
     assert (date(2025, 7, 1), date(2025, 9, 30)) in periods
     assert (date(2026, 4, 1), date(2026, 4, 30)) in periods
     assert any(t.months == (12,) for t in tokens)
+    # a period ending a sentence is not a decimal point
+    periods = [t.period for t in extract_numbers("to ¥1.00 in 2024-02.") if t.kind == "date"]
+    assert periods == [(date(2024, 2, 1), date(2024, 2, 29))]
 
 
 def test_a_range_hyphen_is_not_a_minus_sign() -> None:

@@ -178,3 +178,17 @@ def test_profiles_build_replaces_the_file(tiny_db, tmp_path):
     assert result.exit_code == 0, result.output
     with duckdb.connect(str(copy), read_only=True) as con:
         assert con.execute("SELECT COUNT(*) FROM user_profile").fetchone()[0] > 0
+
+
+@pytest.mark.slow
+def test_init_demo_builds_a_warehouse_with_progress(tmp_path):
+    db = tmp_path / "demo.duckdb"
+    result = invoke("init", "--demo", "--scale", "tiny", "--seed", "3", "--end-date", "2026-06-30", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    assert "done" in result.stdout and "100%" in result.stdout
+    with duckdb.connect(str(db), read_only=True) as con:
+        latest = con.execute("SELECT CAST(MAX(order_ts) AS DATE) FROM orders").fetchone()[0]
+        profiles = con.execute("SELECT COUNT(*) FROM user_profile").fetchone()[0]
+    assert str(latest) <= "2026-06-30" and profiles > 0
+    bad = invoke("init", "--demo", "--scale", "huge", "--db", str(db))
+    assert bad.exit_code == 2

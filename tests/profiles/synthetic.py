@@ -42,8 +42,8 @@ def _days(n: int) -> np.ndarray:
 
 
 def generate(path: Path, *, n_users: int = 6000, n_merchants: int = 60, seed: int = 7,
-             planted: bool = True, with_optional: bool = True) -> Path:
-    """Write a raw warehouse to ``path`` and return it."""
+             planted: bool = True, with_optional: bool = True, activity: float = 1.0) -> Path:
+    """Write a raw warehouse to ``path`` and return it (``activity`` scales purchase rates)."""
     rng = np.random.default_rng(seed)
     span = (END - START).days + 1
     end_ns = np.datetime64(END) + np.timedelta64(1, "D")
@@ -67,7 +67,7 @@ def generate(path: Path, *, n_users: int = 6000, n_merchants: int = 60, seed: in
     })
 
     # --- latent purchase process -----------------------------------------------------
-    rate = rng.gamma(0.9, 1 / 70, n_users)                     # purchases per day
+    rate = rng.gamma(0.9, activity / 70, n_users)              # purchases per day
     drop = rng.beta(1.3, 5.0, n_users)                          # dropout chance per purchase
     buyer = rng.random(n_users) < 0.78
     sensitive = rng.random(n_users)                             # coupon propensity

@@ -1,0 +1,371 @@
+-- dialect: duckdb
+WITH agg_order_lines AS (
+  SELECT
+    products.category AS category,
+    CASE
+      WHEN users.birth_year IS NULL
+      THEN NULL
+      WHEN 2026 - users.birth_year < 18
+      THEN '18岁以下'
+      WHEN 2026 - users.birth_year <= 24
+      THEN '18-24岁'
+      WHEN 2026 - users.birth_year <= 29
+      THEN '25-29岁'
+      WHEN 2026 - users.birth_year <= 34
+      THEN '30-34岁'
+      WHEN 2026 - users.birth_year <= 39
+      THEN '35-39岁'
+      WHEN 2026 - users.birth_year <= 49
+      THEN '40-49岁'
+      ELSE '50岁及以上'
+    END AS age_band,
+    COUNT(
+      DISTINCT CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.user_id END
+    ) AS buyer_count,
+    SUM(
+      CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END
+    ) AS gmv,
+    COUNT(
+      DISTINCT CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.order_id END
+    ) AS order_count
+  FROM (
+    SELECT
+      o.order_id,
+      o.user_id,
+      o.merchant_id,
+      o.channel,
+      o.device,
+      o.status,
+      o.is_disputed,
+      o.coupon_id,
+      CAST(o.order_ts AS DATE) AS order_date,
+      oi.product_id,
+      oi.quantity,
+      CASE
+        WHEN oi.order_id IS NULL
+        THEN o.pay_amount
+        WHEN SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id) > 0
+        THEN o.pay_amount * (
+          oi.price * oi.quantity
+        ) / SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id)
+        ELSE o.pay_amount / COUNT(*) OVER (PARTITION BY o.order_id)
+      END AS allocated_amount
+    FROM orders AS o
+    LEFT JOIN order_items AS oi
+      ON oi.order_id = o.order_id
+  ) AS order_lines
+  LEFT JOIN products
+    ON order_lines.product_id = products.product_id
+  LEFT JOIN users
+    ON order_lines.user_id = users.user_id
+  WHERE
+    order_lines.order_date BETWEEN CAST('2026-07-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+  GROUP BY
+    products.category,
+    CASE
+      WHEN users.birth_year IS NULL
+      THEN NULL
+      WHEN 2026 - users.birth_year < 18
+      THEN '18岁以下'
+      WHEN 2026 - users.birth_year <= 24
+      THEN '18-24岁'
+      WHEN 2026 - users.birth_year <= 29
+      THEN '25-29岁'
+      WHEN 2026 - users.birth_year <= 34
+      THEN '30-34岁'
+      WHEN 2026 - users.birth_year <= 39
+      THEN '35-39岁'
+      WHEN 2026 - users.birth_year <= 49
+      THEN '40-49岁'
+      ELSE '50岁及以上'
+    END
+)
+SELECT
+  agg_order_lines.category AS category,
+  agg_order_lines.age_band AS age_band,
+  agg_order_lines.buyer_count AS buyer_count,
+  agg_order_lines.gmv / NULLIF(agg_order_lines.order_count, 0) AS avg_order_value
+FROM agg_order_lines
+ORDER BY
+  buyer_count DESC,
+  category ASC,
+  age_band ASC
+
+-- dialect: postgres
+WITH agg_order_lines AS (
+  SELECT
+    products.category AS category,
+    CASE
+      WHEN users.birth_year IS NULL
+      THEN NULL
+      WHEN 2026 - users.birth_year < 18
+      THEN '18岁以下'
+      WHEN 2026 - users.birth_year <= 24
+      THEN '18-24岁'
+      WHEN 2026 - users.birth_year <= 29
+      THEN '25-29岁'
+      WHEN 2026 - users.birth_year <= 34
+      THEN '30-34岁'
+      WHEN 2026 - users.birth_year <= 39
+      THEN '35-39岁'
+      WHEN 2026 - users.birth_year <= 49
+      THEN '40-49岁'
+      ELSE '50岁及以上'
+    END AS age_band,
+    COUNT(
+      DISTINCT CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.user_id END
+    ) AS buyer_count,
+    SUM(
+      CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END
+    ) AS gmv,
+    COUNT(
+      DISTINCT CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.order_id END
+    ) AS order_count
+  FROM (
+    SELECT
+      o.order_id,
+      o.user_id,
+      o.merchant_id,
+      o.channel,
+      o.device,
+      o.status,
+      o.is_disputed,
+      o.coupon_id,
+      CAST(o.order_ts AS DATE) AS order_date,
+      oi.product_id,
+      oi.quantity,
+      CASE
+        WHEN oi.order_id IS NULL
+        THEN o.pay_amount
+        WHEN SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id) > 0
+        THEN CAST(o.pay_amount * (
+          oi.price * oi.quantity
+        ) AS DOUBLE PRECISION) / SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id)
+        ELSE CAST(o.pay_amount AS DOUBLE PRECISION) / COUNT(*) OVER (PARTITION BY o.order_id)
+      END AS allocated_amount
+    FROM orders AS o
+    LEFT JOIN order_items AS oi
+      ON oi.order_id = o.order_id
+  ) AS order_lines
+  LEFT JOIN products
+    ON order_lines.product_id = products.product_id
+  LEFT JOIN users
+    ON order_lines.user_id = users.user_id
+  WHERE
+    order_lines.order_date BETWEEN CAST('2026-07-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+  GROUP BY
+    products.category,
+    CASE
+      WHEN users.birth_year IS NULL
+      THEN NULL
+      WHEN 2026 - users.birth_year < 18
+      THEN '18岁以下'
+      WHEN 2026 - users.birth_year <= 24
+      THEN '18-24岁'
+      WHEN 2026 - users.birth_year <= 29
+      THEN '25-29岁'
+      WHEN 2026 - users.birth_year <= 34
+      THEN '30-34岁'
+      WHEN 2026 - users.birth_year <= 39
+      THEN '35-39岁'
+      WHEN 2026 - users.birth_year <= 49
+      THEN '40-49岁'
+      ELSE '50岁及以上'
+    END
+)
+SELECT
+  agg_order_lines.category AS category,
+  agg_order_lines.age_band AS age_band,
+  agg_order_lines.buyer_count AS buyer_count,
+  CAST(agg_order_lines.gmv AS DOUBLE PRECISION) / NULLIF(agg_order_lines.order_count, 0) AS avg_order_value
+FROM agg_order_lines
+ORDER BY
+  buyer_count DESC NULLS LAST,
+  category ASC,
+  age_band ASC
+
+-- dialect: trino
+WITH agg_order_lines AS (
+  SELECT
+    products.category AS category,
+    CASE
+      WHEN users.birth_year IS NULL
+      THEN NULL
+      WHEN 2026 - users.birth_year < 18
+      THEN '18岁以下'
+      WHEN 2026 - users.birth_year <= 24
+      THEN '18-24岁'
+      WHEN 2026 - users.birth_year <= 29
+      THEN '25-29岁'
+      WHEN 2026 - users.birth_year <= 34
+      THEN '30-34岁'
+      WHEN 2026 - users.birth_year <= 39
+      THEN '35-39岁'
+      WHEN 2026 - users.birth_year <= 49
+      THEN '40-49岁'
+      ELSE '50岁及以上'
+    END AS age_band,
+    COUNT(
+      DISTINCT CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.user_id END
+    ) AS buyer_count,
+    SUM(
+      CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END
+    ) AS gmv,
+    COUNT(
+      DISTINCT CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.order_id END
+    ) AS order_count
+  FROM (
+    SELECT
+      o.order_id,
+      o.user_id,
+      o.merchant_id,
+      o.channel,
+      o.device,
+      o.status,
+      o.is_disputed,
+      o.coupon_id,
+      CAST(o.order_ts AS DATE) AS order_date,
+      oi.product_id,
+      oi.quantity,
+      CASE
+        WHEN oi.order_id IS NULL
+        THEN o.pay_amount
+        WHEN SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id) > 0
+        THEN CAST(o.pay_amount * (
+          oi.price * oi.quantity
+        ) AS DOUBLE) / SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id)
+        ELSE CAST(o.pay_amount AS DOUBLE) / COUNT(*) OVER (PARTITION BY o.order_id)
+      END AS allocated_amount
+    FROM orders AS o
+    LEFT JOIN order_items AS oi
+      ON oi.order_id = o.order_id
+  ) AS order_lines
+  LEFT JOIN products
+    ON order_lines.product_id = products.product_id
+  LEFT JOIN users
+    ON order_lines.user_id = users.user_id
+  WHERE
+    order_lines.order_date BETWEEN CAST('2026-07-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+  GROUP BY
+    products.category,
+    CASE
+      WHEN users.birth_year IS NULL
+      THEN NULL
+      WHEN 2026 - users.birth_year < 18
+      THEN '18岁以下'
+      WHEN 2026 - users.birth_year <= 24
+      THEN '18-24岁'
+      WHEN 2026 - users.birth_year <= 29
+      THEN '25-29岁'
+      WHEN 2026 - users.birth_year <= 34
+      THEN '30-34岁'
+      WHEN 2026 - users.birth_year <= 39
+      THEN '35-39岁'
+      WHEN 2026 - users.birth_year <= 49
+      THEN '40-49岁'
+      ELSE '50岁及以上'
+    END
+)
+SELECT
+  agg_order_lines.category AS category,
+  agg_order_lines.age_band AS age_band,
+  agg_order_lines.buyer_count AS buyer_count,
+  CAST(agg_order_lines.gmv AS DOUBLE) / NULLIF(agg_order_lines.order_count, 0) AS avg_order_value
+FROM agg_order_lines
+ORDER BY
+  buyer_count DESC,
+  category ASC,
+  age_band ASC
+
+-- dialect: spark
+WITH agg_order_lines AS (
+  SELECT
+    products.category AS category,
+    CASE
+      WHEN users.birth_year IS NULL
+      THEN NULL
+      WHEN 2026 - users.birth_year < 18
+      THEN '18岁以下'
+      WHEN 2026 - users.birth_year <= 24
+      THEN '18-24岁'
+      WHEN 2026 - users.birth_year <= 29
+      THEN '25-29岁'
+      WHEN 2026 - users.birth_year <= 34
+      THEN '30-34岁'
+      WHEN 2026 - users.birth_year <= 39
+      THEN '35-39岁'
+      WHEN 2026 - users.birth_year <= 49
+      THEN '40-49岁'
+      ELSE '50岁及以上'
+    END AS age_band,
+    COUNT(
+      DISTINCT CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.user_id END
+    ) AS buyer_count,
+    SUM(
+      CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END
+    ) AS gmv,
+    COUNT(
+      DISTINCT CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.order_id END
+    ) AS order_count
+  FROM (
+    SELECT
+      o.order_id,
+      o.user_id,
+      o.merchant_id,
+      o.channel,
+      o.device,
+      o.status,
+      o.is_disputed,
+      o.coupon_id,
+      CAST(o.order_ts AS DATE) AS order_date,
+      oi.product_id,
+      oi.quantity,
+      CASE
+        WHEN oi.order_id IS NULL
+        THEN o.pay_amount
+        WHEN SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id) > 0
+        THEN o.pay_amount * (
+          oi.price * oi.quantity
+        ) / SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id)
+        ELSE o.pay_amount / COUNT(*) OVER (PARTITION BY o.order_id)
+      END AS allocated_amount
+    FROM orders AS o
+    LEFT JOIN order_items AS oi
+      ON oi.order_id = o.order_id
+  ) AS order_lines
+  LEFT JOIN products
+    ON order_lines.product_id = products.product_id
+  LEFT JOIN users
+    ON order_lines.user_id = users.user_id
+  WHERE
+    order_lines.order_date BETWEEN CAST('2026-07-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+  GROUP BY
+    products.category,
+    CASE
+      WHEN users.birth_year IS NULL
+      THEN NULL
+      WHEN 2026 - users.birth_year < 18
+      THEN '18岁以下'
+      WHEN 2026 - users.birth_year <= 24
+      THEN '18-24岁'
+      WHEN 2026 - users.birth_year <= 29
+      THEN '25-29岁'
+      WHEN 2026 - users.birth_year <= 34
+      THEN '30-34岁'
+      WHEN 2026 - users.birth_year <= 39
+      THEN '35-39岁'
+      WHEN 2026 - users.birth_year <= 49
+      THEN '40-49岁'
+      ELSE '50岁及以上'
+    END
+)
+SELECT
+  agg_order_lines.category AS category,
+  agg_order_lines.age_band AS age_band,
+  agg_order_lines.buyer_count AS buyer_count,
+  agg_order_lines.gmv / NULLIF(agg_order_lines.order_count, 0) AS avg_order_value
+FROM agg_order_lines
+ORDER BY
+  buyer_count DESC,
+  category ASC NULLS LAST,
+  age_band ASC NULLS LAST

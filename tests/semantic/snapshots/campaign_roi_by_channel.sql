@@ -1,0 +1,231 @@
+-- dialect: duckdb
+WITH agg_campaign_orders AS (
+  SELECT
+    campaign_orders.channel AS channel,
+    SUM(campaign_orders.attributed_amount) AS campaign_revenue
+  FROM (
+    SELECT
+      t.campaign_id,
+      c.channel,
+      o.order_id,
+      o.user_id,
+      o.order_ts,
+      o.pay_amount / COUNT(*) OVER (PARTITION BY o.order_id) AS attributed_amount
+    FROM (
+      SELECT DISTINCT
+        campaign_id,
+        order_id
+      FROM campaign_touches
+      WHERE
+        NOT order_id IS NULL
+    ) AS t
+    JOIN orders AS o
+      ON o.order_id = t.order_id
+    LEFT JOIN campaigns AS c
+      ON c.campaign_id = t.campaign_id
+  ) AS campaign_orders
+  GROUP BY
+    campaign_orders.channel
+), agg_campaigns AS (
+  SELECT
+    campaigns.channel AS channel,
+    SUM(campaigns.spend) AS spend
+  FROM campaigns
+  GROUP BY
+    campaigns.channel
+), keys AS (
+  SELECT
+    agg_campaign_orders.channel
+  FROM agg_campaign_orders
+  UNION
+  SELECT
+    agg_campaigns.channel
+  FROM agg_campaigns
+)
+SELECT
+  keys.channel AS channel,
+  agg_campaign_orders.campaign_revenue / NULLIF(agg_campaigns.spend, 0) AS campaign_roi,
+  agg_campaign_orders.campaign_revenue AS campaign_revenue,
+  agg_campaigns.spend AS campaign_spend
+FROM keys
+LEFT JOIN agg_campaign_orders
+  ON keys.channel IS NOT DISTINCT FROM agg_campaign_orders.channel
+LEFT JOIN agg_campaigns
+  ON keys.channel IS NOT DISTINCT FROM agg_campaigns.channel
+ORDER BY
+  campaign_roi DESC,
+  channel ASC
+
+-- dialect: postgres
+WITH agg_campaign_orders AS (
+  SELECT
+    campaign_orders.channel AS channel,
+    SUM(campaign_orders.attributed_amount) AS campaign_revenue
+  FROM (
+    SELECT
+      t.campaign_id,
+      c.channel,
+      o.order_id,
+      o.user_id,
+      o.order_ts,
+      CAST(o.pay_amount AS DOUBLE PRECISION) / COUNT(*) OVER (PARTITION BY o.order_id) AS attributed_amount
+    FROM (
+      SELECT DISTINCT
+        campaign_id,
+        order_id
+      FROM campaign_touches
+      WHERE
+        NOT order_id IS NULL
+    ) AS t
+    JOIN orders AS o
+      ON o.order_id = t.order_id
+    LEFT JOIN campaigns AS c
+      ON c.campaign_id = t.campaign_id
+  ) AS campaign_orders
+  GROUP BY
+    campaign_orders.channel
+), agg_campaigns AS (
+  SELECT
+    campaigns.channel AS channel,
+    SUM(campaigns.spend) AS spend
+  FROM campaigns
+  GROUP BY
+    campaigns.channel
+), keys AS (
+  SELECT
+    agg_campaign_orders.channel
+  FROM agg_campaign_orders
+  UNION
+  SELECT
+    agg_campaigns.channel
+  FROM agg_campaigns
+)
+SELECT
+  keys.channel AS channel,
+  CAST(agg_campaign_orders.campaign_revenue AS DOUBLE PRECISION) / NULLIF(agg_campaigns.spend, 0) AS campaign_roi,
+  agg_campaign_orders.campaign_revenue AS campaign_revenue,
+  agg_campaigns.spend AS campaign_spend
+FROM keys
+LEFT JOIN agg_campaign_orders
+  ON keys.channel IS NOT DISTINCT FROM agg_campaign_orders.channel
+LEFT JOIN agg_campaigns
+  ON keys.channel IS NOT DISTINCT FROM agg_campaigns.channel
+ORDER BY
+  campaign_roi DESC NULLS LAST,
+  channel ASC
+
+-- dialect: trino
+WITH agg_campaign_orders AS (
+  SELECT
+    campaign_orders.channel AS channel,
+    SUM(campaign_orders.attributed_amount) AS campaign_revenue
+  FROM (
+    SELECT
+      t.campaign_id,
+      c.channel,
+      o.order_id,
+      o.user_id,
+      o.order_ts,
+      CAST(o.pay_amount AS DOUBLE) / COUNT(*) OVER (PARTITION BY o.order_id) AS attributed_amount
+    FROM (
+      SELECT DISTINCT
+        campaign_id,
+        order_id
+      FROM campaign_touches
+      WHERE
+        NOT order_id IS NULL
+    ) AS t
+    JOIN orders AS o
+      ON o.order_id = t.order_id
+    LEFT JOIN campaigns AS c
+      ON c.campaign_id = t.campaign_id
+  ) AS campaign_orders
+  GROUP BY
+    campaign_orders.channel
+), agg_campaigns AS (
+  SELECT
+    campaigns.channel AS channel,
+    SUM(campaigns.spend) AS spend
+  FROM campaigns
+  GROUP BY
+    campaigns.channel
+), keys AS (
+  SELECT
+    agg_campaign_orders.channel
+  FROM agg_campaign_orders
+  UNION
+  SELECT
+    agg_campaigns.channel
+  FROM agg_campaigns
+)
+SELECT
+  keys.channel AS channel,
+  CAST(agg_campaign_orders.campaign_revenue AS DOUBLE) / NULLIF(agg_campaigns.spend, 0) AS campaign_roi,
+  agg_campaign_orders.campaign_revenue AS campaign_revenue,
+  agg_campaigns.spend AS campaign_spend
+FROM keys
+LEFT JOIN agg_campaign_orders
+  ON keys.channel IS NOT DISTINCT FROM agg_campaign_orders.channel
+LEFT JOIN agg_campaigns
+  ON keys.channel IS NOT DISTINCT FROM agg_campaigns.channel
+ORDER BY
+  campaign_roi DESC,
+  channel ASC
+
+-- dialect: spark
+WITH agg_campaign_orders AS (
+  SELECT
+    campaign_orders.channel AS channel,
+    SUM(campaign_orders.attributed_amount) AS campaign_revenue
+  FROM (
+    SELECT
+      t.campaign_id,
+      c.channel,
+      o.order_id,
+      o.user_id,
+      o.order_ts,
+      o.pay_amount / COUNT(*) OVER (PARTITION BY o.order_id) AS attributed_amount
+    FROM (
+      SELECT DISTINCT
+        campaign_id,
+        order_id
+      FROM campaign_touches
+      WHERE
+        NOT order_id IS NULL
+    ) AS t
+    JOIN orders AS o
+      ON o.order_id = t.order_id
+    LEFT JOIN campaigns AS c
+      ON c.campaign_id = t.campaign_id
+  ) AS campaign_orders
+  GROUP BY
+    campaign_orders.channel
+), agg_campaigns AS (
+  SELECT
+    campaigns.channel AS channel,
+    SUM(campaigns.spend) AS spend
+  FROM campaigns
+  GROUP BY
+    campaigns.channel
+), keys AS (
+  SELECT
+    agg_campaign_orders.channel
+  FROM agg_campaign_orders
+  UNION
+  SELECT
+    agg_campaigns.channel
+  FROM agg_campaigns
+)
+SELECT
+  keys.channel AS channel,
+  agg_campaign_orders.campaign_revenue / NULLIF(agg_campaigns.spend, 0) AS campaign_roi,
+  agg_campaign_orders.campaign_revenue AS campaign_revenue,
+  agg_campaigns.spend AS campaign_spend
+FROM keys
+LEFT JOIN agg_campaign_orders
+  ON keys.channel IS NOT DISTINCT FROM agg_campaign_orders.channel
+LEFT JOIN agg_campaigns
+  ON keys.channel IS NOT DISTINCT FROM agg_campaigns.channel
+ORDER BY
+  campaign_roi DESC,
+  channel ASC NULLS LAST

@@ -1,0 +1,75 @@
+-- dialect: duckdb
+WITH agg_orders AS (
+  SELECT
+    users.region AS region,
+    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+  FROM orders
+  LEFT JOIN users
+    ON orders.user_id = users.user_id
+  GROUP BY
+    users.region
+)
+SELECT
+  agg_orders.region AS region,
+  agg_orders.gmv AS gmv
+FROM agg_orders
+ORDER BY
+  gmv DESC,
+  region ASC
+
+-- dialect: postgres
+WITH agg_orders AS (
+  SELECT
+    users.region AS region,
+    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+  FROM orders
+  LEFT JOIN users
+    ON orders.user_id = users.user_id
+  GROUP BY
+    users.region
+)
+SELECT
+  agg_orders.region AS region,
+  agg_orders.gmv AS gmv
+FROM agg_orders
+ORDER BY
+  gmv DESC NULLS LAST,
+  region ASC
+
+-- dialect: trino
+WITH agg_orders AS (
+  SELECT
+    users.region AS region,
+    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+  FROM orders
+  LEFT JOIN users
+    ON orders.user_id = users.user_id
+  GROUP BY
+    users.region
+)
+SELECT
+  agg_orders.region AS region,
+  agg_orders.gmv AS gmv
+FROM agg_orders
+ORDER BY
+  gmv DESC,
+  region ASC
+
+-- dialect: spark
+WITH agg_orders AS (
+  SELECT
+    users.region AS region,
+    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+  FROM orders
+  LEFT JOIN users
+    ON orders.user_id = users.user_id
+  GROUP BY
+    users.region
+)
+SELECT
+  agg_orders.region AS region,
+  agg_orders.gmv AS gmv
+FROM agg_orders
+ORDER BY
+  gmv DESC,
+  region ASC NULLS LAST

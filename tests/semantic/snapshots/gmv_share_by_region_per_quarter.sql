@@ -1,0 +1,143 @@
+-- dialect: duckdb
+WITH agg_orders AS (
+  SELECT
+    CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE) AS quarter,
+    users.region AS region,
+    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+  FROM orders
+  LEFT JOIN users
+    ON orders.user_id = users.user_id
+  WHERE
+    CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+  GROUP BY
+    CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE),
+    users.region
+), metrics AS (
+  SELECT
+    agg_orders.quarter AS quarter,
+    agg_orders.region AS region,
+    agg_orders.gmv AS gmv
+  FROM agg_orders
+), shares AS (
+  SELECT
+    *,
+    gmv / NULLIF(SUM(gmv) OVER (PARTITION BY quarter), 0) AS gmv_share
+  FROM metrics
+)
+SELECT
+  shares.quarter AS quarter,
+  shares.region AS region,
+  shares.gmv AS gmv,
+  shares.gmv_share AS gmv_share
+FROM shares
+ORDER BY
+  shares.quarter ASC,
+  shares.region ASC
+
+-- dialect: postgres
+WITH agg_orders AS (
+  SELECT
+    CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE) AS quarter,
+    users.region AS region,
+    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+  FROM orders
+  LEFT JOIN users
+    ON orders.user_id = users.user_id
+  WHERE
+    CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+  GROUP BY
+    CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE),
+    users.region
+), metrics AS (
+  SELECT
+    agg_orders.quarter AS quarter,
+    agg_orders.region AS region,
+    agg_orders.gmv AS gmv
+  FROM agg_orders
+), shares AS (
+  SELECT
+    *,
+    CAST(gmv AS DOUBLE PRECISION) / NULLIF(SUM(gmv) OVER (PARTITION BY quarter), 0) AS gmv_share
+  FROM metrics
+)
+SELECT
+  shares.quarter AS quarter,
+  shares.region AS region,
+  shares.gmv AS gmv,
+  shares.gmv_share AS gmv_share
+FROM shares
+ORDER BY
+  shares.quarter ASC,
+  shares.region ASC
+
+-- dialect: trino
+WITH agg_orders AS (
+  SELECT
+    CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE) AS quarter,
+    users.region AS region,
+    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+  FROM orders
+  LEFT JOIN users
+    ON orders.user_id = users.user_id
+  WHERE
+    CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+  GROUP BY
+    CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE),
+    users.region
+), metrics AS (
+  SELECT
+    agg_orders.quarter AS quarter,
+    agg_orders.region AS region,
+    agg_orders.gmv AS gmv
+  FROM agg_orders
+), shares AS (
+  SELECT
+    *,
+    CAST(gmv AS DOUBLE) / NULLIF(SUM(gmv) OVER (PARTITION BY quarter), 0) AS gmv_share
+  FROM metrics
+)
+SELECT
+  shares.quarter AS quarter,
+  shares.region AS region,
+  shares.gmv AS gmv,
+  shares.gmv_share AS gmv_share
+FROM shares
+ORDER BY
+  shares.quarter ASC,
+  shares.region ASC
+
+-- dialect: spark
+WITH agg_orders AS (
+  SELECT
+    CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE) AS quarter,
+    users.region AS region,
+    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+  FROM orders
+  LEFT JOIN users
+    ON orders.user_id = users.user_id
+  WHERE
+    CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+  GROUP BY
+    CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE),
+    users.region
+), metrics AS (
+  SELECT
+    agg_orders.quarter AS quarter,
+    agg_orders.region AS region,
+    agg_orders.gmv AS gmv
+  FROM agg_orders
+), shares AS (
+  SELECT
+    *,
+    gmv / NULLIF(SUM(gmv) OVER (PARTITION BY quarter), 0) AS gmv_share
+  FROM metrics
+)
+SELECT
+  shares.quarter AS quarter,
+  shares.region AS region,
+  shares.gmv AS gmv,
+  shares.gmv_share AS gmv_share
+FROM shares
+ORDER BY
+  shares.quarter ASC NULLS LAST,
+  shares.region ASC NULLS LAST
