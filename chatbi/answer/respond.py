@@ -32,8 +32,6 @@ def respond(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_
         _definitions(pipeline, plan, answer)
     elif plan.intent in ("query", "why", "copy") and plan.query is not None:
         run_query(pipeline, plan.query, role=role, as_of=as_of, timer=timer, answer=answer)
-    if conversation is not None:
-        conversation.record(plan, answer)
     return answer
 
 

@@ -365,6 +365,9 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         order_by=order_by,
         limit=limit,
     )
+    unknown = re.findall(r"[\u4e00-\u9fff]{2,}|[a-z]{4,}", u.residue)
+    if unknown:
+        notes.append(messages.text("note_unrecognised", lang, term=messages.join(unknown[:3], lang)))
     if time_range is None and not notes_mention_time(notes):
         notes.append(messages.text("note_all_time", lang))
     return Plan(

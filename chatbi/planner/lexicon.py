@@ -109,9 +109,11 @@ class Lexicon:
         self.metric_charsets: dict[str, tuple[frozenset[str], ...]] = {
             name: tuple({frozenset(s.replace(" ", "")) for s in surfaces}) for name, surfaces in self.metric_surfaces.items()
         }
-        self._english = sorted(
-            {s for s, es in self._entries.items() if s.isascii() and len(s) >= 4 and any(e.kind in ("metric", "dimension") for e in es)}
-        )
+        english = {s for s, es in self._entries.items() if s.isascii() and len(s) >= 4 and any(e.kind in ("metric", "dimension") for e in es)}
+        self._english_by_length: dict[int, list[str]] = defaultdict(list)
+        for surface in sorted(english):  # typos keep the length within ±2
+            for length in range(len(surface) - 2, len(surface) + 3):
+                self._english_by_length[length].append(surface)
 
     # ------------------------------------------------------------ building
     def _add(self, surface: str, entry: Entry) -> None:
@@ -233,12 +235,14 @@ class Lexicon:
             for i in range(max(start, 0), min(end, len(text))):
                 blocked_at[i] = True
         candidates: list[tuple[int, int, str]] = []
+        size = len(text)
+        index = self._index
         for i, char in enumerate(text):
-            if blocked_at[i]:
+            if blocked_at[i] or char not in index:
                 continue
-            for surface in self._index.get(char, ()):
+            for surface in index[char]:
                 end = i + len(surface)
-                if end > len(text) or not text.startswith(surface, i):
+                if end > size or not text.startswith(surface, i):
                     continue
                 if any(blocked_at[i:end]) or not at_word_boundary(text, i, end):
                     continue
@@ -264,7 +268,7 @@ class Lexicon:
         words = [m for m in _ENGLISH_WORD.finditer(text) if not any(covered_at[m.start() : m.end()])]
         found: list[Match] = []
         used: set[int] = set()
-        for size in (3, 2, 1):
+        for size in (2, 1):
             for i in range(len(words) - size + 1):
                 group = words[i : i + size]
                 if any(id(w) in used for w in group):
@@ -276,7 +280,9 @@ class Lexicon:
                     continue
                 if size > 1 and all(w[0] in _FUZZY_STOP for w in group):
                     continue
-                best = difflib.get_close_matches(phrase, self._english, n=1, cutoff=0.84)
+                if phrase in self._entries:
+                    continue  # an exact surface the scan did not take: not a typo
+                best = difflib.get_close_matches(phrase, self._english_by_length.get(len(phrase), []), n=1, cutoff=0.84)
                 if not best:
                     continue
                 used.update(id(w) for w in group)

@@ -72,6 +72,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     "note_default_channel": {"zh": "未指定渠道，按短信撰写。", "en": "No channel given; writing SMS copy."},
     "note_modifier": {"zh": "「{term}」被理解为修饰词，指标按「{metric}」计算。", "en": "\"{term}\" read as a qualifier; the metric is \"{metric}\"."},
     "note_fuzzy": {"zh": "「{term}」按「{metric}」理解。", "en": "Read \"{term}\" as \"{metric}\"."},
+    "note_unrecognised": {"zh": "未识别的词已忽略：{term}。", "en": "Ignored words I did not recognise: {term}."},
     "note_followup": {"zh": "基于上一个问题调整。", "en": "Adjusted the previous question."},
 }
 

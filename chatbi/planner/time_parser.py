@@ -13,7 +13,7 @@ longest wins, so 2025年第三季度 beats 2025年 and 近3个月 beats 3月. Co
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 
 from chatbi.planner import periods
@@ -104,11 +104,11 @@ _COMPARISONS: list[tuple[str, ComparisonKind, Grain | None]] = [
 _COMPARISON_GRAIN_WORDS = {"月": "month", "季": "quarter", "周": "week", "month": "month", "quarter": "quarter", "week": "week"}
 
 
-def _alternation(words: list[str] | dict[str, object]) -> str:
+def _alternation(words: Iterable[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
-def _words_pattern(words: dict[str, object] | dict[str, Grain]) -> str:
+def _words_pattern(words: Iterable[str]) -> str:
     """``(?P<w>…)`` over ``words``, longest first; English words need word boundaries."""
     parts = (rf"\b{re.escape(w)}\b" if w.isascii() else re.escape(w) for w in sorted(words, key=len, reverse=True))
     return "(?P<w>" + "|".join(parts) + ")"
@@ -321,14 +321,14 @@ def _r_en_quarter(m: re.Match[str], as_of: date) -> _Resolved | None:
     q = int(m["q"]) if m["q"] else _EN_ORDINALS[m["qo"]]
     year = _rel_year(m.groupdict().get("ery"), m.groupdict().get("y"), as_of)
     found = periods.quarter_of_year(year, q) if year else _recent(lambda y: periods.quarter_of_year(y, q), as_of)
-    return (*found, "quarter")
+    return (*found, "quarter") if found else None
 
 
 def _r_en_half(m: re.Match[str], as_of: date) -> _Resolved | None:
     half = 1 if m["h"] in ("first", "1st", "h1", "1") else 2
     year = _rel_year(m.groupdict().get("ery"), m.groupdict().get("y"), as_of)
     found = periods.half_of_year(year, half) if year else _recent(lambda y: periods.half_of_year(y, half), as_of)
-    return (*found, None)
+    return (*found, None) if found else None
 
 
 def _r_en_month(m: re.Match[str], as_of: date) -> _Resolved | None:
@@ -359,7 +359,7 @@ _RULES: list[tuple[str, _Resolver]] = [
     (rf"{_YEAR_ZH}(?:全年|整年|一整年)?", _r_year),
     (_words_pattern(_CALENDAR_WORDS), _r_calendar),
     (rf"{_DATE_NUM}|{_DATE_ZH}|{_MONTH_Y_ZH}|{_MONTH_NUM}|{_EN_DATE}", _r_single_date),
-    (rf"(?<![\d\-/.])(?P<y>(?:19|20)\d{{2}})\s*-?\s*q(?P<q>[1-4])\b(?P<qo>)", _r_en_quarter),
+    (r"(?<![\d\-/.])(?P<y>(?:19|20)\d{2})\s*-?\s*q(?P<q>[1-4])\b(?P<qo>)", _r_en_quarter),
     (rf"\bq(?P<q>[1-4])\b(?P<qo>){_EN_YEAR_Q}", _r_en_quarter),
     (rf"\b(?:the\s+)?(?P<qo>first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter\b(?P<q>){_EN_YEAR_Q}", _r_en_quarter),
     (rf"\b(?:the\s+)?(?P<h>first|second|1st|2nd)\s+half\b{_EN_YEAR_Q}|\b(?P<y2>(?:19|20)\d{{2}})\s*(?P<h2>h[12])\b", lambda m, a: _r_en_half_any(m, a)),

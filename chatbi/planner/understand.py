@@ -22,8 +22,8 @@ from chatbi.semantic.query import Filter, Grain, MetricFilter
 
 _STOP = re.compile(
     r"请问|请|帮我|帮忙|给我|我想|我要|想知道|知道|看一下|看下|看看|查一下|查询|查|统计|一下|分析|情况|数据|表现|"
-    r"多少|是多少|什么|怎么样|如何|的|了|吗|呢|吧|啊|是|和|与|及|跟|在|里|中|对|把|从|到|为|有|个|我们|我的|咱们|"
-    r"\b(?:please|show|me|tell|give|what|what's|whats|is|are|was|were|the|a|an|of|for|in|on|at|to|by|and|or|with|how|much|many|did|do|does|i|we|our|my|want|see|get|can|you|it|its|data|numbers?|please)\b|"
+    r"多少|是多少|什么|怎么样|如何|不同|以外|之外|超过|所有|全部|各|给|写|看|人|区|月|的|了|吗|呢|吧|啊|是|和|与|及|跟|在|里|中|对|把|从|到|为|有|个|我们|我的|咱们|"
+    r"\b(?:please|show|me|tell|give|what|what's|whats|is|are|was|were|the|a|an|of|for|in|on|at|to|by|and|or|with|how|much|many|did|do|does|i|we|our|my|want|see|get|can|you|it|its|data|numbers?|please|there|here|all|than|then|which|who)\b|"
     r"[\s\d,.?!:;()\[\]'\"/\\+*=<>%&-]",
     re.ASCII,
 )
@@ -120,7 +120,7 @@ def understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
     """Recognise metrics, dimensions, values, time and intent words in ``question``."""
     norm = normalize(question)
     u = Understanding(question=question, norm=norm, language=language_of(question))  # type: ignore[arg-type]
-    u.time = parse_time(question, as_of)
+    u.time = _parse_time_outside_names(question, norm, as_of, lexicon)
     blocked: list[tuple[int, int]] = list(u.time.spans) if u.time else []
     blocked.extend(_ages(u, norm, as_of, lexicon))
     matches = lexicon.scan(norm, blocked)
@@ -141,6 +141,21 @@ def understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
 
 
 # ------------------------------------------------------------------ pieces
+def _parse_time_outside_names(question: str, norm: str, as_of: date, lexicon: Lexicon) -> TimeParse | None:
+    """Time words inside a longer metric or dimension name (近30天上新数) belong to the name."""
+    parsed = parse_time(question, as_of)
+    if parsed is None or not parsed.spans:
+        return parsed
+    names = [
+        (m.start, m.end) for m in lexicon.scan(norm)
+        if (m.of_kind("metric") or m.of_kind("dimension"))
+        and any(m.start <= s and e <= m.end and (m.end - m.start) > (e - s) for s, e in parsed.spans)
+    ]
+    if not names:
+        return parsed
+    return parse_time(mask_spans(question, names), as_of)
+
+
 def _ages(u: Understanding, norm: str, as_of: date, lexicon: Lexicon) -> list[tuple[int, int]]:
     """25-35岁 / 30岁以上 / 90后 → a filter on ``age`` (or overlapping ``age_band`` values)."""
     spans: list[tuple[int, int]] = []
@@ -157,7 +172,7 @@ def _ages(u: Understanding, norm: str, as_of: date, lexicon: Lexicon) -> list[tu
         low, high = (n, 200) if above else (0, n)
         if has_age:
             op = "gte" if above else ("lte" if direction in ("及以下", "以内") else "lt")
-            u.extra_filters.append(Filter(dimension="age", op=op, value=n))
+            u.extra_filters.append(Filter(dimension="age", op=op, value=n))  # type: ignore[arg-type]
             spans.append(m.span())
         elif _age_filter(u, lexicon, low, high, False):
             spans.append(m.span())

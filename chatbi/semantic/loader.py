@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from chatbi.errors import SemanticLayerError
-from chatbi.semantic.models import AccessRules, Metric, SemanticLayer, SemanticModel
+from chatbi.semantic.models import AccessRules, Dimension, Entity, Measure, Metric, SemanticLayer, SemanticModel
 from chatbi.semantic.yaml_lines import LineDict, LineList, line_at, load_with_lines
 
 TOP_LEVEL_KEYS = ("semantic_models", "metrics", "access")
@@ -37,12 +37,31 @@ class Problem:
 
 @dataclass
 class SourceMap:
-    """Where each object of the layer was declared: key tuple -> (file, line)."""
+    """Where each object of the layer was declared: key tuple -> (file, line).
+
+    Keys are ``("model", m)``, ``("dimension"|"measure"|"entity", m, name)``,
+    ``("metric", name)`` and ``("local_dimension", m, name)``, optionally followed by
+    ``("field", key)`` or ``("synonym", word)``. A name declared twice gets ``name#2`` in its
+    key; ``model_keys``/``metric_keys``/``item_keys`` give each object's key by position in
+    the layer, so validation can point at the second declaration, not the first.
+    """
 
     entries: dict[tuple[str, ...], tuple[str, int]] = field(default_factory=dict)
+    model_keys: list[str] = field(default_factory=list)
+    metric_keys: list[str] = field(default_factory=list)
+    item_keys: dict[tuple[int, str, int], str] = field(default_factory=dict)
 
     def add(self, key: tuple[str, ...], file: str, line: int) -> None:
         self.entries.setdefault(key, (file, line))
+
+    def unique(self, kind: str, *scope_and_name: str) -> str:
+        """``name``, or ``name#2``… when ``(kind, *scope, name)`` is already recorded."""
+        *scope, name = scope_and_name
+        candidate, n = name, 2
+        while (kind, *scope, candidate) in self.entries:
+            candidate = f"{name}#{n}"
+            n += 1
+        return candidate
 
     def where(self, *key: str) -> tuple[str, int]:
         """The most specific known location for ``key`` (falls back to shorter prefixes)."""
@@ -68,7 +87,7 @@ def _loc_text(loc: tuple[Any, ...]) -> str:
 
 
 def _validate_item(kind: type[BaseModel], raw: Any, file: str, label: str,
-                   out: _Collected) -> BaseModel | None:
+                   out: _Collected, prefix: tuple[Any, ...] = ()) -> BaseModel | None:
     try:
         return kind.model_validate(raw)
     except ValidationError as exc:
@@ -76,35 +95,46 @@ def _validate_item(kind: type[BaseModel], raw: Any, file: str, label: str,
             loc = tuple(err.get("loc", ()))
             line = line_at(raw, loc) if isinstance(raw, LineDict) else getattr(raw, "line", 1)
             msg = err.get("msg", "invalid")
-            out.problems.append(Problem(file, line, f"{label}: {_loc_text(loc)}: {msg}"))
+            out.problems.append(Problem(file, line, f"{label}: {_loc_text(prefix + loc)}: {msg}"))
         return None
 
 
-def _record_model(model: SemanticModel, raw: LineDict, file: str, src: SourceMap) -> None:
-    src.add(("model", model.name), file, raw.line)
-    for key in raw:
-        src.add(("model", model.name, "field", str(key)), file, raw.line_of(key))
-    for section, kind in (("dimensions", "dimension"), ("measures", "measure"), ("entities", "entity")):
-        items = raw.get(section) or []
+_SECTIONS: dict[str, type[BaseModel]] = {"entities": Entity, "dimensions": Dimension, "measures": Measure}
+_KINDS = {"entities": "entity", "dimensions": "dimension", "measures": "measure"}
+
+
+def _copy_lines(raw: LineDict) -> LineDict:
+    copy = LineDict(raw)
+    copy.line = raw.line
+    copy.key_lines = dict(getattr(raw, "key_lines", {}))
+    return copy
+
+
+def _validate_model(raw: LineDict, file: str, label: str,
+                    out: _Collected) -> tuple[SemanticModel | None, dict[str, list[LineDict]]]:
+    """Validate entities, dimensions and measures one by one, so one bad item does not hide
+    the problems of the others; then the model without its bad items."""
+    cleaned = _copy_lines(raw)
+    kept: dict[str, list[LineDict]] = {}
+    for section, kind in _SECTIONS.items():
+        items = raw.get(section)
+        if not isinstance(items, list):
+            continue
+        good = []
         for i, item in enumerate(items):
-            if not isinstance(item, LineDict) or "name" not in item:
+            if not isinstance(item, LineDict):
+                line = items.line_of(i) if isinstance(items, LineList) else raw.line
+                out.problems.append(Problem(file, line, f"{label}: {section}.{i}: must be a mapping"))
                 continue
-            key = (kind, model.name, str(item["name"]))
-            src.add(key, file, items.line_of(i) if isinstance(items, LineList) else item.line)
-            for fkey in item:
-                src.add(key + ("field", str(fkey)), file, item.line_of(fkey))
-            syn = item.get("synonyms")
-            if isinstance(syn, LineList):
-                for j, word in enumerate(syn):
-                    src.add(key + ("synonym", str(word)), file, syn.line_of(j))
-    local = raw.get("local_dimensions")
-    if isinstance(local, LineDict):
-        for name in local:
-            src.add(("local_dimension", model.name, str(name)), file, local.line_of(name))
+            if _validate_item(kind, item, file, label, out, prefix=(section, i)) is not None:
+                good.append(item)
+        cleaned[section] = good
+        kept[section] = good
+    model = _validate_item(SemanticModel, cleaned, file, label, out)
+    return (model if isinstance(model, SemanticModel) else None), kept
 
 
-def _record_metric(metric: Metric, raw: LineDict, file: str, src: SourceMap) -> None:
-    key = ("metric", metric.name)
+def _record_fields(key: tuple[str, ...], raw: LineDict, file: str, src: SourceMap) -> None:
     src.add(key, file, raw.line)
     for fkey in raw:
         src.add(key + ("field", str(fkey)), file, raw.line_of(fkey))
@@ -112,6 +142,29 @@ def _record_metric(metric: Metric, raw: LineDict, file: str, src: SourceMap) -> 
     if isinstance(syn, LineList):
         for j, word in enumerate(syn):
             src.add(key + ("synonym", str(word)), file, syn.line_of(j))
+
+
+def _record_model(index: int, model: SemanticModel, raw: LineDict, kept: dict[str, list[LineDict]],
+                  file: str, src: SourceMap) -> None:
+    mkey = src.unique("model", model.name)
+    src.model_keys.append(mkey)
+    _record_fields(("model", mkey), raw, file, src)
+    for section, items in kept.items():
+        kind = _KINDS[section]
+        for i, item in enumerate(items):
+            ikey = src.unique(kind, mkey, str(item.get("name")))
+            src.item_keys[(index, section, i)] = ikey
+            _record_fields((kind, mkey, ikey), item, file, src)
+    local = raw.get("local_dimensions")
+    if isinstance(local, LineDict):
+        for name in local:
+            src.add(("local_dimension", mkey, str(name)), file, local.line_of(name))
+
+
+def _record_metric(metric: Metric, raw: LineDict, file: str, src: SourceMap) -> None:
+    key = src.unique("metric", metric.name)
+    src.metric_keys.append(key)
+    _record_fields(("metric", key), raw, file, src)
 
 
 def _read_file(path: Path, file: str, out: _Collected) -> None:
@@ -141,8 +194,7 @@ def _read_file(path: Path, file: str, out: _Collected) -> None:
         if key not in TOP_LEVEL_KEYS:
             out.problems.append(Problem(file, data.line_of(key), f"unknown top-level key `{key}` "
                                         f"(expected one of {', '.join(TOP_LEVEL_KEYS)})"))
-    for section, kind, record in (("semantic_models", SemanticModel, _record_model),
-                                  ("metrics", Metric, _record_metric)):
+    for section in ("semantic_models", "metrics"):
         items = data.get(section)
         if items is None:
             continue
@@ -151,15 +203,20 @@ def _read_file(path: Path, file: str, out: _Collected) -> None:
             continue
         for i, raw in enumerate(items):
             name = raw.get("name") if isinstance(raw, dict) else None
-            label = f"{'model' if kind is SemanticModel else 'metric'} `{name or f'#{i + 1}'}`"
+            label = f"{'model' if section == 'semantic_models' else 'metric'} `{name or f'#{i + 1}'}`"
             if not isinstance(raw, LineDict):
                 out.problems.append(Problem(file, items.line_of(i), f"{label}: must be a mapping"))
                 continue
-            obj = _validate_item(kind, raw, file, label, out)
-            if obj is None:
-                continue
-            record(obj, raw, file, out.sources)  # type: ignore[operator]
-            (out.models if kind is SemanticModel else out.metrics).append(obj)  # type: ignore[arg-type]
+            if section == "semantic_models":
+                model, kept = _validate_model(raw, file, label, out)
+                if model is not None:
+                    _record_model(len(out.models), model, raw, kept, file, out.sources)
+                    out.models.append(model)
+            else:
+                metric = _validate_item(Metric, raw, file, label, out)
+                if isinstance(metric, Metric):
+                    _record_metric(metric, raw, file, out.sources)
+                    out.metrics.append(metric)
     access = data.get("access")
     if access is not None:
         rules = _validate_item(AccessRules, access, file, "access", out)

@@ -41,81 +41,99 @@ class _Checker:
         file, line = self.src.where(*key)
         self.problems.append(Problem(file, line, message))
 
+    # Keys of the SourceMap by position (a name declared twice has a key of its own).
+    def mk(self, mi: int) -> str:
+        keys = self.src.model_keys
+        return keys[mi] if mi < len(keys) else self.layer.models[mi].name
+
+    def ik(self, mi: int, section: str, ii: int, name: str) -> str:
+        return self.src.item_keys.get((mi, section, ii), name)
+
+    def tk(self, i: int) -> str:
+        keys = self.src.metric_keys
+        return keys[i] if i < len(keys) else self.layer.metrics[i].name
+
+    def dim_key(self, mi: int, ii: int) -> tuple[str, str, str]:
+        return ("dimension", self.mk(mi), self.ik(mi, "dimensions", ii, self.layer.models[mi].dimensions[ii].name))
+
     # ---- names ---------------------------------------------------------------------------
     def names(self) -> None:
-        seen_models: dict[str, str] = {}
-        for model in self.layer.models:
+        seen_models: set[str] = set()
+        for mi, model in enumerate(self.layer.models):
             if model.name in seen_models:
-                self.add(("model", model.name), f"duplicate semantic model `{model.name}`")
-            seen_models[model.name] = model.name
-            for group, kind in ((model.dimensions, "dimension"), (model.measures, "measure"),
-                                (model.entities, "entity")):
-                names = [item.name for item in group]
-                for name in {n for n in names if names.count(n) > 1}:
-                    self.add((kind, model.name, name), f"model `{model.name}`: duplicate {kind} `{name}`")
-        dim_home: dict[str, str] = {}
-        for model, dim in self.layer.all_dimensions():
-            if dim.name in dim_home and dim_home[dim.name] != model.name:
-                file, line = self.src.where("dimension", dim_home[dim.name], dim.name)
-                self.add(("dimension", model.name, dim.name),
-                         f"dimension `{dim.name}` is already defined in model `{dim_home[dim.name]}` "
-                         f"({file}:{line}); dimension names are global")
-            dim_home.setdefault(dim.name, model.name)
-        metric_names: dict[str, Metric] = {}
-        for metric in self.layer.metrics:
-            if metric.name in metric_names:
+                self.add(("model", self.mk(mi)), f"duplicate semantic model `{model.name}`")
+            seen_models.add(model.name)
+            for section, kind in (("dimensions", "dimension"), ("measures", "measure"), ("entities", "entity")):
+                seen: set[str] = set()
+                for ii, item in enumerate(getattr(model, section)):
+                    if item.name in seen:
+                        self.add((kind, self.mk(mi), self.ik(mi, section, ii, item.name)),
+                                 f"model `{model.name}`: duplicate {kind} `{item.name}`")
+                    seen.add(item.name)
+        dim_home: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for mi, model in enumerate(self.layer.models):
+            for ii, dim in enumerate(model.dimensions):
+                key = self.dim_key(mi, ii)
+                home = dim_home.get(dim.name)
+                if home is not None and home[0] != model.name:
+                    file, line = self.src.where(*home[1])
+                    self.add(key, f"dimension `{dim.name}` is already defined in model `{home[0]}` "
+                                  f"({file}:{line}); dimension names are global")
+                dim_home.setdefault(dim.name, (model.name, key))
+        seen_metrics: set[str] = set()
+        for i, metric in enumerate(self.layer.metrics):
+            base = ("metric", self.tk(i))
+            if metric.name in seen_metrics:
                 file, line = self.src.where("metric", metric.name)
-                self.add(("metric", metric.name, "field", "name"), f"duplicate metric `{metric.name}`")
-            metric_names.setdefault(metric.name, metric)
+                self.add(base, f"duplicate metric `{metric.name}` (first at {file}:{line})")
+            seen_metrics.add(metric.name)
             if metric.name in dim_home:
-                self.add(("metric", metric.name, "field", "name"),
-                         f"metric `{metric.name}` has the same name as a dimension of model "
-                         f"`{dim_home[metric.name]}`")
+                self.add(base + ("field", "name"), f"metric `{metric.name}` has the same name as a "
+                         f"dimension of model `{dim_home[metric.name][0]}`")
         self.terms()
 
     def terms(self) -> None:
-        owners: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+        """A name, label or synonym may mean one thing only; the later declaration is blamed."""
+        claims: list[tuple[tuple[str, int], str, str, str, tuple[str, ...]]] = []
 
         def claim(term: str | None, kind: str, name: str, key: tuple[str, ...]) -> None:
-            if not term:
-                return
-            norm = normalize_term(term)
-            if not norm:
-                return
-            owner = owners.get(norm)
-            if owner is None:
-                owners[norm] = (kind, name, key)
-                return
-            if owner[:2] == (kind, name):
-                return
-            file, line = self.src.where(*owner[2])
-            self.add(key, f"{kind} `{name}`: name or synonym `{term}` clashes with {owner[0]} "
-                          f"`{owner[1]}` ({file}:{line})")
+            if term and normalize_term(term):
+                claims.append((self.src.where(*key), term, kind, name, key))
 
-        for metric in self.layer.metrics:
-            base = ("metric", metric.name)
+        for i, metric in enumerate(self.layer.metrics):
+            base = ("metric", self.tk(i))
             claim(metric.name, "metric", metric.name, base + ("field", "name"))
             claim(metric.label, "metric", metric.name, base + ("field", "label"))
             claim(metric.label_en, "metric", metric.name, base + ("field", "label_en"))
             for word in metric.synonyms:
                 claim(word, "metric", metric.name, base + ("synonym", word))
-        for model, dim in self.layer.all_dimensions():
-            base = ("dimension", model.name, dim.name)
-            claim(dim.name, "dimension", dim.name, base + ("field", "name"))
-            claim(dim.label, "dimension", dim.name, base + ("field", "label"))
-            claim(dim.label_en, "dimension", dim.name, base + ("field", "label_en"))
-            for word in dim.synonyms:
-                claim(word, "dimension", dim.name, base + ("synonym", word))
+        for mi, model in enumerate(self.layer.models):
+            for ii, dim in enumerate(model.dimensions):
+                base = self.dim_key(mi, ii)
+                claim(dim.name, "dimension", dim.name, base + ("field", "name"))
+                claim(dim.label, "dimension", dim.name, base + ("field", "label"))
+                claim(dim.label_en, "dimension", dim.name, base + ("field", "label_en"))
+                for word in dim.synonyms:
+                    claim(word, "dimension", dim.name, base + ("synonym", word))
+        owners: dict[str, tuple[str, str, tuple[str, int]]] = {}
+        for where, term, kind, name, key in sorted(claims, key=lambda c: c[0]):
+            norm = normalize_term(term)
+            owner = owners.get(norm)
+            if owner is None:
+                owners[norm] = (kind, name, where)
+            elif owner[:2] != (kind, name):
+                self.add(key, f"{kind} `{name}`: name or synonym `{term}` clashes with {owner[0]} "
+                              f"`{owner[1]}` ({owner[2][0]}:{owner[2][1]})")
 
     # ---- SQL and columns -----------------------------------------------------------------
-    def _known_columns(self, model: SemanticModel) -> set[str] | None:
+    def _known_columns(self, model: SemanticModel, mi: int) -> set[str] | None:
         if model.table:
             table = CONTRACT_TABLES.get(model.table)
             return set(table) if table else None
         try:
             tree = sqlglot.parse_one(model.sql or "", read="duckdb")
         except sqlglot.errors.ParseError as exc:
-            self.add(("model", model.name, "field", "sql"), f"model `{model.name}`: SQL does not parse: "
+            self.add(("model", self.mk(mi), "field", "sql"), f"model `{model.name}`: SQL does not parse: "
                      f"{_first_line(exc)}")
             return None
         select = tree
@@ -142,42 +160,46 @@ class _Checker:
             self.add(key, f"model `{model.name}`: {what}: unknown column `{col}` in {where}")
 
     def sql(self) -> None:
-        for model in self.layer.models:
-            known = self._known_columns(model)
-            for ent in model.entities:
-                self._check_sql(model, ent.expr, ("entity", model.name, ent.name), f"entity `{ent.name}`", known)
-            for dim in model.dimensions:
-                self._check_sql(model, dim.expr, ("dimension", model.name, dim.name, "field", "expr"),
+        for mi, model in enumerate(self.layer.models):
+            known = self._known_columns(model, mi)
+            mk = self.mk(mi)
+            for ii, ent in enumerate(model.entities):
+                self._check_sql(model, ent.expr, ("entity", mk, self.ik(mi, "entities", ii, ent.name)),
+                                f"entity `{ent.name}`", known)
+            for ii, dim in enumerate(model.dimensions):
+                self._check_sql(model, dim.expr, self.dim_key(mi, ii) + ("field", "expr"),
                                 f"dimension `{dim.name}`", known)
-            for mea in model.measures:
-                key = ("measure", model.name, mea.name)
+            for ii, mea in enumerate(model.measures):
+                key = ("measure", mk, self.ik(mi, "measures", ii, mea.name))
                 self._check_sql(model, mea.expr, key + ("field", "expr"), f"measure `{mea.name}`", known)
                 self._check_sql(model, mea.filter, key + ("field", "filter"), f"measure `{mea.name}` filter", known)
                 self._check_sql(model, mea.occurrence_key, key + ("field", "occurrence_key"),
                                 f"measure `{mea.name}` occurrence_key", known)
             for name, sql in model.local_dimensions.items():
-                self._check_sql(model, sql, ("local_dimension", model.name, name),
-                                f"local dimension `{name}`", known)
+                self._check_sql(model, sql, ("local_dimension", mk, name), f"local dimension `{name}`", known)
             if known is not None:
-                for col in [model.security_column, *model.pii_columns]:
-                    if col and col not in known:
-                        self.add(("model", model.name, "field", "security_column" if col == model.security_column
-                                  else "pii_columns"), f"model `{model.name}`: unknown column `{col}`")
+                if model.security_column and model.security_column not in known:
+                    self.add(("model", mk, "field", "security_column"),
+                             f"model `{model.name}`: unknown column `{model.security_column}`")
+                for col in model.pii_columns:
+                    if col not in known:
+                        self.add(("model", mk, "field", "pii_columns"), f"model `{model.name}`: unknown column `{col}`")
 
     # ---- structure -----------------------------------------------------------------------
     def structure(self) -> None:
         keyed = {(m.name, e.name) for m in self.layer.models for e in m.entities if e.type in ("primary", "unique")}
-        for model in self.layer.models:
+        for mi, model in enumerate(self.layer.models):
+            mk = self.mk(mi)
             primaries = [e.name for e in model.entities if e.type == "primary"]
             if len(primaries) > 1:
-                self.add(("model", model.name, "field", "entities"),
+                self.add(("model", mk, "field", "entities"),
                          f"model `{model.name}` has more than one primary entity: {', '.join(primaries)}")
-            for ent in model.entities:
+            for ii, ent in enumerate(model.entities):
                 if ent.type == "foreign" and not any(e == ent.name and m != model.name for m, e in keyed):
-                    self.add(("entity", model.name, ent.name), f"model `{model.name}`: foreign entity "
-                             f"`{ent.name}` has no model where it is primary or unique")
-            for dim in model.dimensions:
-                key = ("dimension", model.name, dim.name)
+                    self.add(("entity", mk, self.ik(mi, "entities", ii, ent.name)), f"model `{model.name}`: "
+                             f"foreign entity `{ent.name}` has no model where it is primary or unique")
+            for ii, dim in enumerate(model.dimensions):
+                key = self.dim_key(mi, ii)
                 if dim.type == "time":
                     bad = [g for g in dim.grains if g not in GRAINS]
                     if bad:
@@ -188,8 +210,8 @@ class _Checker:
                 if dim.pii and dim.index_values:
                     self.add(key + ("field", "index_values"), f"dimension `{dim.name}` is PII; its values "
                              "must not be indexed")
-            for mea in model.measures:
-                key = ("measure", model.name, mea.name)
+            for ii, mea in enumerate(model.measures):
+                key = ("measure", mk, self.ik(mi, "measures", ii, mea.name))
                 if mea.min_occurrences and mea.agg != "count_distinct":
                     self.add(key + ("field", "min_occurrences"),
                              f"measure `{mea.name}`: min_occurrences needs agg count_distinct")
@@ -199,14 +221,13 @@ class _Checker:
             for name in model.local_dimensions:
                 host = self.graph.host_of(name)
                 if host is None:
-                    self.add(("local_dimension", model.name, name),
+                    self.add(("local_dimension", mk, name),
                              f"model `{model.name}`: local dimension `{name}` is not a dimension of any model")
                 elif host[0].name == model.name:
-                    self.add(("local_dimension", model.name, name),
-                             f"model `{model.name}`: `{name}` is already its own dimension")
+                    self.add(("local_dimension", mk, name), f"model `{model.name}`: `{name}` is already its own dimension")
             if model.default_time_dimension:
                 self._time_dim(model.default_time_dimension, [model],
-                               ("model", model.name, "field", "default_time_dimension"))
+                               ("model", mk, "field", "default_time_dimension"))
 
     def _time_dim(self, name: str, models: Iterable[SemanticModel], key: tuple[str, ...]) -> None:
         host = self.graph.host_of(name)
@@ -223,15 +244,15 @@ class _Checker:
     # ---- metrics -------------------------------------------------------------------------
     def metrics(self) -> None:
         names = {m.name for m in self.layer.metrics}
-        for metric in self.layer.metrics:
-            base = ("metric", metric.name)
+        for i, metric in enumerate(self.layer.metrics):
+            base = ("metric", self.tk(i))
             for field_name in ("measure", "numerator", "denominator"):
                 measure = getattr(metric, field_name)
                 if measure and not self.layer.models_with_measure(measure):
                     self.add(base + ("field", field_name),
                              f"metric `{metric.name}`: unknown measure `{measure}`")
             if metric.type == "derived":
-                refs = self._derived_refs(metric)
+                refs = self._derived_refs(metric, base)
                 if refs is None:
                     continue
                 for ref in sorted(refs - names):
@@ -248,11 +269,11 @@ class _Checker:
         self._cycles()
         self._joinable()
 
-    def _derived_refs(self, metric: Metric) -> set[str] | None:
+    def _derived_refs(self, metric: Metric, base: tuple[str, ...]) -> set[str] | None:
         try:
             tree = sqlglot.parse_one(metric.expr or "", read="duckdb")
         except sqlglot.errors.ParseError as exc:
-            self.add(("metric", metric.name, "field", "expr"),
+            self.add(base + ("field", "expr"),
                      f"metric `{metric.name}`: expr does not parse: {_first_line(exc)}")
             return None
         nodes = [tree] if isinstance(tree, exp.Column) else list(tree.find_all(exp.Column))
@@ -310,7 +331,7 @@ class _Checker:
         return out
 
     def _joinable(self) -> None:
-        for metric in self.layer.metrics:
+        for i, metric in enumerate(self.layer.metrics):
             models = []
             for measure in self._measures(metric):
                 candidates = self.layer.models_with_measure(measure)
@@ -322,7 +343,7 @@ class _Checker:
             for model in models[1:]:
                 common &= set(self.graph.reachable(model.name))
             if not common:
-                self.add(("metric", metric.name, "field", "type"),
+                self.add(("metric", self.tk(i)),
                          f"metric `{metric.name}` combines measures on models "
                          f"{', '.join('`' + m.name + '`' for m in models)} that share no dimension, "
                          "so they cannot be joined")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 
-def _types(*names: str) -> frozenset[type[exp.Expression]]:
+def _types(*names: str) -> frozenset[type[exp.Expr]]:
     """Expression classes by name; names missing from this sqlglot version are skipped."""
     found = (getattr(exp, name, None) for name in names)
     return frozenset(cls for cls in found if isinstance(cls, type))
@@ -36,7 +36,8 @@ SAFE_NODE_TYPES = _types(
     "Neg", "Not", "Add", "Sub", "Mul", "Div", "IntDiv", "Mod", "DPipe", "BitwiseAnd",
     "BitwiseOr", "BitwiseXor", "BitwiseNot", "BitwiseLeftShift", "BitwiseRightShift", "EQ",
     "NEQ", "GT", "GTE", "LT", "LTE", "NullSafeEQ", "NullSafeNEQ", "Is", "In", "Between",
-    "Like", "ILike", "SimilarTo", "Escape", "Any", "All", "Bracket", "Slice", "AtTimeZone",
+    "Like", "ILike", "SimilarTo", "Glob", "Escape", "Any", "All", "Bracket", "Slice",
+    "AtTimeZone",
 )
 
 # Parents under which a bare ``Var`` (a keyword such as a date part) is harmless.
@@ -170,7 +171,7 @@ def is_safe_function(node: exp.Func) -> bool:
     return type(node) in SAFE_FUNCTION_TYPES
 
 
-def is_safe_table_function(node: exp.Expression) -> bool:
+def is_safe_table_function(node: exp.Expr) -> bool:
     """True for the few table functions allowed in ``FROM`` (unnest, range, generate_series)."""
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower() in SAFE_TABLE_FUNCTION_NAMES

@@ -121,14 +121,13 @@ class Executor:
         self.memory_limit = memory_limit
         self.threads = int(threads)
         self._handle: _Handle | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     # -- public -------------------------------------------------------------------------------
 
     def run(self, sql: str, *, max_rows: int = 1000) -> QueryResult:
         """Run one guarded SELECT; fetch at most ``max_rows`` rows (``truncated`` if more)."""
-        handle = self._current()
-        cur = handle.cursor()
+        handle, cur = self._acquire()
         timed_out = threading.Event()
 
         def interrupt() -> None:
@@ -200,18 +199,27 @@ class Executor:
     def _current(self) -> _Handle:
         """The handle for the file as it is now, reopening after a replacement."""
         key = self._file_key()
+        retired = None
         with self._lock:
             handle = self._handle
-            if handle is not None and handle.key == key:
-                return handle
-            fresh = _Handle(self._open(), key)
-            self._handle = fresh
-        if handle is not None:
-            handle.retire()
-        return fresh
+            if handle is None or handle.key != key:
+                retired, handle = handle, _Handle(self._open(), key)
+                self._handle = handle
+        if retired is not None:
+            retired.retire()
+        return handle
+
+    def _acquire(self) -> tuple[_Handle, duckdb.DuckDBPyConnection]:
+        """A cursor on the current handle, counted before any other thread can retire it."""
+        with self._lock:
+            handle = self._current()
+            return handle, handle.cursor()
 
     def _open(self) -> duckdb.DuckDBPyConnection:
-        config = {"memory_limit": self.memory_limit, "threads": self.threads}
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": self.memory_limit,
+            "threads": self.threads,
+        }
         try:
             con = duckdb.connect(":memory:", config=config)
         except duckdb.Error as exc:

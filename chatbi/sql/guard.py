@@ -70,6 +70,7 @@ __all__ = ["GuardedSQL", "guard_sql", "default_policy", "MAX_SQL_CHARS"]
 MAX_SQL_CHARS = 20_000
 OUTPUT_DIALECT = "duckdb"
 _SET_OPERATION = getattr(exp, "SetOperation", exp.Union)
+_NODE = getattr(exp, "Expr", exp.Expression)  # the base of every node (sqlglot >= 30: Expr)
 _QUERY_TYPES = (exp.Select, _SET_OPERATION)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -123,7 +124,7 @@ def _refuse(code: str, zh: str, en: str) -> GuardError:
     return GuardError(f"{zh} / {en}", code=code)
 
 
-def _int_literal(node: exp.Expression | None) -> int | None:
+def _int_literal(node: exp.Expr | None) -> int | None:
     """The value of a non-negative integer literal, else None."""
     if isinstance(node, exp.Literal) and not node.is_string and re.fullmatch(r"\d+", node.name):
         return int(node.name)
@@ -165,7 +166,7 @@ class _Guard:
 
     # -- 1. one SELECT ----------------------------------------------------------------------
 
-    def _parse(self, sql: str) -> exp.Expression:
+    def _parse(self, sql: str) -> exp.Expr:
         if not isinstance(sql, str) or not sql.strip():
             raise _refuse("sql_empty", "SQL 为空", "the SQL text is empty")
         if len(sql) > MAX_SQL_CHARS:
@@ -217,12 +218,12 @@ class _Guard:
         return root
 
     @staticmethod
-    def _statement_kind(node: exp.Expression) -> str:
+    def _statement_kind(node: exp.Expr) -> str:
         if isinstance(node, exp.Command):
             return str(node.this).upper()
         return node.key.upper()
 
-    def _normalize(self, root: exp.Expression) -> None:
+    def _normalize(self, root: exp.Expr) -> None:
         """Drop comments and ``main.`` qualifiers (refusing any other schema or catalog)."""
         for node in root.walk():
             node.comments = None
@@ -239,7 +240,7 @@ class _Guard:
 
     # -- 2. allow-listed nodes ----------------------------------------------------------------
 
-    def _check_nodes(self, root: exp.Expression) -> None:
+    def _check_nodes(self, root: exp.Expr) -> None:
         for node in root.walk():
             if isinstance(node, allowlist.STATEMENT_TYPES):
                 kind = self._statement_kind(node)
@@ -282,7 +283,7 @@ class _Guard:
                 f"function {name}() is not allowed (no files, network, environment or settings)",
             )
 
-    def _refuse_syntax(self, node: exp.Expression) -> None:
+    def _refuse_syntax(self, node: exp.Expr) -> None:
         labels = {
             "placeholder": "parameters (? / $1)", "parameter": "parameters",
             "lambda": "lambda functions", "dot": "dotted method calls", "columns": "COLUMNS()",
@@ -296,11 +297,11 @@ class _Guard:
 
     # -- 3./4. tables -----------------------------------------------------------------------------
 
-    def _resolve_tables(self, root: exp.Expression) -> list[exp.Table]:
+    def _resolve_tables(self, root: exp.Expr) -> list[exp.Table]:
         """Real table references (CTE references excluded), with SQL's CTE visibility."""
         real: list[exp.Table] = []
 
-        def visit(node: exp.Expression, visible: frozenset[str]) -> None:
+        def visit(node: exp.Expr, visible: frozenset[str]) -> None:
             with_ = node.args.get("with_") or node.args.get("with")
             if isinstance(with_, exp.With):
                 recursive = bool(with_.args.get("recursive"))
@@ -319,7 +320,7 @@ class _Guard:
             for value in node.args.values():
                 children = value if isinstance(value, list) else [value]
                 for child in children:
-                    if isinstance(child, exp.Expression) and child is not with_:
+                    if isinstance(child, _NODE) and child is not with_:
                         visit(child, visible)
             if isinstance(node, exp.Table) and not isinstance(node.this, exp.Func):
                 if node.name.lower() in visible and isinstance(node.this, exp.Identifier):
@@ -384,7 +385,7 @@ class _Guard:
             cols = cols - self.pii.get(table, frozenset())
         return cols
 
-    def _check_pii(self, root: exp.Expression, names: set[str]) -> None:
+    def _check_pii(self, root: exp.Expr, names: set[str]) -> None:
         if self.role.can_see_pii:
             return
         pii = {c for t in names for c in self.pii.get(t, frozenset())}
@@ -418,8 +419,8 @@ class _Guard:
             f"role {self.role} may not select, filter, join or otherwise use the PII column {column}",
         )
 
-    def _check_columns(self, root: exp.Expression, names: set[str]) -> None:
-        schema: dict[str, dict[str, str]] = {}
+    def _check_columns(self, root: exp.Expr, names: set[str]) -> None:
+        schema: dict[str, object] = {}
         for table in names:
             types = RAW_TABLES.get(table, {})
             schema[table] = {c: types.get(c, "UNKNOWN") for c in column_order(table, self._visible(table))}
@@ -493,7 +494,7 @@ class _Guard:
                 explained.add(name)
                 self._explain(name, row_filter, hidden)
 
-    def _explain(self, name: str, row_filter: exp.Expression | None, hidden: frozenset[str]) -> None:
+    def _explain(self, name: str, row_filter: exp.Expr | None, hidden: frozenset[str]) -> None:
         if row_filter is not None:
             cond = row_filter.sql(dialect=OUTPUT_DIALECT)
             self.notes.append(f"已将 {name} 限定为商户 {self.role.merchant_id} 的数据（{cond}） / "
@@ -504,7 +505,7 @@ class _Guard:
         if row_filter is None and not hidden:
             self.notes.append(f"{name} 的 * 只包含允许访问的列 / * over {name} covers only its allowed columns")
 
-    def _row_filter(self, name: str) -> exp.Expression:
+    def _row_filter(self, name: str) -> exp.Expr:
         merchant_id = self.role.merchant_id
         if merchant_id is None:
             raise _refuse("sql_table_not_allowed", "商户角色缺少商户编号", "the merchant role has no merchant id")
@@ -512,7 +513,7 @@ class _Guard:
         if name in self.security:
             return exp.column(self.security[name], table=name).eq(mid)
         link = self.links[name]
-        conds: list[exp.Expression] = []
+        conds: list[exp.Expr] = []
         if link.when:
             conds.append(exp.column(link.when[0], table=name).eq(exp.Literal.string(link.when[1])))
         if link.via_table:
@@ -534,7 +535,7 @@ class _Guard:
 
     # -- 8. limit -------------------------------------------------------------------------------------
 
-    def _apply_limit(self, root: exp.Expression) -> None:
+    def _apply_limit(self, root: exp.Expr) -> None:
         cap = int(self.policy.max_rows) + 1
         limit = root.args.get("limit")
         if limit is None:
@@ -559,7 +560,10 @@ class _Guard:
             shown = "ALL" if count == cap + 1 and isinstance(limit.expression, exp.Var) else count
             self.notes.append(f"LIMIT {shown} 已降为 {cap} / LIMIT {shown} capped to {cap}")
             count = cap
-        root.set("limit", exp.Limit(expression=exp.Literal.number(count)))
+        if isinstance(limit, exp.Limit):
+            limit.set("expression", exp.Literal.number(count))
+        else:
+            root.set("limit", exp.Limit(expression=exp.Literal.number(count)))
 
     @staticmethod
     def _limit_error(limit: Any) -> GuardError:

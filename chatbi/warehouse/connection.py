@@ -31,6 +31,7 @@ def write_connection(path: Path, *, threads: int = 2, memory_limit: str = "3GB"
             raise WarehouseError(f"无法打开数据仓库 / cannot open warehouse {path}: {exc}",
                                  code="warehouse_open_failed") from exc
         try:
+            con.execute("SET enable_progress_bar = false").fetchall()
             yield con
             con.execute("CHECKPOINT").fetchall()
         finally:

@@ -108,7 +108,9 @@ def make_touches(rng: np.random.Generator, n_touches: int, campaigns: Campaigns,
     """Who each campaign reached, and which touches converted into an order (and when)."""
     dur = campaigns.end_day - campaigns.start_day + 1
     w = np.exp(0.6 * rng.standard_normal(campaigns.n)) * dur * np.where(campaigns.channel == 5, 2.0, 1.0)
-    camp = np.repeat(np.arange(campaigns.n), allocate(n_touches, w))
+    quota = allocate(n_touches, w)
+    # draw extra and keep each campaign's quota after removing repeated users
+    camp = np.repeat(np.arange(campaigns.n), np.ceil(quota * 1.6).astype(np.int64))
     n = len(camp)
     ts = campaigns.start_day[camp] * DAY + (rng.random(n) * dur[camp] * DAY).astype(np.int64)
     seg = campaigns.segment[camp]
@@ -140,6 +142,9 @@ def make_touches(rng: np.random.Generator, n_touches: int, campaigns: Campaigns,
     mask[first] = True
     mask &= keep
     order = np.flatnonzero(mask)
+    order = order[np.lexsort((rng.random(len(order)), camp[order]))]
+    rank = np.arange(len(order)) - np.searchsorted(camp[order], camp[order])
+    order = order[rank < quota[camp[order]]]
     order = order[np.argsort(ts[order], kind="stable")]
     camp, user, ts = camp[order], user[order], ts[order]
     n = len(camp)
