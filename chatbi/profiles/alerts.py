@@ -1,8 +1,9 @@
 """``alerts``: anomalies found at the as-of date, each against a baseline with a minimum volume.
 
 * merchant dispute / return rate: last 30 days vs the 180 days before them (binomial z-test);
-* region / signup channel new-user conversion: the latest complete calendar quarter vs the
-  quarter before (two-proportion z-test); a region alert names the channel that drove it;
+* region / signup channel new-user conversion: 上个季度 (the calendar quarter before the
+  as-of date's) vs the quarter before it (two-proportion z-test); a region alert names the
+  signup channel that drove the drop;
 * category GMV: last 30 days vs the 90 days before them, per day (Poisson z-test on orders).
 
 An alert needs enough volume, a large relative change and a z-score ≥ 3, so a quiet
@@ -31,12 +32,13 @@ class Period:
 
 
 def quarters(as_of: date) -> tuple[Period, Period]:
-    """The latest calendar quarter that is complete at ``as_of``, and the quarter before."""
-    q_start = date(as_of.year, 3 * ((as_of.month - 1) // 3) + 1, 1)
-    nxt = date(q_start.year + (q_start.month == 10), (q_start.month + 2) % 12 + 1, 1)
-    if nxt - timedelta(days=1) != as_of:       # the current quarter is not complete
-        nxt = q_start
-    recent_end = nxt - timedelta(days=1)
+    """上个季度 (the calendar quarter before the one containing ``as_of``) and the one before.
+
+    This is the same "last quarter" the question answering uses (docs/dev/TEAM_RULES.md):
+    for as_of 2026-09-30 it is 2026-04-01..2026-06-30, compared with 2026-01-01..03-31.
+    """
+    current = date(as_of.year, 3 * ((as_of.month - 1) // 3) + 1, 1)
+    recent_end = current - timedelta(days=1)
     recent_start = date(recent_end.year, recent_end.month - 2, 1)
     prev_end = recent_start - timedelta(days=1)
     prev_start = date(prev_end.year, prev_end.month - 2, 1)

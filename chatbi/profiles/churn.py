@@ -3,7 +3,8 @@
 Label at a cut-off T: 1 when the user places no valid order in (T, T + 90 days].
 Train on T1 = as_of − 180 days (labels from T1..T1+90), validate on T2 = as_of − 90 days
 (labels T2..as_of), compare with a recency-only baseline on the same held-out customers,
-then refit on T1 ∪ T2 and score every user at the as-of date and at each month end.
+then refit on T1 ∪ T2 and score every user at the as-of date, and at each month end the
+customers not yet 流失 (the only users whose month-end tags depend on churn risk).
 Features come from ``_uf`` (SQL); only fit/predict run in Python, on arrays.
 """
 
@@ -61,17 +62,14 @@ def _matrix(cols: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
 
 
 def _fetch(con: duckdb.DuckDBPyConnection, cutoff: date, *, labelled: bool,
-           max_rows: int | None = None) -> dict[str, np.ndarray]:
+           alive_only: bool = False) -> dict[str, np.ndarray]:
     feats = ", ".join(f"CAST(f.{c} AS DOUBLE) AS {c}" for c in MODEL_FEATURES)
     label = ", CAST(l.user_id IS NULL AS INTEGER) AS churned" if labelled else ""
     join = ("LEFT JOIN _churn_labels l ON l.cutoff = f.cutoff AND l.user_id = f.user_id"
             if labelled else "")
     where = f"f.cutoff = {sql_date(cutoff)}"
-    if max_rows is not None:
-        n = con.execute(f"SELECT count(*) FROM _uf f WHERE {where}").fetchone()[0]
-        if n > max_rows:
-            keep = max(1, int(1000 * max_rows / n))
-            where += f" AND hash(f.user_id) % 1000 < {keep}"
+    if alive_only:   # customers not yet 流失: the only ones whose tags depend on churn_risk
+        where += f" AND f.has_ordered = 1 AND f.recency_days < {rules.SILENT_DAYS}"
     return con.execute(
         f"SELECT f.user_id, {feats}{label} FROM _uf f {join} WHERE {where} ORDER BY f.user_id"
     ).fetchnumpy()
@@ -106,9 +104,8 @@ def _train_and_score(con: duckdb.DuckDBPyConnection, t1: date, t2: date) -> Chur
     """)
     con.execute("CREATE OR REPLACE TEMP TABLE _churn_scores "
                 "(cutoff DATE, user_id BIGINT, churn_risk DOUBLE)")
-    cap = rules.CHURN_MAX_TRAIN_ROWS
-    train = _fetch(con, t1, labelled=True, max_rows=cap)
-    valid = _fetch(con, t2, labelled=True, max_rows=cap)
+    train = _fetch(con, t1, labelled=True)
+    valid = _fetch(con, t2, labelled=True)
     y1, y2 = train["churned"].astype(int), valid["churned"].astype(int)
     result = ChurnResult(method="unavailable", train_cutoff=t1, valid_cutoff=t2,
                          train_rows=len(y1), valid_rows=len(y2))
@@ -130,10 +127,11 @@ def _train_and_score(con: duckdb.DuckDBPyConnection, t1: date, t2: date) -> Chur
 
 
 def _score(con: duckdb.DuckDBPyConnection, model: HistGradientBoostingClassifier) -> None:
-    cutoffs = [r[0] for r in con.execute(
-        "SELECT cutoff FROM _cutoffs WHERE is_asof OR is_snapshot ORDER BY cutoff").fetchall()]
-    for cutoff in cutoffs:
-        cols = _fetch(con, cutoff, labelled=False)
+    cutoffs = con.execute(
+        "SELECT cutoff, is_asof FROM _cutoffs WHERE is_asof OR is_snapshot ORDER BY cutoff"
+    ).fetchall()
+    for cutoff, is_asof in cutoffs:
+        cols = _fetch(con, cutoff, labelled=False, alive_only=not is_asof)
         if len(cols["user_id"]) == 0:
             continue
         risk = model.predict_proba(_matrix(cols, MODEL_FEATURES))[:, 1]

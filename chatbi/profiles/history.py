@@ -35,5 +35,4 @@ def create_tag_history(con: duckdb.DuckDBPyConnection) -> None:
         UNION ALL
         SELECT cutoff, 'merchant', merchant_id, unnest(tags), 'merchant_tag' FROM m
     )
-    ORDER BY snapshot_date, entity_type, tag, entity_id
     """)

@@ -88,5 +88,4 @@ def create_relations(con: duckdb.DuckDBPyConnection, as_of: date, info: InputInf
              - 10.0 * dispute_count)), 1) AS loyalty_score,
            {a} AS profile_date
     FROM j
-    ORDER BY user_id, merchant_id
     """)

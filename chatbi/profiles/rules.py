@@ -25,7 +25,7 @@ RFM_SEGMENTS = {         # (R 高, F 高, M 高) → segment
 
 # --- churn model -----------------------------------------------------------------------
 CHURN_WINDOW_DAYS = 90   # label: no valid order in the 90 days after the cut-off
-CHURN_MAX_TRAIN_ROWS = 250_000   # rows per cut-off used to fit (random sample above this)
+CHURN_MAX_TRAIN_ROWS = 100_000   # users per training cut-off (hash sample above this)
 CHURN_HIGH = 0.75        # churn_risk ≥ 0.75 → "高流失风险" tag and 流失风险型 candidate
 
 # --- value_tier ------------------------------------------------------------------------

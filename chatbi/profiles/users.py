@@ -16,15 +16,12 @@ from chatbi.profiles.staging import sql_date
 
 VALUE_TIERS = ("高价值", "潜力型", "流失风险型", "一般")
 LIFECYCLE_STAGES = ("新客", "活跃", "沉默", "流失")
-USER_TAGS = ("高流失风险", "价格敏感", "优惠券偏好", "周末购物型", "高客单价", "纠纷用户",
-             "只逛不买", "忠实复购", "KOL粉丝")
 
 
 def _score(order_by: str) -> str:
     """Quintile score 1..5 among buyers at the same cut-off; ties share the lower score."""
-    part = "PARTITION BY cutoff, has_ordered"
-    return (f"CASE WHEN has_ordered = 1 THEN CAST(1 + floor(5 * (rank() OVER ({part} "
-            f"ORDER BY {order_by}) - 1) / count(*) OVER ({part})) AS INTEGER) END")
+    return (f"CAST(1 + floor(5 * (rank() OVER (PARTITION BY cutoff ORDER BY {order_by}) - 1)"
+            f" / count(*) OVER (PARTITION BY cutoff)) AS INTEGER)")
 
 
 def _rfm_case() -> str:
@@ -37,26 +34,31 @@ def _rfm_case() -> str:
     return f"CASE WHEN has_ordered = 1 THEN CASE {whens} END END"
 
 
-def _tag(cond: str, tag: str) -> str:
-    return f"CASE WHEN {cond} THEN ['{tag}'] ELSE CAST([] AS VARCHAR[]) END"
+_RISK = "coalesce(churn_risk, 0)"
+_ALIVE = "lifecycle_stage IN ('新客', '活跃', '沉默')"
+
+# Behaviour tags: (tag, SQL condition over a user-state row), in the order they are listed.
+USER_TAG_RULES: tuple[tuple[str, str], ...] = (
+    ("高流失风险", f"has_ordered = 1 AND {_RISK} >= {R.CHURN_HIGH} AND {_ALIVE}"),
+    ("价格敏感", "price_sensitivity = '高'"),
+    ("优惠券偏好", f"coupon_usage_rate >= 0.5 AND frequency >= {R.TAG_COUPON_MIN_ORDERS}"),
+    ("周末购物型", f"weekend_share >= {R.TAG_WEEKEND_SHARE} AND frequency >= {R.TAG_WEEKEND_MIN_ORDERS}"),
+    ("高客单价", "avg_order_value >= aov_p80"),
+    ("纠纷用户", f"disputed_orders >= {R.TAG_DISPUTE_MIN}"),
+    ("只逛不买", f"views_30d >= {R.TAG_BROWSER_VIEWS_30D} AND orders_90d = 0"),
+    ("忠实复购", f"frequency >= {R.TAG_LOYAL_MIN_ORDERS}"),
+    ("KOL粉丝", "kol_follows > 0"),
+)
+USER_TAGS = tuple(tag for tag, _ in USER_TAG_RULES)
+
+
+def _tag_list() -> str:
+    return " || ".join(f"CASE WHEN {cond} THEN ['{tag}'] ELSE CAST([] AS VARCHAR[]) END"
+                       for tag, cond in USER_TAG_RULES)
 
 
 def create_user_state(con: duckdb.DuckDBPyConnection) -> None:
     """Create ``_us`` for every cut-off flagged as-of or snapshot."""
-    risk = "coalesce(churn_risk, 0)"
-    alive = "lifecycle_stage IN ('新客', '活跃', '沉默')"
-    behaviour = " || ".join([
-        _tag(f"has_ordered = 1 AND {risk} >= {R.CHURN_HIGH} AND {alive}", "高流失风险"),
-        _tag("price_sensitivity = '高'", "价格敏感"),
-        _tag(f"coupon_usage_rate >= 0.5 AND frequency >= {R.TAG_COUPON_MIN_ORDERS}", "优惠券偏好"),
-        _tag(f"weekend_share >= {R.TAG_WEEKEND_SHARE} AND frequency >= {R.TAG_WEEKEND_MIN_ORDERS}",
-             "周末购物型"),
-        _tag("avg_order_value >= aov_p80", "高客单价"),
-        _tag(f"disputed_orders >= {R.TAG_DISPUTE_MIN}", "纠纷用户"),
-        _tag(f"views_30d >= {R.TAG_BROWSER_VIEWS_30D} AND orders_90d = 0", "只逛不买"),
-        _tag(f"frequency >= {R.TAG_LOYAL_MIN_ORDERS}", "忠实复购"),
-        _tag("kol_follows > 0", "KOL粉丝"),
-    ])
     con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _us AS
     WITH f AS (
@@ -64,14 +66,18 @@ def create_user_state(con: duckdb.DuckDBPyConnection) -> None:
         FROM _uf f
         JOIN _cutoffs c ON c.cutoff = f.cutoff AND (c.is_asof OR c.is_snapshot)
         LEFT JOIN _churn_scores s ON s.cutoff = f.cutoff AND s.user_id = f.user_id
+    ), sc AS (
+        SELECT cutoff, user_id,
+               {_score("recency_days DESC")} AS r_score,
+               {_score("frequency")} AS f_score,
+               {_score("monetary")} AS m_score
+        FROM (SELECT cutoff, user_id, recency_days, frequency, monetary FROM f
+              WHERE has_ordered = 1)
     ), q AS (
         SELECT cutoff, quantile_cont(avg_order_value, {R.TAG_HIGH_AOV_QUANTILE}) AS aov_p80
         FROM f WHERE has_ordered = 1 GROUP BY cutoff
     ), scored AS (
-        SELECT f.*, q.aov_p80,
-               {_score("recency_days DESC")} AS r_score,
-               {_score("frequency")} AS f_score,
-               {_score("monetary")} AS m_score,
+        SELECT f.*, q.aov_p80, sc.r_score, sc.f_score, sc.m_score,
                CASE
                  WHEN has_ordered = 0 THEN
                    CASE WHEN tenure_days < {R.NEW_DAYS} THEN '新客'
@@ -87,7 +93,9 @@ def create_user_state(con: duckdb.DuckDBPyConnection) -> None:
                  WHEN coupon_usage_rate < {R.PRICE_LOW_COUPON_RATE}
                       AND coalesce(discount_share, 0) < {R.PRICE_LOW_DISCOUNT_SHARE} THEN '低'
                  ELSE '中' END AS price_sensitivity
-        FROM f LEFT JOIN q USING (cutoff)
+        FROM f
+        LEFT JOIN q ON q.cutoff = f.cutoff
+        LEFT JOIN sc ON sc.cutoff = f.cutoff AND sc.user_id = f.user_id
     ), tiered AS (
         SELECT *, {_rfm_case()} AS rfm_segment,
                CASE
@@ -95,20 +103,18 @@ def create_user_state(con: duckdb.DuckDBPyConnection) -> None:
                    CASE WHEN lifecycle_stage = '新客'
                              AND coalesce(views_30d, 0) >= {R.POTENTIAL_MIN_VIEWS_30D}
                         THEN '潜力型' ELSE '一般' END
-                 WHEN {risk} >= {R.CHURN_HIGH} AND {alive}
+                 WHEN {_RISK} >= {R.CHURN_HIGH} AND {_ALIVE}
                       AND (m_score >= {R.AT_RISK_MIN_SCORE} OR f_score >= {R.AT_RISK_MIN_SCORE})
                    THEN '流失风险型'
-                 WHEN {alive} AND m_score >= {R.HIGH_VALUE_M_SCORE}
-                      AND f_score >= {R.HIGH_VALUE_F_SCORE} AND {risk} < {R.CHURN_HIGH}
+                 WHEN {_ALIVE} AND m_score >= {R.HIGH_VALUE_M_SCORE}
+                      AND f_score >= {R.HIGH_VALUE_F_SCORE} AND {_RISK} < {R.CHURN_HIGH}
                    THEN '高价值'
-                 WHEN lifecycle_stage IN ('新客', '活跃') AND {risk} < {R.CHURN_HIGH}
+                 WHEN lifecycle_stage IN ('新客', '活跃') AND {_RISK} < {R.CHURN_HIGH}
                    THEN '潜力型'
                  ELSE '一般' END AS value_tier
         FROM scored
     )
-    SELECT *, {behaviour} AS behavior_tags,
-           [lifecycle_stage, value_tier] || {behaviour} AS tags
-    FROM tiered
+    SELECT *, {_tag_list()} AS behavior_tags FROM tiered
     """)
 
 
@@ -166,7 +172,7 @@ def create_user_profile(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
            ch.channel AS preferred_channel,
            round(s.weekend_share, 4) AS weekend_share,
            round(coalesce(clv.predicted_clv, 0), 2) AS predicted_clv,
-           s.tags,
+           [s.lifecycle_stage, s.value_tier] || s.behavior_tags AS tags,
            {a} AS profile_date,
            CAST(s.tenure_days AS INTEGER) AS tenure_days,
            CAST(s.orders_30d AS INTEGER) AS orders_30d,

@@ -263,7 +263,7 @@ def _policy(tables: dict[str, frozenset[str]], pii: dict[str, frozenset[str]],
         return AccessPolicy(tables=tables, pii=pii, security_columns=security, max_rows=max_rows)
     links = {
         table: MerchantLink(link.column, via_table=link.via_table, via_column=link.via_column,
-                            when=tuple(link.when) if link.when else None)
+                            when=(link.when[0], link.when[1]) if link.when else None)
         for table, link in layer.access.merchant_links.items()
         if table not in layer.access.merchant_forbidden_tables
     }

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import cast
 
 import sqlglot
 from sqlglot import exp
@@ -286,7 +287,7 @@ class _Compiler:
     def _relation(self, model: SemanticModel) -> exp.Expression:
         if model.table:
             table = exp.to_table(model.table)
-            return table if model.table == model.name else table.as_(model.name)
+            return table if model.table == model.name else cast(exp.Expression, table.as_(model.name))
         return exp.Subquery(this=parse_select(model.sql or ""), alias=exp.TableAlias(this=exp.to_identifier(model.name)))
 
     def _join_on(self, hop: Hop) -> exp.Expression:
@@ -382,14 +383,14 @@ class _Compiler:
         else:
             occ = exp.Count(this=exp.Star())
         inner = select.select(*[tree.copy().as_(name) for name, tree in keys],
-                              value.copy().as_("__value"), occ.as_("__occurrences"), copy=False)
+                              value.copy().as_("counted_value"), occ.as_("occurrences_count"), copy=False)
         conds = conds + [exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))]
         inner = inner.where(exp.and_(*conds), copy=False)
         inner = inner.group_by(*[tree.copy() for _, tree in keys], value.copy(), copy=False)
         outer = exp.select(*[exp.column(name, table="occurrences").as_(name) for name, _ in keys],
                            exp.Count(this=exp.Star()).as_(ref.key))
         outer = outer.from_(exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("occurrences"))))
-        outer = outer.where(exp.GTE(this=exp.column("__occurrences", table="occurrences"),
+        outer = outer.where(exp.GTE(this=exp.column("occurrences_count", table="occurrences"),
                                     expression=exp.Literal.number(measure.min_occurrences or 2)))
         if keys:
             outer = outer.group_by(*[exp.column(name, table="occurrences") for name, _ in keys])
@@ -418,7 +419,7 @@ class _Compiler:
             source = groups[0].name
             select = exp.select(*[exp.column(k, table=source).as_(k) for k in keys]).from_(source)
         elif keys:
-            keys_name = f"{prefix}keys"
+            keys_name = f"{prefix}dimension_keys"
             union: exp.Expression | None = None
             for group in groups:
                 part = exp.select(*[exp.column(k, table=group.name) for k in keys]).from_(group.name)
@@ -517,8 +518,8 @@ class _Compiler:
                 ctes.append((source, compared))
             else:
                 period_ctes, select_all = self.period(trees, "", q.time_range, None)
-                ctes = period_ctes + [("metrics", select_all)]
-                source = "metrics"
+                ctes = period_ctes + [("metric_values", select_all)]
+                source = "metric_values"
             if q.share_of_total:
                 shares = exp.select(exp.Star()).from_(source)
                 partition = [exp.column(self.bucket)] if self.bucket and self.group_dims else []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlglot import exp
 
@@ -69,11 +69,11 @@ def dimension_condition(flt: Filter, target: exp.Expression, dim: Dimension) -> 
         if not values:
             raise _bad(dim, "没有标签值 / no tag given")
         checks = [exp.ArrayContains(this=target.copy(), expression=literal(v)) for v in values]
-        cond = checks[0] if len(checks) == 1 else exp.Paren(this=exp.or_(*checks))
+        tag_cond: exp.Expression = checks[0] if len(checks) == 1 else exp.Paren(this=exp.or_(*checks))
         if op in ("has_tag", "eq", "in"):
-            return cond
+            return tag_cond
         if op in ("ne", "not_in"):
-            return exp.Not(this=cond)
+            return exp.Not(this=tag_cond)
         raise _bad(dim, f"标签维度不支持 {op} / operator {op} does not apply to tags")
     if op == "has_tag":
         raise _bad(dim, "has_tag 只用于标签维度 / has_tag applies only to tag dimensions")
@@ -87,7 +87,7 @@ def dimension_condition(flt: Filter, target: exp.Expression, dim: Dimension) -> 
             parts.append(exp.In(this=target.copy(), expressions=[literal(v) for v in non_null]))
         if len(non_null) < len(values):
             parts.append(exp.Is(this=target.copy(), expression=exp.Null()))
-        cond = parts[0] if len(parts) == 1 else exp.Paren(this=exp.or_(*parts))
+        cond: exp.Expression = parts[0] if len(parts) == 1 else exp.Paren(this=exp.or_(*parts))
         return cond if op == "in" else exp.Not(this=cond)
     if op == "between":
         values = _as_list(flt.value)
@@ -114,7 +114,7 @@ def dimension_condition(flt: Filter, target: exp.Expression, dim: Dimension) -> 
 def comparison(op: str, left: exp.Expression, right: exp.Expression) -> exp.Expression:
     """``left <op> right`` for eq, ne, gt, gte, lt, lte."""
     cls = {"eq": exp.EQ, "ne": exp.NEQ, "gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[op]
-    return cls(this=left, expression=right)
+    return cast(exp.Expression, cls(this=left, expression=right))
 
 
 def metric_condition(flt: MetricFilter, target: exp.Expression) -> exp.Expression:

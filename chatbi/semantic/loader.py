@@ -17,7 +17,15 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from chatbi.errors import SemanticLayerError
-from chatbi.semantic.models import AccessRules, Dimension, Entity, Measure, Metric, SemanticLayer, SemanticModel
+from chatbi.semantic.models import (
+    AccessRules,
+    Dimension,
+    Entity,
+    Measure,
+    Metric,
+    SemanticLayer,
+    SemanticModel,
+)
 from chatbi.semantic.yaml_lines import LineDict, LineList, line_at, load_with_lines
 
 TOP_LEVEL_KEYS = ("semantic_models", "metrics", "access")

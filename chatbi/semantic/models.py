@@ -135,6 +135,22 @@ class Metric(_Frozen):
     time_dimension: str | None = None  # overrides the measure model's default time dimension
     definition_sql: str | None = None  # shown instead of the generated definition (docs only)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_derived_metrics(cls, data: Any) -> Any:
+        """A derived metric lists the metrics its expr uses (filled from expr when omitted)."""
+        if isinstance(data, dict) and data.get("type") == "derived" and data.get("expr") and not data.get("metrics"):
+            import sqlglot
+            from sqlglot import exp
+
+            try:
+                tree = sqlglot.parse_one(str(data["expr"]), read="duckdb")
+            except sqlglot.errors.ParseError:
+                return data  # validation reports the parse error with its line
+            nodes = [tree] if isinstance(tree, exp.Column) else list(tree.find_all(exp.Column))
+            data = {**data, "metrics": list(dict.fromkeys(c.name for c in nodes))}
+        return data
+
     @model_validator(mode="after")
     def _shape(self) -> Metric:
         if self.type == "simple" and not self.measure:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import sqlglot
 from sqlglot import exp
@@ -28,7 +28,7 @@ def fill_as_of(sql: str, as_of: date | None) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _parse(sql: str) -> exp.Expression:
-    return sqlglot.parse_one(sql, read=READ_DIALECT)
+    return cast(exp.Expression, sqlglot.parse_one(sql, read=READ_DIALECT))
 
 
 def parse_expr(sql: str, as_of: date | None = None) -> exp.Expression:
@@ -124,7 +124,7 @@ def aggregate(measure: Measure, alias: str, as_of: date | None = None) -> exp.Ex
     if measure.agg == "count_distinct":
         return exp.Count(this=exp.Distinct(expressions=[value]))
     func = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[measure.agg]
-    return func(this=value)
+    return cast(exp.Expression, func(this=value))
 
 
 def describe_measure(measure: Measure, source: str) -> str:

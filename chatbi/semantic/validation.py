@@ -109,12 +109,12 @@ class _Checker:
                 claim(word, "metric", metric.name, base + ("synonym", word))
         for mi, model in enumerate(self.layer.models):
             for ii, dim in enumerate(model.dimensions):
-                base = self.dim_key(mi, ii)
-                claim(dim.name, "dimension", dim.name, base + ("field", "name"))
-                claim(dim.label, "dimension", dim.name, base + ("field", "label"))
-                claim(dim.label_en, "dimension", dim.name, base + ("field", "label_en"))
+                dbase = self.dim_key(mi, ii)
+                claim(dim.name, "dimension", dim.name, dbase + ("field", "name"))
+                claim(dim.label, "dimension", dim.name, dbase + ("field", "label"))
+                claim(dim.label_en, "dimension", dim.name, dbase + ("field", "label_en"))
                 for word in dim.synonyms:
-                    claim(word, "dimension", dim.name, base + ("synonym", word))
+                    claim(word, "dimension", dim.name, dbase + ("synonym", word))
         owners: dict[str, tuple[str, str, tuple[str, int]]] = {}
         for where, term, kind, name, key in sorted(claims, key=lambda c: c[0]):
             norm = normalize_term(term)
@@ -332,7 +332,7 @@ class _Checker:
 
     def _joinable(self) -> None:
         for i, metric in enumerate(self.layer.metrics):
-            models = []
+            models: list[SemanticModel] = []
             for measure in self._measures(metric):
                 candidates = self.layer.models_with_measure(measure)
                 if candidates and candidates[0].name not in [m.name for m in models]:

@@ -36,8 +36,9 @@ that may run, rewritten for the role. The rules, in the order they are checked:
    needs it is replaced by a subquery with the original alias, ``(SELECT <visible columns>
    FROM t WHERE <row filter>) AS t``. That happens for merchant roles (row filter on every
    reference, in joins, subqueries and CTEs alike), for tables with hidden PII columns, and
-   for every table of a query that uses ``*``: so ``*`` always means exactly the columns the
-   role may see (PII-free for marketers), never a column outside the policy.
+   for every table whose columns a ``*`` can reach (directly, or through derived tables and
+   CTEs that select ``*`` themselves): so ``*`` always means exactly the columns the role
+   may see (PII-free for marketers), never a column outside the policy.
 8. A LIMIT is always present: ``policy.max_rows + 1`` is added when missing and larger
    limits are capped to it (the executor fetches ``max_rows + 1`` rows to detect truncation).
    Only a non-negative integer literal LIMIT (or FETCH FIRST n ROWS) is accepted. The LIMIT
@@ -58,6 +59,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, build_scope
 
 from chatbi.errors import GuardError
 from chatbi.sql import allowlist
@@ -129,6 +131,49 @@ def _int_literal(node: exp.Expr | None) -> int | None:
     if isinstance(node, exp.Literal) and not node.is_string and re.fullmatch(r"\d+", node.name):
         return int(node.name)
     return None
+
+
+def _projects_star(scope: Scope) -> bool:
+    select = scope.expression
+    return isinstance(select, exp.Select) and any(
+        isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+        for e in select.expressions
+    )
+
+
+def _tables_under_star(root: exp.Expr) -> set[int] | None:
+    """ids of the table nodes whose columns a ``*`` can reach (None: could not tell, so all).
+
+    A star reaches the sources of its SELECT; through a derived table or CTE it reaches
+    further only where that query projects a star too (explicit columns were checked).
+    """
+    try:
+        top = build_scope(root)
+    except Exception:  # sqlglot could not scope it: treat every table as reachable
+        return None
+    if top is None:
+        return None
+    reached: set[int] = set()
+
+    def reach(scope: Scope) -> None:
+        branches = getattr(scope, "set_operation_scopes", None) or getattr(scope, "union_scopes", None)
+        if branches:
+            for branch in branches:
+                reach(branch)
+            return
+        if not _projects_star(scope):
+            return
+        for source in scope.selected_sources.values():
+            node = source[1]
+            if isinstance(node, exp.Table):
+                reached.add(id(node))
+            elif isinstance(node, Scope):
+                reach(node)
+
+    for scope in top.traverse():
+        if _projects_star(scope):
+            reach(scope)
+    return reached
 
 
 class _Guard:
@@ -473,14 +518,14 @@ class _Guard:
     def _rewrite_tables(self, refs: list[exp.Table]) -> None:
         if not refs:
             return
-        root = refs[0].root()
-        uses_star = any(not isinstance(s.parent, exp.Count) for s in root.find_all(exp.Star))
+        starred = _tables_under_star(refs[0].root())
         explained: set[str] = set()
         for table in refs:
             name = table.name.lower()
             visible = self._visible(name)
             hidden = self.tables[name] - visible
             row_filter = self._row_filter(name) if self.role.is_merchant else None
+            uses_star = starred is None or id(table) in starred
             if row_filter is None and not hidden and not uses_star:
                 continue
             inner = exp.select(*[exp.column(c, table=name) for c in column_order(name, visible)])

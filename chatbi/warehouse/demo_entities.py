@@ -191,9 +191,11 @@ def make_users(rng: np.random.Generator, n_users: int, timeline: Timeline, plan:
 
     sur_w = np.array([w for _, w in SURNAMES])
     surname = draw(rng, sur_w, n)
-    half = len(GIVEN_FEMALE)
-    given1 = rng.integers(0, half, n) + gender * half
-    given2 = np.where(rng.random(n) < 0.7, rng.integers(0, half, n) + gender * half, -1)
+    nf, nm = len(GIVEN_FEMALE), len(GIVEN_MALE)
+    male = gender == 1
+    given1 = np.where(male, nf + rng.integers(0, nm, n), rng.integers(0, nf, n))
+    given2 = np.where(male, nf + rng.integers(0, nm, n), rng.integers(0, nf, n))
+    given2 = np.where(rng.random(n) < 0.7, given2, -1)
     phone_prefix = rng.integers(0, len(PHONE_PREFIXES), n)
     a = 7_654_321
     b = int(rng.integers(0, 10**8))

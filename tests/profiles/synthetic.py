@@ -5,8 +5,8 @@ purchase) and browse while they are alive, so recent behaviour predicts future o
 Planted stories, so the alert rules have something to find:
 
 * merchant ``DISPUTE_MERCHANT``: dispute rate ~30% in the last 30 days (2% before);
-* region 华南 × signup channel 抖音: new users of the last quarter almost never buy and
-  their browsing rarely converts;
+* region 华南: new users of 上个季度 (2026-04-01..06-30) come mostly from 抖音 and almost
+  never buy;
 * category 家居: GMV falls by ~75% in the last 30 days;
 * merchant ``STALE_MERCHANT``: many listings on sale, almost none sold.
 """
@@ -56,7 +56,8 @@ def generate(path: Path, *, n_users: int = 6000, n_merchants: int = 60, seed: in
     signup = base + sign_day.astype("timedelta64[D]")
     channel = rng.choice(CHANNELS, n_users)
     if planted:   # 华南's new users of the last quarter come mostly from 抖音, and rarely buy
-        late = (region == "华南") & (signup >= np.datetime64("2026-07-01"))
+        late = ((region == "华南") & (signup >= np.datetime64("2026-04-01"))
+                & (signup <= np.datetime64("2026-06-30")))
         channel = np.where(late & (rng.random(n_users) < 0.7), "抖音", channel)
     users = pd.DataFrame({
         "user_id": uid, "user_name": [f"用户{i}" for i in uid],
@@ -72,7 +73,7 @@ def generate(path: Path, *, n_users: int = 6000, n_merchants: int = 60, seed: in
     buyer = rng.random(n_users) < 0.78
     sensitive = rng.random(n_users)                             # coupon propensity
     if planted:
-        late = (region == "华南") & (channel == "抖音") & (signup >= np.datetime64("2026-07-01"))
+        late &= channel == "抖音"
         buyer &= ~late | (rng.random(n_users) < 0.05)
     k = 30
     gaps = rng.exponential(1.0, (n_users, k)) / rate[:, None]
@@ -192,7 +193,8 @@ def _optional(rng, users, orders, ocat, alive_until, rate, buyer, span, planted,
         reg = users["region"].to_numpy()[su]
         ch = users["signup_channel"].to_numpy()[su]
         sdate = users["signup_date"].to_numpy()[su]
-        bad = (reg == "华南") & (ch == "抖音") & (sdate >= np.datetime64("2026-07-01"))
+        bad = ((reg == "华南") & (ch == "抖音") & (sdate >= np.datetime64("2026-04-01"))
+               & (sdate <= np.datetime64("2026-06-30")))
         extra = np.repeat(su[bad], 3)
         su = np.concatenate([su, extra])
         sday = np.concatenate([sday, rng.uniform(sign_day[extra], span)])

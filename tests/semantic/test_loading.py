@@ -32,7 +32,7 @@ def test_load_is_cached_until_a_file_changes(tmp_path: Path) -> None:
         (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
     first = load_semantic_layer(tmp_path)
     assert load_semantic_layer(tmp_path) is first
-    target = tmp_path / "social.yaml"
+    target = tmp_path / "80_social.yaml"
     target.write_text(target.read_text(encoding="utf-8") + "\n# touched\n", encoding="utf-8")
     assert load_semantic_layer(tmp_path) is not first
 

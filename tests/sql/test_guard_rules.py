@@ -98,6 +98,27 @@ def test_star_means_policy_columns_for_admin(executor: Executor) -> None:
     assert "order_id" in info.value.message  # the message lists what is allowed
 
 
+@pytest.mark.parametrize(("sql", "rewritten"), [
+    ("SELECT * FROM orders", True),
+    ("SELECT o.* FROM orders o JOIN merchants m USING (merchant_id)", True),
+    ("WITH x AS (SELECT * FROM orders) SELECT * FROM x", True),
+    ("SELECT * FROM (SELECT * FROM orders UNION ALL SELECT * FROM orders) t", True),
+    ("SELECT (SELECT * FROM orders LIMIT 1) AS x", True),
+    ("SELECT * FROM (SELECT order_id FROM orders) t", False),
+    ("WITH x AS (SELECT order_id FROM orders) SELECT *, 1 AS one FROM x", False),
+    ("SELECT * FROM (SELECT 1 AS a UNION ALL SELECT order_id FROM orders) t", False),
+    ("SELECT count(*) FROM orders", False),
+])
+def test_star_rewrites_only_tables_it_reaches(policy: AccessPolicy, sql: str, rewritten: bool) -> None:
+    assert guard_sql(sql, policy, ADMIN).rewritten is rewritten
+
+
+def test_star_through_cte_sees_only_policy_columns(executor: Executor) -> None:
+    narrow = AccessPolicy(tables={"orders": frozenset({"order_id", "merchant_id"})})
+    guarded = guard_sql("WITH x AS (SELECT * FROM orders) SELECT * FROM x", narrow, ADMIN)
+    assert executor.run(guarded.sql).columns == ["order_id", "merchant_id"]
+
+
 def test_plain_access_policy_without_links(policy: AccessPolicy) -> None:
     plain = AccessPolicy(
         tables=dict(policy.tables), pii=dict(policy.pii),

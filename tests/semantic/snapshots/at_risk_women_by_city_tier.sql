@@ -25,7 +25,7 @@ WITH agg_users AS (
     AND users.city_tier IN (1, 2)
   GROUP BY
     users.city_tier
-), keys AS (
+), dimension_keys AS (
   SELECT
     agg_users.city_tier
   FROM agg_users
@@ -35,14 +35,14 @@ WITH agg_users AS (
   FROM agg_user_profile
 )
 SELECT
-  keys.city_tier AS city_tier,
+  dimension_keys.city_tier AS city_tier,
   COALESCE(agg_users.users, 0) AS user_count,
   agg_user_profile.predicted_clv AS avg_clv
-FROM keys
+FROM dimension_keys
 LEFT JOIN agg_users
-  ON keys.city_tier IS NOT DISTINCT FROM agg_users.city_tier
+  ON dimension_keys.city_tier IS NOT DISTINCT FROM agg_users.city_tier
 LEFT JOIN agg_user_profile
-  ON keys.city_tier IS NOT DISTINCT FROM agg_user_profile.city_tier
+  ON dimension_keys.city_tier IS NOT DISTINCT FROM agg_user_profile.city_tier
 ORDER BY
   user_count DESC,
   city_tier ASC
@@ -86,7 +86,7 @@ WITH agg_users AS (
     AND users.city_tier IN (1, 2)
   GROUP BY
     users.city_tier
-), keys AS (
+), dimension_keys AS (
   SELECT
     agg_users.city_tier
   FROM agg_users
@@ -96,14 +96,14 @@ WITH agg_users AS (
   FROM agg_user_profile
 )
 SELECT
-  keys.city_tier AS city_tier,
+  dimension_keys.city_tier AS city_tier,
   COALESCE(agg_users.users, 0) AS user_count,
   agg_user_profile.predicted_clv AS avg_clv
-FROM keys
+FROM dimension_keys
 LEFT JOIN agg_users
-  ON keys.city_tier IS NOT DISTINCT FROM agg_users.city_tier
+  ON dimension_keys.city_tier IS NOT DISTINCT FROM agg_users.city_tier
 LEFT JOIN agg_user_profile
-  ON keys.city_tier IS NOT DISTINCT FROM agg_user_profile.city_tier
+  ON dimension_keys.city_tier IS NOT DISTINCT FROM agg_user_profile.city_tier
 ORDER BY
   user_count DESC NULLS LAST,
   city_tier ASC
@@ -135,7 +135,7 @@ WITH agg_users AS (
     AND users.city_tier IN (1, 2)
   GROUP BY
     users.city_tier
-), keys AS (
+), dimension_keys AS (
   SELECT
     agg_users.city_tier
   FROM agg_users
@@ -145,14 +145,14 @@ WITH agg_users AS (
   FROM agg_user_profile
 )
 SELECT
-  keys.city_tier AS city_tier,
+  dimension_keys.city_tier AS city_tier,
   COALESCE(agg_users.users, 0) AS user_count,
   agg_user_profile.predicted_clv AS avg_clv
-FROM keys
+FROM dimension_keys
 LEFT JOIN agg_users
-  ON keys.city_tier IS NOT DISTINCT FROM agg_users.city_tier
+  ON dimension_keys.city_tier IS NOT DISTINCT FROM agg_users.city_tier
 LEFT JOIN agg_user_profile
-  ON keys.city_tier IS NOT DISTINCT FROM agg_user_profile.city_tier
+  ON dimension_keys.city_tier IS NOT DISTINCT FROM agg_user_profile.city_tier
 ORDER BY
   user_count DESC,
   city_tier ASC
@@ -184,7 +184,7 @@ WITH agg_users AS (
     AND users.city_tier IN (1, 2)
   GROUP BY
     users.city_tier
-), keys AS (
+), dimension_keys AS (
   SELECT
     agg_users.city_tier
   FROM agg_users
@@ -194,14 +194,14 @@ WITH agg_users AS (
   FROM agg_user_profile
 )
 SELECT
-  keys.city_tier AS city_tier,
+  dimension_keys.city_tier AS city_tier,
   COALESCE(agg_users.users, 0) AS user_count,
   agg_user_profile.predicted_clv AS avg_clv
-FROM keys
+FROM dimension_keys
 LEFT JOIN agg_users
-  ON keys.city_tier IS NOT DISTINCT FROM agg_users.city_tier
+  ON dimension_keys.city_tier IS NOT DISTINCT FROM agg_users.city_tier
 LEFT JOIN agg_user_profile
-  ON keys.city_tier IS NOT DISTINCT FROM agg_user_profile.city_tier
+  ON dimension_keys.city_tier IS NOT DISTINCT FROM agg_user_profile.city_tier
 ORDER BY
   user_count DESC,
   city_tier ASC NULLS LAST

@@ -33,7 +33,7 @@ WITH agg_campaign_orders AS (
   FROM campaigns
   GROUP BY
     campaigns.channel
-), keys AS (
+), dimension_keys AS (
   SELECT
     agg_campaign_orders.channel
   FROM agg_campaign_orders
@@ -43,15 +43,15 @@ WITH agg_campaign_orders AS (
   FROM agg_campaigns
 )
 SELECT
-  keys.channel AS channel,
+  dimension_keys.channel AS channel,
   agg_campaign_orders.campaign_revenue / NULLIF(agg_campaigns.spend, 0) AS campaign_roi,
   agg_campaign_orders.campaign_revenue AS campaign_revenue,
   agg_campaigns.spend AS campaign_spend
-FROM keys
+FROM dimension_keys
 LEFT JOIN agg_campaign_orders
-  ON keys.channel IS NOT DISTINCT FROM agg_campaign_orders.channel
+  ON dimension_keys.channel IS NOT DISTINCT FROM agg_campaign_orders.channel
 LEFT JOIN agg_campaigns
-  ON keys.channel IS NOT DISTINCT FROM agg_campaigns.channel
+  ON dimension_keys.channel IS NOT DISTINCT FROM agg_campaigns.channel
 ORDER BY
   campaign_roi DESC,
   channel ASC
@@ -91,7 +91,7 @@ WITH agg_campaign_orders AS (
   FROM campaigns
   GROUP BY
     campaigns.channel
-), keys AS (
+), dimension_keys AS (
   SELECT
     agg_campaign_orders.channel
   FROM agg_campaign_orders
@@ -101,15 +101,15 @@ WITH agg_campaign_orders AS (
   FROM agg_campaigns
 )
 SELECT
-  keys.channel AS channel,
+  dimension_keys.channel AS channel,
   CAST(agg_campaign_orders.campaign_revenue AS DOUBLE PRECISION) / NULLIF(agg_campaigns.spend, 0) AS campaign_roi,
   agg_campaign_orders.campaign_revenue AS campaign_revenue,
   agg_campaigns.spend AS campaign_spend
-FROM keys
+FROM dimension_keys
 LEFT JOIN agg_campaign_orders
-  ON keys.channel IS NOT DISTINCT FROM agg_campaign_orders.channel
+  ON dimension_keys.channel IS NOT DISTINCT FROM agg_campaign_orders.channel
 LEFT JOIN agg_campaigns
-  ON keys.channel IS NOT DISTINCT FROM agg_campaigns.channel
+  ON dimension_keys.channel IS NOT DISTINCT FROM agg_campaigns.channel
 ORDER BY
   campaign_roi DESC NULLS LAST,
   channel ASC
@@ -149,7 +149,7 @@ WITH agg_campaign_orders AS (
   FROM campaigns
   GROUP BY
     campaigns.channel
-), keys AS (
+), dimension_keys AS (
   SELECT
     agg_campaign_orders.channel
   FROM agg_campaign_orders
@@ -159,15 +159,15 @@ WITH agg_campaign_orders AS (
   FROM agg_campaigns
 )
 SELECT
-  keys.channel AS channel,
+  dimension_keys.channel AS channel,
   CAST(agg_campaign_orders.campaign_revenue AS DOUBLE) / NULLIF(agg_campaigns.spend, 0) AS campaign_roi,
   agg_campaign_orders.campaign_revenue AS campaign_revenue,
   agg_campaigns.spend AS campaign_spend
-FROM keys
+FROM dimension_keys
 LEFT JOIN agg_campaign_orders
-  ON keys.channel IS NOT DISTINCT FROM agg_campaign_orders.channel
+  ON dimension_keys.channel IS NOT DISTINCT FROM agg_campaign_orders.channel
 LEFT JOIN agg_campaigns
-  ON keys.channel IS NOT DISTINCT FROM agg_campaigns.channel
+  ON dimension_keys.channel IS NOT DISTINCT FROM agg_campaigns.channel
 ORDER BY
   campaign_roi DESC,
   channel ASC
@@ -207,7 +207,7 @@ WITH agg_campaign_orders AS (
   FROM campaigns
   GROUP BY
     campaigns.channel
-), keys AS (
+), dimension_keys AS (
   SELECT
     agg_campaign_orders.channel
   FROM agg_campaign_orders
@@ -217,15 +217,15 @@ WITH agg_campaign_orders AS (
   FROM agg_campaigns
 )
 SELECT
-  keys.channel AS channel,
+  dimension_keys.channel AS channel,
   agg_campaign_orders.campaign_revenue / NULLIF(agg_campaigns.spend, 0) AS campaign_roi,
   agg_campaign_orders.campaign_revenue AS campaign_revenue,
   agg_campaigns.spend AS campaign_spend
-FROM keys
+FROM dimension_keys
 LEFT JOIN agg_campaign_orders
-  ON keys.channel IS NOT DISTINCT FROM agg_campaign_orders.channel
+  ON dimension_keys.channel IS NOT DISTINCT FROM agg_campaign_orders.channel
 LEFT JOIN agg_campaigns
-  ON keys.channel IS NOT DISTINCT FROM agg_campaigns.channel
+  ON dimension_keys.channel IS NOT DISTINCT FROM agg_campaigns.channel
 ORDER BY
   campaign_roi DESC,
   channel ASC NULLS LAST

@@ -15,8 +15,8 @@ WITH agg_orders AS (
     COUNT(*) AS repeat_buyers
   FROM (
     SELECT
-      orders.user_id AS __value,
-      COUNT(DISTINCT orders.order_id) AS __occurrences
+      orders.user_id AS counted_value,
+      COUNT(DISTINCT orders.order_id) AS occurrences_count
     FROM orders
     WHERE
       CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-07-01' AS DATE) AND CAST('2026-09-30' AS DATE)
@@ -26,7 +26,7 @@ WITH agg_orders AS (
       orders.user_id
   ) AS occurrences
   WHERE
-    occurrences.__occurrences >= 2
+    occurrences.occurrences_count >= 2
 )
 SELECT
   agg_orders.gmv AS gmv,
@@ -59,8 +59,8 @@ WITH agg_orders AS (
     COUNT(*) AS repeat_buyers
   FROM (
     SELECT
-      orders.user_id AS __value,
-      COUNT(DISTINCT orders.order_id) AS __occurrences
+      orders.user_id AS counted_value,
+      COUNT(DISTINCT orders.order_id) AS occurrences_count
     FROM orders
     WHERE
       CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-07-01' AS DATE) AND CAST('2026-09-30' AS DATE)
@@ -70,7 +70,7 @@ WITH agg_orders AS (
       orders.user_id
   ) AS occurrences
   WHERE
-    occurrences.__occurrences >= 2
+    occurrences.occurrences_count >= 2
 )
 SELECT
   agg_orders.gmv AS gmv,
@@ -103,8 +103,8 @@ WITH agg_orders AS (
     COUNT(*) AS repeat_buyers
   FROM (
     SELECT
-      orders.user_id AS __value,
-      COUNT(DISTINCT orders.order_id) AS __occurrences
+      orders.user_id AS counted_value,
+      COUNT(DISTINCT orders.order_id) AS occurrences_count
     FROM orders
     WHERE
       CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-07-01' AS DATE) AND CAST('2026-09-30' AS DATE)
@@ -114,7 +114,7 @@ WITH agg_orders AS (
       orders.user_id
   ) AS occurrences
   WHERE
-    occurrences.__occurrences >= 2
+    occurrences.occurrences_count >= 2
 )
 SELECT
   agg_orders.gmv AS gmv,
@@ -147,8 +147,8 @@ WITH agg_orders AS (
     COUNT(*) AS repeat_buyers
   FROM (
     SELECT
-      orders.user_id AS __value,
-      COUNT(DISTINCT orders.order_id) AS __occurrences
+      orders.user_id AS counted_value,
+      COUNT(DISTINCT orders.order_id) AS occurrences_count
     FROM orders
     WHERE
       CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-07-01' AS DATE) AND CAST('2026-09-30' AS DATE)
@@ -158,7 +158,7 @@ WITH agg_orders AS (
       orders.user_id
   ) AS occurrences
   WHERE
-    occurrences.__occurrences >= 2
+    occurrences.occurrences_count >= 2
 )
 SELECT
   agg_orders.gmv AS gmv,

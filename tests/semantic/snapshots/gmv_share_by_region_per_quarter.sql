@@ -12,7 +12,7 @@ WITH agg_orders AS (
   GROUP BY
     CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE),
     users.region
-), metrics AS (
+), metric_values AS (
   SELECT
     agg_orders.quarter AS quarter,
     agg_orders.region AS region,
@@ -22,7 +22,7 @@ WITH agg_orders AS (
   SELECT
     *,
     gmv / NULLIF(SUM(gmv) OVER (PARTITION BY quarter), 0) AS gmv_share
-  FROM metrics
+  FROM metric_values
 )
 SELECT
   shares.quarter AS quarter,
@@ -48,7 +48,7 @@ WITH agg_orders AS (
   GROUP BY
     CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE),
     users.region
-), metrics AS (
+), metric_values AS (
   SELECT
     agg_orders.quarter AS quarter,
     agg_orders.region AS region,
@@ -58,7 +58,7 @@ WITH agg_orders AS (
   SELECT
     *,
     CAST(gmv AS DOUBLE PRECISION) / NULLIF(SUM(gmv) OVER (PARTITION BY quarter), 0) AS gmv_share
-  FROM metrics
+  FROM metric_values
 )
 SELECT
   shares.quarter AS quarter,
@@ -84,7 +84,7 @@ WITH agg_orders AS (
   GROUP BY
     CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE),
     users.region
-), metrics AS (
+), metric_values AS (
   SELECT
     agg_orders.quarter AS quarter,
     agg_orders.region AS region,
@@ -94,7 +94,7 @@ WITH agg_orders AS (
   SELECT
     *,
     CAST(gmv AS DOUBLE) / NULLIF(SUM(gmv) OVER (PARTITION BY quarter), 0) AS gmv_share
-  FROM metrics
+  FROM metric_values
 )
 SELECT
   shares.quarter AS quarter,
@@ -120,7 +120,7 @@ WITH agg_orders AS (
   GROUP BY
     CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE),
     users.region
-), metrics AS (
+), metric_values AS (
   SELECT
     agg_orders.quarter AS quarter,
     agg_orders.region AS region,
@@ -130,7 +130,7 @@ WITH agg_orders AS (
   SELECT
     *,
     gmv / NULLIF(SUM(gmv) OVER (PARTITION BY quarter), 0) AS gmv_share
-  FROM metrics
+  FROM metric_values
 )
 SELECT
   shares.quarter AS quarter,

@@ -89,7 +89,7 @@ WITH agg_merchant_profile AS (
     ARRAY_CONTAINS(merchant_profile.tags, '滞销风险型')
   GROUP BY
     merchants.merchant_name
-), keys AS (
+), dimension_keys AS (
   SELECT
     agg_merchant_profile.merchant_name
   FROM agg_merchant_profile
@@ -111,7 +111,7 @@ WITH agg_merchant_profile AS (
   FROM agg_review_sentiments
 )
 SELECT
-  keys.merchant_name AS merchant_name,
+  dimension_keys.merchant_name AS merchant_name,
   agg_merchant_profile.sell_through AS sell_through_rate,
   agg_merchant_profile.turnover_days AS inventory_turnover_days,
   COALESCE(agg_orders.returned_orders, 0) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS return_rate,
@@ -119,17 +119,17 @@ SELECT
   COALESCE(agg_user_merchant_relation.relation_repeat_buyers, 0) / NULLIF(COALESCE(agg_user_merchant_relation.relation_buyers, 0), 0) AS repeat_buyer_share,
   agg_reviews.rating AS avg_rating,
   COALESCE(agg_review_sentiments.negative_reviews, 0) / NULLIF(COALESCE(agg_review_sentiments.classified_reviews, 0), 0) AS negative_review_share
-FROM keys
+FROM dimension_keys
 LEFT JOIN agg_merchant_profile
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_merchant_profile.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_merchant_profile.merchant_name
 LEFT JOIN agg_orders
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_orders.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_orders.merchant_name
 LEFT JOIN agg_user_merchant_relation
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_user_merchant_relation.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_user_merchant_relation.merchant_name
 LEFT JOIN agg_reviews
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_reviews.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_reviews.merchant_name
 LEFT JOIN agg_review_sentiments
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_review_sentiments.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_review_sentiments.merchant_name
 ORDER BY
   sell_through_rate DESC,
   merchant_name ASC
@@ -255,7 +255,7 @@ WITH agg_merchant_profile AS (
     END
   GROUP BY
     merchants.merchant_name
-), keys AS (
+), dimension_keys AS (
   SELECT
     agg_merchant_profile.merchant_name
   FROM agg_merchant_profile
@@ -277,7 +277,7 @@ WITH agg_merchant_profile AS (
   FROM agg_review_sentiments
 )
 SELECT
-  keys.merchant_name AS merchant_name,
+  dimension_keys.merchant_name AS merchant_name,
   agg_merchant_profile.sell_through AS sell_through_rate,
   agg_merchant_profile.turnover_days AS inventory_turnover_days,
   CAST(COALESCE(agg_orders.returned_orders, 0) AS DOUBLE PRECISION) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS return_rate,
@@ -285,17 +285,17 @@ SELECT
   CAST(COALESCE(agg_user_merchant_relation.relation_repeat_buyers, 0) AS DOUBLE PRECISION) / NULLIF(COALESCE(agg_user_merchant_relation.relation_buyers, 0), 0) AS repeat_buyer_share,
   agg_reviews.rating AS avg_rating,
   CAST(COALESCE(agg_review_sentiments.negative_reviews, 0) AS DOUBLE PRECISION) / NULLIF(COALESCE(agg_review_sentiments.classified_reviews, 0), 0) AS negative_review_share
-FROM keys
+FROM dimension_keys
 LEFT JOIN agg_merchant_profile
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_merchant_profile.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_merchant_profile.merchant_name
 LEFT JOIN agg_orders
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_orders.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_orders.merchant_name
 LEFT JOIN agg_user_merchant_relation
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_user_merchant_relation.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_user_merchant_relation.merchant_name
 LEFT JOIN agg_reviews
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_reviews.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_reviews.merchant_name
 LEFT JOIN agg_review_sentiments
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_review_sentiments.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_review_sentiments.merchant_name
 ORDER BY
   sell_through_rate DESC NULLS LAST,
   merchant_name ASC
@@ -391,7 +391,7 @@ WITH agg_merchant_profile AS (
     CONTAINS(merchant_profile.tags, '滞销风险型')
   GROUP BY
     merchants.merchant_name
-), keys AS (
+), dimension_keys AS (
   SELECT
     agg_merchant_profile.merchant_name
   FROM agg_merchant_profile
@@ -413,7 +413,7 @@ WITH agg_merchant_profile AS (
   FROM agg_review_sentiments
 )
 SELECT
-  keys.merchant_name AS merchant_name,
+  dimension_keys.merchant_name AS merchant_name,
   agg_merchant_profile.sell_through AS sell_through_rate,
   agg_merchant_profile.turnover_days AS inventory_turnover_days,
   CAST(COALESCE(agg_orders.returned_orders, 0) AS DOUBLE) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS return_rate,
@@ -421,17 +421,17 @@ SELECT
   CAST(COALESCE(agg_user_merchant_relation.relation_repeat_buyers, 0) AS DOUBLE) / NULLIF(COALESCE(agg_user_merchant_relation.relation_buyers, 0), 0) AS repeat_buyer_share,
   agg_reviews.rating AS avg_rating,
   CAST(COALESCE(agg_review_sentiments.negative_reviews, 0) AS DOUBLE) / NULLIF(COALESCE(agg_review_sentiments.classified_reviews, 0), 0) AS negative_review_share
-FROM keys
+FROM dimension_keys
 LEFT JOIN agg_merchant_profile
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_merchant_profile.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_merchant_profile.merchant_name
 LEFT JOIN agg_orders
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_orders.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_orders.merchant_name
 LEFT JOIN agg_user_merchant_relation
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_user_merchant_relation.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_user_merchant_relation.merchant_name
 LEFT JOIN agg_reviews
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_reviews.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_reviews.merchant_name
 LEFT JOIN agg_review_sentiments
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_review_sentiments.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_review_sentiments.merchant_name
 ORDER BY
   sell_through_rate DESC,
   merchant_name ASC
@@ -527,7 +527,7 @@ WITH agg_merchant_profile AS (
     ARRAY_CONTAINS(merchant_profile.tags, '滞销风险型')
   GROUP BY
     merchants.merchant_name
-), keys AS (
+), dimension_keys AS (
   SELECT
     agg_merchant_profile.merchant_name
   FROM agg_merchant_profile
@@ -549,7 +549,7 @@ WITH agg_merchant_profile AS (
   FROM agg_review_sentiments
 )
 SELECT
-  keys.merchant_name AS merchant_name,
+  dimension_keys.merchant_name AS merchant_name,
   agg_merchant_profile.sell_through AS sell_through_rate,
   agg_merchant_profile.turnover_days AS inventory_turnover_days,
   COALESCE(agg_orders.returned_orders, 0) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS return_rate,
@@ -557,17 +557,17 @@ SELECT
   COALESCE(agg_user_merchant_relation.relation_repeat_buyers, 0) / NULLIF(COALESCE(agg_user_merchant_relation.relation_buyers, 0), 0) AS repeat_buyer_share,
   agg_reviews.rating AS avg_rating,
   COALESCE(agg_review_sentiments.negative_reviews, 0) / NULLIF(COALESCE(agg_review_sentiments.classified_reviews, 0), 0) AS negative_review_share
-FROM keys
+FROM dimension_keys
 LEFT JOIN agg_merchant_profile
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_merchant_profile.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_merchant_profile.merchant_name
 LEFT JOIN agg_orders
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_orders.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_orders.merchant_name
 LEFT JOIN agg_user_merchant_relation
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_user_merchant_relation.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_user_merchant_relation.merchant_name
 LEFT JOIN agg_reviews
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_reviews.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_reviews.merchant_name
 LEFT JOIN agg_review_sentiments
-  ON keys.merchant_name IS NOT DISTINCT FROM agg_review_sentiments.merchant_name
+  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_review_sentiments.merchant_name
 ORDER BY
   sell_through_rate DESC,
   merchant_name ASC NULLS LAST

@@ -6,8 +6,8 @@ WITH agg_orders_repeat_buyers AS (
   FROM (
     SELECT
       CAST(DATE_TRUNC('MONTH', CAST(orders.order_ts AS DATE)) AS DATE) AS month,
-      orders.user_id AS __value,
-      COUNT(DISTINCT orders.order_id) AS __occurrences
+      orders.user_id AS counted_value,
+      COUNT(DISTINCT orders.order_id) AS occurrences_count
     FROM orders
     WHERE
       CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-09-30' AS DATE)
@@ -18,7 +18,7 @@ WITH agg_orders_repeat_buyers AS (
       orders.user_id
   ) AS occurrences
   WHERE
-    occurrences.__occurrences >= 2
+    occurrences.occurrences_count >= 2
   GROUP BY
     occurrences.month
 ), agg_orders AS (
@@ -30,7 +30,7 @@ WITH agg_orders_repeat_buyers AS (
     CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-09-30' AS DATE)
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(orders.order_ts AS DATE)) AS DATE)
-), keys AS (
+), dimension_keys AS (
   SELECT
     agg_orders_repeat_buyers.month
   FROM agg_orders_repeat_buyers
@@ -40,13 +40,13 @@ WITH agg_orders_repeat_buyers AS (
   FROM agg_orders
 )
 SELECT
-  keys.month AS month,
+  dimension_keys.month AS month,
   COALESCE(agg_orders_repeat_buyers.repeat_buyers, 0) / NULLIF(COALESCE(agg_orders.buyer_count, 0), 0) AS repurchase_rate
-FROM keys
+FROM dimension_keys
 LEFT JOIN agg_orders_repeat_buyers
-  ON keys.month IS NOT DISTINCT FROM agg_orders_repeat_buyers.month
+  ON dimension_keys.month IS NOT DISTINCT FROM agg_orders_repeat_buyers.month
 LEFT JOIN agg_orders
-  ON keys.month IS NOT DISTINCT FROM agg_orders.month
+  ON dimension_keys.month IS NOT DISTINCT FROM agg_orders.month
 ORDER BY
   month ASC
 
@@ -58,8 +58,8 @@ WITH agg_orders_repeat_buyers AS (
   FROM (
     SELECT
       CAST(DATE_TRUNC('MONTH', CAST(orders.order_ts AS DATE)) AS DATE) AS month,
-      orders.user_id AS __value,
-      COUNT(DISTINCT orders.order_id) AS __occurrences
+      orders.user_id AS counted_value,
+      COUNT(DISTINCT orders.order_id) AS occurrences_count
     FROM orders
     WHERE
       CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-09-30' AS DATE)
@@ -70,7 +70,7 @@ WITH agg_orders_repeat_buyers AS (
       orders.user_id
   ) AS occurrences
   WHERE
-    occurrences.__occurrences >= 2
+    occurrences.occurrences_count >= 2
   GROUP BY
     occurrences.month
 ), agg_orders AS (
@@ -82,7 +82,7 @@ WITH agg_orders_repeat_buyers AS (
     CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-09-30' AS DATE)
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(orders.order_ts AS DATE)) AS DATE)
-), keys AS (
+), dimension_keys AS (
   SELECT
     agg_orders_repeat_buyers.month
   FROM agg_orders_repeat_buyers
@@ -92,13 +92,13 @@ WITH agg_orders_repeat_buyers AS (
   FROM agg_orders
 )
 SELECT
-  keys.month AS month,
+  dimension_keys.month AS month,
   CAST(COALESCE(agg_orders_repeat_buyers.repeat_buyers, 0) AS DOUBLE PRECISION) / NULLIF(COALESCE(agg_orders.buyer_count, 0), 0) AS repurchase_rate
-FROM keys
+FROM dimension_keys
 LEFT JOIN agg_orders_repeat_buyers
-  ON keys.month IS NOT DISTINCT FROM agg_orders_repeat_buyers.month
+  ON dimension_keys.month IS NOT DISTINCT FROM agg_orders_repeat_buyers.month
 LEFT JOIN agg_orders
-  ON keys.month IS NOT DISTINCT FROM agg_orders.month
+  ON dimension_keys.month IS NOT DISTINCT FROM agg_orders.month
 ORDER BY
   month ASC
 
@@ -110,8 +110,8 @@ WITH agg_orders_repeat_buyers AS (
   FROM (
     SELECT
       CAST(DATE_TRUNC('MONTH', CAST(orders.order_ts AS DATE)) AS DATE) AS month,
-      orders.user_id AS __value,
-      COUNT(DISTINCT orders.order_id) AS __occurrences
+      orders.user_id AS counted_value,
+      COUNT(DISTINCT orders.order_id) AS occurrences_count
     FROM orders
     WHERE
       CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-09-30' AS DATE)
@@ -122,7 +122,7 @@ WITH agg_orders_repeat_buyers AS (
       orders.user_id
   ) AS occurrences
   WHERE
-    occurrences.__occurrences >= 2
+    occurrences.occurrences_count >= 2
   GROUP BY
     occurrences.month
 ), agg_orders AS (
@@ -134,7 +134,7 @@ WITH agg_orders_repeat_buyers AS (
     CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-09-30' AS DATE)
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(orders.order_ts AS DATE)) AS DATE)
-), keys AS (
+), dimension_keys AS (
   SELECT
     agg_orders_repeat_buyers.month
   FROM agg_orders_repeat_buyers
@@ -144,13 +144,13 @@ WITH agg_orders_repeat_buyers AS (
   FROM agg_orders
 )
 SELECT
-  keys.month AS month,
+  dimension_keys.month AS month,
   CAST(COALESCE(agg_orders_repeat_buyers.repeat_buyers, 0) AS DOUBLE) / NULLIF(COALESCE(agg_orders.buyer_count, 0), 0) AS repurchase_rate
-FROM keys
+FROM dimension_keys
 LEFT JOIN agg_orders_repeat_buyers
-  ON keys.month IS NOT DISTINCT FROM agg_orders_repeat_buyers.month
+  ON dimension_keys.month IS NOT DISTINCT FROM agg_orders_repeat_buyers.month
 LEFT JOIN agg_orders
-  ON keys.month IS NOT DISTINCT FROM agg_orders.month
+  ON dimension_keys.month IS NOT DISTINCT FROM agg_orders.month
 ORDER BY
   month ASC
 
@@ -162,8 +162,8 @@ WITH agg_orders_repeat_buyers AS (
   FROM (
     SELECT
       CAST(DATE_TRUNC('MONTH', CAST(orders.order_ts AS DATE)) AS DATE) AS month,
-      orders.user_id AS __value,
-      COUNT(DISTINCT orders.order_id) AS __occurrences
+      orders.user_id AS counted_value,
+      COUNT(DISTINCT orders.order_id) AS occurrences_count
     FROM orders
     WHERE
       CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-09-30' AS DATE)
@@ -174,7 +174,7 @@ WITH agg_orders_repeat_buyers AS (
       orders.user_id
   ) AS occurrences
   WHERE
-    occurrences.__occurrences >= 2
+    occurrences.occurrences_count >= 2
   GROUP BY
     occurrences.month
 ), agg_orders AS (
@@ -186,7 +186,7 @@ WITH agg_orders_repeat_buyers AS (
     CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-09-30' AS DATE)
   GROUP BY
     CAST(DATE_TRUNC('MONTH', CAST(orders.order_ts AS DATE)) AS DATE)
-), keys AS (
+), dimension_keys AS (
   SELECT
     agg_orders_repeat_buyers.month
   FROM agg_orders_repeat_buyers
@@ -196,12 +196,12 @@ WITH agg_orders_repeat_buyers AS (
   FROM agg_orders
 )
 SELECT
-  keys.month AS month,
+  dimension_keys.month AS month,
   COALESCE(agg_orders_repeat_buyers.repeat_buyers, 0) / NULLIF(COALESCE(agg_orders.buyer_count, 0), 0) AS repurchase_rate
-FROM keys
+FROM dimension_keys
 LEFT JOIN agg_orders_repeat_buyers
-  ON keys.month IS NOT DISTINCT FROM agg_orders_repeat_buyers.month
+  ON dimension_keys.month IS NOT DISTINCT FROM agg_orders_repeat_buyers.month
 LEFT JOIN agg_orders
-  ON keys.month IS NOT DISTINCT FROM agg_orders.month
+  ON dimension_keys.month IS NOT DISTINCT FROM agg_orders.month
 ORDER BY
   month ASC NULLS LAST

@@ -8,7 +8,7 @@ WITH agg_users AS (
     ON users.user_id = user_profile.user_id
   GROUP BY
     user_profile.value_tier
-), metrics AS (
+), metric_values AS (
   SELECT
     agg_users.value_tier AS value_tier,
     agg_users.users AS user_count
@@ -17,7 +17,7 @@ WITH agg_users AS (
   SELECT
     *,
     user_count / NULLIF(SUM(user_count) OVER (), 0) AS user_count_share
-  FROM metrics
+  FROM metric_values
 )
 SELECT
   shares.value_tier AS value_tier,
@@ -38,7 +38,7 @@ WITH agg_users AS (
     ON users.user_id = user_profile.user_id
   GROUP BY
     user_profile.value_tier
-), metrics AS (
+), metric_values AS (
   SELECT
     agg_users.value_tier AS value_tier,
     agg_users.users AS user_count
@@ -47,7 +47,7 @@ WITH agg_users AS (
   SELECT
     *,
     CAST(user_count AS DOUBLE PRECISION) / NULLIF(SUM(user_count) OVER (), 0) AS user_count_share
-  FROM metrics
+  FROM metric_values
 )
 SELECT
   shares.value_tier AS value_tier,
@@ -68,7 +68,7 @@ WITH agg_users AS (
     ON users.user_id = user_profile.user_id
   GROUP BY
     user_profile.value_tier
-), metrics AS (
+), metric_values AS (
   SELECT
     agg_users.value_tier AS value_tier,
     agg_users.users AS user_count
@@ -77,7 +77,7 @@ WITH agg_users AS (
   SELECT
     *,
     CAST(user_count AS DOUBLE) / NULLIF(SUM(user_count) OVER (), 0) AS user_count_share
-  FROM metrics
+  FROM metric_values
 )
 SELECT
   shares.value_tier AS value_tier,
@@ -98,7 +98,7 @@ WITH agg_users AS (
     ON users.user_id = user_profile.user_id
   GROUP BY
     user_profile.value_tier
-), metrics AS (
+), metric_values AS (
   SELECT
     agg_users.value_tier AS value_tier,
     agg_users.users AS user_count
@@ -107,7 +107,7 @@ WITH agg_users AS (
   SELECT
     *,
     user_count / NULLIF(SUM(user_count) OVER (), 0) AS user_count_share
-  FROM metrics
+  FROM metric_values
 )
 SELECT
   shares.value_tier AS value_tier,
