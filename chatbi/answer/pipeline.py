@@ -90,9 +90,9 @@ class Pipeline:
         """Distinct values of low-cardinality dimensions, read once from the warehouse."""
         with self._lock:
             if self._values is None:
-                from chatbi.semantic.values import read_dimension_values
+                from chatbi.retrieval.values import read_dimension_values
 
-                self._values = read_dimension_values(self.layer, self.executor)
+                self._values = read_dimension_values(self.layer, self.executor, self.default_as_of())
             return self._values
 
     @property

@@ -1,15 +1,18 @@
 """Distinct values of low-cardinality dimensions, read from the warehouse.
 
 Planners match words such as 华东, 中古包 or 抖音 against these values, so they follow the data
-(a warehouse imported from Olist has Brazilian regions instead of Chinese ones).
+(a warehouse imported from Olist has Brazilian regions instead of Chinese ones). Dimensions
+with fixed ``values`` in the YAML (e.g. age bands) use those.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from datetime import date
+from typing import Any, Protocol
 
 from chatbi.errors import ChatBIError
+from chatbi.semantic.catalog import Catalog
 from chatbi.semantic.models import SemanticLayer
 
 log = logging.getLogger(__name__)
@@ -17,38 +20,28 @@ MAX_VALUES_PER_DIMENSION = 300
 
 
 class _Runs(Protocol):
-    def run(self, sql: str, *, max_rows: int = ...) -> object: ...
+    def run(self, sql: str, *, max_rows: int = ...) -> Any: ...
 
 
-def _source(model_table: str | None, model_sql: str | None) -> str | None:
-    if model_table:
-        return model_table
-    if model_sql:
-        return f"({model_sql}) AS src"
-    return None
-
-
-def read_dimension_values(layer: SemanticLayer, executor: _Runs) -> dict[str, list[str]]:
-    """For every dimension marked ``index_values``, its distinct non-null values as strings."""
+def read_dimension_values(layer: SemanticLayer, executor: _Runs,
+                          as_of: date | None = None) -> dict[str, list[str]]:
+    """For every dimension marked ``index_values`` (or with fixed values), its values as text."""
+    catalog = Catalog(layer)
     values: dict[str, list[str]] = {}
-    for model, dim in layer.all_dimensions():
-        if not dim.index_values or dim.pii:
+    for _model, dim in layer.all_dimensions():
+        if dim.pii:
             continue
-        source = _source(getattr(model, "table", None), getattr(model, "sql", None))
-        if source is None:
+        fixed = getattr(dim, "values", None)
+        if fixed:
+            values[dim.name] = [str(v) for v in fixed]
             continue
-        expr = dim.expr
-        if dim.type == "tag":
-            sql = (f"SELECT DISTINCT CAST(v AS VARCHAR) AS v FROM (SELECT UNNEST({expr}) AS v FROM {source}) t "
-                   f"WHERE v IS NOT NULL ORDER BY 1 LIMIT {MAX_VALUES_PER_DIMENSION}")
-        else:
-            sql = (f"SELECT DISTINCT CAST({expr} AS VARCHAR) AS v FROM {source} "
-                   f"WHERE {expr} IS NOT NULL ORDER BY 1 LIMIT {MAX_VALUES_PER_DIMENSION}")
+        if not dim.index_values:
+            continue
+        sql = catalog.dimension_values_sql(dim.name, as_of=as_of, limit=MAX_VALUES_PER_DIMENSION)
         try:
             result = executor.run(sql, max_rows=MAX_VALUES_PER_DIMENSION)
-        except ChatBIError as exc:  # a table missing from this warehouse: skip its values
+        except ChatBIError as exc:  # a table missing from this warehouse: no values for it
             log.info("no values for dimension %s: %s", dim.name, exc.message)
             continue
-        rows = getattr(result, "rows", [])
-        values[dim.name] = [str(row[0]) for row in rows if row[0] not in (None, "")]
+        values[dim.name] = [str(row[0]) for row in result.rows if row[0] not in (None, "")]
     return values

@@ -250,6 +250,9 @@ class _Compiler:
                 self.notes.append(
                     f"「{self._label(metric)}」是当前快照，未按时间范围筛选 / "
                     f"{metric} is a current snapshot; the time range was not applied")
+            if self.q.comparison and time_dim is None:
+                raise _err(f"指标「{self._label(metric)}」是当前快照，不能做同比/环比",
+                           f"metric {metric} is a current snapshot; it cannot be compared with another period")
             if self.bucket and not self.time_group_dim and time_dim is None:
                 raise _err(f"指标「{self._label(metric)}」是快照指标，没有时间维度，不能按{self.bucket}看趋势",
                            f"metric {metric} is a snapshot without a time dimension; it has no {self.bucket} trend")

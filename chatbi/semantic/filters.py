@@ -25,6 +25,9 @@ def coerce(dim: Dimension, value: Any) -> Any:
     """A filter value converted to the dimension's type (dates for time dimensions)."""
     if value is None:
         return None
+    if isinstance(value, str) and dim.value_labels:
+        by_label = {label: raw for raw, label in dim.value_labels.items()}
+        value = by_label.get(value.strip(), value)  # 一线 -> 1, 小程序 -> mini_program
     kind = "date" if dim.type == "time" else dim.data_type
     try:
         if kind == "date":

@@ -109,4 +109,4 @@ def growth_factors(plan: StoryPlan, prev_gmv: np.ndarray, items_cents: np.ndarra
     target[plan.decline_category] = plan.decline_target
     wanted = prev_gmv * (1.0 + target)
     f = np.where(ok, (wanted + discount_cents) / np.maximum(items_cents, 1), 1.0)
-    return np.clip(f, 0.4, 2.5)
+    return np.clip(f, 0.1, 5.0)

@@ -258,3 +258,27 @@ def test_compiled_query_describes_its_columns(layer: SemanticLayer) -> None:
                                                                              "quarter")
     assert compiled.previous_range is not None
     assert (compiled.previous_range.start, compiled.previous_range.end) == (date(2025, 7, 1), date(2025, 9, 30))
+
+
+def test_value_labels_are_accepted_as_filter_values(run: Runner) -> None:
+    by_label = run(metrics=["gmv"], filters=[{"dimension": "city_tier", "op": "eq", "value": "新一线"}], time_range=Q3)
+    by_value = run(metrics=["gmv"], filters=[{"dimension": "city_tier", "op": "eq", "value": 2}], time_range=Q3)
+    assert by_label == by_value == [{"gmv": pytest.approx(650)}]
+    device = run(metrics=["order_count"], filters=[{"dimension": "device", "op": "in", "value": ["小程序"]}],
+                 time_range=Q3)
+    assert device == [{"order_count": 1}]
+
+
+def test_hidden_metrics_for_order_and_having_in_layered_queries(run: Runner) -> None:
+    rows = run(metrics=["gmv"], dimensions=["channel"], time_range=Q3, share_of_total=True,
+               order_by=[{"field": "order_count"}], having=[{"metric": "buyer_count", "op": "gte", "value": 1}])
+    assert [r["channel"] for r in rows] == ["抖音", "小红书", "微信"]  # 3, 1, 1 orders; ties by channel
+    assert list(rows[0]) == ["channel", "gmv", "gmv_share"]
+    plain = run(metrics=["gmv"], dimensions=["channel"], time_range=Q3, order_by=[{"field": "order_count"}])
+    assert [r["channel"] for r in plain] == ["抖音", "小红书", "微信"]
+
+
+def test_snapshot_metrics_cannot_be_compared(layer: SemanticLayer) -> None:
+    query = SemanticQuery(metrics=["avg_clv"], time_range=Q3, comparison="previous_period")
+    with pytest.raises(CompileError, match="snapshot"):
+        compile_query(query, layer, as_of=AS_OF)

@@ -1,0 +1,225 @@
+"""What a why-analysis computes: the metric's shape, the two periods, the candidate dimensions.
+
+Everything is read from the semantic layer through ``Catalog``: whether a metric adds up over
+segments (sums, counts) or is a ratio (and which metric gives its weights), which time
+dimension it runs on, and which dimensions can break it down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+import sqlglot
+from sqlglot import exp
+
+from chatbi.errors import UserInputError
+from chatbi.semantic.catalog import Catalog
+from chatbi.semantic.periods import comparison_range
+from chatbi.semantic.query import ComparisonKind, Filter, TimeRange
+
+# Dimensions tried, in this order of preference (ties in ranking go to the earlier one).
+# ``user_cohort`` is computed, not declared: users who signed up in the period vs before it.
+DEFAULT_CANDIDATES: tuple[str, ...] = (
+    "channel", "category", "region", "city_tier", "device", "signup_channel", "user_cohort",
+    "lifecycle_stage", "value_tier", "gender", "age_band", "price_sensitivity", "merchant_id",
+    "merchant_region", "style", "used_coupon",
+)
+USER_COHORT = "user_cohort"
+SIGNUP_DATE = "signup_date"
+# Extra columns queried with a dimension so that segments get readable labels.
+LABEL_DIMENSIONS: dict[str, str] = {"merchant_id": "merchant_name", "product_id": "product_title"}
+MAX_OVERLAP = 1.5  # Σ segment weights / total above which a dimension is not a decomposition
+
+Cohort = Literal["all", "new_users"]
+Kind = Literal["additive", "ratio"]
+
+
+class InsightError(UserInputError):
+    """A why-question that cannot be decomposed (snapshot metric, unsupported shape…)."""
+
+    code = "why_not_possible"
+
+
+@dataclass(frozen=True)
+class MetricShape:
+    """How a metric's change splits over segments.
+
+    ``kind`` additive: the segments' values add up to the total (sums, counts). ``ratio``:
+    the metric is ``Σ num / Σ den``; ``weight_metric`` is a metric giving each segment's
+    denominator (its weight).
+    """
+
+    metric: str
+    kind: Kind
+    time_dimension: str
+    weight_metric: str | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way to split the metric: a dimension (with an optional label column)."""
+
+    name: str
+    label_column: str | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return [self.name] + ([self.label_column] if self.label_column else [])
+
+
+@dataclass(frozen=True)
+class Periods:
+    """The current period and the one it is compared with."""
+
+    current: TimeRange
+    base: TimeRange
+    comparison: ComparisonKind
+
+
+@dataclass(frozen=True)
+class InsightPlan:
+    """Everything needed to run the why-analysis queries."""
+
+    shape: MetricShape
+    periods: Periods
+    filters: tuple[Filter, ...]
+    candidates: tuple[Candidate, ...]
+    cohort: Cohort = "all"
+    skipped: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _err(zh: str, en: str, language: str, code: str = "why_not_possible") -> InsightError:
+    return InsightError(en if language == "en" else zh, code=code)
+
+
+def _measure_agg(catalog: Catalog, measure: str) -> tuple[str | None, str | None, str | None]:
+    """(agg, filter, model) of the first model defining ``measure`` (the compiler's choice)."""
+    models = catalog.layer.models_with_measure(measure)
+    if not models:
+        return None, None, None
+    m = models[0].measure(measure)
+    assert m is not None
+    return m.agg, m.filter, models[0].name
+
+
+def _simple_metric_for(catalog: Catalog, measure: str, time_dimension: str) -> str | None:
+    """A simple metric reading ``measure`` on the same time dimension."""
+    for metric in catalog.layer.metrics:
+        if (metric.type == "simple" and metric.measure == measure
+                and catalog.time_dimension_for(metric.name) == time_dimension):
+            return metric.name
+    return None
+
+
+def _count_metric_on_model(catalog: Catalog, model: str, time_dimension: str) -> str | None:
+    """An unfiltered row count on ``model`` (the weights of an average)."""
+    for metric in catalog.layer.metrics:
+        if metric.type != "simple" or not metric.measure:
+            continue
+        agg, flt, host = _measure_agg(catalog, metric.measure)
+        if (agg == "count" and flt is None and host == model
+                and catalog.time_dimension_for(metric.name) == time_dimension):
+            return metric.name
+    return None
+
+
+def metric_shape(catalog: Catalog, metric: str, language: str = "zh") -> MetricShape:
+    """Classify ``metric`` for decomposition, or raise ``InsightError`` saying why not."""
+    found = catalog.get_metric(metric)
+    if found is None:
+        raise _err(f"未知指标「{metric}」", f"unknown metric {metric!r}", language, "unclear_question")
+    label = found.label_en if language == "en" and found.label_en else found.label
+    time_dim = catalog.time_dimension_for(metric)
+    if time_dim is None:
+        raise _err(f"「{label}」是当前快照指标，没有按时间的历史，无法分析它为什么变化。",
+                   f"{label} is a current snapshot with no history over time, so its change "
+                   "cannot be explained.", language, "why_snapshot_metric")
+    if found.type == "simple":
+        agg, _, model = _measure_agg(catalog, found.measure or "")
+        if agg in ("sum", "count", "count_distinct"):
+            return MetricShape(metric, "additive", time_dim)
+        if agg == "avg" and model:
+            weights = _count_metric_on_model(catalog, model, time_dim)
+            if weights:
+                return MetricShape(metric, "ratio", time_dim, weights)
+    elif found.type == "ratio":
+        weights = _simple_metric_for(catalog, found.denominator or "", time_dim)
+        if weights:
+            return MetricShape(metric, "ratio", time_dim, weights)
+    else:
+        tree = sqlglot.parse_one(found.expr or "", read="duckdb")
+        if (isinstance(tree, exp.Div) and isinstance(tree.this, exp.Column)
+                and isinstance(tree.expression, exp.Column)
+                and catalog.get_metric(tree.expression.name) is not None):
+            return MetricShape(metric, "ratio", time_dim, tree.expression.name)
+    raise _err(f"「{label}」的结构无法按维度拆解（缺少可作为权重的分母指标）。",
+               f"{label} cannot be split over segments (no denominator metric to weight them).",
+               language)
+
+
+def make_periods(time_range: TimeRange, comparison: ComparisonKind) -> Periods:
+    """The current range and its comparison range (the compiler's own rule)."""
+    return Periods(current=time_range, base=comparison_range(time_range, comparison, None),
+                   comparison=comparison)
+
+
+def period_filters(plan: InsightPlan, period: TimeRange, segment: str | None = None) -> list[Filter]:
+    """The plan's filters plus the cohort (and ``user_cohort`` segment) filters of a period."""
+    out = list(plan.filters)
+    if plan.cohort == "new_users" or segment == "new":
+        out.append(Filter(dimension=SIGNUP_DATE, op="between",
+                          value=[period.start.isoformat(), period.end.isoformat()]))
+    elif segment == "returning":
+        out.append(Filter(dimension=SIGNUP_DATE, op="lt", value=period.start.isoformat()))
+    return out
+
+
+def _fixed_dimensions(filters: tuple[Filter, ...]) -> set[str]:
+    """Dimensions a filter pins to one value (splitting by them shows a single segment)."""
+    out = set()
+    for flt in filters:
+        single_list = isinstance(flt.value, list | tuple) and len(flt.value) == 1
+        if flt.op == "eq" or (flt.op == "in" and single_list):
+            out.add(flt.dimension)
+    return out
+
+
+def choose_candidates(catalog: Catalog, shape: MetricShape, filters: tuple[Filter, ...], *,
+                      requested: list[str] | None = None, cohort: Cohort = "all",
+                      max_dimensions: int = 12) -> tuple[tuple[Candidate, ...], tuple[str, ...]]:
+    """The dimensions to split by, and the names skipped (unreachable or pinned by a filter).
+
+    ``requested`` (the dimensions the user named) replaces the default list.
+    """
+    reachable = set(catalog.dimensions_for(shape.metric))
+    fixed = _fixed_dimensions(filters)
+    names = list(requested) if requested else list(DEFAULT_CANDIDATES)
+    chosen: list[Candidate] = []
+    skipped: list[str] = []
+    for name in names:
+        if name == USER_COHORT:
+            ok = (SIGNUP_DATE in reachable and shape.time_dimension != SIGNUP_DATE
+                  and cohort == "all" and SIGNUP_DATE not in {f.dimension for f in filters})
+        else:
+            dim = catalog.get_dimension(name)
+            ok = (dim is not None and name in reachable and name not in fixed
+                  and dim.type == "categorical" and not dim.pii)
+        if not ok:
+            skipped.append(name)
+            continue
+        label = LABEL_DIMENSIONS.get(name)
+        if label and label not in reachable:
+            label = None
+        chosen.append(Candidate(name, label))
+        if len(chosen) >= max_dimensions:
+            break
+    return tuple(chosen), tuple(skipped)
+
+
+def default_time_range(as_of: date, language: str) -> TimeRange:
+    """The latest complete month (the planner's default for why-questions)."""
+    from chatbi.planner.time_parser import latest_complete_month
+
+    return latest_complete_month(as_of, language)
