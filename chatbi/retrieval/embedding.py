@@ -35,6 +35,8 @@ _BATCH = 32
 _lock = threading.RLock()
 _model: Any = None
 _cache: dict[str, np.ndarray] = {}
+_queries: dict[str, np.ndarray] = {}
+_MAX_QUERIES = 512
 _cache_enabled = True
 _stats = {"passages_embedded": 0, "queries_embedded": 0}
 
@@ -90,10 +92,19 @@ def embed_passages(texts: Sequence[str]) -> np.ndarray:
 
 
 def embed_query(text: str) -> np.ndarray:
-    """Unit vector (384,) of a search query, ``query: `` prefix."""
+    """Unit vector (384,) of a search query, ``query: `` prefix.
+
+    The last few hundred queries are remembered: a planner searches one question several
+    times (metrics, then dimensions, values, examples)."""
     with _lock:
-        _stats["queries_embedded"] += 1
-        return np.asarray(_get_model().query(text), dtype=np.float32).reshape(DIM)
+        vector = _queries.get(text)
+        if vector is None:
+            _stats["queries_embedded"] += 1
+            vector = np.asarray(_get_model().query(text), dtype=np.float32).reshape(DIM)
+            if len(_queries) >= _MAX_QUERIES:
+                _queries.pop(next(iter(_queries)))
+            _queries[text] = vector
+        return vector
 
 
 def remember(text: str, vector: np.ndarray) -> None:
@@ -108,8 +119,9 @@ def cached(text: str) -> bool:
 
 
 def clear_cache() -> None:
-    """Forget every cached passage vector (benchmarks measure a cold build)."""
+    """Forget every cached passage and query vector (benchmarks measure a cold start)."""
     _cache.clear()
+    _queries.clear()
 
 
 @contextmanager
