@@ -115,8 +115,11 @@ def value_text(catalog: Catalog, dimension: str, value: Any, language: str) -> s
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value)
-    if dim is not None and dim.value_labels and lang == "zh":
-        return dim.value_labels.get(text, text)
+    if dim is not None and dim.value_labels:
+        if lang == "zh":
+            return dim.value_labels.get(text, text)
+        if text in dim.value_labels and text.isdigit():  # "tier 1", never a bare number
+            return f"{(dim.label_en or dim.name).split()[-1]} {text}"
     return text
 
 
@@ -127,6 +130,11 @@ def dimension_label(catalog: Catalog, name: str, language: str) -> str:
     if dim is None:
         return name
     return (dim.label_en or dim.name) if language == "en" else dim.label
+
+
+def candidate_label(catalog: Catalog, cand: Candidate, language: str) -> str:
+    """The dimension's label; a labelled id (merchant_id + merchant_name) takes the name's."""
+    return dimension_label(catalog, cand.label_column or cand.name, language)
 
 
 def _segments(runner: Runner, catalog: Catalog, plan: InsightPlan, cand: Candidate,
@@ -168,20 +176,26 @@ def _cohort_segments(runner: Runner, plan: InsightPlan, language: str) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def collect(plan: InsightPlan, runner: Runner, catalog: Catalog, language: str) -> InsightData:
-    """Totals, then each candidate dimension decomposed."""
-    lang = "en" if language == "en" else "zh"
-    ratio = plan.shape.kind == "ratio"
+def totals_of(plan: InsightPlan, runner: Runner) -> tuple[Totals, Totals | None]:
+    """The metric (and, for ratios, the total weight) in the base and the current period."""
     b_val, b_w = _total(runner, plan, plan.periods.base)
     c_val, c_w = _total(runner, plan, plan.periods.current)
-    totals = Totals(b_val, c_val)
-    weights = Totals(b_w, c_w) if ratio else None
+    return Totals(b_val, c_val), (Totals(b_w, c_w) if plan.shape.kind == "ratio" else None)
+
+
+def collect(plan: InsightPlan, runner: Runner, catalog: Catalog, language: str,
+            totals: tuple[Totals, Totals | None] | None = None) -> InsightData:
+    """Totals (unless given), then each candidate dimension decomposed."""
+    lang = "en" if language == "en" else "zh"
+    ratio = plan.shape.kind == "ratio"
+    totals, weights = totals or totals_of(plan, runner)
+    b_val, c_val = totals.base, totals.current
     results: list[DimensionResult] = []
     notes: list[str] = []
     if math.isnan(b_val) or math.isnan(c_val):
         return InsightData(totals, weights, results, notes)
     for cand in plan.candidates:
-        label = dimension_label(catalog, cand.name, language)
+        label = candidate_label(catalog, cand, language)
         try:
             if cand.name == USER_COHORT:
                 segments, truncated = _cohort_segments(runner, plan, language), False

@@ -24,6 +24,12 @@ one segment, ``R* = R``. When segments overlap (a user active in two channels) o
 cut off (truncated results), the parts do not add up to the true change; the difference is
 returned as one ``residual`` row, so that **the contributions of a dimension always add up to
 the total change**.
+
+``excess`` is the part of a contribution beyond what the segment would have contributed had it
+moved exactly like the total: ``contribution_i − b_i·ΔV`` with ``b_i`` its base share
+(``base_i / V_base`` for additive metrics, ``w_i,base`` for ratios). A change spread evenly over
+all segments has no excess anywhere; a segment that alone moved has an excess close to its
+contribution. It measures how much a dimension *explains*, beyond the size of its segments.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ import pandas as pd
 DecompositionKind = Literal["additive", "ratio"]
 COLUMNS = (
     "segment", "base", "current", "change", "weight_base", "weight_current",
-    "rate_effect", "mix_effect", "contribution", "share_of_change", "kind",
+    "rate_effect", "mix_effect", "contribution", "share_of_change", "excess", "kind",
 )
 
 
@@ -62,7 +68,8 @@ def _tolerance(totals: Totals) -> float:
     return 1e-9 * max(1.0, abs(totals.base), abs(totals.current))
 
 
-def _finish(out: pd.DataFrame, totals: Totals, residual_label: str) -> pd.DataFrame:
+def _finish(out: pd.DataFrame, totals: Totals, residual_label: str, base_share: np.ndarray) -> pd.DataFrame:
+    out["excess"] = out["contribution"] - base_share * totals.change
     explained = float(np.nansum(out["contribution"].to_numpy(dtype=float)))
     residual = totals.change - explained
     if abs(residual) > _tolerance(totals):
@@ -96,7 +103,8 @@ def decompose_additive(segments: pd.DataFrame, totals: Totals, *,
         "share_of_change": np.nan,
         "kind": "segment",
     })
-    return _finish(out, totals, residual_label)
+    share = base / totals.base if totals.base else np.zeros_like(base)
+    return _finish(out, totals, residual_label, share)
 
 
 def decompose_ratio(segments: pd.DataFrame, totals: Totals, *,
@@ -134,7 +142,7 @@ def decompose_ratio(segments: pd.DataFrame, totals: Totals, *,
         "share_of_change": np.nan,
         "kind": "segment",
     })
-    return _finish(out, totals, residual_label)
+    return _finish(out, totals, residual_label, w0)
 
 
 def decompose(kind: DecompositionKind, segments: pd.DataFrame, totals: Totals, *,

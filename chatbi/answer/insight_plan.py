@@ -23,8 +23,14 @@ from chatbi.semantic.query import ComparisonKind, Filter, TimeRange
 # ``user_cohort`` is computed, not declared: users who signed up in the period vs before it.
 DEFAULT_CANDIDATES: tuple[str, ...] = (
     "channel", "category", "region", "city_tier", "device", "signup_channel", "user_cohort",
-    "lifecycle_stage", "value_tier", "gender", "age_band", "price_sensitivity", "merchant_id",
-    "merchant_region", "style", "used_coupon",
+    "gender", "age_band", "merchant_id", "merchant_region", "style", "used_coupon",
+)
+# Profile labels computed at the as-of date from the very behaviour being explained (a buyer
+# of last month is "活跃" and "高价值" today), so they "explain" any change circularly. They
+# are used only when the user names them (为什么各价值分层的GMV下降).
+SNAPSHOT_DIMENSIONS: tuple[str, ...] = (
+    "value_tier", "lifecycle_stage", "rfm_segment", "price_sensitivity", "churn_risk_level",
+    "r_score", "f_score", "m_score", "favorite_category", "preferred_channel",
 )
 USER_COHORT = "user_cohort"
 SIGNUP_DATE = "signup_date"
@@ -159,9 +165,16 @@ def metric_shape(catalog: Catalog, metric: str, language: str = "zh") -> MetricS
                language)
 
 
-def make_periods(time_range: TimeRange, comparison: ComparisonKind) -> Periods:
-    """The current range and its comparison range (the compiler's own rule)."""
-    return Periods(current=time_range, base=comparison_range(time_range, comparison, None),
+_BASE_LABELS = {("zh", "previous_period"): "上一周期", ("zh", "same_period_last_year"): "上年同期",
+                ("en", "previous_period"): "the previous period",
+                ("en", "same_period_last_year"): "the same period last year"}
+
+
+def make_periods(time_range: TimeRange, comparison: ComparisonKind, language: str = "zh") -> Periods:
+    """The current range and its comparison range (the compiler's own rule), labelled."""
+    base = comparison_range(time_range, comparison, None)
+    label = _BASE_LABELS[("en" if language == "en" else "zh", comparison)]
+    return Periods(current=time_range, base=base.model_copy(update={"label": label}),
                    comparison=comparison)
 
 

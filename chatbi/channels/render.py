@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -110,13 +110,15 @@ def render_answer(answer: Any, console: Console, *, show_sql: bool = True, max_r
 
 
 def render_error(code: str | None, message: str, console: Console) -> None:
-    """A clear error line and, when known, what to do next."""
-    lines = [Text(message or "出错了 / something went wrong", style="bold red")]
+    """A clear error line (never wrapped mid-command) and, when known, what to do next."""
+    text = Text(message or "出错了 / something went wrong", style="bold red")
+    if code:
+        text.append(f"  [{code}]", style="dim")
+    console.print(text, soft_wrap=True)
     hint = hint_for(code)
     commands = re.findall(r"`([^`]+)`", hint or "")
     if hint and not any(c in message for c in commands):
-        lines.append(Text(hint, style="yellow"))
-    console.print(Panel(Group(*lines), title=escape(code or "error"), title_align="left", border_style="red"))
+        console.print(Text("→ " + hint, style="yellow"), soft_wrap=True)
 
 
 @contextlib.contextmanager

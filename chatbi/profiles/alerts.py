@@ -7,13 +7,13 @@ Three families (docs/profiles.md explains each rule with its numbers):
   that same quarter) by region, by signup channel and by region × channel: 上个季度 vs the
   quarter before; a region alert names the channel that drove the drop;
 * category GMV: last 30 days vs the 90 days before them, per day, and relative to the
-  platform (so a seasonal dip of everything does not alert).
+  platform's order trend (so a seasonal dip of everything does not alert).
 
-Every candidate needs enough volume, a large relative change, and a z-score above a
-Bonferroni-corrected critical value (at least 3): with m candidates tested in a family the
-chance of any false alarm in that family stays near 5%, so a quiet warehouse raises few
-alerts however many merchants it has. Severity grows with the size of the change and drops
-one level when the z-score is less than 0.5 above its critical value.
+SQL gathers the counts of every candidate that has enough volume and a large enough change;
+Python computes one p-value per candidate on arrays (exact conditional binomial tests for
+counts, a two-proportion z-test for conversion) and keeps those below a Bonferroni threshold
+(5% / candidates tested in the family), so a quiet warehouse raises few alerts however many
+merchants it has. Messages are written in SQL with the numbers.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
+import numpy as np
+import pyarrow as pa
+from scipy.stats import binom, norm
 
 from chatbi.profiles import rules as R
 from chatbi.profiles.staging import sql_date
@@ -51,53 +54,36 @@ def quarters(as_of: date) -> tuple[Period, Period]:
     return Period(recent_start, recent_end), Period(prev_start, prev_end)
 
 
-_MACROS = (
-    # t = sqrt(-2 ln(α/m)); z_crit = Φ⁻¹(1 − α/m) by Abramowitz & Stegun 26.2.23, at least Z_MIN
-    f"CREATE OR REPLACE TEMP MACRO _zt(m) AS sqrt(-2 * ln({R.ALERT_FAMILY_ALPHA} / greatest(m, 1)))",
-    f"""CREATE OR REPLACE TEMP MACRO _z_crit(m) AS greatest({R.ALERT_Z_MIN}, _zt(m)
-        - (2.515517 + 0.802853 * _zt(m) + 0.010328 * _zt(m) * _zt(m))
-        / (1 + 1.432788 * _zt(m) + 0.189269 * _zt(m) * _zt(m) + 0.001308 * pow(_zt(m), 3)))""",
-    "CREATE OR REPLACE TEMP MACRO _pct(x) AS printf('%.1f%%', 100 * x)",
-)
-
-
-def _level(value: str, high: float, medium: float, z: str, tested: str) -> str:
-    """high / medium / low by the size of the change, one level lower when barely significant."""
-    step = (f"(CASE WHEN {value} >= {high} THEN 0 WHEN {value} >= {medium} THEN 1 ELSE 2 END"
-            f" + CASE WHEN {z} < _z_crit({tested}) + {R.ALERT_MARGINAL_Z} THEN 1 ELSE 0 END)")
-    return f"(['high', 'medium', 'low'])[1 + least(2, {step})]"
+_PCT = "CREATE OR REPLACE TEMP MACRO _pct(x) AS printf('%.1f%%', 100 * x)"
 
 
 def _merchant_rates(as_of: date) -> str:
+    """Candidates: merchants whose dispute / return rate at least doubled (family per metric)."""
     a = sql_date(as_of)
     rec, base = R.ALERT_RECENT_DAYS, R.ALERT_BASELINE_DAYS
     parts = []
     for metric, flag, label in (("dispute_rate", "is_disputed", "纠纷率"),
                                 ("return_rate", "is_returned", "退货率")):
         parts.append(f"""
-        SELECT '{metric}' AS metric, merchant_id,
+        SELECT '{metric}' AS metric, '{label}' AS label, merchant_id,
                count(*) FILTER (WHERE d > {a} - {rec}) AS n1,
                count(*) FILTER (WHERE d > {a} - {rec} AND {flag}) AS x1,
                count(*) FILTER (WHERE d <= {a} - {rec}) AS n0,
-               count(*) FILTER (WHERE d <= {a} - {rec} AND {flag}) AS x0,
-               '{label}' AS label
+               count(*) FILTER (WHERE d <= {a} - {rec} AND {flag}) AS x0
         FROM _orders WHERE d > {a} - {rec + base} AND merchant_id IS NOT NULL
         GROUP BY merchant_id""")
-    counts = " UNION ALL ".join(parts)
     return f"""
-    WITH c AS ({counts}),
+    WITH c AS ({" UNION ALL ".join(parts)}),
     t AS (
         SELECT *, x1 / n1 AS p1, x0 / n0 AS p0,
-               (x1 / n1 - x0 / n0) / sqrt(greatest(x0 / n0, {R.ALERT_RATE_FLOOR})
-                                          * (1 - least(x0 / n0, 0.99)) / n1) AS z,
                count(*) OVER (PARTITION BY metric) AS tested
         FROM c WHERE n1 >= {R.ALERT_RATE_MIN_ORDERS} AND n0 >= {R.ALERT_RATE_MIN_BASE_ORDERS}
     )
-    SELECT 'merchant' AS entity_type, CAST(t.merchant_id AS VARCHAR) AS entity_id,
-           t.merchant_id, t.metric, t.p1 AS value, t.p0 AS baseline, t.n1 AS sample_size, t.z,
-           {_level("t.p1 / greatest(t.p0, 0.001)", R.ALERT_RATE_HIGH_RATIO,
-                  R.ALERT_RATE_MEDIUM_RATIO, "t.z", "t.tested")}
-               AS severity,
+    SELECT 'merchant_' || t.metric AS family, 'merchant' AS entity_type,
+           CAST(t.merchant_id AS VARCHAR) AS entity_id, t.merchant_id, t.metric,
+           t.p1 AS value, t.p0 AS baseline, t.n1 AS sample_size, t.tested,
+           'rate_up' AS test, t.x1, t.n1, t.x0, t.n0,
+           t.p1 / greatest(t.p0, 0.001) AS effect,
            {a} - {rec - 1} AS window_start, {a} AS window_end,
            {a} - {rec + base - 1} AS baseline_start, {a} - {rec} AS baseline_end,
            '商户「' || coalesce(m.merchant_name, '') || '」(ID ' || t.merchant_id || ') 近{rec}天'
@@ -108,11 +94,11 @@ def _merchant_rates(as_of: date) -> str:
     LEFT JOIN (SELECT DISTINCT ON (merchant_id) merchant_id, merchant_name FROM merchants) m
       ON m.merchant_id = t.merchant_id
     WHERE t.x1 >= {R.ALERT_RATE_MIN_EVENTS}
-      AND t.p1 >= {R.ALERT_RATE_MIN_RATIO} * t.p0 AND t.p1 >= t.p0 + {R.ALERT_RATE_MIN_DELTA}
-      AND t.z >= _z_crit(t.tested)"""
+      AND t.p1 >= {R.ALERT_RATE_MIN_RATIO} * t.p0 AND t.p1 >= t.p0 + {R.ALERT_RATE_MIN_DELTA}"""
 
 
 def _conversion(as_of: date) -> str:
+    """Candidates: regions / channels / region × channel whose new-user conversion fell."""
     recent, prev = quarters(as_of)
     r0, r1, p0, p1 = (sql_date(d) for d in (recent.start, recent.end, prev.start, prev.end))
     n_min = R.ALERT_CONVERSION_MIN_USERS
@@ -126,7 +112,8 @@ def _conversion(as_of: date) -> str:
                    AS converted
         FROM _users u WHERE u.signup_date BETWEEN {p0} AND {r1}
     ), g AS (
-        SELECT CASE WHEN region IS NULL THEN 'channel' WHEN signup_channel IS NULL THEN 'region'
+        SELECT CASE WHEN GROUPING(region) = 1 THEN 'channel'
+                    WHEN GROUPING(signup_channel) = 1 THEN 'region'
                     ELSE 'region_channel' END AS dim,
                region, signup_channel,
                count(*) FILTER (WHERE is_recent) AS n1,
@@ -135,8 +122,6 @@ def _conversion(as_of: date) -> str:
                count(*) FILTER (WHERE NOT is_recent AND converted) AS x0
         FROM nu
         GROUP BY GROUPING SETS ((region), (signup_channel), (region, signup_channel))
-        HAVING NOT (GROUPING(region) = 0 AND region IS NULL)
-           AND NOT (GROUPING(signup_channel) = 0 AND signup_channel IS NULL)
     ), driver AS (
         SELECT region, arg_max(signup_channel, (x0 / n0 - x1 / n1) * n1) AS channel,
                arg_max(x0 / n0, (x0 / n0 - x1 / n1) * n1) AS c0,
@@ -144,12 +129,13 @@ def _conversion(as_of: date) -> str:
         FROM g WHERE dim = 'region_channel' AND n0 > 0 AND n1 > 0
         GROUP BY region
     ), t AS (
-        SELECT g.*, x1 / n1 AS p1, x0 / n0 AS p0, (x0 + x1) / (n0 + n1) AS pp,
-               count(*) OVER (PARTITION BY dim) AS tested
-        FROM g WHERE n1 >= {n_min} AND n0 >= {n_min}
+        SELECT g.*, x1 / n1 AS p1, x0 / n0 AS p0, count(*) OVER (PARTITION BY dim) AS tested
+        FROM g
+        WHERE n1 >= {n_min} AND n0 >= {n_min}
+          AND (dim = 'channel' OR region IS NOT NULL)
+          AND (dim = 'region' OR signup_channel IS NOT NULL)
     ), s AS (
-        SELECT t.*, (p0 - p1) / sqrt(greatest(pp * (1 - pp), 1e-6) * (1.0 / n0 + 1.0 / n1)) AS z,
-               1 - p1 / nullif(p0, 0) AS drop,
+        SELECT t.*, 1 - p1 / nullif(p0, 0) AS drop,
                CASE dim WHEN 'region' THEN region WHEN 'channel' THEN signup_channel
                         ELSE region || '/' || signup_channel END AS entity_id,
                CASE dim WHEN 'region' THEN region || '大区'
@@ -159,10 +145,10 @@ def _conversion(as_of: date) -> str:
                driver.c0, driver.c1
         FROM t LEFT JOIN driver USING (region)
     )
-    SELECT dim AS entity_type, entity_id, CAST(NULL AS BIGINT) AS merchant_id,
-           'new_user_conversion_rate' AS metric, p1 AS value, p0 AS baseline,
-           n1 AS sample_size, z,
-           {_level("drop", R.ALERT_HIGH_DROP, R.ALERT_MEDIUM_DROP, "z", "tested")} AS severity,
+    SELECT 'conversion_' || dim AS family, dim AS entity_type, entity_id,
+           CAST(NULL AS BIGINT) AS merchant_id, 'new_user_conversion_rate' AS metric,
+           p1 AS value, p0 AS baseline, n1 AS sample_size, tested,
+           'proportion_down' AS test, x1, n1, x0, n0, drop AS effect,
            {r0} AS window_start, {r1} AS window_end, {p0} AS baseline_start, {p1} AS baseline_end,
            who || '新用户转化率 {recent.label} 为 ' || _pct(p1) || '（' || x1 || '/' || n1
            || ' 人当季下单），较 {prev.label} 的 ' || _pct(p0) || '（' || x0 || '/' || n0
@@ -170,11 +156,12 @@ def _conversion(as_of: date) -> str:
            || coalesce('；主要来自渠道「' || channel || '」（' || _pct(c0) || ' → ' || _pct(c1) || '）', '')
                AS message
     FROM s
-    WHERE p0 > 0 AND drop >= {R.ALERT_CONVERSION_MIN_DROP} AND p0 - p1 >= {R.ALERT_CONVERSION_MIN_DELTA}
-      AND z >= _z_crit(tested)"""
+    WHERE p0 > 0 AND drop >= {R.ALERT_CONVERSION_MIN_DROP}
+      AND p0 - p1 >= {R.ALERT_CONVERSION_MIN_DELTA}"""
 
 
 def _category_gmv(as_of: date) -> str:
+    """Candidates: categories whose GMV per day fell by 30%+ and faster than the platform."""
     a = sql_date(as_of)
     rec, base = R.ALERT_RECENT_DAYS, R.ALERT_CATEGORY_BASELINE_DAYS
     return f"""
@@ -199,47 +186,101 @@ def _category_gmv(as_of: date) -> str:
                count(*) FILTER (WHERE d <= {a} - {rec}) AS pn0
         FROM _orders WHERE d > {a} - {rec + base}
     ), t AS (
-        SELECT g.*, 1 - g1 / g0 AS drop,
-               n0 * pn1 / greatest(pn0, 1) AS e1,
+        SELECT g.*, plat.*, 1 - g1 / g0 AS drop, n0 * pn1 / greatest(pn0, 1) AS e1,
                count(*) OVER () AS tested
         FROM g, plat WHERE n0 >= {R.ALERT_CATEGORY_MIN_BASE_ORDERS} AND g0 > 0
-    ), s AS (
-        SELECT *, (e1 - n1) / sqrt(greatest(e1, 1)) AS z FROM t
     )
-    SELECT 'category' AS entity_type, category AS entity_id, CAST(NULL AS BIGINT) AS merchant_id,
-           'gmv' AS metric, g1 AS value, g0 AS baseline, n1 AS sample_size, z,
-           {_level("drop", R.ALERT_HIGH_DROP, R.ALERT_MEDIUM_DROP, "z", "tested")} AS severity,
+    SELECT 'category_gmv' AS family, 'category' AS entity_type, category AS entity_id,
+           CAST(NULL AS BIGINT) AS merchant_id, 'gmv' AS metric, g1 AS value, g0 AS baseline,
+           n1 AS sample_size, tested, 'count_down' AS test,
+           n1 AS x1, pn1 AS n1, n0 AS x0, pn0 AS n0, drop AS effect,
            {a} - {rec - 1} AS window_start, {a} AS window_end,
            {a} - {rec + base - 1} AS baseline_start, {a} - {rec} AS baseline_end,
            '品类「' || category || '」近{rec}天 GMV ¥' || format('{{:,.0f}}', g1) || '（' || n1
            || ' 单），按前{base}天日均折算的基线为 ¥' || format('{{:,.0f}}', g0)
            || '，下降 ' || printf('%.0f%%', 100 * drop) || '；按全平台订单走势应有约 '
            || printf('%.0f', e1) || ' 单' AS message
-    FROM s
-    WHERE drop >= {R.ALERT_CATEGORY_MIN_DROP} AND n1 <= (1 - {R.ALERT_CATEGORY_MIN_SHARE_DROP}) * e1
-      AND z >= _z_crit(tested)"""
+    FROM t
+    WHERE drop >= {R.ALERT_CATEGORY_MIN_DROP} AND n1 <= (1 - {R.ALERT_CATEGORY_MIN_SHARE_DROP}) * e1"""
+
+
+def p_values(test: np.ndarray, x1: np.ndarray, n1: np.ndarray, x0: np.ndarray,
+             n0: np.ndarray) -> np.ndarray:
+    """One-sided p-value of each candidate's change (vectorised).
+
+    rate_up:        the x1 + x0 events split between windows in proportion to their orders
+                    (n1 : n0) unless the recent rate rose — P(X ≥ x1), X ~ Bin(x1+x0, n1/(n1+n0)).
+    count_down:     the category's x1 + x0 orders split like the platform's n1 : n0 orders
+                    unless the category fell — P(X ≤ x1).
+    proportion_down: two-proportion z-test that the recent conversion x1/n1 is lower.
+    """
+    p = np.ones(len(test))
+    share = n1 / np.maximum(n1 + n0, 1)
+    total = x1 + x0
+    up = test == "rate_up"
+    p[up] = binom.sf(x1[up] - 1, total[up], share[up])
+    down = test == "count_down"
+    p[down] = binom.cdf(x1[down], total[down], share[down])
+    prop = test == "proportion_down"
+    if prop.any():
+        r1, r0 = x1[prop] / n1[prop], x0[prop] / n0[prop]
+        pooled = total[prop] / (n1[prop] + n0[prop])
+        se = np.sqrt(np.maximum(pooled * (1 - pooled), 1e-9) * (1 / n0[prop] + 1 / n1[prop]))
+        p[prop] = norm.sf((r0 - r1) / se)
+    return p
+
+
+def severity(effect: np.ndarray, test: np.ndarray, p: np.ndarray,
+             threshold: np.ndarray) -> np.ndarray:
+    """high: a large change that is also far beyond chance; medium: one of the two; low: neither.
+
+    Large: a rate ≥ 3 × its baseline, or a drop ≥ 35%. Far beyond chance: p-value at least
+    100 × below the alert threshold.
+    """
+    large = np.where(test == "rate_up", effect >= R.ALERT_LARGE_RATIO, effect >= R.ALERT_LARGE_DROP)
+    strong = p <= threshold / R.ALERT_STRONG_FACTOR
+    return np.where(large & strong, "high", np.where(large | strong, "medium", "low"))
 
 
 def create_alerts(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
     """Create the ``alerts`` table and return how many alerts it holds."""
-    for macro in _MACROS:
-        con.execute(macro)
+    con.execute(_PCT)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _alert_candidates AS
+        SELECT row_number() OVER () AS cid, * FROM (
+            SELECT * FROM ({_merchant_rates(as_of)})
+            UNION ALL BY NAME SELECT * FROM ({_conversion(as_of)})
+            UNION ALL BY NAME SELECT * FROM ({_category_gmv(as_of)}))
+    """)
+    c = con.execute("SELECT cid, test, x1, n1, x0, n0, tested, effect FROM _alert_candidates "
+                    "ORDER BY cid").fetchnumpy()
+    num = {k: np.asarray(c[k], dtype=float) for k in ("x1", "n1", "x0", "n0", "tested", "effect")}
+    test = np.asarray(c["test"]).astype(str)
+    p = p_values(test, num["x1"], num["n1"], num["x0"], num["n0"])
+    threshold = R.ALERT_FAMILY_ALPHA / np.maximum(num["tested"], 1)
+    keep = p < threshold
+    result = pa.table({
+        "cid": np.asarray(c["cid"], dtype=np.int64)[keep],
+        "p_value": p[keep],
+        "z": np.minimum(norm.isf(np.maximum(p[keep], 1e-300)), 40.0),
+        "severity": severity(num["effect"], test, p, threshold)[keep].astype(str),
+    })
+    con.register("_alert_kept", result)
     a = sql_date(as_of)
     con.execute(f"""
     CREATE OR REPLACE TABLE alerts AS
-    WITH c AS (SELECT * FROM ({_merchant_rates(as_of)})
-               UNION ALL BY NAME SELECT * FROM ({_conversion(as_of)})
-               UNION ALL BY NAME SELECT * FROM ({_category_gmv(as_of)}))
-    SELECT CAST(row_number() OVER (ORDER BY CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1
-                                   ELSE 2 END, z DESC, entity_type, entity_id, metric) AS BIGINT)
-               AS alert_id,
-           CAST({a} AS TIMESTAMP) AS detected_at, entity_type, entity_id, metric,
-           round(value, 4) AS value, round(baseline, 4) AS baseline, severity, message,
-           merchant_id, CAST(sample_size AS INTEGER) AS sample_size, round(z, 2) AS z_score,
-           CAST(window_start AS DATE) AS window_start, CAST(window_end AS DATE) AS window_end,
-           CAST(baseline_start AS DATE) AS baseline_start,
-           CAST(baseline_end AS DATE) AS baseline_end
-    FROM c
+    SELECT CAST(row_number() OVER (ORDER BY CASE k.severity WHEN 'high' THEN 0
+                                   WHEN 'medium' THEN 1 ELSE 2 END, k.p_value, c.family,
+                                   c.entity_id) AS BIGINT) AS alert_id,
+           CAST({a} AS TIMESTAMP) AS detected_at, c.entity_type, c.entity_id, c.metric,
+           round(c.value, 4) AS value, round(c.baseline, 4) AS baseline, k.severity, c.message,
+           c.merchant_id, CAST(c.sample_size AS INTEGER) AS sample_size,
+           round(k.z, 2) AS z_score, k.p_value, CAST(c.tested AS INTEGER) AS tested,
+           CAST(c.window_start AS DATE) AS window_start, CAST(c.window_end AS DATE) AS window_end,
+           CAST(c.baseline_start AS DATE) AS baseline_start,
+           CAST(c.baseline_end AS DATE) AS baseline_end
+    FROM _alert_candidates c JOIN _alert_kept k USING (cid)
     ORDER BY alert_id
     """)
+    con.unregister("_alert_kept")
     return con.execute("SELECT count(*) FROM alerts").fetchone()[0]

@@ -9,6 +9,7 @@ and applies the churn and CLV models on arrays.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -53,6 +54,7 @@ class _Steps:
     def __init__(self, progress: Progress | None):
         self.progress = progress
         self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}
         self._done = 0.0
         self._steps = {key: (label, share) for key, label, share in STEPS}
 
@@ -65,9 +67,10 @@ class _Steps:
                 self.progress(label, min(1.0, self._done + share * fraction))
 
         partial(0.0)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         yield partial
         self.seconds[key] = round(time.perf_counter() - start, 3)
+        self.cpu_seconds[key] = round(time.process_time() - cpu, 3)
         self._done += share
         partial(0.0)
 
@@ -140,7 +143,7 @@ def _build(con: duckdb.DuckDBPyConnection, as_of: date | None, steps: _Steps) ->
             notes=notes,
         )
         _write_build_info(con, report)
-    return BuildReport(**{**report.__dict__, "step_seconds": dict(steps.seconds)})
+    return replace(report, step_seconds=dict(steps.seconds), step_cpu_seconds=dict(steps.cpu_seconds))
 
 
 def _write_build_info(con: duckdb.DuckDBPyConnection, report: BuildReport) -> None:

@@ -23,65 +23,64 @@ from chatbi.profiles.staging import sql_date
 
 
 def create_relations(con: duckdb.DuckDBPyConnection, as_of: date, info: InputInfo) -> None:
-    """Create the ``user_merchant_relation`` table."""
+    """Create the ``user_merchant_relation`` table in one aggregation over all interactions.
+
+    Pairs are kept as the raw tables name them (no check that the user or merchant exists
+    in the dimension tables: referential integrity is the importer's job).
+    """
     a = sql_date(as_of)
     cap = R.LOYALTY_ORDERS_CAP
-    views = "coalesce(e.view_count, 0)" if info.has_events else "CAST(NULL AS BIGINT)"
-    favs = "coalesce(e.favorite_count, 0)" if info.has_events else "CAST(NULL AS BIGINT)"
-    follows = "f.user_id IS NOT NULL" if info.has_follows else "CAST(NULL AS BOOLEAN)"
+    views = "view_count" if info.has_events else "CAST(NULL AS BIGINT)"
+    favs = "favorite_count" if info.has_events else "CAST(NULL AS BIGINT)"
+    follows = "follows" if info.has_follows else "CAST(NULL AS BOOLEAN)"
     con.execute(f"""
     CREATE OR REPLACE TABLE user_merchant_relation AS
-    WITH o AS (
-        SELECT user_id, merchant_id, count(*) AS order_count, sum(pay) AS gmv,
-               min(order_ts) AS first_order_ts, max(order_ts) AS last_order_ts,
-               count(*) FILTER (WHERE is_disputed) AS dispute_count
-        FROM _orders WHERE merchant_id IS NOT NULL GROUP BY user_id, merchant_id
-    ), e AS (
+    WITH src AS (
+        SELECT user_id, merchant_id, 0 AS kind, pay, order_ts AS ts, is_disputed AS flag,
+               CAST(NULL AS INTEGER) AS rating
+        FROM _orders WHERE merchant_id IS NOT NULL
+        UNION ALL
         SELECT user_id, merchant_id,
-               count(*) FILTER (WHERE event_type = 'view') AS view_count,
-               count(*) FILTER (WHERE event_type = 'favorite') AS favorite_count
+               CASE event_type WHEN 'view' THEN 1 WHEN 'favorite' THEN 2 ELSE 3 END,
+               NULL, NULL, NULL, NULL
         FROM events
         WHERE event_ts < {a} + 1 AND user_id IS NOT NULL AND merchant_id IS NOT NULL
-        GROUP BY user_id, merchant_id
-    ), f AS (
-        SELECT DISTINCT user_id, target_id AS merchant_id FROM follows
+        UNION ALL
+        SELECT user_id, target_id, 4, NULL, NULL, NULL, NULL FROM follows
         WHERE target_type = 'merchant' AND followed_at < {a} + 1
           AND user_id IS NOT NULL AND target_id IS NOT NULL
-    ), r AS (
-        SELECT user_id, merchant_id, count(*) AS review_count, avg(rating) AS avg_rating
-        FROM reviews
+        UNION ALL
+        SELECT user_id, merchant_id, 5, NULL, NULL, NULL, rating FROM reviews
         WHERE review_ts < {a} + 1 AND user_id IS NOT NULL AND merchant_id IS NOT NULL
-        GROUP BY user_id, merchant_id
-    ), k AS (
-        SELECT user_id, merchant_id FROM o UNION SELECT user_id, merchant_id FROM e
-        UNION SELECT user_id, merchant_id FROM f UNION SELECT user_id, merchant_id FROM r
     ), j AS (
-        SELECT k.user_id, k.merchant_id,
-               CAST(coalesce(o.order_count, 0) AS INTEGER) AS order_count,
-               CAST(round(coalesce(o.gmv, 0), 2) AS DECIMAL(18, 2)) AS gmv,
-               o.first_order_ts, o.last_order_ts,
-               coalesce(o.order_count, 0) >= 2 AS is_repeat_buyer,
-               CAST({views} AS INTEGER) AS view_count,
-               CAST({favs} AS INTEGER) AS favorite_count,
-               {follows} AS follows,
-               CAST(coalesce(o.dispute_count, 0) AS INTEGER) AS dispute_count,
-               CAST(r.review_count AS INTEGER) AS review_count,
-               round(r.avg_rating, 2) AS avg_rating,
-               {a} - CAST(o.last_order_ts AS DATE) AS days_since_last_order
-        FROM k
-        JOIN (SELECT DISTINCT user_id FROM users) uu ON uu.user_id = k.user_id
-        JOIN (SELECT DISTINCT merchant_id FROM merchants) mm ON mm.merchant_id = k.merchant_id
-        LEFT JOIN o ON o.user_id = k.user_id AND o.merchant_id = k.merchant_id
-        LEFT JOIN e ON e.user_id = k.user_id AND e.merchant_id = k.merchant_id
-        LEFT JOIN f ON f.user_id = k.user_id AND f.merchant_id = k.merchant_id
-        LEFT JOIN r ON r.user_id = k.user_id AND r.merchant_id = k.merchant_id
+        SELECT user_id, merchant_id,
+               count(*) FILTER (WHERE kind = 0) AS order_count,
+               coalesce(sum(pay), 0) AS gmv,
+               min(ts) AS first_order_ts, max(ts) AS last_order_ts,
+               count(*) FILTER (WHERE kind = 0 AND flag) AS dispute_count,
+               count(*) FILTER (WHERE kind = 1) AS view_count,
+               count(*) FILTER (WHERE kind = 2) AS favorite_count,
+               bool_or(kind = 4) AS follows,
+               count(*) FILTER (WHERE kind = 5) AS review_count,
+               avg(rating) AS avg_rating
+        FROM src GROUP BY user_id, merchant_id
     )
-    SELECT * EXCLUDE (days_since_last_order),
+    SELECT user_id, merchant_id,
+           CAST(order_count AS INTEGER) AS order_count,
+           CAST(round(gmv, 2) AS DECIMAL(18, 2)) AS gmv,
+           first_order_ts, last_order_ts,
+           order_count >= 2 AS is_repeat_buyer,
+           CAST({views} AS INTEGER) AS view_count,
+           CAST({favs} AS INTEGER) AS favorite_count,
+           {follows} AS follows,
+           CAST(dispute_count AS INTEGER) AS dispute_count,
+           CAST(review_count AS INTEGER) AS review_count,
+           round(avg_rating, 2) AS avg_rating,
            round(least(100, greatest(0,
                40.0 * least(order_count, {cap}) / {cap}
-             + CASE WHEN order_count > 0
-                    THEN 20.0 * greatest(0, 1 - days_since_last_order / 365.0) ELSE 0 END
-             + 15.0 * least(coalesce(view_count, 0) + 3 * coalesce(favorite_count, 0), 20) / 20
+             + CASE WHEN order_count > 0 THEN 20.0 * greatest(0, 1 - ({a} - CAST(last_order_ts AS DATE))
+                                                                 / 365.0) ELSE 0 END
+             + 15.0 * least(view_count + 3 * favorite_count, 20) / 20
              + CASE WHEN follows THEN 10 ELSE 0 END
              + CASE WHEN avg_rating IS NOT NULL THEN 15.0 * (avg_rating - 1) / 4
                     WHEN order_count > 0 THEN 7.5 ELSE 0 END

@@ -26,7 +26,8 @@ class BuildReport:
     alert_count: int
     step_seconds: dict[str, float]
     missing_optional_tables: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
+    step_cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def churn_auc(self) -> float | None:
@@ -57,6 +58,7 @@ class BuildReport:
             f"review sentiment: {self.sentiment_method}",
             f"alerts: {self.alert_count}",
             "steps: " + ", ".join(f"{k} {s:.1f}s" for k, s in self.step_seconds.items()),
+            f"CPU time {sum(self.step_cpu_seconds.values()):.1f}s (all threads)",
         ]
         if self.missing_optional_tables:
             lines.append("missing optional tables (derived columns are NULL): "

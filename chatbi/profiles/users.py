@@ -14,8 +14,6 @@ import duckdb
 from chatbi.profiles import rules as R
 from chatbi.profiles.staging import sql_date
 
-VALUE_TIERS = ("高价值", "潜力型", "流失风险型", "一般")
-LIFECYCLE_STAGES = ("新客", "活跃", "沉默", "流失")
 
 
 def _score(order_by: str) -> str:

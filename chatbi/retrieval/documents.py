@@ -47,6 +47,10 @@ def _unique(words: Sequence[str | None]) -> list[str]:
     return seen
 
 
+def _label(label: str, label_en: str | None) -> str:
+    return f"{label}（{label_en}）" if label_en and label_en.lower() != label.lower() else label
+
+
 def _passage(kind: str, label: str, name: str, synonyms: Sequence[str], description: str) -> str:
     words = "、".join(_unique(list(synonyms)))
     return f"{kind} {label} {name.replace('_', ' ')}：{words}。{description}".strip()
@@ -55,7 +59,7 @@ def _passage(kind: str, label: str, name: str, synonyms: Sequence[str], descript
 def metric_doc(metric: Metric) -> Doc:
     terms = _unique([metric.name, metric.name.replace("_", " "), metric.label, metric.label_en,
                      *metric.synonyms])
-    label = f"{metric.label}（{metric.label_en}）" if metric.label_en else metric.label
+    label = _label(metric.label, metric.label_en)
     text = _passage("指标", label, metric.name, metric.synonyms, metric.description)
     payload = {"label": metric.label, "label_en": metric.label_en, "type": metric.type,
                "unit": metric.unit, "format": metric.format, "description": metric.description}
@@ -65,7 +69,7 @@ def metric_doc(metric: Metric) -> Doc:
 
 def dimension_doc(model: SemanticModel, dim: Dimension) -> Doc:
     terms = _unique([dim.name, dim.name.replace("_", " "), dim.label, dim.label_en, *dim.synonyms])
-    label = f"{dim.label}（{dim.label_en}）" if dim.label_en else dim.label
+    label = _label(dim.label, dim.label_en)
     text = _passage("维度", label, dim.name, dim.synonyms, dim.description)
     payload = {"label": dim.label, "label_en": dim.label_en, "type": dim.type, "model": model.name,
                "pii": dim.pii, "description": dim.description}

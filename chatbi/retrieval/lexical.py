@@ -5,9 +5,12 @@
   ``城市等级`` hits ``city_tier`` and not ``city``. Latin terms must stand as whole words
   (``rate`` does not hit inside ``separate``); one-character Chinese terms (``区``, ``省``)
   are too ambiguous for an exact hit and only count in BM25.
-* **Fuzzy**: in text no exact hit covers, a Chinese term of three or more characters with
-  one character replaced (``复够率`` → ``复购率``), or a Latin term of five or more letters
-  within one edit (two from nine letters; swaps count as one).
+* **Fuzzy**: a Chinese term of three or more characters with one *inner* character
+  replaced (``复够率`` → ``复购率``; an edge differs in ``成交的``, which is no typo of
+  ``成交额``), a Latin term of five or more letters within one edit (two from nine
+  letters; a swap counts as one), or a short Latin term with two letters swapped
+  (``GVM``). A longer fuzzy match beats a shorter exact one inside it (``复构用户数``
+  → ``复购用户数``, not ``用户数``); at equal length the exact one wins.
 * **BM25**: each term is a tiny document; a document's score is its best term's score plus
   a smaller share of its context (description, a value's dimension words).
 """
@@ -92,7 +95,7 @@ class LexicalIndex:
             if len(term) >= 3 and _ALL_CJK.match(term):
                 for i in range(len(term)):
                     self._cjk_keys[term[:i] + "?" + term[i + 1:]].add(term)
-        self._latin_terms = [t for t in self.term_docs if len(t.replace(" ", "")) >= 5 and _ALL_LATIN.match(t)]
+        self._latin_terms = [t for t in self.term_docs if len(t) >= 3 and _ALL_LATIN.match(t)]
         entries: list[list[str]] = []
         self._entry_doc: list[int] = []
         for term, owners in self.term_docs.items():
@@ -106,48 +109,48 @@ class LexicalIndex:
     # -- exact and fuzzy ---------------------------------------------------------------------
 
     def matches(self, question: str) -> list[TermMatch]:
-        """Exact matches (longest first, no overlaps), then fuzzy ones in uncovered text."""
+        """Exact and fuzzy matches, longest first, without overlaps (exact wins a tie)."""
         q = normalize(question)
         found: list[TermMatch] = []
         for term in self._exact_terms:
-            if len(term) < 2 or (len(term) == 1 and has_cjk(term)):
-                continue
             start = q.find(term)
             while start >= 0:
                 end = start + len(term)
                 if _edges_ok(q, start, end, term):
                     found.append(TermMatch(term, start, end))
                 start = q.find(term, start + 1)
-        exact = _non_overlapping(found)
-        covered = [False] * len(q)
-        for m in exact:
-            for i in range(m.start, m.end):
-                covered[i] = True
-        fuzzy = _non_overlapping(self._fuzzy(q, covered))
-        return exact + fuzzy
+        return _non_overlapping(found + self._fuzzy(q))
 
-    def _fuzzy(self, q: str, covered: list[bool]) -> list[TermMatch]:
+    def _fuzzy(self, q: str) -> list[TermMatch]:
+        """One-typo matches: see the module docstring."""
         out: list[TermMatch] = []
-        lengths = {len(k) for k in self._cjk_keys}
-        for n in lengths:
+        for n in {len(k) for k in self._cjk_keys}:
             for start in range(0, len(q) - n + 1):
                 window = q[start:start + n]
-                if any(covered[start:start + n]) or not _ALL_CJK.match(window):
+                if not _ALL_CJK.match(window):
                     continue
-                for i in range(n):
+                # only an inner character may differ: 复够率 is a typo of 复购率, while
+                # 取消了 / 成交的 are a term's stem followed by grammar, not 取消率 / 成交额
+                for i in range(1, n - 1):
                     for term in self._cjk_keys.get(window[:i] + "?" + window[i + 1:], ()):
                         if term != window:
                             out.append(TermMatch(term, start, start + n, fuzzy=True))
         words = [(m.start(), m.end()) for m in _WORD.finditer(q)]
-        words = [(s, e) for s, e in words if not any(covered[s:e])]
         for term in self._latin_terms:
             count = term.count(" ") + 1
+            short = len(term) < 5
             limit = 2 if len(term) >= 9 else 1
             grams = _bigrams(term)
             for i in range(len(words) - count + 1):
                 s, e = words[i][0], words[i + count - 1][1]
                 window = " ".join(q[a:b] for a, b in words[i:i + count])
-                if window == term or len(grams & _bigrams(window)) * 2 < len(grams):
+                if window == term:
+                    continue
+                if short:  # GVM for GMV: a swap of two letters only
+                    if sorted(window) == sorted(term) and distance(window, term, 1) == 1:
+                        out.append(TermMatch(term, s, e, fuzzy=True))
+                    continue
+                if len(grams & _bigrams(window)) * 2 < len(grams):
                     continue
                 if distance(window, term, limit) <= limit:
                     out.append(TermMatch(term, s, e, fuzzy=True))
@@ -178,10 +181,12 @@ def _bigrams(text: str) -> set[str]:
 
 
 def _non_overlapping(found: list[TermMatch]) -> list[TermMatch]:
-    """Longest matches first; a match overlapping an accepted one is dropped (same span kept)."""
+    """Longest matches first (exact before fuzzy at equal length); a match overlapping an
+    accepted one is dropped, unless it has the same span and kind (several terms' typo)."""
     accepted: list[TermMatch] = []
-    for m in sorted(found, key=lambda m: (-(m.end - m.start), m.start, m.term)):
-        clash = any(m.start < a.end and a.start < m.end and (m.start, m.end) != (a.start, a.end)
+    for m in sorted(found, key=lambda m: (-(m.end - m.start), m.fuzzy, m.start, m.term)):
+        clash = any(m.start < a.end and a.start < m.end
+                    and ((m.start, m.end) != (a.start, a.end) or m.fuzzy != a.fuzzy)
                     for a in accepted)
         if not clash:
             accepted.append(m)

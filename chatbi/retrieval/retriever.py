@@ -10,14 +10,18 @@ Ranking, best first:
 
 Inside each tier hits are ordered by the fused score, then by the shorter name (for a
 value, its dimension's name: the layer gives the plain name to the general dimension,
-``region`` is the buyer's region and ``merchant_region`` the merchant's). ``Hit.score`` is ``2 + fused`` for exact hits,
-``1 + fused`` for fuzzy ones and ``fused`` (below 0.05) for the rest.
+``region`` is the buyer's region and ``merchant_region`` the merchant's). ``Hit.score`` is
+``2 + fused`` for exact hits, ``1 + fused`` for fuzzy ones and ``fused`` (below 0.05) for
+the rest.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -30,11 +34,17 @@ from chatbi.retrieval.lexical import LexicalIndex
 from chatbi.retrieval.store import VALUES_FILE, ChromaStore, read_json, write_json_atomic
 from chatbi.semantic.models import SemanticLayer
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no cross-process build lock
+    fcntl = None  # type: ignore[assignment]
+
 log = logging.getLogger(__name__)
 RRF_K = 60
 LEXICAL_WEIGHT = 1.0
 VECTOR_WEIGHT = 1.0
-_CANDIDATES = 40
+CANDIDATES_PER_KIND = 40
+EXACT, FUZZY = 2, 1
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,19 @@ class Hit:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class _State:
+    """Documents and their lexical index, swapped as one object (searches never see a mix)."""
+
+    docs: list[Doc]
+    by_id: dict[str, int]
+    lexical: LexicalIndex
+    content_hash: str
+
+    def count(self, kind: str) -> int:
+        return sum(1 for d in self.docs if d.kind == kind)
+
+
 class Retriever:
     """Hybrid (exact + BM25 + vector) retrieval over one semantic layer.
 
@@ -61,7 +84,7 @@ class Retriever:
     when None, the values saved by the last build in ``index_dir`` are used. Examples come
     from ``examples.yaml`` and, with ``app_db_path``, from promoted 👍 answers.
     The Chroma index is checked (and built if needed) on the first search, or by
-    :meth:`ensure_index`.
+    :meth:`ensure_index`. Safe to share between threads.
     """
 
     def __init__(self, layer: SemanticLayer, *, index_dir: Path, values: Mapping[str, Sequence[str]] | None = None,
@@ -69,29 +92,27 @@ class Retriever:
         self.layer = layer
         self.index_dir = Path(index_dir)
         self.app_db_path = Path(app_db_path) if app_db_path else None
-        self.examples_path = examples_path
+        self.examples_path = Path(examples_path)
         self._explicit_values = values is not None
         if values is None:
             saved = read_json(self.index_dir / VALUES_FILE)
             values = saved if isinstance(saved, dict) else {}
         self.values: dict[str, list[str]] = {str(k): [str(v) for v in vs] for k, vs in values.items()}
         self._store = ChromaStore(self.index_dir)
-        self._docs: list[Doc] = []
-        self._hash = ""
-        self._lexical: LexicalIndex | None = None
+        self._lock = threading.RLock()
         self._ready = False
-        self._load_documents()
+        self._state = self._make_state()
 
     # -- index ---------------------------------------------------------------------------------
 
-    def _load_documents(self) -> None:
+    def _make_state(self) -> _State:
         examples = usable_examples(self.layer, self.app_db_path, self.examples_path)
         docs = build_documents(self.layer, self.values, examples)
         digest = content_hash(self.layer, docs, embedding.MODEL_ID)
-        if digest != self._hash:
-            self._docs, self._hash = docs, digest
-            self._by_id = {d.id: i for i, d in enumerate(docs)}
-            self._lexical = LexicalIndex(docs)
+        current = getattr(self, "_state", None)
+        if current is not None and current.content_hash == digest:
+            return current
+        return _State(docs, {d.id: i for i, d in enumerate(docs)}, LexicalIndex(docs), digest)
 
     def ensure_index(self, progress: Callable[[str, float], None] | None = None) -> bool:
         """Make the Chroma index match the layer, values and examples; True if (re)built.
@@ -99,28 +120,47 @@ class Retriever:
         Promoted examples are re-read each time, so calling this after a promotion picks
         them up. A missing, stale or corrupt index is rebuilt.
         """
-        return self._ensure(progress, force=False)
-
-    def _ensure(self, progress: Callable[[str, float], None] | None, *, force: bool) -> bool:
-        self._load_documents()
-        if not force and self._store.is_current(self._hash, len(self._docs)):
+        with self._lock, self._build_lock():
+            self._state = state = self._make_state()
+            if not self._store.on_disk():
+                self._store.close()
+            if self._store.is_current(state.content_hash, len(state.docs)):
+                self._ready = True
+                if progress:
+                    progress("索引已是最新 / index up to date", 1.0)
+                return False
+            self._store.build(state.docs, state.content_hash, progress)
+            if self._explicit_values:
+                write_json_atomic(self.index_dir / VALUES_FILE, self.values)
             self._ready = True
-            if progress:
-                progress("索引已是最新 / index up to date", 1.0)
-            return False
-        self._store.build(self._docs, self._hash, progress)
-        if self._explicit_values:
-            write_json_atomic(self.index_dir / VALUES_FILE, self.values)
-        self._ready = True
-        return True
+            return True
+
+    @contextmanager
+    def _build_lock(self) -> Iterator[None]:
+        """Across processes, one check-or-build at a time per index folder."""
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        if fcntl is None:
+            yield
+            return
+        with open(self.index_dir / ".lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     @property
     def content_hash(self) -> str:
-        return self._hash
+        return self._state.content_hash
 
     @property
     def documents(self) -> list[Doc]:
-        return list(self._docs)
+        return list(self._state.docs)
+
+    @property
+    def index_folder(self) -> Path | None:
+        """The Chroma folder in use (None before the index was checked)."""
+        return self._store.folder
 
     def stored_document(self, doc_id: str) -> str | None:
         """The passage text the Chroma index holds for ``doc_id`` (e.g. ``metric:gmv``)."""
@@ -129,69 +169,70 @@ class Retriever:
         return self._store.stored_document(doc_id)
 
     def close(self) -> None:
-        self._store.close()
-        self._ready = False
+        with self._lock:
+            self._store.close()
+            self._ready = False
 
     # -- search --------------------------------------------------------------------------------
 
     def search(self, question: str, *, k: int = 8, kinds: Collection[str] | None = None) -> list[Hit]:
         """The ``k`` best hits of the given kinds (all kinds when None), best first."""
-        wanted = tuple(kind for kind in KINDS if kinds is None or kind in kinds)
         unknown = set(kinds or ()) - set(KINDS)
         if unknown:
             raise RetrievalError(f"未知的检索类型 / unknown hit kinds: {sorted(unknown)}", code="invalid_input")
+        wanted = tuple(kind for kind in KINDS if kinds is None or kind in kinds)
         if not question.strip() or not wanted or k <= 0:
             return []
-        if not self._ready:
+        if not self._ready or not self._store.on_disk():
             self.ensure_index()
-        assert self._lexical is not None
-        allowed = {i for i, d in enumerate(self._docs) if d.kind in wanted}
+        state = self._state
+        allowed = {i for i, d in enumerate(state.docs) if d.kind in wanted}
 
         tier: dict[int, int] = {}
-        for match in self._lexical.matches(question):
-            for i in self._lexical.docs_of(match.term):
+        for match in state.lexical.matches(question):
+            for i in state.lexical.docs_of(match.term):
                 if i in allowed:
-                    tier[i] = max(tier.get(i, 0), 1 if match.fuzzy else 2)
-        lexical = self._lexical.bm25(question, allowed)
-        vector = self._vector(question, wanted)
+                    tier[i] = max(tier.get(i, 0), FUZZY if match.fuzzy else EXACT)
+        lexical = state.lexical.bm25(question, allowed)
+        vector = self._vector(state, question, wanted)
 
         fused: dict[int, float] = {}
         for ranking, weight in ((_dense_ranks(lexical), LEXICAL_WEIGHT), (_dense_ranks(vector), VECTOR_WEIGHT)):
             for i, rank in ranking.items():
                 fused[i] = fused.get(i, 0.0) + weight / (RRF_K + rank)
-        candidates = set(fused) | set(tier)
-        order = sorted(candidates, key=lambda i: (-tier.get(i, 0), -fused.get(i, 0.0),
-                                                  _plainness(self._docs[i]), self._docs[i].id))
-        return [self._hit(i, tier.get(i, 0) + fused.get(i, 0.0)) for i in order[:k]]
+        order = sorted(set(fused) | set(tier), key=lambda i: (
+            -tier.get(i, 0), -fused.get(i, 0.0), _plainness(state.docs[i]), state.docs[i].id))
+        return [_hit(state.docs[i], tier.get(i, 0) + fused.get(i, 0.0)) for i in order[:k]]
 
     def examples(self, question: str, *, k: int = 3) -> list[Hit]:
         """The ``k`` worked examples closest to the question (for few-shot prompts)."""
         return self.search(question, k=k, kinds=("example",))
 
-    def _vector(self, question: str, kinds: Sequence[str]) -> dict[int, float]:
+    def _vector(self, state: _State, question: str, kinds: Sequence[str]) -> dict[int, float]:
         """Cosine similarity of the nearest documents of each kind."""
-        counts = {kind: sum(1 for d in self._docs if d.kind == kind) for kind in kinds}
-        kinds = [kind for kind in kinds if counts[kind]]
-        if not kinds:
+        per_kind = {kind: min(CANDIDATES_PER_KIND, state.count(kind)) for kind in kinds}
+        per_kind = {kind: n for kind, n in per_kind.items() if n}
+        if not per_kind:
             return {}
         vector = embedding.embed_query(question)
-        for attempt in (1, 2):
-            try:
-                found = self._store.query(vector, {kind: min(_CANDIDATES, counts[kind]) for kind in kinds})
-                break
-            except Exception as exc:  # noqa: BLE001 - the folder vanished or broke: rebuild once
-                if attempt == 2:
-                    raise RetrievalError("检索索引不可用 / the retrieval index is unavailable",
-                                         detail=str(exc)) from exc
-                log.warning("retrieval index failed (%s): rebuilding", exc)
+        try:
+            found = self._store.query(vector, per_kind)
+        except Exception as exc:  # noqa: BLE001 - the folder vanished or broke: rebuild once
+            log.warning("retrieval index failed (%s): checking and rebuilding", exc)
+            with self._lock:
                 self._store.close()
-                self._ensure(None, force=False)
-        return {self._by_id[doc_id]: 1.0 - dist for doc_id, dist in found if doc_id in self._by_id}
+                self.ensure_index()
+            try:
+                found = self._store.query(vector, per_kind)
+            except Exception as again:  # noqa: BLE001
+                raise RetrievalError("检索索引不可用 / the retrieval index is unavailable",
+                                     detail=str(again)) from again
+        return {state.by_id[doc_id]: 1.0 - dist for doc_id, dist in found if doc_id in state.by_id}
 
-    def _hit(self, i: int, score: float) -> Hit:
-        doc = self._docs[i]
-        return Hit(kind=doc.kind, name=doc.name, text=doc.display, score=round(score, 6),
-                   source=doc.source, payload=dict(doc.payload))
+
+def _hit(doc: Doc, score: float) -> Hit:
+    return Hit(kind=doc.kind, name=doc.name, text=doc.display, score=round(score, 6),
+               source=doc.source, payload=copy.deepcopy(doc.payload))
 
 
 def _plainness(doc: Doc) -> int:

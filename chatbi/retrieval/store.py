@@ -118,15 +118,16 @@ class ChromaStore:
         with self._lock:
             self.index_dir.mkdir(parents=True, exist_ok=True)
             report("读取旧索引 / reading the previous index", 0.02)
-            self._reuse_previous_vectors()
+            known = self._previous_vectors()
             texts = [doc.text for doc in docs]
-            todo = sorted({t for t in texts if not embedding.cached(t)})
+            todo = [t for t in dict.fromkeys(texts) if t not in known]
             report(f"嵌入 {len(todo)} 条 / embedding {len(todo)} documents", 0.05)
             for start in range(0, len(todo), 64):
-                embedding.embed_passages(todo[start:start + 64])
-                report(f"嵌入 / embedding {min(start + 64, len(todo))}/{len(todo)}",
-                       0.05 + 0.8 * min(start + 64, len(todo)) / max(len(todo), 1))
-            vectors = embedding.embed_passages(texts)
+                batch = todo[start:start + 64]
+                known.update(zip(batch, embedding.embed_passages(batch), strict=True))
+                done = min(start + 64, len(todo))
+                report(f"嵌入 / embedding {done}/{len(todo)}", 0.05 + 0.8 * done / len(todo))
+            vectors = np.stack([known[t] for t in texts]) if texts else np.zeros((0, embedding.DIM))
             folder = self.index_dir / f"chroma-{content_hash[:12]}-{uuid.uuid4().hex[:8]}"
             report("写入 Chroma / writing Chroma", 0.9)
             try:
@@ -159,29 +160,33 @@ class ChromaStore:
             self._remove_old_folders()
             report("完成 / done", 1.0)
 
-    def _reuse_previous_vectors(self) -> None:
-        """Put the vectors of the current (or last written) build into the embedding cache."""
+    def _previous_vectors(self) -> dict[str, np.ndarray]:
+        """Passage text -> vector of the current (or last written) build, if readable."""
+        known: dict[str, np.ndarray] = {}
         manifest = self.manifest() or {}
         if manifest.get("model") != embedding.MODEL_ID:
-            return
+            return known
         collection = self._collection
         client = None
         try:
             if collection is None:
                 folder = self.index_dir / str(manifest.get("collection_dir", ""))
                 if not manifest.get("collection_dir") or not folder.is_dir():
-                    return
+                    return known
                 client = chromadb.PersistentClient(path=str(folder), settings=_chroma_settings())
                 collection = client.get_collection(COLLECTION, embedding_function=embedding.embedding_function())
             data = collection.get(include=["documents", "embeddings"])
-            for text, vector in zip(data["documents"] or [], data["embeddings"] or [], strict=False):
-                if text is not None and vector is not None and len(vector) == embedding.DIM:
-                    embedding.remember(text, np.asarray(vector, dtype=np.float32))
+            documents, vectors = data.get("documents"), data.get("embeddings")
+            if documents is not None and vectors is not None:
+                for text, vector in zip(documents, vectors, strict=False):
+                    if text is not None and vector is not None and len(vector) == embedding.DIM:
+                        known[text] = np.asarray(vector, dtype=np.float32)
         except Exception as exc:  # noqa: BLE001 - a broken old index is just not reused
             log.info("previous retrieval index not reusable: %s", exc)
         finally:
             if client is not None:
                 _close(client)
+        return known
 
     def _swap(self, client: Any, collection: Any, folder: Path, content_hash: str) -> None:
         old = self._client
@@ -200,6 +205,12 @@ class ChromaStore:
     @property
     def folder(self) -> Path | None:
         return self._folder
+
+    def on_disk(self) -> bool:
+        """True while the open build is still the one on disk (not deleted, not replaced
+        by another process's rebuild, whose old folders are removed)."""
+        folder = self._folder
+        return folder is not None and folder.is_dir() and (self.index_dir / MANIFEST).is_file()
 
     def query(self, vector: np.ndarray, kinds: Mapping[str, int]) -> list[tuple[str, float]]:
         """``(doc id, cosine distance)`` of the nearest documents: ``kinds[kind]`` of each kind."""

@@ -21,7 +21,13 @@ from chatbi.errors import UserInputError
 from chatbi.warehouse import demo_writer as w
 from chatbi.warehouse.connection import write_connection
 from chatbi.warehouse.demo_calendar import Timeline
-from chatbi.warehouse.demo_campaigns import Campaigns, Touches, campaign_spend, make_campaigns, make_touches
+from chatbi.warehouse.demo_campaigns import (
+    Campaigns,
+    Touches,
+    campaign_spend,
+    make_campaigns,
+    make_touches,
+)
 from chatbi.warehouse.demo_entities import (
     CITY_PROVINCE,
     CITY_REGION,
@@ -110,6 +116,19 @@ class DemoSummary:
     elapsed_seconds: float
     start_date: date | None = None
     planted: Mapping[str, str] = field(default_factory=dict)
+
+    def summary_lines(self) -> list[str]:
+        """Short report for the CLI: what was built, row counts, where the stories are."""
+        rows = ", ".join(f"{table} {count:,}" for table, count in self.row_counts.items())
+        lines = [
+            f"演示数据 / demo data: scale {self.scale}, seed {self.seed}, {self.start_date}..{self.end_date}, "
+            f"{self.elapsed_seconds:.1f}s",
+            f"行数 / rows: {rows}",
+        ]
+        if self.planted:
+            lines.append("埋点故事 / planted stories (docs/demo_data.md): "
+                         + "; ".join(f"{k}: {v}" for k, v in self.planted.items()))
+        return lines
 
 
 def resolve_scale(scale: str) -> Scale:

@@ -279,7 +279,8 @@ class Kols:
 def make_kols(rng: np.random.Generator, n: int) -> Kols:
     """Influencers on 抖音/小红书/B站/微博 by domain; at least three home-décor ones."""
     domain = draw(rng, KOL_DOMAIN_MIX, n)
-    domain[: min(3, n)] = HOME_DOMAIN
+    cover = np.r_[np.arange(len(KOL_DOMAIN_MIX)), np.full(2, HOME_DOMAIN)][:n]
+    domain[: len(cover)] = cover  # every domain has a KOL, 家居 at least three
     domain = rng.permutation(domain)
     platform = draw_rows(rng, np.array(KOL_PLATFORM_BY_DOMAIN)[domain])
     followers = np.clip(np.exp(np.log(80_000) + 1.2 * rng.standard_normal(n)), 3_000, 30_000_000)

@@ -26,7 +26,15 @@ from chatbi.warehouse.demo_reference import (
     ORDER_CHANNEL_MIX_END,
     ORDER_CHANNEL_MIX_START,
 )
-from chatbi.warehouse.demo_sampling import DAY, draw, draw_rows, expand, mix_rows, rng_for, time_of_day
+from chatbi.warehouse.demo_sampling import (
+    DAY,
+    draw,
+    draw_rows,
+    expand,
+    mix_rows,
+    rng_for,
+    time_of_day,
+)
 from chatbi.warehouse.schema import EVENT_TYPES
 
 VIEW, SEARCH, FAVORITE, CART, PURCHASE = (EVENT_TYPES.index(t) for t in
@@ -131,6 +139,19 @@ def _browse_sessions(rng: np.random.Generator, users: Users, timeline: Timeline,
                     np.full(n, -1), np.full(n, -1))
 
 
+def _part(sess: np.ndarray, slot: np.ndarray | int, etype: int, product: np.ndarray | int,
+          merchant: np.ndarray | int, duration: np.ndarray | float, query: np.ndarray | int
+          ) -> tuple[np.ndarray, ...]:
+    """One kind of event as aligned columns (scalars broadcast to the rows)."""
+    n = len(sess)
+
+    def col(v: np.ndarray | float, dtype: type) -> np.ndarray:
+        return np.broadcast_to(np.asarray(v, dtype=dtype), (n,))
+
+    return (sess, col(slot, np.int64), col(etype, np.int64), col(product, np.int64), col(merchant, np.int64),
+            col(duration, np.float64), col(query, np.int64))
+
+
 def generate_month(rng: np.random.Generator, users: Users, timeline: Timeline, month: Period,
                    purchases: dict[str, np.ndarray], special: Sessions, pool: ProductPool,
                    first_event_id: int, first_session: int,
@@ -171,25 +192,18 @@ def generate_month(rng: np.random.Generator, users: Users, timeline: Timeline, m
     q_group = np.where(rng.random(len(srch)) < 0.12, GENERIC_QUERY_GROUP, s.cat[srch])
 
     parts = [
-        # session, slot, type, product, merchant, duration, dwell, query
-        (srch, np.zeros(len(srch), np.int64), SEARCH, -1, -1, 5 + rng.exponential(15, len(srch)),
-         in_segment(rng, QUERY_OFFSET, QUERY_COUNT, q_group)),
-        (vs, 10 * (vpos + 1), VIEW, v_product, v_merchant,
-         np.minimum(np.exp(np.log(25) + 0.9 * rng.standard_normal(nv)), 900), -1),
-        (vs[fav], 10 * (vpos[fav] + 1) + 1, FAVORITE, v_product[fav], v_merchant[fav],
-         rng.uniform(2, 6, int(fav.sum())), -1),
-        (vs[cart], 10 * (vpos[cart] + 1) + 2, CART, v_product[cart], v_merchant[cart],
-         rng.uniform(3, 10, int(cart.sum())), -1),
-        (buys, np.full(len(buys), 1 << 20), PURCHASE, s.product[buys], s.merchant[buys],
-         np.full(len(buys), 30.0), -1),
+        _part(srch, 0, SEARCH, -1, -1, 5 + rng.exponential(15, len(srch)),
+              in_segment(rng, QUERY_OFFSET, QUERY_COUNT, q_group)),
+        _part(vs, 10 * (vpos + 1), VIEW, v_product, v_merchant,
+              np.minimum(np.exp(np.log(25) + 0.9 * rng.standard_normal(nv)), 900), -1),
+        _part(vs[fav], 10 * (vpos[fav] + 1) + 1, FAVORITE, v_product[fav], v_merchant[fav],
+              rng.uniform(2, 6, int(fav.sum())), -1),
+        _part(vs[cart], 10 * (vpos[cart] + 1) + 2, CART, v_product[cart], v_merchant[cart],
+              rng.uniform(3, 10, int(cart.sum())), -1),
+        _part(buys, 1 << 20, PURCHASE, s.product[buys], s.merchant[buys], 30.0, -1),
     ]
-    sess = np.concatenate([p[0] for p in parts])
-    slot = np.concatenate([p[1] for p in parts])
-    etype = np.concatenate([np.full(len(p[0]), p[2]) for p in parts])
-    product = np.concatenate([np.broadcast_to(p[3], len(p[0])) for p in parts])
-    merchant = np.concatenate([np.broadcast_to(p[4], len(p[0])) for p in parts])
-    duration = np.concatenate([p[5] for p in parts]).astype(np.int64) + 1
-    query = np.concatenate([np.broadcast_to(p[6], len(p[0])) for p in parts])
+    sess, slot, etype, product, merchant, dur, query = (np.concatenate(cols) for cols in zip(*parts, strict=True))
+    duration = dur.astype(np.int64) + 1
     order = np.lexsort((slot, sess))
     sess, etype, product, merchant, duration, query = (a[order] for a in (sess, etype, product, merchant,
                                                                           duration, query))

@@ -60,7 +60,9 @@ def make_follows(rng: np.random.Generator, users: Users, merchants: Merchants, k
     iu, _ = expand(n_interest)
     mix = np.asarray(KOL_DOMAIN_MIX, dtype=np.float64).copy()
     mix[HOME_DOMAIN] *= 0.25
-    domain = np.where(rng.random(len(iu)) < 0.6, _CAT_DOMAIN[users.fav_cat[iu]], draw(rng, mix, len(iu)))
+    mapped = _CAT_DOMAIN[users.fav_cat[iu]]
+    keep = np.where((mapped == HOME_DOMAIN) & ~users.home_fan[iu], 0.2, 0.6)
+    domain = np.where(rng.random(len(iu)) < keep, mapped, draw(rng, mix, len(iu)))
     span = np.maximum(stop - np.maximum(users.signup_s[iu], timeline.start_s - 365 * DAY), 1)
     ts = np.maximum(users.signup_s[iu], timeline.start_s - 365 * DAY) + (rng.random(len(iu)) * span).astype(np.int64)
     add(iu, KOL, _kol_in_domain(rng, kols, domain), ts)

@@ -164,7 +164,7 @@ def generate_quarter(ctx: OrderContext, state: OrderState, q: Period, qi: int,
                      insert: Callable[[str, dict], int]) -> None:
     """Generate and insert one quarter of orders, items, products and reviews."""
     rng = rng_for(ctx.seed, 10, qi)
-    tl, users, merchants, touches, plan = ctx.timeline, ctx.users, ctx.merchants, ctx.touches, ctx.plan
+    tl, users, merchants, touches = ctx.timeline, ctx.users, ctx.merchants, ctx.touches
     counts = ctx.organic_per_day[q.start - tl.first_day: q.end - tl.first_day]
     day = np.repeat(np.arange(q.start, q.end), counts)
     org_ts = day * DAY + time_of_day(rng, len(day), HOUR_WEIGHTS)
@@ -302,8 +302,10 @@ def _status(rng: np.random.Generator, ctx: OrderContext, user: np.ndarray, merch
                        [CANCELLED, RETURNED, REFUNDED], COMPLETED)
     disputed = (rng.random(n) < p_disp) & (status != CANCELLED)
     window = star & (ts >= plan.dispute_window.start_s) & (status != CANCELLED)
-    if window.any():
-        disputed = np.where(window, exact_share(rng, window, plan.dispute_rate), disputed)
+    month = (ts // DAY).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    for m in np.unique(month[window]):  # exactly the planted rate in each month of the window
+        in_month = window & (month == m)
+        disputed = np.where(in_month, exact_share(rng, in_month, plan.dispute_rate), disputed)
     d = rng.random(n)
     status = np.where(disputed, np.select([d < 0.45, d < 0.70], [REFUNDED, RETURNED], COMPLETED), status)
     return status.astype(np.int8), disputed

@@ -75,7 +75,7 @@ def plan_stories(timeline: Timeline, seed: int) -> StoryPlan:
         decline_tilt=0.82,
         conversion_region=REGION_NAMES.index("华南"),
         conversion_channel=CHANNEL_NAMES.index("抖音"),
-        influx_share=0.7,
+        influx_share=1.0,
         dispute_rate=0.15,
         baseline_dispute_rate=0.01,
         dispute_category=CAT["二手奢侈品"],

@@ -10,6 +10,7 @@ Batches are buffered per table and inserted in large appends to keep statement o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TypeAlias
 
 import duckdb
 import numpy as np
@@ -17,7 +18,7 @@ import pyarrow as pa
 
 from chatbi.warehouse.schema import RAW_TABLES, create_table_sql
 
-Column = pa.Array | np.ndarray
+Column: TypeAlias = pa.Array | np.ndarray
 FLUSH_ROWS = 1_500_000
 
 
@@ -96,7 +97,7 @@ def bools(values: np.ndarray) -> pa.Array:
 def _as_arrow(col: Column) -> pa.Array:
     if isinstance(col, pa.Array):
         return col
-    arr = np.asarray(col)
+    arr: np.ndarray = np.asarray(col)
     if arr.dtype == bool:
         return bools(arr)
     return ints(arr)

@@ -55,7 +55,7 @@ def test_thread_is_a_conversation(bot, fake_slack, slack_client):
     # a reply in the thread (thread_ts set) continues the same conversation
     bot.on_mention({"channel": "C1", "ts": "200.3", "thread_ts": "200.1", "user": "UADMIN",
                     "text": "<@UBOT> 按月看"}, slack_client)
-    assert len([p for p in fake_slack.of("chat.postMessage") if p.get("thread_ts") == "200.1"]) == 2
+    assert len([p for p in fake_slack.of("chat.postMessage") if p.get("thread_ts") == "200.1"]) == 3
     assert ("C1", "200.3") not in bot.sessions
 
 

@@ -59,17 +59,26 @@ def test_ask_renders_finding_chart_table_and_work(app):
     assert message.markdown and message.markdown[0].value  # the finding
 
 
-def test_starter_and_followup_buttons_ask(app):
+def test_starter_button_asks(app):
     starter = next(b for b in app.button if b.key and b.key.startswith("starter_"))
     starter.click().run()
+    assert not app.exception
     assert len(assistant_messages(app)) == 1
+    assert [m for m in app.chat_message if m.name == "user"][0].text[0].value == starter.label
+    assert not [b for b in app.button if b.key and b.key.startswith("starter_")]  # gone once chatting
+
+
+def test_followup_button_asks_in_the_same_conversation(app):
+    ask(app, "今天天气怎么样")  # a clarifying answer suggests questions to ask instead
     follow = [b for b in app.button if b.key and b.key.startswith("follow_")]
     assert follow, "the answer suggests follow-ups"
+    conversation = app.session_state["conversation"]
     follow[0].click().run()
     assert not app.exception
     assert len(assistant_messages(app)) == 2
     users = [m for m in app.chat_message if m.name == "user"]
     assert users[-1].text[0].value == follow[0].label
+    assert app.session_state["conversation"] is conversation
 
 
 def test_feedback_is_stored_and_promotable(app, tiny_settings):

@@ -7,7 +7,13 @@ from datetime import date
 import pytest
 
 from chatbi.errors import UserInputError
-from chatbi.warehouse.demo import DEFAULT_END_DATE, SCALES, DemoSummary, generate_demo, resolve_scale
+from chatbi.warehouse.demo import (
+    DEFAULT_END_DATE,
+    SCALES,
+    DemoSummary,
+    generate_demo,
+    resolve_scale,
+)
 from chatbi.warehouse.schema import RAW_TABLES
 from tests.warehouse.conftest import rows
 
@@ -41,6 +47,10 @@ def test_summary_describes_the_build(demo_tiny: DemoSummary) -> None:
     assert demo_tiny.path.exists()
     assert 0 < demo_tiny.elapsed_seconds < 30
     assert demo_tiny.planted["dispute_merchant_id"].isdigit()
+    lines = demo_tiny.summary_lines()
+    assert "tiny" in lines[0] and "2023-10-01..2026-09-30" in lines[0]
+    assert f"orders {demo_tiny.row_counts['orders']:,}" in lines[1]
+    assert "dispute_merchant_id" in lines[2]
 
 
 def test_data_covers_the_36_months_up_to_the_end_date(con) -> None:

