@@ -184,11 +184,11 @@ def totals_of(plan: InsightPlan, runner: Runner) -> tuple[Totals, Totals | None]
 
 
 def collect(plan: InsightPlan, runner: Runner, catalog: Catalog, language: str,
-            totals: tuple[Totals, Totals | None] | None = None) -> InsightData:
-    """Totals (unless given), then each candidate dimension decomposed."""
+            known: tuple[Totals, Totals | None] | None = None) -> InsightData:
+    """Totals (unless ``known``), then each candidate dimension decomposed."""
     lang = "en" if language == "en" else "zh"
     ratio = plan.shape.kind == "ratio"
-    totals, weights = totals or totals_of(plan, runner)
+    totals, weights = known or totals_of(plan, runner)
     b_val, c_val = totals.base, totals.current
     results: list[DimensionResult] = []
     notes: list[str] = []

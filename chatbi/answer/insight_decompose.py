@@ -73,7 +73,7 @@ def _finish(out: pd.DataFrame, totals: Totals, residual_label: str, base_share: 
     explained = float(np.nansum(out["contribution"].to_numpy(dtype=float)))
     residual = totals.change - explained
     if abs(residual) > _tolerance(totals):
-        row = {c: np.nan for c in COLUMNS}
+        row: dict[str, object] = {c: np.nan for c in COLUMNS}
         row.update(segment=residual_label, contribution=residual, kind="residual")
         out = pd.concat([out, pd.DataFrame([row])], ignore_index=True)
     change = totals.change

@@ -214,11 +214,12 @@ def _head(w: _Words, metric: MetricText, totals: Totals, when: str, before: str,
     change = totals.change
     if en:
         where = f" for {scope}" if scope else ""
+        name = metric.label[:1].upper() + metric.label[1:]
         if change == 0:
-            return f"{metric.label}{where} was {cur} in {when}, unchanged from {before}."
+            return f"{name}{where} was {cur} in {when}, unchanged from {before}."
         verb = "up" if change > 0 else "down"
         pct = f", {growth}" if growth and not metric.percent else ""
-        return (f"{metric.label}{where} was {cur} in {when} vs {prev} in {before}: "
+        return (f"{name}{where} was {cur} in {when} vs {prev} in {before}: "
                 f"{verb} {w.amount(change)}{pct}.")
     where = f"{scope}的" if scope else ""
     if change == 0:
