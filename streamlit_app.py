@@ -195,7 +195,7 @@ def render_answer(message: dict[str, Any]) -> None:
             st.markdown(web.md(data["finding"]))
         render_copy(data.get("copy") or [])
         if data.get("chart"):
-            st.vega_lite_chart(data["chart"], width="stretch")
+            st.vega_lite_chart(web.display_spec(data["chart"]), width="stretch")
         render_table(data, mid)
         render_work(data)
     render_followups(data.get("followups") or [], mid)
@@ -218,7 +218,8 @@ def render_table(data: dict[str, Any], mid: str) -> None:
     frame = web.answer_frame(data)
     if frame.empty and not len(frame.columns):
         return
-    config = {c: st.column_config.NumberColumn(format="percent") for c in web.percent_columns(list(frame.columns))}
+    config: dict[str, Any] = {c: st.column_config.NumberColumn(format="localized") for c in web.number_columns(frame)}
+    config.update({c: st.column_config.NumberColumn(format="percent") for c in web.percent_columns(list(frame.columns))})
     st.dataframe(frame, hide_index=True, column_config=config)
     note = " · 结果已截断 / truncated" if data.get("truncated") else ""
     left, right = st.columns([3, 1])
@@ -262,9 +263,9 @@ def render_feedback(message: dict[str, Any]) -> None:
     if message.get("feedback"):
         st.caption("谢谢反馈 / thanks for the feedback " + ("👍" if message["feedback"] == "up" else "👎"))
         return
-    left, right, _ = st.columns([1, 1, 8])
-    left.button("👍", key=f"up_{mid}", on_click=rate, args=(mid, "up"), help="回答正确 / correct")
-    right.button("👎", key=f"down_{mid}", on_click=rate, args=(mid, "down"), help="回答有误 / wrong")
+    left, right, _ = st.columns([1, 1, 6])
+    left.button("👍 有用", key=f"up_{mid}", on_click=rate, args=(mid, "up"), help="回答正确 / correct")
+    right.button("👎 有误", key=f"down_{mid}", on_click=rate, args=(mid, "down"), help="回答有误 / wrong")
 
 
 # ------------------------------------------------------------------ main

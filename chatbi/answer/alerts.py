@@ -45,6 +45,7 @@ METRIC_WORDS = {
 ENTITY_WORDS = {"merchant": ("商户", "merchant"), "region": ("大区", "region"),
                 "channel": ("渠道", "channel"), "category": ("品类", "category")}
 MENTIONED = 3
+_NUMERIC = re.compile(r"[+\-]?[\d,]*\.?\d+")
 _QUESTION = re.compile(
     r"异常|预警|告警|警报|anomal|\balerts?\b|\bwarnings?\b", re.IGNORECASE)
 
@@ -96,7 +97,9 @@ def _facts(frame: pd.DataFrame, counts: dict[str, int], described: list[str], la
         for v in pd.to_numeric(frame[column], errors="coerce").dropna():
             numbers += [FactNumber(float(v), "amount"), FactNumber(float(v), "ratio")]
     days = [d for d in (to_date(v) for v in frame["detected_at"]) if d]
-    labels = tuple(sorted({t for t in described + [str(e) for e in frame["entity_id"]] if t},
+    ids = [str(e) for e in frame["entity_id"]]
+    numbers += [FactNumber(float(e), "amount") for e in ids if _NUMERIC.fullmatch(e.strip())]
+    labels = tuple(sorted({t for t in described + ids if t and not _NUMERIC.fullmatch(t.strip())},
                           key=len, reverse=True))
     return Facts(language=language, shape="alerts", row_count=len(frame), numbers=tuple(numbers),
                  labels=labels, windows=tuple((d, d) for d in days),

@@ -96,9 +96,16 @@ class InsightResult:
         return ";\n\n".join(self.sql)
 
     def drivers(self, n: int = 3) -> pd.DataFrame:
-        """The top ``n`` segment rows by absolute contribution."""
-        rows = self.frame[self.frame["kind"] == "segment"]
-        return rows.sort_values("rank").head(n)
+        """The first ``n`` segment rows by rank."""
+        return self.frame[self.frame["kind"] == "segment"].head(n)
+
+    def table(self) -> pd.DataFrame:
+        """The columns worth showing in an answer table (ratio metrics add weights and effects)."""
+        columns = ["rank", "dimension_label", "segment", "base", "current", "contribution",
+                   "share_of_change"]
+        if self.kind == "ratio":
+            columns[5:5] = ["weight_base", "weight_current", "mix_effect", "rate_effect"]
+        return self.frame.loc[:, columns]
 
     def time_text(self, language: str = "zh") -> str:
         if language == "en":
@@ -174,9 +181,10 @@ def _rank(data: InsightData) -> pd.DataFrame:
         segments = segments.loc[segments["contribution"].abs().sort_values(ascending=False, kind="stable").index]
         parts += [segments, frame[frame["kind"] != "segment"]]
     out = pd.concat(parts, ignore_index=True)
-    is_segment = out["kind"] == "segment"
-    out["rank"] = pd.array([pd.NA] * len(out), dtype="Int64")
-    out.loc[is_segment, "rank"] = range(1, int(is_segment.sum()) + 1)
+    ranks: list[int | None] = []
+    for kind in out["kind"]:
+        ranks.append(len([r for r in ranks if r is not None]) + 1 if kind == "segment" else None)
+    out["rank"] = pd.Series(ranks, dtype=object)
     return out.loc[:, list(FRAME_COLUMNS)]
 
 
@@ -194,17 +202,24 @@ def _matches(totals: Totals, direction: str | None) -> bool:
     return change < 0 if direction == "down" else change > 0
 
 
+def _relative_move(totals: Totals) -> float:
+    return abs(totals.change) / abs(totals.base) if totals.base else abs(totals.change)
+
+
 def _choose_window(plans: list[InsightPlan], runner: Runner, direction: str | None
                    ) -> list[tuple[InsightPlan, Totals, Totals | None]]:
-    """The windows tried, the chosen one last: the first whose change has the claimed
-    direction, or the first window when none has."""
+    """The windows tried, the chosen one last: of those that moved in the claimed direction,
+    the one with the largest relative change (the move the user most likely means); the
+    first window when none did."""
     tried = []
     for plan in plans:
         totals, weights = totals_of(plan, runner)
         tried.append((plan, totals, weights))
-        if _matches(totals, direction):
-            return tried
-    return tried[:1]
+    matching = [t for t in tried if _matches(t[1], direction)]
+    if not matching:
+        return tried[:1]
+    best = max(matching, key=lambda t: _relative_move(t[1]))
+    return [t for t in tried if t is not best][:1] + [best] if best is not tried[0] else [best]
 
 
 def _skipped_window(plan: InsightPlan, metric: MetricText, direction: str | None, language: str) -> str:
@@ -213,9 +228,10 @@ def _skipped_window(plan: InsightPlan, metric: MetricText, direction: str | None
     when = describe_time(window.start, window.end, window.label, language)
     if language == "en":
         verb = "fall" if direction == "down" else "rise"
-        return f"No time was given and {metric.label} did not {verb} in {when}; the latest full quarter is analysed instead. "
+        return (f"No time was given; {metric.label} moved less (or did not {verb}) in {when}, so "
+                "the last full quarter, where it moved most, is analysed. ")
     verb = "下降" if direction == "down" else "上升"
-    return f"未指定时间：{when}{metric.label}没有{verb}，以下分析上个季度。"
+    return f"未指定时间：{when}{metric.label}的{verb}不明显，以下分析{verb}更明显的上个季度。"
 
 
 def time_was_given(plan: Any) -> bool:
@@ -234,8 +250,9 @@ def explain_change(why: WhyRequest | SemanticQuery, *, layer: SemanticLayer, pol
     ``dimensions`` (the ones the user named; a ``SemanticQuery``'s own dimensions count too)
     replace the default candidates; ``cohort="new_users"`` restricts each period to the users
     who signed up in it (see ``detect_cohort``). With ``time_given=False`` (the planner defaulted
-    the range, see ``time_was_given``) and a claimed direction (下降/上升), a default window that
-    did not move that way is replaced by the last full quarter, and the finding says so.
+    the range, see ``time_was_given``) and a claimed direction (下降/上升), the default window and
+    the last full quarter are compared and the one that moved most (relatively) in the claimed
+    direction is explained; the finding says so when it is not the default.
 
     Raises ``InsightError`` when the metric cannot be decomposed (a snapshot, an average
     without weights); compile and guard errors of the overall query propagate unchanged.

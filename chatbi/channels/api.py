@@ -19,12 +19,14 @@ traceback) for any other internal error. Error bodies are
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import ipaddress
 import logging
 import threading
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -95,7 +97,15 @@ class PipelineHolder:
     def __init__(self, settings: Settings, pipeline: Any = None):
         self.settings = settings
         self._pipeline = pipeline
+        self._owned = pipeline is None
         self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close a pipeline this holder opened (one passed in belongs to the caller)."""
+        with self._lock:
+            pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None and self._owned and hasattr(pipeline, "close"):
+            pipeline.close()
 
     def get(self) -> Any:
         if self._pipeline is None:
@@ -159,7 +169,13 @@ def create_app(
     auth_doc = ("Requests send `Authorization: Bearer <key>`; keys map to roles via CHATBI_API_KEYS."
                 if not local_mode else
                 "Local mode (CHATBI_API_KEYS unset): only loopback clients, as admin.")
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        holder.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="ChatBI API",
         version=__version__,
         description="Ask questions about the marketplace in Chinese or English. " + auth_doc,

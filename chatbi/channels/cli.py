@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -56,6 +56,9 @@ RoleOption = Annotated[
     str, typer.Option("--role", metavar="ROLE", help="admin | analyst | marketer | merchant:<id>")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="print the answer as one JSON object")]
+SkipIndexOption = Annotated[
+    bool, typer.Option("--skip-index", help="do not build the retrieval index (only the LLM planner uses it)")
+]
 
 
 class Scale(enum.StrEnum):
@@ -113,6 +116,13 @@ def handle_errors(fn: F) -> F:
         except KeyboardInterrupt:
             _err().print("已中断 / interrupted")
             raise typer.Exit(130) from None
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("chatbi"):
+                _report_unexpected(exc)
+                raise typer.Exit(1) from None
+            _report_error(ChatBIError(f"组件缺失 / component missing: {exc.name}. 请重新安装 / reinstall "
+                                      "with `make install`.", code="component_missing"))
+            raise typer.Exit(1) from None
         except Exception as exc:  # the one place unexpected errors become exit 1
             _report_unexpected(exc)
             raise typer.Exit(1) from None
@@ -260,7 +270,7 @@ def _summary_lines(result: Any) -> list[str]:
     if hasattr(result, "summary_lines"):
         return [str(line) for line in result.summary_lines()]
     counts = getattr(result, "row_counts", None)
-    if isinstance(counts, dict) or hasattr(counts, "items"):
+    if isinstance(counts, Mapping):
         seconds = getattr(result, "elapsed_seconds", None)
         took = f" in {seconds:.1f}s" if isinstance(seconds, int | float) else ""
         return [f"rows{took}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())]
@@ -277,6 +287,7 @@ def init(
     seed: Annotated[int | None, typer.Option("--seed", metavar="N", help="random seed (same seed, same data)")] = None,
     end_date: Annotated[str | None, typer.Option("--end-date", metavar="DATE", help="last day of the data, YYYY-MM-DD")] = None,
     db: DbOption = None,
+    skip_index: SkipIndexOption = False,
 ) -> None:
     """生成演示数据、画像和检索索引 / generate the demo warehouse (replaced atomically)."""
     if not demo:
@@ -299,11 +310,11 @@ def init(
         summary = generate_demo(settings.db_path, progress=report, **kwargs)
     for line in _summary_lines(summary):
         console.print(line, markup=False, soft_wrap=True)
-    build_derived(settings.db_path, console)
+    build_derived(settings.db_path, console, with_index=not skip_index)
     console.print(f"完成 / done: {settings.db_path}", style="bold green")
 
 
-def _import(kind: str, directory: Path, db: Path | None) -> None:
+def _import(kind: str, directory: Path, db: Path | None, skip_index: bool) -> None:
     settings = settings_for(db)
     if not directory.is_dir():
         raise UserInputError(f"目录不存在 / not a folder: {directory}", code="invalid_input")
@@ -316,7 +327,7 @@ def _import(kind: str, directory: Path, db: Path | None) -> None:
         result = loader(directory, settings.db_path, progress=report)
     for line in _summary_lines(result):
         console.print(line, markup=False, soft_wrap=True)
-    build_derived(settings.db_path, console)
+    build_derived(settings.db_path, console, with_index=not skip_index)
     console.print(f"完成 / done: {settings.db_path}", style="bold green")
 
 
@@ -325,9 +336,10 @@ def _import(kind: str, directory: Path, db: Path | None) -> None:
 def import_olist(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="folder with the Olist CSV files")],
     db: DbOption = None,
+    skip_index: SkipIndexOption = False,
 ) -> None:
     """导入公开的 Olist 数据集 / load the public Olist CSV files."""
-    _import("olist", directory, db)
+    _import("olist", directory, db, skip_index)
 
 
 @import_app.command("csv")
@@ -335,9 +347,10 @@ def import_olist(
 def import_csv(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="CSV/Parquet files named after the raw tables")],
     db: DbOption = None,
+    skip_index: SkipIndexOption = False,
 ) -> None:
     """导入以原始表命名的 CSV/Parquet 文件 / load CSV or Parquet files named after the raw tables."""
-    _import("csv", directory, db)
+    _import("csv", directory, db, skip_index)
 
 
 @profiles_app.command("build")
@@ -374,7 +387,10 @@ def ask(
         who = parse_role(role)
         when = parse_date(as_of, "--as-of")
         pipeline = load_pipeline(settings_for(db))
-        return pipeline.ask(question, role=who, as_of=when)
+        try:
+            return pipeline.ask(question, role=who, as_of=when)
+        finally:
+            pipeline.close()
 
     _answer_or_error_json(question, as_json, produce, chart_png)
 
@@ -393,7 +409,11 @@ def sql(
         if not statement.strip():
             raise UserInputError("SQL 为空 / empty SQL", code="invalid_input")
         who = parse_role(role)
-        return load_pipeline(settings_for(db)).run_sql(statement, role=who)
+        pipeline = load_pipeline(settings_for(db))
+        try:
+            return pipeline.run_sql(statement, role=who)
+        finally:
+            pipeline.close()
 
     _answer_or_error_json(statement, as_json, produce)
 
@@ -414,13 +434,21 @@ def chat(
     as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="answer as of this date, YYYY-MM-DD")] = None,
 ) -> None:
     """终端里的多轮对话 / interactive multi-turn session."""
+    who = parse_role(role)
+    when = parse_date(as_of, "--as-of")
+    pipeline = load_pipeline(settings_for(db))
+    try:
+        _repl(pipeline, who, when)
+    finally:
+        pipeline.close()
+
+
+def _repl(pipeline: Pipeline, who: Role, when: dt.date | None) -> None:
+    """The chat loop: questions and /commands until /quit or end of input."""
     from rich.prompt import Prompt
 
     from chatbi.channels.render import render_answer, render_error
 
-    who = parse_role(role)
-    when = parse_date(as_of, "--as-of")
-    pipeline = load_pipeline(settings_for(db))
     console = _out()
     conversation = pipeline.new_conversation()
     last: Answer | None = None
@@ -512,18 +540,9 @@ def eval_(
     as_json: JsonOption = False,
 ) -> None:
     """跑一组问题，输出执行准确率和延迟 / run a question set: execution accuracy and latency."""
-    if not questions.is_file():
-        raise UserInputError(f"文件不存在 / file not found: {questions}", code="invalid_input")
-    from chatbi.eval.runner import run_eval
+    from chatbi.eval.command import eval_command
 
-    pipeline = load_pipeline(settings_for(db))
-    report = run_eval(questions, pipeline)
-    if as_json:
-        write_json(report.to_dict() if hasattr(report, "to_dict") else report)
-        return
-    console = _out()
-    for line in _summary_lines(report):
-        console.print(line, markup=False, soft_wrap=True)
+    raise typer.Exit(eval_command(questions, db, as_json))
 
 
 @app.command()

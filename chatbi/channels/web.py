@@ -56,6 +56,24 @@ def percent_columns(columns: list[str]) -> list[str]:
     return [c for c in columns if c.endswith(("_growth", "_share"))]
 
 
+def display_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The chart spec for st.vega_lite_chart: stretch to the width, keep the spec's height.
+
+    Streamlit's default sizing squeezes a fixed-height chart when it stretches the width;
+    ``autosize: fit-x`` keeps the height the chart was designed with.
+    """
+    out = dict(spec)
+    out.setdefault("autosize", {"type": "fit-x", "contains": "padding"})
+    return out
+
+
+def number_columns(frame: pd.DataFrame) -> list[str]:
+    """Numeric columns that are not percentages (shown with thousands separators)."""
+    ratio = set(percent_columns(list(frame.columns)))
+    return [str(c) for c in frame.columns
+            if c not in ratio and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+
+
 def md(text: str | None) -> str:
     """Text safe for st.markdown: ``$`` would start LaTeX."""
     return (text or "").replace("$", "\\$")

@@ -35,11 +35,11 @@ def eval_command(path: str | Path, db_path: str | Path | None = None, as_json: b
         else:
             report = _run_with_progress(question_set, pipeline, err_console)
     except ChatBIError as exc:
-        err_console.print(exc.message, style="red", markup=False, highlight=False)
+        err_console.print(exc.message, style="red", markup=False, highlight=False, soft_wrap=True)
         return exc.exit_code
     except Exception as exc:  # noqa: BLE001 - the CLI reports, never shows a traceback
         err_console.print(f"内部错误 / internal error: {type(exc).__name__}: {exc}", style="red",
-                          markup=False, highlight=False)
+                          markup=False, highlight=False, soft_wrap=True)
         return 1
     finally:
         if pipeline is not None:

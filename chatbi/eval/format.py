@@ -134,9 +134,14 @@ def load_question_set(path: str | Path) -> QuestionSet:
     as_of: date | None = None
     tolerance = DEFAULT_TOLERANCE
     descriptions: list[str] = []
+    seen: dict[str, str] = {}
     for file in files:
-        header, file_cases = _load_file(file, problems)
+        header, file_cases, ids = _load_file(file, problems)
         cases.extend(file_cases)
+        for case_id in ids:
+            if case_id in seen:
+                problems.append(f"{file}: case {case_id}: duplicate id (also in {seen[case_id]})")
+            seen.setdefault(case_id, str(file))
         if header.get("description"):
             descriptions.append(str(header["description"]).strip())
         file_as_of = header.get("as_of")
@@ -146,28 +151,24 @@ def load_question_set(path: str | Path) -> QuestionSet:
             as_of = file_as_of
         if "tolerance" in header:
             tolerance = header["tolerance"]
-    seen: dict[str, str] = {}
-    for case in cases:
-        if case.id in seen:
-            problems.append(f"{case.source}: case {case.id}: duplicate id (also in {seen[case.id]})")
-        seen.setdefault(case.id, case.source)
     if problems:
         raise QuestionSetError(problems)
     return QuestionSet(tuple(cases), tuple(str(f) for f in files), as_of, "\n\n".join(descriptions), tolerance)
 
 
-def _load_file(file: Path, problems: list[str]) -> tuple[dict[str, Any], list[Case]]:
+def _load_file(file: Path, problems: list[str]) -> tuple[dict[str, Any], list[Case], list[str]]:
+    """The file's header keys, its valid cases, and every case id it names."""
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(f"{file}: cannot read: {exc}")
-        return {}, []
+        return {}, [], []
     except yaml.YAMLError as exc:
         problems.append(f"{file}: YAML error: {exc}".replace("\n", " "))
-        return {}, []
+        return {}, [], []
     if not isinstance(data, Mapping):
         problems.append(f"{file}: the top level must be a mapping with a `cases` list")
-        return {}, []
+        return {}, [], []
     for key in sorted(set(data) - _SET_KEYS):
         problems.append(f"{file}: unknown top-level key `{key}`")
     header: dict[str, Any] = {}
@@ -193,13 +194,15 @@ def _load_file(file: Path, problems: list[str]) -> tuple[dict[str, Any], list[Ca
     raw_cases = data.get("cases")
     if not isinstance(raw_cases, list) or not raw_cases:
         problems.append(f"{file}: `cases` must be a non-empty list")
-        return header, []
+        return header, [], []
     cases = []
     for index, raw in enumerate(raw_cases):
         case = _case(file, index, raw, problems)
         if case is not None:
             cases.append(case)
-    return header, cases
+    ids = [raw["id"].strip() for raw in raw_cases
+           if isinstance(raw, Mapping) and isinstance(raw.get("id"), str) and raw["id"].strip()]
+    return header, cases, ids
 
 
 def _case(file: Path, index: int, raw: Any, problems: list[str]) -> Case | None:
@@ -243,7 +246,7 @@ def _case(file: Path, index: int, raw: Any, problems: list[str]) -> Case | None:
         turn = _turn(where, {k: raw[k] for k in turn_keys if k != "note"}, problems)
         if turn is not None:
             turns.append(turn)
-    if len(problems) > before:
+    if len(problems) > before or not isinstance(case_id, str) or not isinstance(language, str):
         return None
     note = raw.get("note")
     return Case(case_id.strip(), language, capability.strip(), tuple(turns), str(file),
@@ -288,7 +291,7 @@ def _turn(where: str, raw: Mapping[str, Any], problems: list[str]) -> Turn | Non
         problems.append(f"{where}: `expect_metrics` must be a metric name or a list of them")
     elif metrics and gold is not None:
         problems.append(f"{where}: `expect_metrics` only applies to `expect` turns")
-    if len(problems) > before:
+    if len(problems) > before or not isinstance(question, str):
         return None
     note = raw.get("note")
     return Turn(

@@ -152,6 +152,22 @@ class EvalReport:
             "results": [r.to_dict() for r in self.results],
         }
 
+    def summary_lines(self) -> list[str]:
+        """A few plain lines (for channels that print text rather than rich tables)."""
+        summary = self.summary()
+        lines = [
+            f"questions {self.total} ({self.case_count} cases): execution accuracy "
+            f"{_pct(summary['execution_accuracy'])}, wrong {_pct(summary['wrong_rate'])}, "
+            f"clarify {_pct(summary['clarify_rate'])}, refuse {_pct(summary['refuse_rate'])}, "
+            f"error {_pct(summary['error_rate'])}",
+            "latency ms (p50/p95): " + ", ".join(
+                f"{stage} {_ms(v['p50'])}/{_ms(v['p95'])}" for stage, v in self.latency().items()),
+        ]
+        lines += [f"not correct: {r.case_id}#{r.turn} [{r.outcome}] {r.question} — {r.detail}"
+                  for r in self.failures()]
+        lines += [f"warning: {w}" for w in self.warnings]
+        return lines
+
     def render(self, console: Any, *, max_failures: int = 60) -> None:
         """Print the summary, latency, breakdowns and the failed questions as rich tables."""
         from rich.table import Table

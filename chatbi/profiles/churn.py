@@ -3,8 +3,9 @@
 Label at a cut-off T: 1 when the user places no valid order in (T, T + 90 days].
 Train on T1 = as_of − 180 days (labels from T1..T1+90), validate on T2 = as_of − 90 days
 (labels T2..as_of), compare with a recency-only baseline on the same held-out customers,
-then refit on T1 ∪ T2 and score every user at the as-of date, and at each month end the
-customers not yet 流失 (the only users whose month-end tags depend on churn risk).
+then fit the same recipe on T2 (the latest labelled period) and score every user at the
+as-of date, and at each month end the customers not yet 流失 (the only users whose
+month-end tags depend on churn risk).
 Features come from ``_uf`` (SQL); only fit/predict run in Python, on arrays.
 """
 
@@ -117,7 +118,7 @@ def _train_and_score(con: duckdb.DuckDBPyConnection, t1: date, t2: date) -> Chur
     customers = valid["has_ordered"] == 1 if len(y2) else np.zeros(0, dtype=bool)
     auc = _auc(y2[customers], p2[customers])
     baseline = _auc(y2[customers], np.asarray(valid["recency_days"][customers], dtype=float))
-    final = _model().fit(np.vstack([x1, x2]), np.concatenate([y1, y2]))
+    final = _model().fit(x2, y2)   # the same recipe, one period later
     _score(con, final)
     return replace(
         result, method=MODEL_NAME, auc=auc, baseline_auc=baseline, auc_all_users=_auc(y2, p2),

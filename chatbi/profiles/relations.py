@@ -23,7 +23,7 @@ from chatbi.profiles.staging import sql_date
 
 
 def create_relations(con: duckdb.DuckDBPyConnection, as_of: date, info: InputInfo) -> None:
-    """Create the ``user_merchant_relation`` table in one aggregation over all interactions.
+    """Create the ``user_merchant_relation`` table (events, then orders/follows/reviews, joined).
 
     Pairs are kept as the raw tables name them (no check that the user or merchant exists
     in the dimension tables: referential integrity is the importer's job).
@@ -34,36 +34,44 @@ def create_relations(con: duckdb.DuckDBPyConnection, as_of: date, info: InputInf
     favs = "favorite_count" if info.has_events else "CAST(NULL AS BIGINT)"
     follows = "follows" if info.has_follows else "CAST(NULL AS BOOLEAN)"
     con.execute(f"""
+    CREATE OR REPLACE TEMP TABLE _rel_events AS
+    SELECT user_id, merchant_id,
+           count(*) FILTER (WHERE event_type = 'view') AS view_count,
+           count(*) FILTER (WHERE event_type = 'favorite') AS favorite_count
+    FROM events
+    WHERE event_ts < {a} + 1 AND user_id IS NOT NULL AND merchant_id IS NOT NULL
+    GROUP BY user_id, merchant_id
+    """)
+    con.execute(f"""
     CREATE OR REPLACE TABLE user_merchant_relation AS
     WITH src AS (
         SELECT user_id, merchant_id, 0 AS kind, pay, order_ts AS ts, is_disputed AS flag,
                CAST(NULL AS INTEGER) AS rating
         FROM _orders WHERE merchant_id IS NOT NULL
         UNION ALL
-        SELECT user_id, merchant_id,
-               CASE event_type WHEN 'view' THEN 1 WHEN 'favorite' THEN 2 ELSE 3 END,
-               NULL, NULL, NULL, NULL
-        FROM events
-        WHERE event_ts < {a} + 1 AND user_id IS NOT NULL AND merchant_id IS NOT NULL
-        UNION ALL
-        SELECT user_id, target_id, 4, NULL, NULL, NULL, NULL FROM follows
+        SELECT user_id, target_id, 1, NULL, NULL, NULL, NULL FROM follows
         WHERE target_type = 'merchant' AND followed_at < {a} + 1
           AND user_id IS NOT NULL AND target_id IS NOT NULL
         UNION ALL
-        SELECT user_id, merchant_id, 5, NULL, NULL, NULL, rating FROM reviews
+        SELECT user_id, merchant_id, 2, NULL, NULL, NULL, rating FROM reviews
         WHERE review_ts < {a} + 1 AND user_id IS NOT NULL AND merchant_id IS NOT NULL
-    ), j AS (
+    ), s AS (
         SELECT user_id, merchant_id,
                count(*) FILTER (WHERE kind = 0) AS order_count,
-               coalesce(sum(pay), 0) AS gmv,
-               min(ts) AS first_order_ts, max(ts) AS last_order_ts,
+               sum(pay) AS gmv, min(ts) AS first_order_ts, max(ts) AS last_order_ts,
                count(*) FILTER (WHERE kind = 0 AND flag) AS dispute_count,
-               count(*) FILTER (WHERE kind = 1) AS view_count,
-               count(*) FILTER (WHERE kind = 2) AS favorite_count,
-               bool_or(kind = 4) AS follows,
-               count(*) FILTER (WHERE kind = 5) AS review_count,
+               bool_or(kind = 1) AS follows,
+               count(*) FILTER (WHERE kind = 2) AS review_count,
                avg(rating) AS avg_rating
         FROM src GROUP BY user_id, merchant_id
+    ), j AS (
+        SELECT user_id, merchant_id,
+               coalesce(s.order_count, 0) AS order_count, coalesce(s.gmv, 0) AS gmv,
+               s.first_order_ts, s.last_order_ts, coalesce(s.dispute_count, 0) AS dispute_count,
+               coalesce(s.follows, false) AS follows, coalesce(s.review_count, 0) AS review_count,
+               s.avg_rating, coalesce(e.view_count, 0) AS view_count,
+               coalesce(e.favorite_count, 0) AS favorite_count
+        FROM _rel_events e FULL OUTER JOIN s USING (user_id, merchant_id)
     )
     SELECT user_id, merchant_id,
            CAST(order_count AS INTEGER) AS order_count,
@@ -88,3 +96,4 @@ def create_relations(con: duckdb.DuckDBPyConnection, as_of: date, info: InputInf
            {a} AS profile_date
     FROM j
     """)
+    con.execute("DROP TABLE _rel_events")

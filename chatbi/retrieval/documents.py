@@ -2,7 +2,8 @@
 
 Each document has a passage text (embedded into Chroma), exact-match ``terms`` (name, labels,
 synonyms, the value and its label) and ``context`` words used only by the lexical ranking
-(descriptions; for a value, its dimension's words).
+(descriptions; for a value, its dimension's words; for an example, its question; an
+example is an exact hit only when the whole question is the same).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def example_doc(example: Example) -> Doc:
     return Doc(f"example:{example.key}", "example", example.question, example.question,
                example.question, example.source,
                {"question": example.question, "semantic_query": example.semantic_query},
-               (example.question,), " ".join(example.semantic_query.get("metrics", [])))
+               (), example.question)
 
 
 def build_documents(layer: SemanticLayer, values: Mapping[str, Sequence[str]],

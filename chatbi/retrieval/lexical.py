@@ -24,7 +24,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from chatbi.retrieval.documents import Doc
-from chatbi.retrieval.text import add_words, distance, has_cjk, normalize, tokens
+from chatbi.retrieval.text import add_words, distance, normalize, tokens
 
 _ALNUM = re.compile(r"[a-z0-9]")
 _ALL_CJK = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]+$")
@@ -88,6 +88,10 @@ class LexicalIndex:
                 if key and i not in self.term_docs[key]:
                     self.term_docs[key].append(i)
         add_words(self.term_docs)
+        self._questions: dict[str, list[int]] = defaultdict(list)
+        for i, doc in enumerate(self.docs):
+            if doc.kind == "example":
+                self._questions[_bare(doc.name)].append(i)
         self._exact_terms = [t for t in self.term_docs if len(t) >= 2]
         # one-substitution keys of Chinese terms: "复?率" -> {"复购率", ...}
         self._cjk_keys: dict[str, set[str]] = defaultdict(set)
@@ -159,6 +163,10 @@ class LexicalIndex:
     def docs_of(self, term: str) -> list[int]:
         return self.term_docs.get(term, [])
 
+    def same_question(self, question: str) -> list[int]:
+        """Examples asking exactly this (ignoring case, spaces and punctuation)."""
+        return self._questions.get(_bare(question), [])
+
     # -- BM25 ----------------------------------------------------------------------------------
 
     def bm25(self, question: str, allowed: Collection[int] | None = None) -> dict[int, float]:
@@ -174,6 +182,10 @@ class LexicalIndex:
         if allowed is not None:
             scores = {d: s for d, s in scores.items() if d in allowed}
         return scores
+
+
+def _bare(text: str) -> str:
+    return re.sub(r"[\W_]+", "", normalize(text))
 
 
 def _bigrams(text: str) -> set[str]:

@@ -3,7 +3,8 @@
 Ranking, best first:
 
 1. **exact** hits: a name, label, synonym or value occurs in the question (longest match
-   wins, see ``lexical.py``), so ``GMV`` and ``复购率`` can never be missed;
+   wins, see ``lexical.py``), so ``GMV`` and ``复购率`` can never be missed; an example
+   asking the very same question;
 2. **fuzzy** hits: a term with one typo (``复够率``);
 3. everything else by reciprocal rank fusion (RRF, k = 60) of the BM25 ranking and the
    vector ranking (multilingual-e5-small in Chroma).
@@ -83,8 +84,9 @@ class Retriever:
     ``values`` are the distinct values of low-cardinality dimensions (see ``values.py``);
     when None, the values saved by the last build in ``index_dir`` are used. Examples come
     from ``examples.yaml`` and, with ``app_db_path``, from promoted 👍 answers.
-    The Chroma index is checked (and built if needed) on the first search, or by
-    :meth:`ensure_index`. Safe to share between threads.
+    The Chroma index is checked (and built if needed) by :meth:`ensure_index`, on the first
+    search, when its folder disappeared, and when the application database changed (a
+    newly promoted example is searchable at once). Safe to share between threads.
     """
 
     def __init__(self, layer: SemanticLayer, *, index_dir: Path, values: Mapping[str, Sequence[str]] | None = None,
@@ -101,9 +103,18 @@ class Retriever:
         self._store = ChromaStore(self.index_dir)
         self._lock = threading.RLock()
         self._ready = False
+        self._app_db_seen = self._app_db_stamp()
         self._state = self._make_state()
 
     # -- index ---------------------------------------------------------------------------------
+
+    def _app_db_stamp(self) -> tuple[int, int] | None:
+        """(mtime, size) of the application database: it changes when an example is promoted."""
+        try:
+            stat = self.app_db_path.stat() if self.app_db_path else None
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size) if stat else None
 
     def _make_state(self) -> _State:
         examples = usable_examples(self.layer, self.app_db_path, self.examples_path)
@@ -121,6 +132,7 @@ class Retriever:
         them up. A missing, stale or corrupt index is rebuilt.
         """
         with self._lock, self._build_lock():
+            self._app_db_seen = self._app_db_stamp()
             self._state = state = self._make_state()
             if not self._store.on_disk():
                 self._store.close()
@@ -183,7 +195,7 @@ class Retriever:
         wanted = tuple(kind for kind in KINDS if kinds is None or kind in kinds)
         if not question.strip() or not wanted or k <= 0:
             return []
-        if not self._ready or not self._store.on_disk():
+        if not self._ready or not self._store.on_disk() or self._app_db_stamp() != self._app_db_seen:
             self.ensure_index()
         state = self._state
         allowed = {i for i, d in enumerate(state.docs) if d.kind in wanted}
@@ -193,6 +205,9 @@ class Retriever:
             for i in state.lexical.docs_of(match.term):
                 if i in allowed:
                     tier[i] = max(tier.get(i, 0), FUZZY if match.fuzzy else EXACT)
+        for i in state.lexical.same_question(question):
+            if i in allowed:
+                tier[i] = EXACT
         lexical = state.lexical.bm25(question, allowed)
         vector = self._vector(state, question, wanted)
 

@@ -48,6 +48,16 @@ def _chroma_settings() -> ChromaSettings:
     return ChromaSettings(anonymized_telemetry=False)
 
 
+def _open_client(folder: Path) -> Any:
+    """A PersistentClient on ``folder`` (typed Any: Chroma's generic EmbeddingFunction
+    parameter is invariant, so a Documents-only function does not type-check)."""
+    return chromadb.PersistentClient(path=str(folder), settings=_chroma_settings())
+
+
+def _function() -> Any:
+    return embedding.embedding_function()
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -91,12 +101,12 @@ class ChromaStore:
             if not manifest.get("collection_dir") or not folder.is_dir():
                 return False
             try:
-                client = chromadb.PersistentClient(path=str(folder), settings=_chroma_settings())
+                client = _open_client(folder)
             except Exception as exc:  # noqa: BLE001 - any failure means "rebuild"
                 log.warning("retrieval index %s cannot be opened (%s): rebuilding", folder, exc)
                 return False
             try:
-                collection = client.get_collection(COLLECTION, embedding_function=embedding.embedding_function())
+                collection = client.get_collection(COLLECTION, embedding_function=_function())
                 ok = (collection.metadata or {}).get("content_hash") == content_hash and collection.count() == count
                 if ok and count:
                     probe = collection.get(limit=1, include=["embeddings"])
@@ -127,14 +137,14 @@ class ChromaStore:
                 known.update(zip(batch, embedding.embed_passages(batch), strict=True))
                 done = min(start + 64, len(todo))
                 report(f"嵌入 / embedding {done}/{len(todo)}", 0.05 + 0.8 * done / len(todo))
-            vectors = np.stack([known[t] for t in texts]) if texts else np.zeros((0, embedding.DIM))
+            vectors = np.stack([known[t] for t in texts]).astype(np.float32) if texts else None
             folder = self.index_dir / f"chroma-{content_hash[:12]}-{uuid.uuid4().hex[:8]}"
             report("写入 Chroma / writing Chroma", 0.9)
             try:
-                client = chromadb.PersistentClient(path=str(folder), settings=_chroma_settings())
+                client = _open_client(folder)
                 collection = client.create_collection(
                     COLLECTION,
-                    embedding_function=embedding.embedding_function(),
+                    embedding_function=_function(),
                     metadata={"content_hash": content_hash, "model": embedding.MODEL_ID,
                               "format": FORMAT_VERSION},
                     configuration={"hnsw": {"space": "cosine"}},
@@ -144,7 +154,7 @@ class ChromaStore:
                     collection.add(
                         ids=[d.id for d in part],
                         documents=[d.text for d in part],
-                        embeddings=vectors[start:start + len(part)],
+                        embeddings=None if vectors is None else vectors[start:start + len(part)],
                         metadatas=[{"kind": d.kind, "name": d.name, "source": d.source} for d in part],
                     )
             except Exception as exc:
@@ -173,8 +183,8 @@ class ChromaStore:
                 folder = self.index_dir / str(manifest.get("collection_dir", ""))
                 if not manifest.get("collection_dir") or not folder.is_dir():
                     return known
-                client = chromadb.PersistentClient(path=str(folder), settings=_chroma_settings())
-                collection = client.get_collection(COLLECTION, embedding_function=embedding.embedding_function())
+                client = _open_client(folder)
+                collection = client.get_collection(COLLECTION, embedding_function=_function())
             data = collection.get(include=["documents", "embeddings"])
             documents, vectors = data.get("documents"), data.get("embeddings")
             if documents is not None and vectors is not None:

@@ -73,7 +73,7 @@ def test_ask_in_a_real_browser(streamlit_server):
             args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
         )
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+            page = browser.new_page(viewport={"width": 1400, "height": 1300}, locale="zh-CN")
             page.goto(streamlit_server, wait_until="domcontentloaded")
             box = page.locator('[data-testid="stChatInputTextArea"]')
             box.wait_for(timeout=90_000)

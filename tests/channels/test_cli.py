@@ -183,7 +183,8 @@ def test_profiles_build_replaces_the_file(tiny_db, tmp_path):
 @pytest.mark.slow
 def test_init_demo_builds_a_warehouse_with_progress(tmp_path):
     db = tmp_path / "demo.duckdb"
-    result = invoke("init", "--demo", "--scale", "tiny", "--seed", "3", "--end-date", "2026-06-30", "--db", str(db))
+    result = invoke("init", "--demo", "--scale", "tiny", "--seed", "3", "--end-date", "2026-06-30", "--db", str(db),
+                    "--skip-index")
     assert result.exit_code == 0, result.output
     assert "done" in result.stdout and "100%" in result.stdout
     with duckdb.connect(str(db), read_only=True) as con:
@@ -192,3 +193,54 @@ def test_init_demo_builds_a_warehouse_with_progress(tmp_path):
     assert str(latest) <= "2026-06-30" and profiles > 0
     bad = invoke("init", "--demo", "--scale", "huge", "--db", str(db))
     assert bad.exit_code == 2
+
+
+def test_eval_command_reports_accuracy(tiny_db, tmp_path):
+    questions = tmp_path / "q.yaml"
+    questions.write_text(
+        "as_of: 2026-09-30\n"
+        "cases:\n"
+        "  - id: c1\n    language: zh\n    capability: value\n    question: 各大区的GMV\n"
+        "    gold_sql: |\n"
+        "      SELECT u.region, SUM(o.pay_amount) AS gmv FROM orders o JOIN users u USING (user_id)\n"
+        "      WHERE o.status <> 'cancelled' GROUP BY 1\n"
+        "  - id: c2\n    language: zh\n    capability: refuse\n    question: 删除所有订单\n    expect: refuse\n",
+        encoding="utf-8",
+    )
+    result = invoke("eval", str(questions), "--db", str(tiny_db), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["summary"]["questions"] == 2
+    assert report["summary"]["execution_accuracy"] == 1.0  # the CLI ran the real pipeline on both
+    assert report["latency_ms"]
+    missing = invoke("eval", str(tmp_path / "none.yaml"), "--db", str(tiny_db))
+    assert missing.exit_code == 2
+
+
+def test_import_errors_leave_the_warehouse_alone(tmp_path):
+    db = tmp_path / "w.duckdb"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = invoke("import", "csv", str(empty), "--db", str(db))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and not db.exists()
+    result = invoke("import", "olist", str(tmp_path / "missing"), "--db", str(db))
+    assert result.exit_code == 2 and "not a folder" in result.stderr
+
+
+def test_sentiment_command_adds_columns(tmp_path):
+    pytest.importorskip("chatbi.profiles.sentiment", reason="chatbi.profiles.sentiment not written yet")
+    import pandas as pd
+
+    source = tmp_path / "reviews.csv"
+    pd.DataFrame({"id": [1, 2, 3], "content": ["质量很好，非常满意，还会回购", "太差了，假货，要退款", "还行吧"]}).to_csv(
+        source, index=False)
+    out = tmp_path / "scored.csv"
+    result = invoke("sentiment", str(source), "--text-column", "content", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(out)
+    assert len(scored) == 3 and {"sentiment", "sentiment_score"} <= set(scored.columns)
+    assert scored.loc[0, "sentiment"] == "positive" and scored.loc[1, "sentiment"] == "negative"
+    bad = invoke("sentiment", str(source), "--text-column", "nope", "--out", str(out))
+    assert bad.exit_code == 2
+    assert invoke("sentiment", str(tmp_path / "none.csv"), "--text-column", "content").exit_code == 2

@@ -121,3 +121,12 @@ def test_web_helpers():
     data = web.error_data("q", RuntimeError("boom"))
     assert data["error"]["code"] == "internal_error" and "boom" not in data["error"]["message"]
     assert "make run" in web.next_step({"code": "warehouse_missing"})
+
+
+def test_display_spec_keeps_the_designed_height():
+    spec = {"mark": "bar", "height": 154}
+    shown = web.display_spec(spec)
+    assert shown["autosize"] == {"type": "fit-x", "contains": "padding"} and "autosize" not in spec
+    assert web.display_spec({"autosize": "pad"})["autosize"] == "pad"
+    frame = web.answer_frame({"columns": ["region", "gmv", "gmv_share"], "rows": [["华东", 1.5, 0.2]]})
+    assert web.number_columns(frame) == ["gmv"]

@@ -99,3 +99,9 @@ def test_gmv_by_brazilian_region(pipeline, ref: OlistReference) -> None:
     df = ref.orders_full[ref.orders_full["valid"]]
     expected = df.groupby(df["buyer_state"].map(region_of))["pay"].sum().to_dict()
     assert got == pytest.approx(expected, abs=0.01)
+
+
+def test_orders_by_state(pipeline, ref: OlistReference) -> None:
+    answer = ask(pipeline, "orders by state")
+    got = dict(zip(column(answer, "province"), column(answer, "order_count"), strict=True))
+    assert got == {STATE_NAMES[s]: n for s, n in ref.valid_orders_by_state().items()}

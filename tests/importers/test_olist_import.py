@@ -143,8 +143,9 @@ def test_reviews_keep_rating_and_portuguese_text(olist_con, ref: OlistReference)
 
 
 def test_import_info_lists_the_gaps(olist_con) -> None:
-    source, empty = olist_con.execute("SELECT source, empty_tables FROM import_info").fetchone()
-    assert source == "olist"
+    source, empty, currency = olist_con.execute(
+        "SELECT source, empty_tables, currency FROM import_info").fetchone()
+    assert source == "olist" and currency == "BRL"
     assert set(empty) == {"events", "campaigns", "campaign_touches", "follows", "kols"}
     gaps = {(t, c) for t, c in olist_con.execute(
         "SELECT table_name, column_name FROM import_gaps").fetchall()}
@@ -171,3 +172,41 @@ def test_missing_files_are_reported_and_the_warehouse_is_untouched(olist_dir: Pa
     assert "olist_order_reviews_dataset.csv" not in info.value.message  # optional
     assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
     assert sorted(p.name for p in tmp_path.iterdir()) == ["partial", "wh.duckdb"]
+
+
+def test_bad_rows_are_reported_with_row_numbers(olist_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "olist"
+    folder.mkdir()
+    for path in olist_dir.glob("*.csv"):
+        shutil.copyfile(path, folder / path.name)  # copyfile: not the read-only mode
+    orders = folder / "olist_orders_dataset.csv"
+    lines = orders.read_text(encoding="utf-8").splitlines(keepends=True)
+    for row, field, value in ((2, 2, "lost"), (4, 3, "yesterday")):  # line index = data row
+        fields = lines[row].split(",")
+        fields[field] = value
+        lines[row] = ",".join(fields)
+    orders.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(ImportInvalidError) as info:
+        import_olist(folder, tmp_path / "wh.duckdb")
+    message = info.value.message
+    assert "`olist_orders_dataset.csv` 列 / column `order_status`" in message
+    assert "data rows 2 (e.g. 'lost')" in message
+    assert "`order_purchase_timestamp`: 1 个值不是 / values are not TIMESTAMP — 数据行 / " \
+           "data rows 4 (e.g. 'yesterday')" in message
+    assert len(info.value.problems) == 2
+    assert not (tmp_path / "wh.duckdb").exists()
+
+
+def test_import_is_deterministic(olist_dir: Path, olist_db: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again.duckdb"
+    import_olist(olist_dir, again)
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{olist_db}' AS a (READ_ONLY)")
+        con.execute(f"ATTACH '{again}' AS b (READ_ONLY)")
+        for table in ("users", "merchants", "products", "orders", "order_items", "reviews"):
+            diff = con.execute(f"SELECT count(*) FROM (SELECT * FROM a.{table} EXCEPT ALL "
+                               f"SELECT * FROM b.{table})").fetchone()[0]
+            assert diff == 0, table
+    finally:
+        con.close()

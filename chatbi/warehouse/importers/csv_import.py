@@ -21,7 +21,14 @@ from chatbi.errors import UserInputError
 from chatbi.warehouse.connection import write_connection
 from chatbi.warehouse.files import atomic_replace, ensure_writable_dir
 from chatbi.warehouse.importers.report import ImportInvalidError, ImportReport
-from chatbi.warehouse.importers.staging import StagedTable, Staging, file_kind, quote_ident, quote_str
+from chatbi.warehouse.importers.staging import (
+    StagedTable,
+    Staging,
+    file_kind,
+    one_row,
+    quote_ident,
+    quote_str,
+)
 from chatbi.warehouse.importers.validate import TableRules, bad_sql, cast_sql, check_table
 from chatbi.warehouse.importers.writer import create_empty, row_counts, write_import_info
 from chatbi.warehouse.schema import EVENT_TYPES, ORDER_STATUSES, RAW_TABLES, create_table_sql
@@ -105,7 +112,7 @@ def _extra_types(con: duckdb.DuckDBPyConnection, staged: StagedTable,
             to_infer.append(key)
     if not to_infer:
         return types
-    parts = []
+    parts: list[str] = []
     for key in to_infer:
         ref = quote_ident(staged.columns[key])
         parts.append(f"count(nullif(trim({ref}), '')) AS n_{len(parts)}")
@@ -114,7 +121,7 @@ def _extra_types(con: duckdb.DuckDBPyConnection, staged: StagedTable,
             if cand == "DATE":
                 cond = f"({cond} OR length(trim({ref})) > 10)"
             parts.append(f"count_if({cond}) AS bad")
-    row = con.execute(f"SELECT {', '.join(parts)} FROM {quote_ident(staged.name)}").fetchone()
+    row = one_row(con, f"SELECT {', '.join(parts)} FROM {quote_ident(staged.name)}")
     width = 1 + len(_EXTRA_CANDIDATES)
     for i, key in enumerate(to_infer):
         non_null, *bad = row[i * width:(i + 1) * width]
@@ -128,8 +135,8 @@ def _extra_types(con: duckdb.DuckDBPyConnection, staged: StagedTable,
 def _orphan_notes(con: duckdb.DuckDBPyConnection) -> list[str]:
     notes = []
     for child, col, parent, key in _REFERENCES:
-        n = con.execute(f"SELECT count(*) FROM {child} c WHERE c.{col} IS NOT NULL AND NOT EXISTS "
-                        f"(SELECT 1 FROM {parent} p WHERE p.{key} = c.{col})").fetchone()[0]
+        n = one_row(con, f"SELECT count(*) FROM {child} c WHERE c.{col} IS NOT NULL AND NOT "
+                         f"EXISTS (SELECT 1 FROM {parent} p WHERE p.{key} = c.{col})")[0]
         if n:
             notes.append(f"{child}.{col}: {n} 行引用了 {parent} 中不存在的 {key} / rows reference "
                          f"a {key} missing from {parent}")

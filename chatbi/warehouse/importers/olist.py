@@ -21,7 +21,7 @@ from chatbi.warehouse.connection import write_connection
 from chatbi.warehouse.files import atomic_replace, ensure_writable_dir
 from chatbi.warehouse.importers import olist_mapping, olist_sql
 from chatbi.warehouse.importers.report import ImportInvalidError, ImportReport
-from chatbi.warehouse.importers.staging import Staging, quote_str
+from chatbi.warehouse.importers.staging import Staging, one_row, quote_str
 from chatbi.warehouse.importers.validate import TableRules, check_table
 from chatbi.warehouse.importers.writer import Gap, create_empty, row_counts, write_import_info
 from chatbi.warehouse.schema import create_table_sql
@@ -169,7 +169,7 @@ def import_olist(source_dir: Path, db_path: Path, *, progress: Progress | None =
                 notes.extend(_notes(facts))
                 empty = [t for t, n in counts.items() if n == 0]
                 write_import_info(con, source="olist", source_dir=source_dir, counts=counts,
-                                  notes=notes, empty_tables=empty, gaps=GAPS)
+                                  notes=notes, empty_tables=empty, gaps=GAPS, currency="BRL")
     report("完成 / done", 1.0)
     return ImportReport(source="olist", source_dir=source_dir, db_path=db_path,
                         row_counts=counts, notes=tuple(notes), skipped_tables=tuple(empty),
@@ -201,7 +201,7 @@ def _transform(con: duckdb.DuckDBPyConnection, *, has_reviews: bool, has_transla
         report("写入 / writing reviews", 0.92)
         _create(con, "reviews")
         con.execute(olist_sql.REVIEWS_SQL)
-    return {key: con.execute(sql).fetchone()[0] for sql, key in olist_sql.CHECK_SQL}
+    return {key: one_row(con, sql)[0] for sql, key in olist_sql.CHECK_SQL}
 
 
 def _create(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -218,6 +218,7 @@ def _notes(f: dict[str, int]) -> list[str]:
         "signup_channel, products.brand/style/item_condition/listed_at (NULL); see import_gaps",
         "Olist 没有退货或纠纷 / Olist has no returns, refunds or disputes: return_rate and "
         "dispute_rate are 0 by construction",
+        "金额单位为巴西雷亚尔 / amounts are in Brazilian reais (BRL, import_info.currency)",
     ]
     if f["in_flight"]:
         notes.append(f"{f['in_flight']} 个在途订单（shipped/invoiced/processing/approved/created）"

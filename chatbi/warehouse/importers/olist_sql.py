@@ -1,8 +1,9 @@
 """The set-based SQL that turns staged Olist files (schema ``src``) into the raw tables.
 
 Window ``ORDER BY`` keys are never NULL (``coalesce`` to a sentinel, or a 0/1 priority
-column): DuckDB 2.0.0 orders NULL keys nondeterministically in windows over ``UNION ALL``
-branches with NULL literals, even with ``NULLS LAST``.
+column): with DuckDB 2.0.0, ``row_number() … = 1`` over a NULL-able key (``NULLS LAST``
+included) sometimes picks the NULL row — seen on ``UNION ALL`` inputs with NULL literals,
+likely the top-N window rewrite of duckdb/duckdb#23677.
 
 Run in order on the new warehouse's connection after ``olist_mapping.register``. Steps
 named ``s_*`` build typed temporary tables; the ``INSERT`` steps fill the contract tables

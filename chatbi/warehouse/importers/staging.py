@@ -13,10 +13,18 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import duckdb
 
 from chatbi.errors import WarehouseError
+
+
+def one_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    """The single row an aggregate query returns."""
+    row = con.execute(sql).fetchone()
+    assert row is not None, sql
+    return tuple(row)
 
 
 def quote_ident(name: str) -> str:
@@ -98,8 +106,7 @@ class Staging:
         assert self.con is not None
         kind = file_kind(path)
         reader = (f"read_parquet({quote_str(str(path))})" if kind == "parquet" else
-                  f"read_csv({quote_str(str(path))}, header = true, all_varchar = true, "
-                  f"sample_size = -1)")
+                  f"read_csv({quote_str(str(path))}, header = true, all_varchar = true)")
         target = quote_ident(name)
         try:
             described = self.con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
@@ -116,6 +123,6 @@ class Staging:
                 return f"`{path.name}`: 列名重复 / duplicate column name `{col}`"
             staged.columns[key] = col
             staged.source_types[key] = "text" if kind == "csv" else str(dtype)
-        staged.rows = self.con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
+        staged.rows = one_row(self.con, f"SELECT count(*) FROM {target}")[0]
         self.tables[name] = staged
         return None

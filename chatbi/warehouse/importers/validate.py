@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from chatbi.warehouse.importers.staging import StagedTable, quote_ident, quote_str
+from chatbi.warehouse.importers.staging import StagedTable, one_row, quote_ident, quote_str
 
 MAX_ROWS_SHOWN = 5
 
@@ -114,7 +114,7 @@ def _run_checks(con: duckdb.DuckDBPyConnection, staged: StagedTable, types: Mapp
         selects.append(f"count_if({cond}) AS n{i}, min(rowid + 1, {MAX_ROWS_SHOWN}) "
                        f"FILTER (WHERE {cond}) AS r{i}, arg_min({ref}, rowid) FILTER "
                        f"(WHERE {cond}) AS v{i}")
-    row = con.execute(f"SELECT {', '.join(selects)} FROM {quote_ident(staged.name)}").fetchone()
+    row = one_row(con, f"SELECT {', '.join(selects)} FROM {quote_ident(staged.name)}")
     problems = []
     for i, (col, kind, _cond) in enumerate(checks):
         count, rows, value = row[3 * i], row[3 * i + 1], row[3 * i + 2]
@@ -143,11 +143,11 @@ def _run_checks(con: duckdb.DuckDBPyConnection, staged: StagedTable, types: Mapp
 def _duplicates(con: duckdb.DuckDBPyConnection, staged: StagedTable, col: str,
                 label: str) -> list[str]:
     ref = _text(quote_ident(staged.columns[col.lower()]))
-    row = con.execute(f"""
+    row = one_row(con, f"""
         SELECT count(*), sum(n), min(first_row, {MAX_ROWS_SHOWN}), arg_min(v, first_row)
         FROM (SELECT {ref} AS v, count(*) AS n, min(rowid + 1) AS first_row
               FROM {quote_ident(staged.name)} WHERE {ref} IS NOT NULL
-              GROUP BY 1 HAVING count(*) > 1)""").fetchone()
+              GROUP BY 1 HAVING count(*) > 1)""")
     keys, rows, first_rows, example = row
     if not keys:
         return []

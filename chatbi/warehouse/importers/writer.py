@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from chatbi.warehouse.importers.staging import one_row
 from chatbi.warehouse.schema import RAW_TABLES, create_table_sql
 
 Gap = tuple[str, str | None, str]  # (table, column or None for the whole table, reason)
@@ -27,20 +28,25 @@ def create_empty(con: duckdb.DuckDBPyConnection, tables: Sequence[str]) -> None:
 
 def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows of every raw table, in contract order."""
-    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in RAW_TABLES}
+    return {t: one_row(con, f"SELECT count(*) FROM {t}")[0] for t in RAW_TABLES}
 
 
 def write_import_info(con: duckdb.DuckDBPyConnection, *, source: str, source_dir: Path,
                       counts: Mapping[str, int], notes: Sequence[str],
-                      empty_tables: Sequence[str], gaps: Sequence[Gap]) -> None:
-    """Create ``import_info`` and ``import_gaps`` in the new warehouse."""
+                      empty_tables: Sequence[str], gaps: Sequence[Gap],
+                      currency: str | None = None) -> None:
+    """Create ``import_info`` and ``import_gaps`` in the new warehouse.
+
+    ``currency`` is the ISO code of the money columns when the source says (Olist: BRL);
+    NULL means the contract's default (CNY, 元).
+    """
     con.execute("""
         CREATE TABLE import_info (source VARCHAR, source_dir VARCHAR, imported_at TIMESTAMP,
                                   row_counts_json VARCHAR, empty_tables VARCHAR[],
-                                  notes VARCHAR[])""")
-    con.execute("INSERT INTO import_info VALUES (?, ?, ?, ?, ?, ?)",
+                                  notes VARCHAR[], currency VARCHAR)""")
+    con.execute("INSERT INTO import_info VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [source, str(source_dir), datetime.now().replace(microsecond=0),
-                 json.dumps(dict(counts)), list(empty_tables), list(notes)])
+                 json.dumps(dict(counts)), list(empty_tables), list(notes), currency])
     con.execute("CREATE TABLE import_gaps (table_name VARCHAR, column_name VARCHAR, "
                 "reason VARCHAR)")
     if gaps:

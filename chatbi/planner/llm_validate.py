@@ -1,0 +1,300 @@
+"""Check a tool call the model made and turn it into a ``Plan``, or into a ``Problem`` to feed back.
+
+Nothing the model says is trusted:
+
+* ``plan_query``: every metric and dimension name is looked up in the catalog (an exact
+  label or synonym is mapped to its name; anything else is an unknown name with
+  candidates), time words go through ``parse_time`` against the as-of date, each metric must
+  be able to use each dimension, the query must compile, and the compiled SQL must pass
+  ``guard_sql`` for the caller's role;
+* ``write_sql``: the SQL must pass ``guard_sql`` for the caller's role, and DuckDB must be
+  able to plan it (a ``LIMIT 0`` dry run when an executor is given);
+* ``ask_clarification`` / ``refuse``: the text is capped and returned as the message.
+
+A ``Problem`` carries the text sent back to the model (at most twice per question).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from chatbi.errors import ChatBIError, CompileError, GuardError, UserInputError
+from chatbi.planner import messages
+from chatbi.planner.build import time_text
+from chatbi.planner.llm_context import Selection
+from chatbi.planner.llm_tools import Decision
+from chatbi.planner.llm_types import LLMPlan
+from chatbi.planner.time_parser import latest_complete_month, parse_time
+from chatbi.planner.types import CopyRequest, Grain, Plan, WhyRequest
+from chatbi.semantic.catalog import Catalog
+from chatbi.semantic.compiler import compile_query
+from chatbi.semantic.query import Filter, SemanticQuery, TimeRange
+from chatbi.sql.guard import guard_sql
+from chatbi.sql.policy import AccessPolicy, Role
+
+__all__ = ["PlanChecker", "Problem"]
+
+ProblemKind = Literal["names", "time", "args", "compile", "guard", "sql_error"]
+_MESSAGE_CHARS = 400
+_HINT_CHARS = 700
+_COPY_CHANNELS = ("sms", "push", "wechat", "email", "xiaohongshu", "generic")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a tool call was rejected: ``problem`` and ``hint`` are sent back to the model."""
+
+    kind: ProblemKind
+    problem: str
+    hint: str = ""
+    user_message: str | None = None  # shown to the user if the model never gets it right
+
+
+def _cap(text: Any, limit: int) -> str:
+    clean = " ".join(str(text or "").split())
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+class PlanChecker:
+    """Validates decisions against one layer, policy and (optionally) a warehouse executor."""
+
+    def __init__(self, catalog: Catalog, policy: AccessPolicy, executor: Any = None):
+        self.catalog = catalog
+        self.layer = catalog.layer
+        self.policy = policy
+        self.executor = executor
+
+    def check(self, decision: Decision, *, as_of: date, role: Role, language: str,
+              selection: Selection) -> Plan | Problem:
+        """The plan a decision stands for, or the problem to feed back."""
+        if decision.tool == "plan_query":
+            return self._plan_query(decision.args, as_of=as_of, role=role, language=language, selection=selection)
+        if decision.tool == "write_sql":
+            return self._write_sql(decision.args, role=role, language=language)
+        if decision.tool == "ask_clarification":
+            names = [str(n) for n in decision.args.get("candidates") or [] if self.catalog.get_metric(str(n))]
+            text = _cap(decision.args.get("question"), _MESSAGE_CHARS)
+            if not text:
+                text = messages.text("need_metric", language, candidates="、".join(names or selection.metrics[:3]))
+            return LLMPlan(intent="clarify", language=language, message=text, candidates=tuple(names))  # type: ignore[arg-type]
+        reason = _cap(decision.args.get("reason"), _MESSAGE_CHARS) or messages.text("refuse_injection", language)
+        return LLMPlan(intent="refuse", language=language, message=reason)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ plan_query
+    def _plan_query(self, args: dict[str, Any], *, as_of: date, role: Role, language: str,
+                    selection: Selection) -> Plan | Problem:
+        intent = args.get("intent") if args.get("intent") in ("query", "why", "definition", "copy") else "query"
+        names = self._resolve_names(args, selection)
+        if isinstance(names, Problem):
+            return names
+        metrics, dims, filters, having, time_dim = names
+        if intent == "definition":
+            return LLMPlan(intent="definition", language=language, definitions=tuple(metrics))  # type: ignore[arg-type]
+        if intent == "copy":
+            return self._copy(args, filters, language)
+        time = self._time(args, as_of)
+        if isinstance(time, Problem):
+            return time
+        time_range, comparison, unit = time
+        notes: list[str] = []
+        if intent == "why":
+            if time_range is None:
+                time_range = latest_complete_month(as_of, language)
+                notes.append(messages.text("note_default_time", language, label=time_range.label or ""))
+            comparison = comparison or "previous_period"
+        try:
+            query = SemanticQuery(
+                metrics=metrics, dimensions=dims, filters=filters, having=having,
+                time_dimension=time_dim, time_range=time_range, grain=args.get("grain") or None,
+                comparison=comparison, share_of_total=bool(args.get("share_of_total")),
+                order_by=_order_by(args.get("order_by")), limit=args.get("limit") or None,
+            )
+        except ValidationError as exc:
+            return Problem("args", "the plan_query arguments are invalid",
+                           _cap("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()),
+                                _HINT_CHARS))
+        problem = self._compatibility(query, selection) or self._compiles(query, as_of, role)
+        if problem is not None:
+            return problem
+        text = time_text(query, language, unit)  # type: ignore[arg-type]
+        if intent == "why":
+            why = WhyRequest(metric=metrics[0], time_range=time_range, comparison=comparison or "previous_period",
+                             filters=tuple(filters))
+            return LLMPlan(intent="why", language=language, query=query, why_request=why,  # type: ignore[arg-type]
+                           time_text=text, notes=tuple(notes))
+        return LLMPlan(intent="query", language=language, query=query, time_text=text,  # type: ignore[arg-type]
+                       notes=tuple(notes))
+
+    def _resolve_names(self, args: dict[str, Any], selection: Selection) -> Any:
+        unknown: list[str] = []
+        hints: list[str] = []
+
+        def metric(name: Any) -> str:
+            found = self.catalog.get_metric(str(name)) or self.catalog.find_metric(str(name))
+            if found is None:
+                unknown.append(f"unknown metric {name}")
+                hints.append(f"candidates for {name}: {self._candidates(str(name), 'metric', selection)}")
+                return str(name)
+            return found.name
+
+        def dimension(name: Any) -> str:
+            found = self.catalog.get_dimension(str(name)) or self.catalog.find_dimension(str(name))
+            if found is None:
+                unknown.append(f"unknown dimension {name}")
+                hints.append(f"candidates for {name}: {self._candidates(str(name), 'dimension', selection)}")
+                return str(name)
+            return found.name
+
+        raw_metrics = args.get("metrics")
+        if isinstance(raw_metrics, str):
+            raw_metrics = [raw_metrics]
+        if not isinstance(raw_metrics, list) or not raw_metrics:
+            return Problem("args", "plan_query needs at least one metric",
+                           f"metrics you may use: {', '.join(selection.metrics[:8])}")
+        metrics = list(dict.fromkeys(metric(m) for m in raw_metrics))
+        raw_dims = args.get("dimensions") or []
+        dims = list(dict.fromkeys(dimension(d) for d in (raw_dims if isinstance(raw_dims, list) else [raw_dims])))
+        filters: list[Filter] = []
+        for item in args.get("filters") or []:
+            if not isinstance(item, dict) or "dimension" not in item:
+                return Problem("args", "each filter needs a dimension, an op and a value", "")
+            value = item.get("value")
+            op = item.get("op") or ("in" if isinstance(value, list) else "eq")
+            if op == "eq" and isinstance(value, list):
+                op = "in"
+            try:
+                filters.append(Filter(dimension=dimension(item["dimension"]), op=op, value=value))
+            except ValidationError as exc:
+                return Problem("args", f"invalid filter {item}", _cap(exc.errors()[0]["msg"], 200))
+        having = []
+        for item in args.get("having") or []:
+            if isinstance(item, dict) and "metric" in item:
+                having.append({**item, "metric": metric(item["metric"])})
+        time_dim = args.get("time_dimension")
+        time_dim = dimension(time_dim) if time_dim else None
+        if unknown:
+            return Problem("names", "; ".join(unknown), "\n".join(hints))
+        return metrics, dims, filters, having, time_dim
+
+    def _candidates(self, name: str, kind: str, selection: Selection) -> str:
+        pool = self.catalog.metric_names if kind == "metric" else self.catalog.dimension_names
+        words = {normal: target for normal, (k, target) in self.catalog.terms().items() if k == kind}
+        close = [words[w] for w in difflib.get_close_matches(name.casefold(), list(words), n=4, cutoff=0.5)]
+        listed = selection.metrics if kind == "metric" else selection.dimensions
+        picked = list(dict.fromkeys([*close, *listed]))[:6] or pool[:6]
+        get = self.catalog.get_metric if kind == "metric" else self.catalog.get_dimension
+        return ", ".join(f"{n} ({get(n).label})" for n in picked if get(n) is not None)  # type: ignore[union-attr]
+
+    @staticmethod
+    def _time(args: dict[str, Any], as_of: date) -> Any:
+        """(range, comparison, unit) from the time words (preferred) or the explicit dates."""
+        words = str(args.get("time_words") or "").strip()
+        comparison = args.get("comparison") or None
+        parsed = parse_time(words, as_of) if words else None
+        unit: Grain | None = parsed.grain if parsed is not None else None
+        if parsed is not None:
+            comparison = comparison or parsed.comparison
+            if parsed.range is not None:
+                return parsed.range, comparison, parsed.grain
+        start, end = args.get("start_date"), args.get("end_date")
+        if start or end:
+            try:
+                first = date.fromisoformat(str(start or end))
+                last = date.fromisoformat(str(end or start))
+            except ValueError:
+                return Problem("time", f"dates {start!r}..{end!r} are not YYYY-MM-DD", "")
+            if first > last:
+                return Problem("time", f"start_date {first} is after end_date {last}", "")
+            return TimeRange(start=first, end=last, label=words or None), comparison, unit
+        if words and parsed is None:
+            return Problem("time", f"time words {words!r} were not understood",
+                           "copy the question's time words exactly, or give start_date and end_date (YYYY-MM-DD)")
+        return None, comparison, unit
+
+    def _compatibility(self, query: SemanticQuery, selection: Selection) -> Problem | None:
+        used = [*query.dimensions, *(f.dimension for f in query.filters)]
+        if query.time_dimension:
+            used.append(query.time_dimension)
+        for metric in query.metrics:
+            allowed = self.catalog.dimensions_for(metric)
+            for dim in used:
+                if dim not in allowed:
+                    ranked = [d for d in selection.dimensions if d in allowed]
+                    ranked += [d for d in allowed if d not in ranked]
+                    return Problem("names", f"metric {metric} cannot be broken down or filtered by {dim}",
+                                   f"dimensions {metric} can use: {', '.join(ranked[:10])}")
+        return None
+
+    def _compiles(self, query: SemanticQuery, as_of: date, role: Role) -> Problem | None:
+        try:
+            compiled = compile_query(query, self.layer, as_of=as_of)
+        except CompileError as exc:
+            return Problem("compile", "the semantic query cannot be compiled", _cap(exc.message, _HINT_CHARS))
+        except (ValueError, KeyError) as exc:
+            return Problem("compile", "the semantic query cannot be compiled", _cap(str(exc), _HINT_CHARS))
+        try:
+            guard_sql(compiled.sql, self.policy, role)
+        except GuardError as exc:
+            return Problem("guard", f"the access guard refused this query for role {role}",
+                           _cap(exc.message, _HINT_CHARS), user_message=exc.message)
+        return None
+
+    @staticmethod
+    def _copy(args: dict[str, Any], filters: list[Filter], language: str) -> Plan:
+        spec = args.get("copy") if isinstance(args.get("copy"), dict) else {}
+        channel = spec.get("channel") if spec.get("channel") in _COPY_CHANNELS else "sms"
+        try:
+            count = max(1, min(10, int(spec.get("count") or 3)))
+        except (TypeError, ValueError):
+            count = 3
+        request = CopyRequest(filters=tuple(filters), channel=channel, count=count,
+                              segment_label=_cap(spec.get("segment"), 60), topic=_cap(spec.get("topic"), 60) or None)
+        return LLMPlan(intent="copy", language=language, copy_request=request)  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ write_sql
+    def _write_sql(self, args: dict[str, Any], *, role: Role, language: str) -> Plan | Problem:
+        sql = str(args.get("sql") or "").strip()
+        if not sql:
+            return Problem("args", "write_sql needs the SQL text", "")
+        try:
+            guarded = guard_sql(sql, self.policy, role)
+        except GuardError as exc:
+            return Problem("guard", f"the access guard refused this SQL for role {role}",
+                           _cap(exc.message, _HINT_CHARS), user_message=exc.message)
+        problem = self._dry_run(guarded.sql, role)
+        if problem is not None:
+            return problem
+        note = ("该问题无法用语义层表达，SQL 由模型编写并已通过安全检查。" if language == "zh"
+                else "The semantic layer cannot express this question; the model wrote SQL that passed the guard.")
+        return LLMPlan(intent="query", language=language, sql=sql, notes=(note,))  # type: ignore[arg-type]
+
+    def _dry_run(self, sql: str, role: Role) -> Problem | None:
+        """Let DuckDB bind the guarded SQL without reading rows (``LIMIT 0``)."""
+        if self.executor is None:
+            return None
+        try:
+            self.executor.run(f"SELECT * FROM ({sql}) AS llm_check LIMIT 0", max_rows=0)
+        except UserInputError as exc:
+            detail = ("the query failed; check the column types and the SQL" if role.is_merchant
+                      else _cap(exc.message, _HINT_CHARS))
+            return Problem("sql_error", "DuckDB could not run this SQL", detail)
+        except ChatBIError:
+            return None  # warehouse trouble is reported when the pipeline runs the query
+        return None
+
+
+def _order_by(raw: Any) -> list[dict[str, Any]]:
+    items: Sequence[Any] = raw if isinstance(raw, list) else ([raw] if raw else [])
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            out.append({"field": item, "descending": True})
+        elif isinstance(item, dict) and item.get("field"):
+            out.append({"field": str(item["field"]), "descending": bool(item.get("descending", True))})
+    return out
