@@ -191,6 +191,8 @@ def render_answer(message: dict[str, Any]) -> None:
         if hint:
             st.caption(hint)
     else:
+        if not (data.get("finding") or data.get("copy") or data.get("columns") or data.get("definitions")):
+            st.info("没有可显示的结果 / nothing to show for this question")
         if data.get("finding"):
             st.markdown(web.md(data["finding"]))
         render_copy(data.get("copy") or [])

@@ -48,11 +48,14 @@ MENTIONED = 3
 _NUMERIC = re.compile(r"[+\-]?[\d,]*\.?\d+")
 _QUESTION = re.compile(
     r"异常|预警|告警|警报|anomal|\balerts?\b|\bwarnings?\b", re.IGNORECASE)
+_NOT_A_LIST = re.compile(r"为什么|为何|原因|\bwhy\b|\bcause", re.IGNORECASE)
 
 
 def is_alerts_question(question: str) -> bool:
-    """True for questions about detected anomalies (最近有哪些异常？/ any alerts?)."""
-    return bool(_QUESTION.search(question or ""))
+    """True for questions asking which anomalies were detected (最近有哪些异常？/ any alerts?),
+    not for why-questions that merely use the word (为什么纠纷率异常升高)."""
+    text = question or ""
+    return bool(_QUESTION.search(text)) and not _NOT_A_LIST.search(text)
 
 
 def alerts_sql(limit: int) -> str:

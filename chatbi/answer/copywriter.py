@@ -137,7 +137,24 @@ class CopyResult:
 
     @property
     def sql_text(self) -> str:
-        return ";\n\n".join(self.sql)
+        """The profile statements, then the export statement (for ``Answer.sql``)."""
+        return ";\n\n".join([*self.sql, self.segment_user_ids_sql])
+
+    def profile_table(self, language: str = "zh") -> pd.DataFrame:
+        """The segment's facts as (fact, value) rows, for the answer's table."""
+        en = language == "en"
+        p = self.profile
+        rows: list[tuple[str, Any]] = [("segment size" if en else "人群规模", p["segment_size"])]
+        for i, cat in enumerate(p["top_categories"], start=1):
+            rows.append((f"favourite category {i}" if en else f"偏好品类{i}", cat["category"]))
+            rows.append((f"share of category {i}" if en else f"偏好品类{i}占比", cat["share"]))
+        rows += [("average order value" if en else "平均客单价", p["avg_order_value"]),
+                 ("coupon order share" if en else "用券订单占比", p["coupon_usage_rate"]),
+                 ("highly price-sensitive share" if en else "价格敏感度高占比",
+                  p["price_sensitivity"].get("高")),
+                 ("preferred channel" if en else "常用渠道", p["preferred_channel"]),
+                 ("average churn risk" if en else "平均流失风险", p["avg_churn_risk"])]
+        return pd.DataFrame(rows, columns=["fact", "value"])
 
 
 # ---------------------------------------------------------------------------------------

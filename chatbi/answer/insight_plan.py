@@ -204,14 +204,28 @@ def choose_candidates(catalog: Catalog, shape: MetricShape, filters: tuple[Filte
                       max_dimensions: int = 12) -> tuple[tuple[Candidate, ...], tuple[str, ...]]:
     """The dimensions to split by, and the names skipped (unreachable or pinned by a filter).
 
-    ``requested`` (the dimensions the user named) replaces the default list.
+    ``requested`` (the dimensions the user named) replaces the default list; when none of
+    them can split the metric (a time dimension, a tag…), the default list is used.
     """
+    if requested:
+        chosen, skipped = _choose(catalog, shape, filters, cohort=cohort,
+                                  max_dimensions=max_dimensions, names=list(requested))
+        if chosen:
+            return chosen, skipped
+    return _choose(catalog, shape, filters, cohort=cohort, max_dimensions=max_dimensions,
+                   names=list(DEFAULT_CANDIDATES))
+
+
+def _choose(catalog: Catalog, shape: MetricShape, filters: tuple[Filter, ...], *, names: list[str],
+            cohort: Cohort, max_dimensions: int) -> tuple[tuple[Candidate, ...], tuple[str, ...]]:
     reachable = set(catalog.dimensions_for(shape.metric))
     fixed = _fixed_dimensions(filters)
-    names = list(requested) if requested else list(DEFAULT_CANDIDATES)
     chosen: list[Candidate] = []
     skipped: list[str] = []
+    labels_of_named = {LABEL_DIMENSIONS[n] for n in names if n in LABEL_DIMENSIONS}
     for name in names:
+        if name in labels_of_named:  # merchant_name with merchant_id: one split, labelled
+            continue
         if name == USER_COHORT:
             ok = (SIGNUP_DATE in reachable and shape.time_dimension != SIGNUP_DATE
                   and cohort == "all" and SIGNUP_DATE not in {f.dimension for f in filters})

@@ -23,12 +23,13 @@ from chatbi.answer.context import describe_time
 from chatbi.answer.facts import FactNumber, Facts
 from chatbi.answer.fonts import FONT_STACK
 from chatbi.answer.insight_decompose import Totals
-from chatbi.answer.numbers import format_money, format_percent, format_value
+from chatbi.answer.numbers import axis_format, format_money, format_percent, format_value
 from chatbi.answer.types import json_value
 from chatbi.semantic.query import TimeRange
 
 _NUMERIC = re.compile(r"[+\-]?[\d,]*\.?\d+")
 MAX_CHART_BARS = 12
+MAX_FIRST_DIMENSION_BARS = 8
 MAX_DRIVERS = 3
 OFFSET_SHARE = 0.25
 FLAT_CHANGE = 0.01  # a relative change below 1% is "flat": no single driver is named  # mention an offsetting segment when it cancels ≥ 25% of the change
@@ -276,14 +277,25 @@ def _short(w: _Words, row: pd.Series, en: bool) -> str:
 # Chart
 # ---------------------------------------------------------------------------------------
 
+def _chart_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """In ranking order: the top dimension's segments (its whole split, ≤ 8), then the top
+    segment of each further dimension, ``MAX_CHART_BARS`` at most."""
+    rows = frame[(frame["kind"] == "segment") & frame["contribution"].notna()]
+    if rows.empty:
+        return rows
+    dims = list(dict.fromkeys(rows["dimension"]))
+    first = rows[rows["dimension"] == dims[0]].head(MAX_FIRST_DIMENSION_BARS)
+    others = [rows[rows["dimension"] == d].head(1) for d in dims[1:]]
+    return pd.concat([first, *others]).head(MAX_CHART_BARS)
+
+
 def insight_chart(frame: pd.DataFrame, metric: MetricText, *, current: TimeRange, base: TimeRange,
                   language: str) -> dict[str, Any] | None:
     """A diverging bar of the largest contributions (good/bad colours as in charts.py)."""
     en = language == "en"
-    rows = frame[(frame["kind"] == "segment") & frame["contribution"].notna()]
+    rows = _chart_rows(frame)
     if rows.empty:
         return None
-    rows = rows.loc[rows["contribution"].abs().sort_values(ascending=False).index[:MAX_CHART_BARS]]
     scale = 100.0 if metric.percent else 1.0
     up, down = ("Raised", "Lowered") if en else ("拉高", "拉低")
     records = []
@@ -299,16 +311,18 @@ def insight_chart(frame: pd.DataFrame, metric: MetricText, *, current: TimeRange
         })
     good_up = metric.higher_is_better
     colours = [GOOD, BAD] if good_up else [BAD, GOOD]
-    unit = ("pp" if en else "个百分点") if metric.percent else ("¥" if metric.format == "currency" else "")
+    unit = ("pp" if en else "个百分点") if metric.percent else ""
     x_title = (f"Contribution to the change ({unit})" if en else f"对变化的贡献（{unit}）") if unit \
         else ("Contribution to the change" if en else "对变化的贡献")
     y_title = "Segment" if en else "分组"
     fmt = "+,.2f" if metric.percent else "+,.0f"
+    max_abs = max(abs(float(r["contribution"] or 0)) for r in records)
+    axis: dict[str, Any] = ({"format": "+,.1f"} if metric.percent
+                            else axis_format(metric.format, max_abs, "en" if en else "zh"))
     base_chart = alt.Chart(alt.Data(values=records))
     bars = base_chart.mark_bar().encode(
-        x=alt.X("contribution:Q", axis=alt.Axis(title=x_title, format=fmt)),
-        y=alt.Y("driver:N", sort=alt.EncodingSortField(field="contribution", op="sum", order="descending"),
-                title=y_title),
+        x=alt.X("contribution:Q", axis=alt.Axis(title=x_title, **axis)),
+        y=alt.Y("driver:N", sort=None, title=y_title),
         color=alt.Color("direction:N", title=None, scale=alt.Scale(domain=[up, down], range=colours)),
         tooltip=[alt.Tooltip("driver:N", title=y_title),
                  alt.Tooltip("contribution:Q", title=x_title, format=fmt),

@@ -16,7 +16,7 @@ from typing import Any
 
 from chatbi.answer.types import Answer
 from chatbi.config import Settings
-from chatbi.errors import ChatBIError, UnclearQuestionError, UserInputError
+from chatbi.errors import ChatBIError, RefusedError, UnclearQuestionError, UserInputError
 from chatbi.sql.policy import Role
 
 MAX_QUESTION_CHARS = 2000
@@ -135,7 +135,7 @@ class Pipeline:
         except ChatBIError as exc:
             if exc.exit_code == 1:
                 raise
-            answer.intent = "refuse" if exc.code.startswith(("sql_", "refused")) else "clarify"
+            answer.intent = "refuse" if isinstance(exc, RefusedError) else "clarify"
             answer.error = exc.to_dict()
             answer.finding = exc.message
         answer.timings_ms = timer.finish()

@@ -9,6 +9,8 @@ from chatbi.answer.types import Answer
 from chatbi.sql.policy import Role
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from chatbi.answer.pipeline import Pipeline, _Timer
     from chatbi.semantic.query import SemanticQuery
 
@@ -16,23 +18,83 @@ if TYPE_CHECKING:
 def respond(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_of: Any,
             timer: _Timer, answer: Answer) -> Answer:
     """Plan the question and fill ``answer`` according to the plan's intent."""
+    from chatbi.answer.alerts import is_alerts_question
+
     started = time.perf_counter()
     plan = pipeline.planner.plan(text, as_of=as_of, conversation=conversation)
-    timer.stage("plan", started)
+    started = timer.stage("plan", started)
     answer.language = plan.language
     answer.intent = plan.intent
     answer.time_range_text = plan.time_text
     answer.notes.extend(getattr(plan, "notes", ()) or ())
-    if plan.intent in ("clarify", "refuse"):
+    if plan.intent in ("clarify", "query") and _asks_for_alerts(plan, text, is_alerts_question):
+        _alerts(pipeline, plan, role=role, answer=answer)
+    elif plan.intent in ("clarify", "refuse"):
         code = "refused" if plan.intent == "refuse" else "unclear_question"
         answer.error = {"code": code, "message": plan.message or ""}
         answer.finding = plan.message
         answer.followups = pipeline.starter_questions(plan.language)[:3]
     elif plan.intent == "definition":
         _definitions(pipeline, plan, answer)
-    elif plan.intent in ("query", "why", "copy") and plan.query is not None:
+    elif plan.intent == "why":
+        _why(pipeline, plan, text, role=role, as_of=as_of, answer=answer)
+    elif plan.intent == "copy" and plan.copy_request is not None:
+        _copy(pipeline, plan, role=role, as_of=as_of, answer=answer)
+    elif plan.query is not None:
         run_query(pipeline, plan.query, role=role, as_of=as_of, timer=timer, answer=answer)
+    if "sql" not in timer.timings:  # why/copy/alerts: their queries count as SQL time
+        timer.stage("sql", started)
     return answer
+
+
+def _asks_for_alerts(plan: Any, text: str, is_alerts_question: Any) -> bool:
+    if is_alerts_question(text):
+        return True
+    query = plan.query
+    return bool(query is not None and list(query.metrics) == ["alert_count"] and not query.dimensions)
+
+
+def _fill_table(answer: Answer, frame: pd.DataFrame) -> None:
+    answer.columns = [str(c) for c in frame.columns]
+    answer.rows = [list(row) for row in frame.itertuples(index=False)]
+
+
+def _alerts(pipeline: Pipeline, plan: Any, *, role: Role, answer: Answer) -> None:
+    from chatbi.answer.alerts import answer_alerts, sql_for_alerts
+
+    frame, finding, chart = answer_alerts(executor=pipeline.executor, policy=pipeline.policy,
+                                          role=role, language=plan.language)
+    answer.intent, answer.error = "query", None
+    _fill_table(answer, frame)
+    answer.finding, answer.chart = finding, chart
+    answer.sql = ";\n\n".join(sql_for_alerts(pipeline.policy, role))
+
+
+def _why(pipeline: Pipeline, plan: Any, text: str, *, role: Role, as_of: Any, answer: Answer) -> None:
+    from chatbi.answer.insight import detect_cohort, explain_change, time_was_given
+
+    result = explain_change(
+        plan.why_request or plan.query, layer=pipeline.layer, policy=pipeline.policy, role=role,
+        executor=pipeline.executor, as_of=as_of, language=plan.language, catalog=pipeline.catalog_,
+        dimensions=plan.query.dimensions if plan.query else None,
+        cohort=detect_cohort(text), time_given=time_was_given(plan),
+    )
+    _fill_table(answer, result.table())
+    answer.sql, answer.chart, answer.finding = result.sql_text, result.chart, result.finding
+    answer.definitions, answer.semantic_query = list(result.definitions), result.query
+    answer.time_range_text = result.time_text(plan.language)
+    answer.notes.extend(result.notes)
+
+
+def _copy(pipeline: Pipeline, plan: Any, *, role: Role, as_of: Any, answer: Answer) -> None:
+    from chatbi.answer.copywriter import write_copy
+
+    result = write_copy(plan.copy_request, layer=pipeline.layer, policy=pipeline.policy, role=role,
+                        executor=pipeline.executor, as_of=as_of, language=plan.language,
+                        catalog=pipeline.catalog_)
+    _fill_table(answer, result.profile_table(plan.language))
+    answer.copy, answer.finding = list(result.items), result.finding
+    answer.sql, answer.semantic_query = result.sql_text, result.query
 
 
 def _definitions(pipeline: Pipeline, plan: Any, answer: Answer) -> None:
@@ -46,7 +108,7 @@ def _definitions(pipeline: Pipeline, plan: Any, answer: Answer) -> None:
 
 
 def run_query(pipeline: Pipeline, query: SemanticQuery, *, role: Role, as_of: Any,
-              timer: _Timer, answer: Answer) -> Any:
+              timer: _Timer, answer: Answer) -> pd.DataFrame:
     """Compile, guard, execute; then chart and finding. Returns the result frame."""
     from chatbi.answer.charts import build_chart
     from chatbi.answer.context import ChartContext
@@ -65,6 +127,7 @@ def run_query(pipeline: Pipeline, query: SemanticQuery, *, role: Role, as_of: An
     answer.rows = [list(row) for row in result.rows]
     answer.truncated = result.truncated
     answer.definitions = [pipeline.catalog_.metric_definition(m) for m in query.metrics]
+    answer.notes.extend(getattr(compiled, "notes", ()) or ())
     frame = result.to_frame()
     ctx = ChartContext.from_layer(pipeline.layer, query=query, language=answer.language,
                                   time_text=answer.time_range_text, truncated=result.truncated)

@@ -81,6 +81,8 @@ def render_answer(answer: Any, console: Console, *, show_sql: bool = True, max_r
     if error:
         render_error(error.get("code"), error.get("message") or "", console)
         return
+    if not (data.get("finding") or data.get("copy") or data.get("columns") or data.get("definitions")):
+        console.print(Text("（没有可显示的结果 / nothing to show for this question）", style="yellow"))
     if data.get("finding"):
         console.print(Text(data["finding"], style="bold"))
     for item in data.get("copy") or []:

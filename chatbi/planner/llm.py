@@ -77,8 +77,8 @@ def _reason(exc: BaseException, timeout_s: float) -> str:
         return f"HTTP {exc.status_code}"
     if isinstance(exc, openai.APIConnectionError):
         return "connection error"
-    if isinstance(exc, ValueError):  # JSONDecodeError and friends: the body was not a completion
-        return "malformed response"
+    if isinstance(exc, ValueError | LookupError | TypeError | AttributeError):
+        return "malformed response"  # the body was not a chat completion (bad JSON, no choices…)
     return type(exc).__name__
 
 
@@ -115,6 +115,10 @@ class LLMPlanner:
         self._tool_chat: Any = None
 
     # ------------------------------------------------------------------ the model
+    def warm(self) -> None:
+        """Import the SDK and create the client now (takes seconds once; call at start-up)."""
+        self._models()
+
     def _models(self) -> tuple[Any, Any]:
         """(plain chat model, chat model with the tools bound), created once."""
         with self._lock:
@@ -169,12 +173,12 @@ class LLMPlanner:
         stats = LLMStats()
         if not question.strip():
             return self._offline(question, as_of, conversation, stats, reason=None)
-        deadline = time.monotonic() + self.settings.llm_timeout_s
         language = language_of(question)
         try:
+            _, model = self._models()  # the first call imports the SDK: not counted in the timeout
+            deadline = time.monotonic() + self.settings.llm_timeout_s
             prompt = self.context.build(question, as_of=as_of, role=role, conversation=conversation,
                                         language=language)
-            _, model = self._models()
         except Exception as exc:  # noqa: BLE001 - a broken prompt or client never blocks an answer
             log.warning("LLM planner could not start: %s", exc)
             return self._offline(question, as_of, conversation, stats, reason=type(exc).__name__)

@@ -3,9 +3,8 @@
 Order metrics cover all valid orders up to the cut-off; 动销率 and 库存周转 use the 90 days
 before it; listings on sale at a cut-off are those listed by then and not yet sold (status
 'on_sale', or 'sold' later). Withdrawn listings carry no withdrawal date and are left out.
-Every source (orders, first/second purchase of each buyer, listings, sales, reviews) becomes
-daily per-merchant deltas; cumulative sums are then read at each cut-off (and 30 / 90 days
-before it) with ASOF joins, so 13 cut-offs cost about as much as one.
+A buyer counts as a repeat buyer from the date of their second valid order with the
+merchant.
 """
 
 from __future__ import annotations
@@ -47,59 +46,46 @@ def create_merchant_state(con: duckdb.DuckDBPyConnection, info: InputInfo) -> No
         for tag, cond in MERCHANT_TAG_RULES
     )
     con.execute(f"""
-    CREATE OR REPLACE TEMP TABLE _m_cum AS
-    WITH pairs AS (
-        SELECT merchant_id, user_id, min(d, 2) AS ds
-        FROM _orders WHERE merchant_id IS NOT NULL GROUP BY merchant_id, user_id
-    ), deltas AS (
-        SELECT merchant_id, d, 1 AS orders, pay AS gmv, CAST(is_returned AS INTEGER) AS returned,
-               CAST(is_disputed AS INTEGER) AS disputed, 0 AS buyers, 0 AS repeaters,
-               0 AS listed_all, 0 AS listed_active, 0 AS sold,
-               0 AS reviews, 0 AS rating_sum, 0 AS positive, 0 AS negative
-        FROM _orders WHERE merchant_id IS NOT NULL
-        UNION ALL
-        SELECT merchant_id, ds[1], 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0 FROM pairs
-        UNION ALL
-        SELECT merchant_id, ds[2], 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 FROM pairs
-        WHERE len(ds) >= 2
-        UNION ALL
-        SELECT merchant_id, listed_d, 0, 0, 0, 0, 0, 0, 1,
-               CASE WHEN status = 'on_sale' OR (status = 'sold' AND sold_d IS NOT NULL)
-                    THEN 1 ELSE 0 END, 0, 0, 0, 0, 0
-        FROM _products WHERE listed_d IS NOT NULL
-        UNION ALL
-        SELECT merchant_id, sold_d, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0
-        FROM _products WHERE listed_d IS NOT NULL AND sold_d IS NOT NULL
-        UNION ALL
-        SELECT r.merchant_id, CAST(r.review_ts AS DATE), 0, 0, 0, 0, 0, 0, 0, 0, 0,
-               1, r.rating, CASE WHEN s.sentiment = 'positive' THEN 1 ELSE 0 END,
-               CASE WHEN s.sentiment = 'negative' THEN 1 ELSE 0 END
-        FROM reviews r LEFT JOIN review_sentiment s ON s.review_id = r.review_id
-        WHERE r.merchant_id IS NOT NULL AND r.review_ts IS NOT NULL
-    ), daily AS (
-        SELECT merchant_id, d, sum(orders) AS orders, sum(gmv) AS gmv, sum(returned) AS returned,
-               sum(disputed) AS disputed, sum(buyers) AS buyers, sum(repeaters) AS repeaters,
-               sum(listed_all) AS listed_all, sum(listed_active) AS listed_active,
-               sum(sold) AS sold, sum(reviews) AS reviews, sum(rating_sum) AS rating_sum,
-               sum(positive) AS positive, sum(negative) AS negative
-        FROM deltas WHERE d IS NOT NULL GROUP BY merchant_id, d
-    )
-    SELECT merchant_id, d,
-           sum(orders) OVER w AS orders, sum(gmv) OVER w AS gmv,
-           sum(returned) OVER w AS returned, sum(disputed) OVER w AS disputed,
-           sum(buyers) OVER w AS buyers, sum(repeaters) OVER w AS repeaters,
-           sum(listed_all) OVER w AS listed_all, sum(listed_active) OVER w AS listed_active,
-           sum(sold) OVER w AS sold, sum(reviews) OVER w AS reviews,
-           sum(rating_sum) OVER w AS rating_sum, sum(positive) OVER w AS positive,
-           sum(negative) OVER w AS negative
-    FROM daily
-    WINDOW w AS (PARTITION BY merchant_id ORDER BY d ROWS UNBOUNDED PRECEDING)
-    """)
-    con.execute(f"""
     CREATE OR REPLACE TEMP TABLE _ms AS
     WITH c AS (SELECT cutoff FROM _cutoffs WHERE is_asof OR is_snapshot),
-    first_seen AS (
-        SELECT merchant_id, min(d) AS first_d FROM _m_cum GROUP BY merchant_id
+    o AS (
+        SELECT c.cutoff, o.merchant_id, count(*) AS order_count, sum(o.pay) AS gmv,
+               count(*) FILTER (WHERE o.is_returned) AS returned_orders,
+               count(*) FILTER (WHERE o.is_disputed) AS disputed_orders,
+               count(*) FILTER (WHERE o.d > c.cutoff - {w}) AS orders_90d,
+               count(*) FILTER (WHERE o.d > c.cutoff - {w} AND o.is_disputed) AS disputed_90d,
+               coalesce(sum(o.pay) FILTER (WHERE o.d > c.cutoff - {w}), 0) AS gmv_90d
+        FROM _orders o JOIN c ON o.d <= c.cutoff
+        WHERE o.merchant_id IS NOT NULL
+        GROUP BY c.cutoff, o.merchant_id
+    ), pairs AS (
+        SELECT merchant_id, user_id, min(d) AS d1,
+               CASE WHEN count(*) > 1 THEN min(d, 2)[2] END AS d2
+        FROM _orders WHERE merchant_id IS NOT NULL GROUP BY merchant_id, user_id
+    ), b AS (
+        SELECT c.cutoff, p.merchant_id, count(*) AS buyer_count,
+               count(*) FILTER (WHERE p.d2 <= c.cutoff) AS repeat_buyers
+        FROM pairs p JOIN c ON p.d1 <= c.cutoff
+        GROUP BY c.cutoff, p.merchant_id
+    ), pr AS (
+        SELECT c.cutoff, p.merchant_id,
+               count(*) FILTER (WHERE p.listed_d > c.cutoff - 30) AS new_listings_30d,
+               count(*) FILTER (WHERE p.sold_d > c.cutoff - {w} AND p.sold_d <= c.cutoff)
+                   AS sold_listings_90d,
+               count(*) FILTER (WHERE p.status = 'on_sale'
+                                   OR (p.status = 'sold' AND p.sold_d > c.cutoff))
+                   AS on_sale_listings
+        FROM _products p JOIN c ON p.listed_d <= c.cutoff
+        GROUP BY c.cutoff, p.merchant_id
+    ), rv AS (
+        SELECT c.cutoff, r.merchant_id, count(*) AS review_count, avg(r.rating) AS avg_rating,
+               count(*) FILTER (WHERE s.sentiment = 'positive') AS positive_reviews,
+               count(*) FILTER (WHERE s.sentiment = 'negative') AS negative_reviews
+        FROM reviews r JOIN c ON r.review_ts < c.cutoff + 1
+        LEFT JOIN review_sentiment s ON s.review_id = r.review_id
+        GROUP BY c.cutoff, r.merchant_id
+    ), first_seen AS (
+        SELECT merchant_id, min(d) AS first_d FROM _orders GROUP BY merchant_id
     ), base AS (
         SELECT c.cutoff, m.merchant_id, m.join_date, coalesce(m.is_certified, false) AS is_certified
         FROM (SELECT DISTINCT ON (merchant_id) * FROM merchants
@@ -107,43 +93,36 @@ def create_merchant_state(con: duckdb.DuckDBPyConnection, info: InputInfo) -> No
         LEFT JOIN first_seen fs USING (merchant_id)
         JOIN c ON least(m.join_date, fs.first_d) IS NULL
                OR least(m.join_date, fs.first_d) <= c.cutoff
-    ), pit AS (
-        SELECT b.*,
-               coalesce(n.orders, 0) AS n_orders, coalesce(n.gmv, 0) AS n_gmv,
-               coalesce(n.returned, 0) AS n_returned, coalesce(n.disputed, 0) AS n_disputed,
-               coalesce(n.buyers, 0) AS n_buyers, coalesce(n.repeaters, 0) AS n_repeaters,
-               coalesce(n.listed_all, 0) - coalesce(m30.listed_all, 0) AS new_listings_30d,
-               coalesce(n.listed_active, 0) - coalesce(n.sold, 0) AS on_sale_listings,
-               coalesce(n.sold, 0) - coalesce(m90.sold, 0) AS sold_listings_90d,
-               coalesce(n.orders, 0) - coalesce(m90.orders, 0) AS orders_90d,
-               coalesce(n.gmv, 0) - coalesce(m90.gmv, 0) AS gmv_90d,
-               coalesce(n.disputed, 0) - coalesce(m90.disputed, 0) AS disputed_90d,
-               coalesce(n.reviews, 0) AS n_reviews, n.rating_sum,
-               coalesce(n.positive, 0) AS n_positive, coalesce(n.negative, 0) AS n_negative
-        FROM base b
-        ASOF LEFT JOIN _m_cum n ON n.merchant_id = b.merchant_id AND b.cutoff >= n.d
-        ASOF LEFT JOIN _m_cum m30 ON m30.merchant_id = b.merchant_id AND b.cutoff - 30 >= m30.d
-        ASOF LEFT JOIN _m_cum m90 ON m90.merchant_id = b.merchant_id AND b.cutoff - {w} >= m90.d
     ), m AS (
-        SELECT cutoff, merchant_id, join_date, is_certified,
-               n_gmv AS gmv, n_orders AS order_count, n_buyers AS buyer_count,
-               n_gmv / nullif(n_orders, 0) AS avg_order_value,
-               CAST(sold_listings_90d AS DOUBLE)
-                   / nullif(sold_listings_90d + on_sale_listings, 0) AS sell_through_rate,
-               CASE WHEN sold_listings_90d > 0
-                    THEN on_sale_listings * {w}.0 / sold_listings_90d END AS inventory_turnover_days,
-               n_returned / nullif(n_orders, 0) AS return_rate,
-               n_disputed / nullif(n_orders, 0) AS dispute_rate,
-               n_repeaters / nullif(n_buyers, 0) AS repeat_buyer_rate,
-               new_listings_30d,
-               rating_sum / nullif(n_reviews, 0) AS avg_rating,
-               n_positive / nullif(n_reviews, 0) AS positive_review_share,
-               n_negative / nullif(n_reviews, 0) AS negative_review_share,
-               orders_90d, gmv_90d, disputed_90d,
-               disputed_90d / nullif(orders_90d, 0) AS dispute_rate_90d,
-               on_sale_listings, sold_listings_90d, n_repeaters AS repeat_buyers,
-               {"n_reviews" if info.has_reviews else "CAST(NULL AS BIGINT)"} AS review_count
-        FROM pit
+        SELECT base.*,
+               coalesce(o.gmv, 0) AS gmv, coalesce(o.order_count, 0) AS order_count,
+               coalesce(b.buyer_count, 0) AS buyer_count,
+               o.gmv / o.order_count AS avg_order_value,
+               CAST(pr.sold_listings_90d AS DOUBLE)
+                   / nullif(pr.sold_listings_90d + pr.on_sale_listings, 0) AS sell_through_rate,
+               CASE WHEN pr.sold_listings_90d > 0
+                    THEN pr.on_sale_listings * {w}.0 / pr.sold_listings_90d END
+                   AS inventory_turnover_days,
+               o.returned_orders / o.order_count AS return_rate,
+               o.disputed_orders / o.order_count AS dispute_rate,
+               b.repeat_buyers / nullif(b.buyer_count, 0) AS repeat_buyer_rate,
+               coalesce(pr.new_listings_30d, 0) AS new_listings_30d,
+               rv.avg_rating,
+               rv.positive_reviews / nullif(rv.review_count, 0) AS positive_review_share,
+               rv.negative_reviews / nullif(rv.review_count, 0) AS negative_review_share,
+               coalesce(o.orders_90d, 0) AS orders_90d, coalesce(o.gmv_90d, 0) AS gmv_90d,
+               o.disputed_90d / nullif(o.orders_90d, 0) AS dispute_rate_90d,
+               coalesce(o.disputed_90d, 0) AS disputed_90d,
+               coalesce(pr.on_sale_listings, 0) AS on_sale_listings,
+               coalesce(pr.sold_listings_90d, 0) AS sold_listings_90d,
+               coalesce(b.repeat_buyers, 0) AS repeat_buyers,
+               {"coalesce(rv.review_count, 0)" if info.has_reviews else "CAST(NULL AS BIGINT)"}
+                   AS review_count
+        FROM base
+        LEFT JOIN o USING (cutoff, merchant_id)
+        LEFT JOIN b USING (cutoff, merchant_id)
+        LEFT JOIN pr USING (cutoff, merchant_id)
+        LEFT JOIN rv USING (cutoff, merchant_id)
     ), plat AS (
         SELECT cutoff,
                sum(disputed_90d) / nullif(sum(orders_90d), 0) AS platform_dispute_90d,
@@ -158,7 +137,6 @@ def create_merchant_state(con: duckdb.DuckDBPyConnection, info: InputInfo) -> No
     SELECT m.*, {tags} AS tags
     FROM m JOIN plat USING (cutoff)
     """)
-    con.execute("DROP TABLE _m_cum")
 
 
 def create_merchant_profile(con: duckdb.DuckDBPyConnection, as_of: date) -> None:

@@ -105,6 +105,7 @@ def test_real_build_alerts_on_the_tiny_warehouse(tiny, tiny_db, policy) -> None:
 @pytest.mark.parametrize("question, expected", [
     ("最近有哪些异常？", True), ("有哪些预警", True), ("any alerts this week?", True),
     ("show anomalies", True), ("各大区的GMV", False), ("why did GMV fall?", False),
+    ("为什么纠纷率异常升高？", False), ("why are there so many alerts", False),
 ])
 def test_alert_questions_are_recognised(question: str, expected: bool) -> None:
     assert is_alerts_question(question) is expected

@@ -21,7 +21,7 @@ import pytest
 from chatbi.answer.findings import check_finding
 from chatbi.answer.insight import InsightError, detect_cohort, explain_change, time_was_given
 from chatbi.answer.insight_decompose import Totals, decompose_additive, decompose_ratio
-from chatbi.answer.insight_plan import metric_shape
+from chatbi.answer.insight_plan import SNAPSHOT_DIMENSIONS, choose_candidates, metric_shape
 from chatbi.config import Settings
 from chatbi.planner.types import Plan, WhyRequest
 from chatbi.semantic.catalog import Catalog
@@ -120,6 +120,24 @@ def test_metric_shapes_come_from_the_semantic_layer(layer) -> None:
     with pytest.raises(InsightError) as info:
         metric_shape(catalog, "avg_churn_risk")
     assert info.value.code == "why_snapshot_metric"
+
+
+def test_candidates_are_what_the_metric_reaches_minus_pinned_ones(layer) -> None:
+    catalog = Catalog(layer)
+    conversion = metric_shape(catalog, "conversion_rate")
+    chosen, skipped = choose_candidates(catalog, conversion, (Filter(dimension="region", value="华南"),))
+    names = [c.name for c in chosen]
+    assert "region" not in names and "region" in skipped  # pinned to 华南
+    assert "device" not in names  # an order attribute: events cannot reach it
+    assert {"signup_channel", "user_cohort", "age_band"} <= set(names)
+    assert not set(names) & set(SNAPSHOT_DIMENSIONS)
+    named, _ = choose_candidates(catalog, metric_shape(catalog, "gmv"), (),
+                                 requested=["merchant_id", "merchant_name"])
+    assert [(c.name, c.label_column) for c in named] == [("merchant_id", "merchant_name")]
+    fallback, _ = choose_candidates(catalog, metric_shape(catalog, "gmv"), (), requested=["order_date"])
+    assert [c.name for c in fallback][:2] == ["channel", "category"]  # a time dimension splits nothing
+    new_only, _ = choose_candidates(catalog, conversion, (), cohort="new_users")
+    assert "user_cohort" not in [c.name for c in new_only]
 
 
 def test_cohort_words_and_defaulted_time() -> None:
@@ -238,9 +256,13 @@ def test_chart_is_a_valid_vega_lite_v5_diverging_bar(east_gmv) -> None:
     assert not list(validator.iter_errors(spec))
     values = spec["layer"][0]["data"]["values"] if "data" in spec["layer"][0] else spec["data"]["values"]
     assert 1 <= len(values) <= 12
-    top = max(values, key=lambda v: abs(v["contribution"]))
-    assert top["contribution"] == pytest.approx(east_gmv.frame["contribution"].abs().max()
-                                                * np.sign(top["contribution"]))
+    # bars in ranking order: the top driver first, then the rest of its dimension's split
+    top = east_gmv.drivers(1).iloc[0]
+    assert values[0]["contribution"] == pytest.approx(top["contribution"])
+    assert values[0]["driver"] == f"{top['dimension_label']}：{top['segment']}"
+    first_dim = east_gmv.frame[(east_gmv.frame["dimension"] == top["dimension"])
+                               & (east_gmv.frame["kind"] == "segment")]
+    assert len(values) >= min(len(first_dim), 8)
 
 
 def test_merchant_role_sees_only_its_own_orders(env, con) -> None:
@@ -263,6 +285,18 @@ def test_english_question_states_both_periods_and_a_contradicted_direction(env) 
     contradicted = explain(env, WhyRequest("gmv", AUGUST, direction="up" if r.change < 0 else "down"),
                            language="en")
     assert contradicted.finding.startswith("Note: GMV actually went")
+
+
+def test_same_period_last_year_is_the_base(env, con) -> None:
+    r = explain(env, WhyRequest("order_count", SEPTEMBER, comparison="same_period_last_year"),
+                dimensions=["device"])
+    assert (r.base.start, r.base.end) == (date(2025, 9, 1), date(2025, 9, 30))
+    assert "上年同期（2025-09-01 至 2025-09-30）" in r.finding and r.check.ok
+    expected = con.execute("SELECT count(*) FROM orders WHERE status <> 'cancelled' AND "
+                           "CAST(order_ts AS DATE) BETWEEN '2025-09-01' AND '2025-09-30'").fetchone()[0]
+    assert r.totals.base == expected
+    assert set(r.frame["dimension"]) == {"device"}
+    _each_dimension_adds_up(r)
 
 
 def test_snapshot_metric_is_refused_with_a_reason(env) -> None:

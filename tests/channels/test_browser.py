@@ -75,11 +75,13 @@ def test_ask_in_a_real_browser(streamlit_server):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1300}, locale="zh-CN")
             page.goto(streamlit_server, wait_until="domcontentloaded")
-            box = page.locator('[data-testid="stChatInputTextArea"]')
-            box.wait_for(timeout=90_000)
-            box.fill("各大区的GMV")
-            box.press("Enter")
-            page.wait_for_selector(CHART, timeout=120_000)
+            prompt = page.locator('[data-testid="stChatInputTextArea"]')
+            prompt.wait_for(timeout=90_000)
+            prompt.fill("各大区的GMV")
+            prompt.press("Enter")
+            chart = page.wait_for_selector(CHART, timeout=120_000)
+            box = chart.bounding_box()
+            assert box and box["height"] > 180, f"chart squashed: {box}"  # keeps its designed height
             page.wait_for_selector('[data-testid="stDataFrame"]', timeout=30_000)
             assert page.get_by_text("查看SQL与口径").count() >= 1
             ARTIFACTS.mkdir(exist_ok=True)

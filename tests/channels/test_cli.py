@@ -244,3 +244,16 @@ def test_sentiment_command_adds_columns(tmp_path):
     bad = invoke("sentiment", str(source), "--text-column", "nope", "--out", str(out))
     assert bad.exit_code == 2
     assert invoke("sentiment", str(tmp_path / "none.csv"), "--text-column", "content").exit_code == 2
+
+
+def test_serve_and_slack_refuse_unsafe_or_missing_configuration(tiny_db, monkeypatch):
+    for var in ("CHATBI_API_KEYS", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(var, raising=False)
+    public = invoke("serve", "--host", "0.0.0.0", "--port", "9", "--db", str(tiny_db))
+    assert public.exit_code == 2 and "CHATBI_API_KEYS" in public.stderr
+    bad_keys = invoke("serve", "--db", str(tiny_db), env={"CHATBI_API_KEYS": "k1=root"})
+    assert bad_keys.exit_code == 2 and "CHATBI_API_KEYS" in bad_keys.stderr
+    slack = invoke("slack", "--db", str(tiny_db))
+    assert slack.exit_code == 2 and "SLACK_BOT_TOKEN" in slack.stderr
+    http_mode = invoke("slack", "--db", str(tiny_db), env={"SLACK_BOT_TOKEN": "xoxb-1"})
+    assert http_mode.exit_code == 2 and "SLACK_SIGNING_SECRET" in http_mode.stderr

@@ -130,3 +130,9 @@ def test_display_spec_keeps_the_designed_height():
     assert web.display_spec({"autosize": "pad"})["autosize"] == "pad"
     frame = web.answer_frame({"columns": ["region", "gmv", "gmv_share"], "rows": [["华东", 1.5, 0.2]]})
     assert web.number_columns(frame) == ["gmv"]
+
+
+def test_render_answer_says_when_there_is_nothing_to_show():
+    console = Console(record=True, width=100, file=io.StringIO())
+    render_answer({"question": "q", "intent": "copy", "error": None, "columns": [], "rows": []}, console)
+    assert "nothing to show" in console.export_text()

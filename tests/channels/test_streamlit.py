@@ -150,3 +150,16 @@ def test_rebuild_profiles_from_the_sidebar(tiny_db, tmp_path, monkeypatch):
     assert os.stat(copy).st_ino != inode  # the file was replaced atomically
     ask(at, QUESTION)  # the next answer comes from a pipeline on the new file
     assert len(at.dataframe) == 1
+
+
+def test_campaign_copy_cards(app, tiny_pipeline):
+    question = "给流失风险高的女性用户写三条短信文案"
+    expected = tiny_pipeline.ask(question).to_dict()
+    if not expected["copy"]:
+        pytest.skip("the pipeline does not write campaign copy yet")
+    ask(app, question)
+    texts = [c.value for c in app.code]
+    for item in expected["copy"]:
+        assert item["text"] in texts  # st.code: one copy button per card
+    sizes = " ".join(m.value for m in app.markdown)
+    assert f"{expected['copy'][0]['segment_size']:,}" in sizes

@@ -17,6 +17,8 @@ from chatbi.eval import EvalReport, load_question_set, run_eval
 from chatbi.eval.runner import GoldRunner
 
 EVAL_DIR = Path(__file__).resolve().parent
+pytestmark = pytest.mark.slow  # the whole set through the pipeline: ~1 minute on tiny
+
 MIN_ACCURACY = 0.95
 MAX_WRONG = 0.02
 

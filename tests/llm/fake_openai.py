@@ -82,7 +82,7 @@ class Recorded:
     """One request the server received: path, headers, and the parsed JSON body."""
 
     path: str
-    headers: dict[str, str]
+    headers: dict[str, str]  # lower-case names
     body: dict[str, Any]
     size: int  # bytes of the request body
 
@@ -149,7 +149,7 @@ class FakeOpenAI:
                 except (UnicodeDecodeError, json.JSONDecodeError):
                     body = {"_unparsed": data.decode("utf-8", "replace")}
                 with fake._lock:
-                    fake.requests.append(Recorded(self.path, dict(self.headers.items()), body, len(data)))
+                    fake.requests.append(Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, body, len(data)))
                     reply = fake.replies.popleft() if fake.replies else status(500, "no scripted reply")
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     reply = status(404, f"unexpected path {self.path}")

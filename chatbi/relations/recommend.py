@@ -1,0 +1,273 @@
+"""Collaborative-filtering preferences: item–item co-occurrence over categories and merchants.
+
+The model is a classic item-kNN on implicit feedback, built with scipy sparse matrices:
+
+1. ``load_interactions``: every (user, item) pair up to a cut-off date, with a weight that sums
+   purchases (order items of valid orders), add-to-carts, favourites and views (``WEIGHTS``),
+   each decayed by its age (half-life ``HALF_LIFE_DAYS``), and a binary "positive" flag
+   (bought, carted or favourited).
+2. ``fit``: item–item cosine similarity of the binary positives (co-occurrence of items in the
+   same users' histories), pruned to the ``NEIGHBOURS`` most similar items per item, diagonal
+   1 (a user's own items count fully).
+3. ``predict_top``: score = the user's weighted history × similarity, normalised to a share over
+   items, mixed with a popularity prior (``POPULARITY_PRIOR``) — a "preference share" 0..1
+   whose values over all items sum to 1; the top k items per user are kept.
+4. ``evaluate``: train on data up to ``as_of − holdout_days``, test on the items users bought
+   after; hit rate@k and recall@k of the model against recent popularity.
+
+Items are ``category`` (the product's category) or ``merchant`` (the merchant's id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+ItemKind = Literal["category", "merchant"]
+
+WEIGHTS = {"purchase": 4.0, "add_to_cart": 2.0, "favorite": 2.0, "view": 0.5}
+HALF_LIFE_DAYS = 180.0
+NEIGHBOURS = 50
+POPULARITY_PRIOR = 0.1
+POPULARITY_DAYS = 90  # popularity = distinct buyers in the last 90 days before the cut-off
+CHUNK_CELLS = 20_000_000  # dense cells scored at once (rows × items)
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """Users × items matrices of one item kind up to ``cutoff``."""
+
+    kind: ItemKind
+    cutoff: date
+    users: np.ndarray  # user ids, one per row
+    items: np.ndarray  # item keys (category names or merchant ids), one per column
+    weights: sparse.csr_matrix  # decayed weighted interactions
+    positives: sparse.csr_matrix  # 1 where bought, carted or favourited
+    popularity: np.ndarray  # distinct buyers per item in the POPULARITY_DAYS before cutoff
+
+
+@dataclass(frozen=True)
+class ItemModel:
+    """A fitted item–item model."""
+
+    kind: ItemKind
+    items: np.ndarray
+    similarity: sparse.csr_matrix  # items × items
+    prior: np.ndarray  # popularity share per item (sums to 1)
+
+    def index(self) -> dict[object, int]:
+        return {key: i for i, key in enumerate(self.items.tolist())}
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Offline evaluation of one item kind on a later time split."""
+
+    kind: ItemKind
+    k: int
+    cutoff: date
+    as_of: date
+    users: int  # test users (history before the cut-off and a purchase after it)
+    items: int
+    hit_rate: float
+    recall: float
+    baseline_hit_rate: float
+    baseline_recall: float
+
+    @property
+    def lift(self) -> float | None:
+        return self.hit_rate / self.baseline_hit_rate if self.baseline_hit_rate else None
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE lower(table_name) = ?", [name]
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _item_expr(kind: ItemKind) -> tuple[str, str]:
+    """(purchase item expression over ``p``/``o``, event item expression over ``e``)."""
+    if kind == "category":
+        return "p.category", "e.category"
+    return "CAST(o.merchant_id AS VARCHAR)", "CAST(e.merchant_id AS VARCHAR)"
+
+
+def interactions_sql(con: duckdb.DuckDBPyConnection, kind: ItemKind, cutoff: date) -> str:
+    """SQL of (user_id, item, weight, positive) up to and including the cut-off day."""
+    c = f"DATE '{cutoff.isoformat()}'"
+    bought, event_item = _item_expr(kind)
+    decay = f"pow(0.5, greatest(0, {c} - CAST({{ts}} AS DATE)) / {HALF_LIFE_DAYS})"
+    parts = [f"""
+        SELECT o.user_id, {bought} AS item,
+               {WEIGHTS['purchase']} * {decay.format(ts='o.order_ts')} AS w, 1 AS pos
+        FROM orders o JOIN order_items i ON i.order_id = o.order_id
+        JOIN products p ON p.product_id = i.product_id
+        WHERE o.status <> 'cancelled' AND o.order_ts < {c} + 1"""]
+    if _has_table(con, "events"):
+        parts.append(f"""
+        SELECT e.user_id, {event_item} AS item,
+               CASE e.event_type WHEN 'add_to_cart' THEN {WEIGHTS['add_to_cart']}
+                                 WHEN 'favorite' THEN {WEIGHTS['favorite']}
+                                 ELSE {WEIGHTS['view']} END * {decay.format(ts='e.event_ts')} AS w,
+               CASE WHEN e.event_type IN ('add_to_cart', 'favorite') THEN 1 ELSE 0 END AS pos
+        FROM events e
+        WHERE e.event_type IN ('view', 'favorite', 'add_to_cart') AND e.event_ts < {c} + 1""")
+    union = " UNION ALL ".join(parts)
+    return f"""
+        SELECT user_id, item, sum(w) AS weight, max(pos) AS positive
+        FROM ({union}) t
+        WHERE user_id IS NOT NULL AND item IS NOT NULL
+        GROUP BY user_id, item"""
+
+
+def purchases_sql(kind: ItemKind, start: date, end: date) -> str:
+    """Distinct (user_id, item) bought in valid orders with start < order date ≤ end."""
+    bought, _ = _item_expr(kind)
+    return f"""
+        SELECT DISTINCT o.user_id, {bought} AS item
+        FROM orders o JOIN order_items i ON i.order_id = o.order_id
+        JOIN products p ON p.product_id = i.product_id
+        WHERE o.status <> 'cancelled' AND o.order_ts >= DATE '{start.isoformat()}' + 1
+          AND o.order_ts < DATE '{end.isoformat()}' + 1 AND o.user_id IS NOT NULL
+          AND {bought} IS NOT NULL"""
+
+
+def load_interactions(con: duckdb.DuckDBPyConnection, kind: ItemKind, cutoff: date) -> Interactions:
+    """Read the interaction matrices of ``kind`` up to ``cutoff`` from the warehouse."""
+    frame = con.execute(interactions_sql(con, kind, cutoff)).df()
+    recent = con.execute(
+        f"SELECT item, count(DISTINCT user_id) AS n FROM ({purchases_sql(kind, cutoff - timedelta(days=POPULARITY_DAYS), cutoff)}) t GROUP BY item"
+    ).df()
+    all_items = con.execute(
+        "SELECT DISTINCT category AS item FROM products WHERE category IS NOT NULL" if kind == "category"
+        else "SELECT DISTINCT CAST(merchant_id AS VARCHAR) AS item FROM merchants WHERE merchant_id IS NOT NULL"
+    ).df()["item"]
+    items = np.array(sorted(set(all_items) | set(frame["item"])), dtype=object)
+    users = np.array(sorted(frame["user_id"].unique()), dtype=np.int64)
+    rows = np.searchsorted(users, frame["user_id"].to_numpy(dtype=np.int64))
+    cols = pd.Categorical(frame["item"], categories=items).codes
+    shape = (len(users), len(items))
+    weights = sparse.csr_matrix((frame["weight"].to_numpy(dtype=np.float64), (rows, cols)), shape=shape)
+    pos_mask = frame["positive"].to_numpy() > 0
+    positives = sparse.csr_matrix(
+        (np.ones(int(pos_mask.sum())), (rows[pos_mask], cols[pos_mask])), shape=shape)
+    popularity = np.zeros(len(items))
+    if len(recent):
+        codes = pd.Categorical(recent["item"], categories=items).codes
+        popularity[codes[codes >= 0]] = recent["n"].to_numpy()[codes >= 0]
+    return Interactions(kind, cutoff, users, items, weights, positives, popularity)
+
+
+def fit(data: Interactions, neighbours: int = NEIGHBOURS) -> ItemModel:
+    """Item–item cosine similarity of the positives, top ``neighbours`` per item, diagonal 1."""
+    n = len(data.items)
+    co = (data.positives.T @ data.positives).tocsr().astype(np.float64)
+    norms = np.sqrt(co.diagonal())
+    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    sim = sparse.diags(inv) @ co @ sparse.diags(inv)
+    sim = _top_per_row(sim.tocsr(), neighbours)
+    sim = sim.tolil()
+    sim.setdiag(1.0)
+    prior = data.popularity + 1.0  # add-one so items without recent sales keep a tiny share
+    return ItemModel(data.kind, data.items, sim.tocsr(), prior / prior.sum() if n else prior)
+
+
+def _top_per_row(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
+    """Keep the ``keep`` largest entries of each row."""
+    matrix = matrix.tocsr()
+    rows, cols, vals = [], [], []
+    for r in range(matrix.shape[0]):
+        start, end = matrix.indptr[r], matrix.indptr[r + 1]
+        data, idx = matrix.data[start:end], matrix.indices[start:end]
+        if len(data) > keep:
+            top = np.argpartition(-data, keep - 1)[:keep]
+            data, idx = data[top], idx[top]
+        rows.append(np.full(len(data), r))
+        cols.append(idx)
+        vals.append(data)
+    if not rows:
+        return matrix
+    return sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                             shape=matrix.shape)
+
+
+def score_block(model: ItemModel, history: sparse.csr_matrix) -> np.ndarray:
+    """Preference shares (rows sum to 1) for a block of users' weighted histories."""
+    raw = np.asarray((history @ model.similarity).todense(), dtype=np.float64)
+    totals = raw.sum(axis=1, keepdims=True)
+    shares = np.divide(raw, totals, out=np.zeros_like(raw), where=totals > 0)
+    mix = np.where(totals > 0, 1.0 - POPULARITY_PRIOR, 0.0)
+    return mix * shares + (1.0 - mix) * model.prior[None, :]
+
+
+def predict_top(model: ItemModel, data: Interactions, k: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Yield (user ids, item column indices [rows × k], scores [rows × k]) per chunk, best first."""
+    n_items = max(1, len(model.items))
+    k = min(k, len(model.items))
+    if k == 0 or not len(data.users):
+        return
+    chunk = max(1, CHUNK_CELLS // n_items)
+    for start in range(0, len(data.users), chunk):
+        block = score_block(model, data.weights[start:start + chunk])
+        top = np.argpartition(-block, k - 1, axis=1)[:, :k]
+        top_scores = np.take_along_axis(block, top, axis=1)
+        order = np.argsort(-top_scores, axis=1, kind="stable")
+        yield (data.users[start:start + chunk], np.take_along_axis(top, order, axis=1),
+               np.take_along_axis(top_scores, order, axis=1))
+
+
+def predictions_frame(model: ItemModel, data: Interactions, k: int) -> pd.DataFrame:
+    """Long frame (user_id, item, score, rank) of each user's top ``k`` items."""
+    parts = []
+    for users, cols, scores in predict_top(model, data, k):
+        kk = cols.shape[1]
+        parts.append(pd.DataFrame({
+            "user_id": np.repeat(users, kk),
+            "item": model.items[cols.ravel()],
+            "score": scores.ravel(),
+            "rank": np.tile(np.arange(1, kk + 1), len(users)),
+        }))
+    if not parts:
+        return pd.DataFrame({"user_id": pd.Series(dtype="int64"), "item": pd.Series(dtype=object),
+                             "score": pd.Series(dtype="float64"), "rank": pd.Series(dtype="int64")})
+    return pd.concat(parts, ignore_index=True)
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, kind: ItemKind, as_of: date, *, k: int,
+             holdout_days: int = 90) -> EvalResult:
+    """Train up to ``as_of − holdout_days``; test on purchases after; model vs popularity."""
+    cutoff = as_of - timedelta(days=holdout_days)
+    data = load_interactions(con, kind, cutoff)
+    model = fit(data)
+    test = con.execute(purchases_sql(kind, cutoff, as_of)).df()
+    index = model.index()
+    test = test[test["user_id"].isin(data.users) & test["item"].isin(index)]
+    truth: dict[int, set[int]] = {}
+    for user, item in zip(test["user_id"].to_numpy(), test["item"].to_numpy(), strict=True):
+        truth.setdefault(int(user), set()).add(index[item])
+    kk = min(k, len(model.items))
+    baseline = set(np.argsort(-model.prior, kind="stable")[:kk].tolist())
+    rows = np.searchsorted(data.users, np.array(sorted(truth), dtype=np.int64))
+    sub = Interactions(kind, cutoff, data.users[rows], data.items, data.weights[rows],
+                       data.positives[rows], data.popularity)
+    hits = recall = base_hits = base_recall = 0.0
+    for users, cols, _ in predict_top(model, sub, kk):
+        for user, top in zip(users.tolist(), cols.tolist(), strict=True):
+            bought = truth[user]
+            got, base = len(bought & set(top)), len(bought & baseline)
+            hits += got > 0
+            base_hits += base > 0
+            recall += got / len(bought)
+            base_recall += base / len(bought)
+    n = len(truth)
+    return EvalResult(kind, kk, cutoff, as_of, n, len(model.items),
+                      hits / n if n else 0.0, recall / n if n else 0.0,
+                      base_hits / n if n else 0.0, base_recall / n if n else 0.0)
