@@ -239,10 +239,10 @@ def render_work(data: dict[str, Any]) -> None:
         for d in data.get("definitions") or []:
             st.markdown(f"**{web.md(d.get('label'))}** (`{d.get('name')}`): {web.md(d.get('description'))}")
             if d.get("sql"):
-                st.code(d["sql"], language="sql")
+                st.code(d["sql"], language="sql", wrap_lines=True)
         if data.get("sql"):
             st.markdown("**SQL**")
-            st.code(data["sql"], language="sql")
+            st.code(web.pretty_sql(data["sql"]), language="sql", wrap_lines=True)
         if data.get("semantic_query"):
             st.markdown("**语义查询 / semantic query**")
             st.json(data["semantic_query"], expanded=False)

@@ -74,6 +74,16 @@ def number_columns(frame: pd.DataFrame) -> list[str]:
             if c not in ratio and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
 
 
+def pretty_sql(sql: str) -> str:
+    """The SQL laid out one clause per line for reading (unchanged if it does not parse)."""
+    try:
+        import sqlglot
+
+        return ";\n".join(sqlglot.transpile(sql, read="duckdb", write="duckdb", pretty=True))
+    except Exception:  # showing the original text is always correct
+        return sql
+
+
 def md(text: str | None) -> str:
     """Text safe for st.markdown: ``$`` would start LaTeX."""
     return (text or "").replace("$", "\\$")

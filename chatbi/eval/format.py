@@ -35,7 +35,7 @@ Every turn has exactly one of ``gold_sql`` (the question has a data answer) and 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -104,7 +104,6 @@ class QuestionSet:
     as_of: date | None = None
     description: str = ""
     tolerance: float = DEFAULT_TOLERANCE
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def question_count(self) -> int:
@@ -114,7 +113,7 @@ class QuestionSet:
         """The same set restricted to some case ids (in the set's order)."""
         wanted = set(ids)
         return QuestionSet(tuple(c for c in self.cases if c.id in wanted), self.sources, self.as_of,
-                           self.description, self.tolerance, self.notes)
+                           self.description, self.tolerance)
 
 
 # ------------------------------------------------------------------ loading
@@ -132,7 +131,7 @@ def load_question_set(path: str | Path) -> QuestionSet:
     problems: list[str] = []
     cases: list[Case] = []
     as_of: date | None = None
-    tolerance = DEFAULT_TOLERANCE
+    tolerance: float | None = None
     descriptions: list[str] = []
     seen: dict[str, str] = {}
     for file in files:
@@ -150,10 +149,13 @@ def load_question_set(path: str | Path) -> QuestionSet:
                 problems.append(f"{file}: as_of {file_as_of} differs from {as_of} of another file")
             as_of = file_as_of
         if "tolerance" in header:
+            if tolerance is not None and header["tolerance"] != tolerance:
+                problems.append(f"{file}: tolerance {header['tolerance']} differs from {tolerance} of another file")
             tolerance = header["tolerance"]
     if problems:
         raise QuestionSetError(problems)
-    return QuestionSet(tuple(cases), tuple(str(f) for f in files), as_of, "\n\n".join(descriptions), tolerance)
+    return QuestionSet(tuple(cases), tuple(str(f) for f in files), as_of, "\n\n".join(descriptions),
+                       DEFAULT_TOLERANCE if tolerance is None else tolerance)
 
 
 def _load_file(file: Path, problems: list[str]) -> tuple[dict[str, Any], list[Case], list[str]]:

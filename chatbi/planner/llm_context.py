@@ -264,7 +264,7 @@ class ContextBuilder:
             examples=_lines([f"Q: {untrusted(q, 120)}\nA: plan_query {untrusted(_compact(query_args(sq)), 400)}"
                              for q, sq in sel.examples]),
             values=_lines([f"- {d} = {untrusted(v, 60)}" for d, v in sel.values]
-                          + [f"- {d}: {', '.join(untrusted(v, 30) for v in vs)}" for d, vs in sel.samples.items()]),
+                          + [f"- {d}: {' | '.join(untrusted(v, 60) for v in vs)}" for d, vs in sel.samples.items()]),
             conversation=_lines(sel.turns),
             question=sel.question,
         )

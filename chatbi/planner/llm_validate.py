@@ -222,14 +222,23 @@ class PlanChecker:
         if query.time_dimension:
             used.append(query.time_dimension)
         for metric in query.metrics:
-            allowed = self.catalog.dimensions_for(metric)
-            for dim in used:
-                if dim not in allowed:
-                    ranked = [d for d in selection.dimensions if d in allowed]
-                    ranked += [d for d in allowed if d not in ranked]
-                    return Problem("names", f"metric {metric} cannot be broken down or filtered by {dim}",
-                                   f"dimensions {metric} can use: {', '.join(ranked[:10])}")
+            for dim in dict.fromkeys(used):
+                if not self._can_use(metric, dim):
+                    usable = [d for d in selection.dimensions if d != dim and self._can_use(metric, d)]
+                    hint = (f"dimensions {metric} can use: {', '.join(usable[:10])}" if usable
+                            else "choose another dimension, another metric, or ask_clarification")
+                    return Problem("names", f"metric {metric} cannot be broken down or filtered by {dim}", hint)
         return None
+
+    def _can_use(self, metric: str, dim: str) -> bool:
+        """Every measure of ``metric`` reaches ``dim`` (``Catalog.dimensions_for``, for one dimension:
+        checking only the names used keeps this fast on very large layers)."""
+        measures = self.catalog.measures_for(metric)
+        return bool(measures) and all(
+            any(self.catalog.graph.resolve(model.name, dim) is not None
+                for model in self.layer.models_with_measure(measure))
+            for measure in measures
+        )
 
     def _compiles(self, query: SemanticQuery, as_of: date, role: Role) -> Problem | None:
         try:

@@ -112,14 +112,17 @@ def _train_and_score(con: duckdb.DuckDBPyConnection, t1: date, t2: date) -> Chur
                          train_rows=len(y1), valid_rows=len(y2))
     if len(y1) < _MIN_ROWS or min(y1.sum(), len(y1) - y1.sum()) < _MIN_CLASS:
         return replace(result, note="训练数据不足（用户或流失/留存样本太少），churn_risk 为空")
-    x1, x2 = _matrix(train, MODEL_FEATURES), _matrix(valid, MODEL_FEATURES)
+    # features that are entirely missing (e.g. no events table) carry no signal: drop them
+    names = tuple(n for n in MODEL_FEATURES
+                  if not np.all(np.isnan(_matrix(train, (n,)))))
+    x1, x2 = _matrix(train, names), _matrix(valid, names)
     held_out = _model().fit(x1, y1)
     p2 = held_out.predict_proba(x2)[:, 1] if len(y2) else np.empty(0)
     customers = valid["has_ordered"] == 1 if len(y2) else np.zeros(0, dtype=bool)
     auc = _auc(y2[customers], p2[customers])
     baseline = _auc(y2[customers], np.asarray(valid["recency_days"][customers], dtype=float))
     final = _model().fit(x2, y2)   # the same recipe, one period later
-    _score(con, final)
+    _score(con, final, names)
     return replace(
         result, method=MODEL_NAME, auc=auc, baseline_auc=baseline, auc_all_users=_auc(y2, p2),
         churn_rate=float(y2[customers].mean()) if customers.any() else None,
@@ -127,7 +130,8 @@ def _train_and_score(con: duckdb.DuckDBPyConnection, t1: date, t2: date) -> Chur
     )
 
 
-def _score(con: duckdb.DuckDBPyConnection, model: HistGradientBoostingClassifier) -> None:
+def _score(con: duckdb.DuckDBPyConnection, model: HistGradientBoostingClassifier,
+           names: tuple[str, ...]) -> None:
     cutoffs = con.execute(
         "SELECT cutoff, is_asof FROM _cutoffs WHERE is_asof OR is_snapshot ORDER BY cutoff"
     ).fetchall()
@@ -135,7 +139,7 @@ def _score(con: duckdb.DuckDBPyConnection, model: HistGradientBoostingClassifier
         cols = _fetch(con, cutoff, labelled=False, alive_only=not is_asof)
         if len(cols["user_id"]) == 0:
             continue
-        risk = model.predict_proba(_matrix(cols, MODEL_FEATURES))[:, 1]
+        risk = model.predict_proba(_matrix(cols, names))[:, 1]
         batch = pa.table({"user_id": np.asarray(cols["user_id"], dtype=np.int64),
                           "churn_risk": np.round(risk, 4)})
         con.register("_churn_batch", batch)

@@ -111,3 +111,92 @@ def spring_positions(nodes: Iterable[object], edges: Iterable[tuple[object, obje
         return {next(iter(graph.nodes)): (0.0, 0.0)}
     pos = nx.spring_layout(graph, weight="weight", seed=seed, k=1.2 / graph.number_of_nodes() ** 0.5)
     return {node: (float(xy[0]), float(xy[1])) for node, xy in pos.items()}
+
+
+# ---------------------------------------------------------------------------------------
+# Answer-time SQL (run through the SQL guard with the caller's role)
+# ---------------------------------------------------------------------------------------
+
+def repeat_buyers_sql(limit: int = 10) -> str:
+    """Merchants ranked by repeat buyers (users with ≥ 2 valid orders there), from the
+    ``user_merchant_relation`` profile table."""
+    return f"""
+    SELECT r.merchant_id, m.merchant_name, m.main_category,
+           CAST(count(*) FILTER (WHERE r.is_repeat_buyer) AS INTEGER) AS repeat_buyers,
+           CAST(count(*) FILTER (WHERE r.order_count > 0) AS INTEGER) AS buyers,
+           count(*) FILTER (WHERE r.is_repeat_buyer)
+             / NULLIF(count(*) FILTER (WHERE r.order_count > 0), 0) AS repeat_buyer_share
+    FROM user_merchant_relation r LEFT JOIN merchants m ON m.merchant_id = r.merchant_id
+    GROUP BY r.merchant_id, m.merchant_name, m.main_category
+    HAVING count(*) FILTER (WHERE r.order_count > 0) > 0
+    ORDER BY repeat_buyers DESC, repeat_buyer_share DESC, r.merchant_id
+    LIMIT {int(limit)}"""
+
+
+def neighbours_sql(merchant_id: int, limit: int = 10) -> str:
+    """The merchants sharing most buyers with ``merchant_id`` (from ``merchant_links``)."""
+    return f"""
+    SELECT l.other_merchant_id AS merchant_id, m.merchant_name, m.main_category,
+           l.shared_buyers, l.share_of_buyers, l.jaccard, l.other_buyers AS buyers,
+           l.buyers AS center_buyers
+    FROM merchant_links l LEFT JOIN merchants m ON m.merchant_id = l.other_merchant_id
+    WHERE l.merchant_id = {int(merchant_id)}
+    ORDER BY l.link_rank
+    LIMIT {int(limit)}"""
+
+
+def top_pairs_sql(limit: int = 10) -> str:
+    """The merchant pairs with the most shared buyers (each pair once)."""
+    return f"""
+    SELECT l.merchant_id, ma.merchant_name, l.other_merchant_id, mb.merchant_name AS other_merchant_name,
+           l.shared_buyers, l.jaccard, l.buyers, l.other_buyers
+    FROM merchant_links l
+    LEFT JOIN merchants ma ON ma.merchant_id = l.merchant_id
+    LEFT JOIN merchants mb ON mb.merchant_id = l.other_merchant_id
+    WHERE l.merchant_id < l.other_merchant_id
+    ORDER BY l.shared_buyers DESC, l.merchant_id, l.other_merchant_id
+    LIMIT {int(limit)}"""
+
+
+def links_among_sql(ids: list[int]) -> str:
+    """Links (each pair once) between the given merchants."""
+    values = ", ".join(str(int(i)) for i in ids) or "NULL"
+    return f"""
+    SELECT l.merchant_id, l.other_merchant_id, l.shared_buyers, l.jaccard
+    FROM merchant_links l
+    WHERE l.merchant_id IN ({values}) AND l.other_merchant_id IN ({values})
+      AND l.merchant_id < l.other_merchant_id"""
+
+
+def community_members_sql() -> str:
+    """Every merchant with its community (from ``merchant_communities``)."""
+    return """
+    SELECT c.community_id, c.merchant_id, m.merchant_name, m.main_category, c.buyers,
+           c.community_size, c.weighted_degree
+    FROM merchant_communities c LEFT JOIN merchants m ON m.merchant_id = c.merchant_id
+    ORDER BY c.community_id, c.buyers DESC, c.merchant_id"""
+
+
+def own_customers_sql(merchant_id: int, limit: int = 24) -> str:
+    """A merchant's own buyers, largest first, with totals over all its buyers."""
+    return f"""
+    SELECT r.user_id, CAST(r.order_count AS INTEGER) AS order_count, r.gmv, r.is_repeat_buyer,
+           r.loyalty_score,
+           CAST(count(*) OVER () AS INTEGER) AS buyers,
+           CAST(sum(CASE WHEN r.is_repeat_buyer THEN 1 ELSE 0 END) OVER () AS INTEGER) AS repeat_buyers
+    FROM user_merchant_relation r
+    WHERE r.merchant_id = {int(merchant_id)} AND r.order_count > 0
+    ORDER BY r.gmv DESC, r.user_id
+    LIMIT {int(limit)}"""
+
+
+def merchant_lookup_sql(text: str) -> str:
+    """Merchants whose id equals, or whose name contains, ``text``."""
+    from chatbi.relations.affinity import quote
+
+    cond = f"contains(lower(m.merchant_name), lower({quote(text)}))"
+    if text.strip().isdigit():
+        cond = f"m.merchant_id = {int(text.strip())} OR {cond}"
+    return f"""
+    SELECT m.merchant_id, m.merchant_name FROM merchants m WHERE {cond}
+    ORDER BY m.merchant_id LIMIT 20"""

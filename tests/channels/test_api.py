@@ -106,18 +106,30 @@ def test_catalog_and_health_and_docs(client):
 
 
 class Broken:
-    """A pipeline whose ask fails unexpectedly (to check the 500 path)."""
+    """A pipeline whose ask fails (to check the 400 and 500 paths)."""
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
 
     def new_conversation(self) -> object:
         return object()
 
     def ask(self, *args, **kwargs):
-        raise RuntimeError("secret internal detail")
+        raise self.exc
+
+
+def test_rejected_requests_are_400(tiny_settings):
+    settings = dataclasses.replace(tiny_settings, api_keys={"k": "admin"})
+    broken = Broken(UserInputError("问题太长 / too long", code="question_too_long"))
+    client = TestClient(create_app(settings, pipeline=broken), raise_server_exceptions=False)
+    response = client.post("/ask", json={"question": QUESTION}, headers=bearer("k"))
+    assert response.status_code == 400
+    assert response.json() == {"error": {"code": "question_too_long", "message": "问题太长 / too long"}}
 
 
 def test_internal_errors_are_500_without_details(tiny_settings):
     settings = dataclasses.replace(tiny_settings, api_keys={"k": "admin"})
-    client = TestClient(create_app(settings, pipeline=Broken()), raise_server_exceptions=False)
+    client = TestClient(create_app(settings, pipeline=Broken(RuntimeError("secret internal detail"))), raise_server_exceptions=False)
     response = client.post("/ask", json={"question": QUESTION}, headers=bearer("k"))
     assert response.status_code == 500
     assert response.json() == {"error": {"code": "internal_error", "message": "内部错误 / internal error"}}

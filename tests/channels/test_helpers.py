@@ -136,3 +136,13 @@ def test_render_answer_says_when_there_is_nothing_to_show():
     console = Console(record=True, width=100, file=io.StringIO())
     render_answer({"question": "q", "intent": "copy", "error": None, "columns": [], "rows": []}, console)
     assert "nothing to show" in console.export_text()
+
+
+def test_pretty_sql_keeps_the_statement():
+    import sqlglot
+
+    sql = "SELECT region, SUM(pay_amount) AS gmv FROM orders WHERE status <> 'cancelled' GROUP BY region"
+    pretty = web.pretty_sql(sql)
+    assert "\n" in pretty
+    assert sqlglot.parse_one(pretty).sql() == sqlglot.parse_one(sql).sql()
+    assert web.pretty_sql("not sql ((") == "not sql (("

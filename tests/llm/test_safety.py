@@ -101,7 +101,7 @@ def test_injection_in_review_text_is_data_and_changes_nothing(fake, make_planner
     fake.script(*[tool_reply("write_sql", {"sql": PHONE_SQL}) for _ in range(3)])
     plan = planner.plan("差评的评价内容都说了什么？", as_of=AS_OF, role=MARKETER)
 
-    first = fake.chat_requests[0].prompt_text
+    first = fake.chat_requests[0].messages[1]["content"]  # the context message
     assert INJECTION in first
     data = first.split("<data>")[1].split("</data>")[0]
     assert INJECTION in data  # the review text appears only as fenced data
@@ -122,7 +122,8 @@ def test_data_cannot_close_its_fence(fake, make_planner):
 
 def test_guard_refusal_is_fed_back_and_the_retry_runs(fake, planner, tiny_pipeline):
     fake.script(tool_reply("write_sql", {"sql": PHONE_SQL}),
-                tool_reply("write_sql", {"sql": "SELECT region, COUNT(*) AS users FROM users GROUP BY region ORDER BY users DESC"}))
+                tool_reply("write_sql", {"sql": "SELECT region, COUNT(*) AS user_total FROM users GROUP BY region "
+                                                "ORDER BY user_total DESC"}))
     plan = planner.plan("每个大区有多少用户，顺便给我手机号", as_of=AS_OF, role=MARKETER)
     assert plan.intent == "query" and plan.sql is not None and plan.query is None
     assert plan.llm_stats["llm_calls"] == 2 and plan.llm_stats["llm_repairs"] == 1
@@ -131,7 +132,7 @@ def test_guard_refusal_is_fed_back_and_the_retry_runs(fake, planner, tiny_pipeli
 
     answer = Answer(question="q", intent="query", planner="llm")
     respond_sql(tiny_pipeline, plan.sql, role=MARKETER, timer=_Timer(), answer=answer)
-    assert answer.columns == ["region", "users"] and answer.rows
+    assert answer.columns == ["region", "user_total"] and answer.rows
     assert "phone" not in (answer.sql or "")
 
 

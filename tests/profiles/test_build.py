@@ -37,7 +37,8 @@ def test_failure_midway_keeps_the_old_file(raw_copy: Path) -> None:
     assert any(label.startswith("用户画像") for label in seen)
     assert [p.name for p in raw_copy.parent.iterdir()] == [raw_copy.name]   # no temp left
     with duckdb.connect(str(raw_copy), read_only=True) as con:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables")}
+        tables = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables").fetchall()}
     assert not tables & set(PROFILE_TABLES)
 
 

@@ -1,0 +1,142 @@
+"""Profile-build step "recommender": the relationship tables (docs/relations.md).
+
+Writes, as of the as-of date:
+
+``merchant_links``        merchant pairs with shared buyers (both directions, top 50 each)
+``merchant_communities``  one row per merchant: its Louvain community of shared customers
+``category_affinity``     "bought X also bought Y" rules for categories, brands and styles
+``user_next_category``    per user, the 5 categories they are most likely to buy next
+``user_next_merchant``    per user, the 10 merchants they are most likely to buy from next
+``user_predictions``      one row per user: the top-3 predicted categories as an array
+                          (``predicted_next_categories``) for segment filters
+``recommender_metrics``   the offline evaluation (later time split) against popularity
+
+``create_recommendations(con, as_of)`` runs inside ``build_profiles`` (hook: one ``with
+steps.step("recommender")`` block); ``build_recommendations(db_path)`` runs it on its own on
+an existing warehouse, atomically like every other writer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from chatbi.relations import graph, recommend
+from chatbi.relations.affinity import affinity_sql
+
+RECOMMENDER_TABLES = ("merchant_links", "merchant_communities", "category_affinity",
+                      "user_next_category", "user_next_merchant", "user_predictions",
+                      "recommender_metrics")
+TOP_CATEGORIES = 5
+TOP_MERCHANTS = 10
+AUDIENCE_RANK = 3  # a user is in the predicted audience of their top-3 categories
+EVAL_SPLITS = (("category", 3, 90), ("category", 3, 30), ("merchant", 10, 90), ("merchant", 10, 30))
+
+
+@dataclass(frozen=True)
+class RecommenderReport:
+    """What the step wrote and how the model validated."""
+
+    row_counts: dict[str, int]
+    evaluations: tuple[recommend.EvalResult, ...]
+
+
+def create_recommendations(con: duckdb.DuckDBPyConnection, as_of: date,
+                           info: object | None = None) -> RecommenderReport:
+    """Create every recommender table on ``con`` (read-write) as of ``as_of``."""
+    d = f"DATE '{as_of.isoformat()}'"
+    con.execute(f"CREATE OR REPLACE TABLE merchant_links AS SELECT *, {d} AS profile_date "
+                f"FROM ({graph.merchant_links_sql(as_of)}) t ORDER BY merchant_id, link_rank")
+    _create_communities(con, as_of)
+    con.execute(f"CREATE OR REPLACE TABLE category_affinity AS SELECT *, {d} AS profile_date "
+                f"FROM ({affinity_sql(as_of)}) t "
+                "ORDER BY antecedent_type, antecedent, lift DESC, consequent")
+    categories = _predict(con, "category", as_of, TOP_CATEGORIES)
+    merchants = _predict(con, "merchant", as_of, TOP_MERCHANTS)
+    _write(con, "user_next_category", categories.rename(columns={"item": "category"}), as_of)
+    merchants = merchants.assign(item=merchants["item"].astype("int64"))
+    _write(con, "user_next_merchant", merchants.rename(columns={"item": "merchant_id"}), as_of)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE user_predictions AS
+        SELECT user_id,
+               list(category ORDER BY rank) FILTER (WHERE rank <= {AUDIENCE_RANK})
+                   AS predicted_next_categories,
+               arg_min(category, rank) AS predicted_next_category,
+               min(score) FILTER (WHERE rank = 1) AS predicted_next_category_score,
+               {d} AS profile_date
+        FROM user_next_category GROUP BY user_id ORDER BY user_id""")
+    evaluations = tuple(recommend.evaluate(con, kind, as_of, k=k, holdout_days=days)  # type: ignore[arg-type]
+                        for kind, k, days in EVAL_SPLITS)
+    _write_metrics(con, evaluations)
+    counts = {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+              for t in RECOMMENDER_TABLES}
+    return RecommenderReport(counts, evaluations)
+
+
+def _predict(con: duckdb.DuckDBPyConnection, kind: recommend.ItemKind, as_of: date,
+             k: int) -> pd.DataFrame:
+    data = recommend.load_interactions(con, kind, as_of)
+    model = recommend.fit(data)
+    return recommend.predictions_frame(model, data, k)
+
+
+def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, as_of: date) -> None:
+    frame = frame.assign(rank=frame["rank"].astype("int32"), profile_date=as_of)
+    con.register("_rec_frame", frame)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _rec_frame ORDER BY user_id, rank")
+    finally:
+        con.unregister("_rec_frame")
+
+
+def _create_communities(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
+    links = con.execute("SELECT * FROM merchant_links").df()
+    buyers = con.execute(f"""
+        SELECT m.merchant_id, count(DISTINCT o.user_id) AS buyers
+        FROM merchants m LEFT JOIN orders o ON o.merchant_id = m.merchant_id
+         AND o.status <> 'cancelled' AND o.order_ts < DATE '{as_of.isoformat()}' + 1
+        WHERE m.merchant_id IS NOT NULL GROUP BY m.merchant_id""").df()
+    frame = graph.detect_communities(links, buyers).merge(buyers, on="merchant_id", how="left")
+    frame = frame.assign(profile_date=as_of)
+    con.register("_rec_frame", frame)
+    try:
+        con.execute("""
+            CREATE OR REPLACE TABLE merchant_communities AS
+            SELECT CAST(merchant_id AS BIGINT) AS merchant_id,
+                   CAST(community_id AS INTEGER) AS community_id,
+                   CAST(community_size AS INTEGER) AS community_size,
+                   CAST(buyers AS INTEGER) AS buyers, weighted_degree, profile_date
+            FROM _rec_frame ORDER BY community_id, buyers DESC, merchant_id""")
+    finally:
+        con.unregister("_rec_frame")
+
+
+def _write_metrics(con: duckdb.DuckDBPyConnection, results: tuple[recommend.EvalResult, ...]) -> None:
+    con.execute("""
+        CREATE OR REPLACE TABLE recommender_metrics (
+            item_kind VARCHAR, k INTEGER, holdout_days INTEGER, train_cutoff DATE, as_of DATE,
+            test_users INTEGER, items INTEGER, hit_rate DOUBLE, recall DOUBLE,
+            baseline_hit_rate DOUBLE, baseline_recall DOUBLE)""")
+    for r in results:
+        con.execute("INSERT INTO recommender_metrics VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [r.kind, r.k, (r.as_of - r.cutoff).days, r.cutoff, r.as_of, r.users, r.items,
+                     r.hit_rate, r.recall, r.baseline_hit_rate, r.baseline_recall])
+
+
+def build_recommendations(db_path: Path, *, as_of: date | None = None) -> RecommenderReport:
+    """Run the step on its own on the warehouse at ``db_path`` (atomic replace)."""
+    from chatbi.profiles.staging import resolve_as_of
+    from chatbi.warehouse.files import atomic_replace
+
+    with atomic_replace(Path(db_path), copy_existing=True) as tmp:
+        con = duckdb.connect(str(tmp))
+        try:
+            report = create_recommendations(con, resolve_as_of(con, as_of))
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    return report
