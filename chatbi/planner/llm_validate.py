@@ -224,7 +224,10 @@ class PlanChecker:
         for metric in query.metrics:
             for dim in dict.fromkeys(used):
                 if not self._can_use(metric, dim):
-                    usable = [d for d in selection.dimensions if d != dim and self._can_use(metric, d)]
+                    own = [d.name for name in self.catalog.models_for(metric)[:2]
+                           for d in self.layer.model(name).dimensions if not d.pii]
+                    usable = [d for d in dict.fromkeys([*selection.dimensions, *own])
+                              if d != dim and self._can_use(metric, d)]
                     hint = (f"dimensions {metric} can use: {', '.join(usable[:10])}" if usable
                             else "choose another dimension, another metric, or ask_clarification")
                     return Problem("names", f"metric {metric} cannot be broken down or filtered by {dim}", hint)
