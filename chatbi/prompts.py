@@ -49,7 +49,7 @@ def placeholders(template: str) -> set[str]:
     return set(_PLACEHOLDER.findall(template))
 
 
-def render(name: str, prompts_dir: Path | str | None = None, **values: object) -> str:
+def render(name: str, prompts_dir: Path | str | None = None, /, **values: object) -> str:
     """Fill template ``name``; every placeholder needs a value and every value a placeholder."""
     template = load_template(name, prompts_dir)
     wanted = placeholders(template)

@@ -86,7 +86,7 @@ def resolve_values(
         pool = list(fitting or hit.entries)
         if preferred and any(e.name in preferred for e in pool):
             pool = [e for e in pool if e.name in preferred]
-        pick = min(pool, key=lambda e: (e.rank, len(e.name), order.get(e.name, 999)))
+        pick = min(pool, key=lambda e: (e.rank, e.tag, len(e.name), order.get(e.name, 999)))  # a plain dimension beats a tag list
         if not fitting:
             bad = next(m for m in metrics if not env.compat.can_use(m, pick.name))
             problems.append((bad, pick.name))
@@ -197,6 +197,15 @@ def describe_metrics(env: Env, names: Sequence[str], language: Language) -> str:
         else:
             labels.append(metric.label_en or metric.name)
     return messages.join(labels, language)
+
+
+def ranking_descending(env: Env, u: Understanding, metric: str) -> bool:
+    """最高/highest rank high values first; 最好/best rank the good end first, which for a
+    metric whose higher_is_better is false (return rate) is the low end."""
+    descending = (u.order or "desc") == "desc"
+    if u.order_judged and metric_exists(env, metric) and not env.layer.metric(metric).higher_is_better:
+        return not descending
+    return descending
 
 
 # ------------------------------------------------------------------ time
@@ -341,7 +350,7 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
     if u.growth:
         order_by = [OrderBy(field=f"{metrics[0]}_growth", descending=u.growth == "up")]
     elif (u.order or u.top_n) and (dims or grain):
-        order_by = [OrderBy(field=metrics[0], descending=(u.order or "desc") == "desc")]
+        order_by = [OrderBy(field=metrics[0], descending=ranking_descending(env, u, metrics[0]))]
     elif entity_dims:
         order_by = [OrderBy(field=metrics[0], descending=True)]
     if ranked and (dims or grain):

@@ -18,6 +18,7 @@ from chatbi.planner.build import (
     incompatible,
     incompatible_plan,
     pick_grain,
+    ranking_descending,
     resolve_values,
     time_text,
 )
@@ -121,11 +122,9 @@ def apply_followup(env: Env, u: Understanding, previous: Plan) -> Plan:
         changes["comparison"] = changes.get("comparison") or query.comparison or "previous_period"
         order_by = [OrderBy(field=f"{metrics[0]}_growth", descending=u.growth == "up")]
     elif u.order or u.top_n:
-        descending = (u.order or "desc") == "desc"
-        if order_by:
-            order_by = [OrderBy(field=order_by[0].field, descending=descending)]
-        else:
-            order_by = [OrderBy(field=metrics[0], descending=descending)]
+        field = order_by[0].field if order_by else metrics[0]
+        base = next((m for m in metrics if field == m or field.startswith(m + "_")), metrics[0])
+        order_by = [OrderBy(field=field, descending=ranking_descending(env, u, base))]
     changes["order_by"] = order_by
     if u.top_n:
         changes["limit"] = u.top_n

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from chatbi.planner.numbers import NUM
+from chatbi.planner.numbers import EN_NUM, NUM
 from chatbi.semantic.query import Grain
 
 
@@ -97,14 +97,24 @@ SUPER_DESC = _c(
     r"\bhighest\b|\bmost\b|\blargest\b|\bbiggest\b|\bbest\b|\bgreatest\b|\btop(?![a-z])|\bleading\b|\brank(?:ed|ing)?\b"
 )
 SUPER_ASC = _c(r"最低|最少|最小|最差|最弱|垫底|排名靠后|倒数|末尾|\blowest\b|\bleast\b|\bsmallest\b|\bworst\b|\bbottom\b|\bfewest\b|\bweakest\b|\bbottom(?![a-z])")
+_EN_RANKED = r"highest|lowest|most|fewest|least|largest|smallest|biggest|best|worst|top|bottom"
+#: ranking words that judge (good/bad) rather than measure (high/low): with a metric whose
+#: higher_is_better is false, "worst" means the highest value
+JUDGED_ORDER = _c(r"最好|最差|最强|最弱|best|worst|strongest|weakest")
 TOP_N = _c(
     rf"(?:\btop(?![a-z])|\bbottom(?![a-z])|\bbest\b|\bworst\b|前|后|倒数|排名前|最[高低多少大小好差]的?|\bhighest\b|\blowest\b)\s*(?P<n>{NUM})\s*(?:个|名|位|家|大|条|款|种|\b)?"
     rf"|(?P<n2>{NUM})\s*(?:个|家|名|位|款|种|大)(?!月|季度|天|周|年|小时|星期|礼拜)"
+    rf"|\b(?P<n3>\d+|{EN_NUM})\b(?=\s*(?:{_EN_RANKED})\b|[^\d.?!]{{0,40}}?\b(?:with|having|that have|that had) the (?:{_EN_RANKED})\b)"
 )
 LIST = _c(r"有哪些|是哪些|哪些|有谁|名单|清单|列出|列一下|列举|\blist\b|\bwhich (?:merchants|sellers|users|customers|buyers|shops|stores)\b|\bshow me (?:the |all )?(?:merchants|sellers|users|customers|buyers)\b|\bwho are\b")
 COUNT = _c(r"有多少|多少个|多少人|多少家|多少位|几个|几家|几位|人数|\bhow many\b|\bnumber of\b|\bcount of\b|\bcount\b")
 COMPARE = _c(r"\bvs\.?\b|\bversus\b|对比|比较|相比|相较|\bcompared?\b|\bcomparison\b")
-NEGATION = _c(r"(?:除了|除去|除|不含|不包括|不包含|排除|剔除|不看|去掉|非|\bexcluding\b|\bexcept\b|\bother than\b|\bwithout\b|\bnot\b|\bexclude\b)\s*$")
+_NEGATION_WORDS = (
+    r"(?:除了|除去|除|不含|不包括|不包含|排除|剔除|不看|去掉|非|\bexcluding\b|\bexcept(?: for)?\b|\bother than\b|"
+    r"\bwithout\b|\bnot (?:from|in)\b|\boutside(?: of)?\b|\bnot\b|\bexclude\b)"
+)
+NEGATION = _c(_NEGATION_WORDS + r"\s*$")  # right before a value: 除了华东 / excluding East China
+NEGATION_WORDS = _c(_NEGATION_WORDS)
 WHICH = _c(r"哪个|哪一个|哪些|哪家|哪类|哪款|哪种|哪位|\bwhich\b|\bwhat\b")
 PREFERENCE = _c(r"喜欢|偏好|爱买|常买|偏爱|青睐|\bprefer\b|\blike\b|\blove\b|\bfavou?rite\b|\bbuy (?:the )?most\b")
 MAINLY = _c(r"主要是|主要集中|主要在|分布|构成|画像|\bmostly\b|\bmainly\b|\bdistribution\b|\bdistributed\b")
@@ -117,7 +127,7 @@ ENTITY_WORDS: dict[str, re.Pattern[str]] = {
 # ------------------------------------------------------------------ numbers on metrics
 HAVING = _c(
     r"^\s*(?:的|is|was|are)?\s*(?P<op>超过|大于|高于|多于|不低于|不少于|至少|低于|小于|少于|不超过|不高于|不到|至多|>=|<=|>|<|=|above|over|more than|greater than|higher than|at least|below|under|less than|lower than|at most)"
-    r"\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>%|万|亿|千|百万|k\b|m\b|w\b|元)?"
+    r"\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>%|千万|百万|万|亿|千|\bmillion\b|\bmillions\b|\bthousand\b|\bbillion\b|\bmn\b|\bbn\b|k\b|m\b|w\b|元)?"
 )
 HAVING_OPS = {
     "超过": "gt", "大于": "gt", "高于": "gt", "多于": "gt", ">": "gt", "above": "gt", "over": "gt",
@@ -127,10 +137,13 @@ HAVING_OPS = {
     "less than": "lt", "lower than": "lt",
     "不超过": "lte", "不高于": "lte", "至多": "lte", "<=": "lte", "at most": "lte", "=": "eq",
 }
-UNIT_SCALE = {"万": 1e4, "亿": 1e8, "千": 1e3, "百万": 1e6, "k": 1e3, "m": 1e6, "w": 1e4, "%": 0.01}
+UNIT_SCALE = {
+    "万": 1e4, "亿": 1e8, "千": 1e3, "百万": 1e6, "千万": 1e7, "k": 1e3, "m": 1e6, "w": 1e4, "%": 0.01,
+    "thousand": 1e3, "million": 1e6, "millions": 1e6, "mn": 1e6, "billion": 1e9, "bn": 1e9,
+}
 
 AGE_RANGE = _c(r"(?P<a>\d{1,2})\s*(?:-|~|到|至|—|–|\bto\b)\s*(?P<b>\d{1,2})\s*(?:岁|周岁|\byears? old\b|\byear-olds?\b)|\baged?\s+(?P<a2>\d{1,2})\s*(?:-|to|–)\s*(?P<b2>\d{1,2})\b")
-AGE_OPEN = _c(r"(?P<n>\d{1,2})\s*岁\s*(?P<dir>以上|及以上|以下|及以下|以内|之前|之后)|\b(?P<dir2>over|above|older than|under|below|younger than)\s+(?P<n2>\d{1,2})\b(?!\s*(?:%|万|k|m|orders|元))")
+AGE_OPEN = _c(r"(?P<n>\d{1,2})\s*岁\s*(?P<dir>以上|及以上|以下|及以下|以内|之前|之后)|\b(?P<dir2>over|above|older than|under|below|younger than)\s+(?P<n2>\d{1,2})\b(?!\.\d|\s*(?:%|万|亿|千|百|k\b|m\b|million|thousand|billion|bn\b|orders|元))")
 GENERATION = _c(r"(?<!\d)(?P<g>[0-9]0)\s*后")
 
 # ------------------------------------------------------------------ follow-ups

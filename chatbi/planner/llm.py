@@ -124,10 +124,11 @@ class LLMPlanner:
         with self._lock:
             if self._chat is None:
                 from langchain_openai import ChatOpenAI
+                from pydantic import SecretStr
 
                 chat = ChatOpenAI(
                     model=self.settings.model,
-                    api_key=self.settings.openai_api_key or "not-needed",  # local servers take any key
+                    api_key=SecretStr(self.settings.openai_api_key or "not-needed"),  # local servers: any key
                     base_url=self.settings.openai_base_url,
                     timeout=self.settings.llm_timeout_s,
                     max_retries=0,
@@ -196,7 +197,7 @@ class LLMPlanner:
             except MalformedOutput as exc:
                 return self._give_up(question, as_of, conversation, stats, problem, f"malformed output: {exc}")
             outcome = self.checker.check(decision, as_of=as_of, role=role, language=language,
-                                         selection=prompt.selection)
+                                         selection=prompt.selection, question=question)
             if isinstance(outcome, Plan):
                 return self._done(question, outcome, conversation, stats)
             problem = outcome
@@ -304,7 +305,10 @@ class LLMPlanner:
 
 def facts_text(facts: Any) -> str:
     """Compact JSON of a ``Facts`` object (numbers rounded), for the finding prompt."""
-    data = dataclasses.asdict(facts) if dataclasses.is_dataclass(facts) else dict(facts)
+    if dataclasses.is_dataclass(facts) and not isinstance(facts, type):
+        data = dataclasses.asdict(facts)
+    else:
+        data = dict(facts)
     for key in ("numbers", "labels", "windows", "counts"):
         data.pop(key, None)
 

@@ -285,7 +285,7 @@ class ContextBuilder:
     @staticmethod
     def _shrink(sel: Selection) -> bool:
         """Drop the least useful item; False when nothing is left to drop."""
-        steps: list[tuple[Callable[[], bool], Callable[[], None]]] = [
+        steps: list[tuple[Callable[[], bool], Callable[[], object]]] = [
             (lambda: len(sel.examples) > 1, lambda: sel.examples.pop()),
             (lambda: bool(sel.samples), lambda: sel.samples.popitem()),
             (lambda: len(sel.tables) > 1, lambda: sel.tables.pop()),

@@ -20,7 +20,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 
@@ -31,10 +31,10 @@ from chatbi.planner.llm_context import Selection
 from chatbi.planner.llm_tools import Decision
 from chatbi.planner.llm_types import LLMPlan
 from chatbi.planner.time_parser import latest_complete_month, parse_time
-from chatbi.planner.types import CopyRequest, Grain, Plan, WhyRequest
+from chatbi.planner.types import CopyChannel, CopyRequest, Grain, Plan, WhyRequest
 from chatbi.semantic.catalog import Catalog
 from chatbi.semantic.compiler import compile_query
-from chatbi.semantic.query import Filter, SemanticQuery, TimeRange
+from chatbi.semantic.query import Filter, FilterOp, OrderBy, SemanticQuery, TimeRange
 from chatbi.sql.guard import guard_sql
 from chatbi.sql.policy import AccessPolicy, Role
 
@@ -71,10 +71,15 @@ class PlanChecker:
         self.executor = executor
 
     def check(self, decision: Decision, *, as_of: date, role: Role, language: str,
-              selection: Selection) -> Plan | Problem:
+              selection: Selection, question: str = "") -> Plan | Problem:
         """The plan a decision stands for, or the problem to feed back."""
         if decision.tool == "plan_query":
-            return self._plan_query(decision.args, as_of=as_of, role=role, language=language, selection=selection)
+            args = dict(decision.args)
+            if question and not any(args.get(k) for k in ("time_words", "start_date", "end_date")):
+                found = parse_time(question, as_of)  # the model forgot the question's time words
+                if found is not None and found.range is not None and found.span is not None:
+                    args["time_words"] = question[found.span[0]:found.span[1]]
+            return self._plan_query(args, as_of=as_of, role=role, language=language, selection=selection)
         if decision.tool == "write_sql":
             return self._write_sql(decision.args, role=role, language=language)
         if decision.tool == "ask_clarification":
@@ -169,7 +174,7 @@ class PlanChecker:
             if op == "eq" and isinstance(value, list):
                 op = "in"
             try:
-                filters.append(Filter(dimension=dimension(item["dimension"]), op=op, value=value))
+                filters.append(Filter(dimension=dimension(item["dimension"]), op=cast(FilterOp, op), value=value))
             except ValidationError as exc:
                 return Problem("args", f"invalid filter {item}", _cap(exc.errors()[0]["msg"], 200))
         having = []
@@ -259,8 +264,8 @@ class PlanChecker:
 
     @staticmethod
     def _copy(args: dict[str, Any], filters: list[Filter], language: str) -> Plan:
-        spec = args.get("copy") if isinstance(args.get("copy"), dict) else {}
-        channel = spec.get("channel") if spec.get("channel") in _COPY_CHANNELS else "sms"
+        spec: dict[str, Any] = args["copy"] if isinstance(args.get("copy"), dict) else {}
+        channel = cast(CopyChannel, spec.get("channel") if spec.get("channel") in _COPY_CHANNELS else "sms")
         try:
             count = max(1, min(10, int(spec.get("count") or 3)))
         except (TypeError, ValueError):
@@ -301,12 +306,13 @@ class PlanChecker:
         return None
 
 
-def _order_by(raw: Any) -> list[dict[str, Any]]:
+def _order_by(raw: Any) -> list[OrderBy]:
+    """``order_by`` items: objects with ``field`` (and ``descending``), or bare field names."""
     items: Sequence[Any] = raw if isinstance(raw, list) else ([raw] if raw else [])
     out = []
     for item in items:
         if isinstance(item, str):
-            out.append({"field": item, "descending": True})
+            out.append(OrderBy(field=item, descending=True))
         elif isinstance(item, dict) and item.get("field"):
-            out.append({"field": str(item["field"]), "descending": bool(item.get("descending", True))})
+            out.append(OrderBy(field=str(item["field"]), descending=bool(item.get("descending", True))))
     return out

@@ -40,9 +40,9 @@ def cn_to_int(text: str) -> int | None:
     return total + section + (digit or 0)
 
 
-def to_int(text: str) -> int | None:
-    """Parse digits, a Chinese numeral or an English number word."""
-    word = text.strip().lower()
+def to_int(text: str | None) -> int | None:
+    """Parse digits, a Chinese numeral or an English number word (None/empty: None)."""
+    word = (text or "").strip().lower()
     if not word:
         return None
     if word.isdigit():

@@ -128,8 +128,8 @@ class OfflinePlanner:
     def _is_definition(u: Understanding) -> bool:
         if u.definition_strong:
             return True
-        if not u.definition_weak or not u.metrics:
-            return False
+        if not u.definition_weak or not u.metrics or u.mine:
+            return False  # "what is our campaign ROI" asks for our number, not the definition
         plain = not (u.values or u.group_dims or u.time or u.order or u.top_n or u.trend or u.grain or u.share or u.entity)
         if u.language == "en" and not re.match(r"^\s*what(?:'s| is| are)\b", u.norm):
             return False

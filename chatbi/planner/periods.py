@@ -94,6 +94,19 @@ def festival(name: str, year: int) -> tuple[date, date] | None:
     return None
 
 
+def festival_day(name: str, year: int) -> tuple[date, date] | None:
+    """The festival's own day (双11当天 = 11-11, 618当天 = 06-18, 春节当天 = the lunar new year)."""
+    days = {"double11": (11, 11), "double12": (12, 12), "618": (6, 18), "national_day": (10, 1),
+            "new_year": (1, 1), "labour_day": (5, 1)}
+    if name in days:
+        found = date(year, *days[name])
+        return found, found
+    if name == "spring_festival" and year in SPRING_FESTIVAL:
+        day = SPRING_FESTIVAL[year]
+        return day, day
+    return None
+
+
 def is_full_period(start: date, end: date, unit: Grain) -> bool:
     return period_of(unit, start) == (start, end)
 

@@ -248,7 +248,9 @@ def _sub_period(m: re.Match[str], year: int | None, as_of: date) -> _Resolved | 
         key = _FESTIVALS.get(re.sub(r"\s+", " ", groups["fest"]))
         if key is None:
             return None
-        found = pick(lambda y: periods.festival(key, y))
+        own_day = (groups.get("during") or "").strip() == "当天"
+        build = periods.festival_day if own_day else periods.festival
+        found = pick(lambda y: build(key, y))
         return (*found, "day") if found else None
     return None
 

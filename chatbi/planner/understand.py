@@ -23,7 +23,7 @@ from chatbi.semantic.query import Filter, Grain, MetricFilter
 _STOP = re.compile(
     r"请问|请|帮我|帮忙|给我|我想|我要|想知道|知道|看一下|看下|看看|查一下|查询|查|统计|一下|分析|情况|数据|表现|"
     r"多少|是多少|什么|怎么样|如何|不同|以外|之外|超过|所有|全部|各|给|写|看|人|区|月|的|了|吗|呢|吧|啊|是|和|与|及|跟|在|里|中|对|把|从|到|为|有|个|我们|我的|咱们|"
-    r"\b(?:please|show|me|tell|give|what|what's|whats|is|are|was|were|the|a|an|of|for|in|on|at|to|by|and|or|with|how|much|many|did|do|does|i|we|our|my|want|see|get|can|you|it|its|data|numbers?|please|there|here|all|than|then|which|who)\b|"
+    r"\b(?:please|show|me|tell|give|what|what's|whats|is|are|was|were|the|a|an|of|for|from|in|on|at|to|by|and|or|with|how|much|many|did|do|does|had|has|have|i|we|our|my|want|see|get|can|you|it|its|data|numbers?|please|there|here|all|than|then|which|who)\b|"
     r"[\s\d,.?!:;()\[\]'\"/\\+*=<>%&-]",
     re.ASCII,
 )
@@ -37,10 +37,11 @@ _WHICH_GRAIN: list[tuple[re.Pattern[str], Grain]] = [
 _GROUP_MARK = re.compile(r"(?:按照?|各|每个|每一个|每家|分|\bby\b|\bper\b|\beach\b|\bacross\b|\bevery\b|哪个|哪些|哪家|\bwhich\b)\s*$", re.ASCII)
 _ENTITY_BEFORE = re.compile(
     r"(?:哪些|哪个|哪家|哪几家|哪几个|各|每个|每家|按|列出|列一下|\d+\s*(?:个|家|名|位)|[一二两三四五六七八九十百]+\s*(?:个|家|名|位)|最[高低多少大小好差快慢]的?|排名前\d*|"
-    r"\bwhich\b|\bby\b|\bper\b|\beach\b|\blist(?: the| all)?\b|\bshow(?: me)?(?: the| all)?\b|\btop\s*\d*\b|\bbottom\s*\d*\b)\s*$",
+    r"\bwhich\b|\bby\b|\bper\b|\beach\b|\blist(?: the| all)?\b|\bshow(?: me)?(?: the| all)?\b|\btop\s*\d*\b|\bbottom\s*\d*\b)\s*的?\s*$",
     re.ASCII,
 )
 _ENTITY_AFTER = re.compile(r"^\s*(?:有哪些|是哪些|都有哪些|都是谁|有谁|名单|清单|排名|排行|列表|\bwith the\b|\branked\b|\branking\b|\bwhose\b|\bthat\b|\bwhich\b)", re.ASCII)
+_LIST_BEFORE = re.compile(r"列出|列一下|列举|\blist\b|\bshow me\b", re.ASCII)
 _MY = re.compile(r"我的|我家|我们的|本店|\bmy\b|\bour\b", re.ASCII)
 _BUYER_WORD = re.compile(r"买家|购买用户|\bbuyers?\b|\bshoppers?\b", re.ASCII)
 
@@ -75,6 +76,7 @@ class Understanding:
     values: list[ValueHit] = field(default_factory=list)
     extra_filters: list[Filter] = field(default_factory=list)  # age and similar
     having: list[MetricFilter] = field(default_factory=list)
+    having_spans: list[tuple[int, int]] = field(default_factory=list)  # "超过100万" / "above 1 million"
     time_dimension: str | None = None
     grain: Grain | None = None
     trend: bool = False
@@ -82,6 +84,7 @@ class Understanding:
     growth: Literal["up", "down"] | None = None
     growth_generic: bool = False
     order: Literal["desc", "asc"] | None = None
+    order_judged: bool = False  # the order was said as good/bad (best/worst/最好/最差), not high/low
     top_n: int | None = None
     which: bool = False
     which_grain: Grain | None = None
@@ -101,6 +104,7 @@ class Understanding:
     direction: Literal["up", "down"] | None = None
     residual: str = ""  # text left after masking time and lexicon matches
     entity_text: str = ""  # text with time, metric and dimension words masked (values kept)
+    dimension_spans: list[tuple[int, int]] = field(default_factory=list)  # where dimension words were said
     residue: str = ""  # meaningful characters nobody recognised
     notes: list[str] = field(default_factory=list)
     fuzzy_terms: list[tuple[str, str]] = field(default_factory=list)  # (typed, metric/dim name)
@@ -129,8 +133,9 @@ def understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
         fuzzy = lexicon.fuzzy(norm, blocked + covered)
         matches = sorted(matches + fuzzy, key=lambda m: m.start)
         covered += [(m.start, m.end) for m in fuzzy]
+    u.dimension_spans = [(m.start, m.end) for m in matches if m.of_kind("dimension") and not m.of_kind("value")]
     _read_matches(u, matches, lexicon)
-    u.residual = mask_spans(norm, blocked + covered)
+    u.residual = mask_spans(norm, blocked + covered + u.having_spans)
     u.entity_text = mask_spans(
         norm,
         blocked + [(m.start, m.end) for m in matches if not m.of_kind("value") and (m.start, m.end) not in u.entity_metric_spans],
@@ -171,7 +176,10 @@ def _ages(u: Understanding, norm: str, as_of: date, lexicon: Lexicon) -> list[tu
         above = direction in ("以上", "及以上", "之后", "over", "above", "older than")
         low, high = (n, 200) if above else (0, n)
         if has_age:
-            op = "gte" if above else ("lte" if direction in ("及以下", "以内") else "lt")
+            if above:  # 40岁以上 includes 40; over/above/older than 40 does not
+                op = "gt" if direction in ("over", "above", "older than") else "gte"
+            else:
+                op = "lte" if direction in ("及以下", "以内") else "lt"
             u.extra_filters.append(Filter(dimension="age", op=op, value=n))  # type: ignore[arg-type]
             spans.append(m.span())
         elif _age_filter(u, lexicon, low, high, False):
@@ -251,7 +259,7 @@ def _read_matches(u: Understanding, matches: list[Match], lexicon: Lexicon) -> N
             _having(u, match, metrics[0].name)
             continue
         if values:
-            u.values.append(ValueHit(values, match.start, match.end, bool(intents.NEGATION.search(before[-6:]))))
+            u.values.append(ValueHit(values, match.start, match.end, bool(intents.NEGATION.search(before))))
             continue
         if dims:
             entry = dims[0]
@@ -266,7 +274,8 @@ def _read_matches(u: Understanding, matches: list[Match], lexicon: Lexicon) -> N
             if entity is not None:
                 u.entity_dims_said.append(entry.name)
                 u.entity = u.entity or entity  # type: ignore[assignment]
-                if _ENTITY_BEFORE.search(before) or _ENTITY_AFTER.search(after) or _GROUP_MARK.search(before[-4:]):
+                if (_ENTITY_BEFORE.search(before) or _ENTITY_AFTER.search(after) or _GROUP_MARK.search(before[-4:])
+                        or _listed(u, match.start, match.end)):
                     u.entity = entity  # type: ignore[assignment]
                     u.entity_grouped = True
                 continue
@@ -307,6 +316,7 @@ def _having(u: Understanding, match: Match, metric: str) -> None:
         value *= intents.UNIT_SCALE[unit]
     op = intents.HAVING_OPS.get(m["op"], "gt")
     u.having.append(MetricFilter(metric=metric, op=op, value=value))  # type: ignore[arg-type]
+    u.having_spans.append((match.end + m.start("op"), match.end + m.end()))
 
 
 def _read_shape(u: Understanding) -> None:
@@ -334,24 +344,29 @@ def _read_shape(u: Understanding) -> None:
     desc, asc = intents.SUPER_DESC.search(text), intents.SUPER_ASC.search(text)
     if desc or asc:
         u.order = "asc" if asc and (not desc or asc.start() <= desc.start() or desc[0] in ("排名", "rank", "ranking", "ranked")) else "desc"
+    decisive = (asc if u.order == "asc" else desc) if u.order else None
+    u.order_judged = bool(decisive and intents.JUDGED_ORDER.fullmatch(decisive[0]))
     top = intents.TOP_N.search(text)
     if top:
-        n = to_int(top["n"] or top["n2"] or "")
+        n = to_int(top["n"] or top["n2"] or top["n3"] or "")
         has_rank_word = bool(top["n"]) or desc or asc
         if n and 0 < n <= 1000 and has_rank_word and not u.copy:
             u.top_n = n
             lead = top[0]
             if u.order is None:
                 u.order = "asc" if re.match(r"bottom|worst|后|倒数|最[低少小差]|lowest", lead) else "desc"
+                u.order_judged = bool(re.match(r"best|worst|最[好差]", lead))
     u.which = bool(intents.WHICH.search(text))
+    u.list_request = bool(intents.LIST.search(text))
     for entity, pattern in ([] if u.entity_grouped else intents.ENTITY_WORDS.items()):
         for found in pattern.finditer(u.entity_text):
             if u.entity_metrics and u.group_dims and any(s <= found.start() < e for s, e in u.entity_metric_spans):
                 continue  # "regions by buyers": the word is the measure here
             u.entity = u.entity or entity  # type: ignore[assignment]
-            before = u.entity_text[max(0, found.start() - 12) : found.start()]
+            offset = max(0, found.start() - 12)
+            before = u.entity_text[offset : found.start()]
             after = u.entity_text[found.end() : found.end() + 8]
-            if _ENTITY_BEFORE.search(before) or _ENTITY_AFTER.search(after):
+            if _groups_entity(u, before, offset, found.start()) or _ENTITY_AFTER.search(after) or _listed(u, found.start(), found.end()):
                 u.entity = entity  # type: ignore[assignment]
                 u.entity_grouped = True
                 break
@@ -359,7 +374,6 @@ def _read_shape(u: Understanding) -> None:
             break
     if u.entity and not u.entity_grouped and u.having:
         u.entity_grouped = True  # 纠纷率超过5%的商户: a filter on entities
-    u.list_request = bool(intents.LIST.search(text))
     u.count_request = bool(intents.COUNT.search(text))
     u.compare = bool(intents.COMPARE.search(text))
     u.preference = bool(intents.PREFERENCE.search(text))
@@ -368,10 +382,33 @@ def _read_shape(u: Understanding) -> None:
     u.buyers_said = bool(_BUYER_WORD.search(norm))
 
 
+def _groups_entity(u: Understanding, before: str, offset: int, entity_start: int) -> bool:
+    """各/每个/前3名的 right before the entity word: unless a dimension word sits between
+    them (各价值分层用户: 各 groups the value tiers, not the users)."""
+    mark = _ENTITY_BEFORE.search(before)
+    if mark is None:
+        return False
+    mark_end = offset + mark.start() + len(mark[0].rstrip(" 的"))
+    return not any(mark_end <= s and e <= entity_start for s, e in u.dimension_spans)
+
+
+def _listed(u: Understanding, entity_start: int, entity_end: int) -> bool:
+    """列出所有高复购型商户 / list all merchants: a list word shortly before the entity
+    word (not a count word like 商户数, not across a dimension word)."""
+    if any(s <= entity_start and entity_end < e for s, e in u.entity_metric_spans):
+        return False  # 列出…用户数: the word is a measure
+    offset = max(0, entity_start - 16)
+    marks = list(_LIST_BEFORE.finditer(u.norm[offset:entity_start]))
+    if not marks:
+        return False
+    mark_end = offset + marks[-1].end()
+    return not any(mark_end <= s and e <= entity_start for s, e in u.dimension_spans)
+
+
 _INTENT_PATTERNS = [
-    intents.WHY, intents.COPY, intents.DEFINITION_STRONG, intents.DEFINITION_WEAK, intents.TREND,
+    intents.TOP_N, intents.NEGATION_WORDS, intents.WHY, intents.COPY, intents.DEFINITION_STRONG, intents.DEFINITION_WEAK, intents.TREND,
     intents.SHARE, intents.GROWTH_UP, intents.GROWTH_DOWN, intents.GROWTH_GENERIC, intents.SUPER_DESC,
-    intents.SUPER_ASC, intents.TOP_N, intents.LIST, intents.COUNT, intents.COMPARE, intents.WHICH,
+    intents.SUPER_ASC, intents.LIST, intents.COUNT, intents.COMPARE, intents.WHICH,
     intents.PREFERENCE, intents.MAINLY, intents.DIRECTION_DOWN, intents.DIRECTION_UP,
     intents.FOLLOWUP_START, intents.FOLLOWUP_END, intents.REPLACE_METRIC, intents.REMOVE_FILTER,
     *(p for p, _ in intents.GRAIN_WORDS), *(p for p, _ in intents.COPY_CHANNELS),

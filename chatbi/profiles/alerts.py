@@ -27,7 +27,7 @@ import pyarrow as pa
 from scipy.stats import binom, norm
 
 from chatbi.profiles import rules as R
-from chatbi.profiles.staging import sql_date
+from chatbi.profiles.staging import scalar, sql_date
 
 
 @dataclass(frozen=True)
@@ -283,4 +283,4 @@ def create_alerts(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
     ORDER BY alert_id
     """)
     con.unregister("_alert_kept")
-    return con.execute("SELECT count(*) FROM alerts").fetchone()[0]
+    return int(scalar(con, "SELECT count(*) FROM alerts"))

@@ -8,20 +8,31 @@ and applies the churn and CLV models on arrays.
 
 from __future__ import annotations
 
+import importlib
 import time
-from dataclasses import replace
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
 from chatbi.errors import WarehouseError
-from chatbi.profiles import alerts, churn, clv, features, history, merchants, relations, reviews, users
-from chatbi.profiles.inputs import check_inputs
+from chatbi.profiles import (
+    alerts,
+    churn,
+    clv,
+    features,
+    history,
+    merchants,
+    relations,
+    reviews,
+    users,
+)
+from chatbi.profiles.inputs import InputInfo, check_inputs
 from chatbi.profiles.report import BuildReport
-from chatbi.profiles.staging import create_staging, resolve_as_of, training_cutoffs
+from chatbi.profiles.staging import create_staging, resolve_as_of, scalar, training_cutoffs
 from chatbi.warehouse.files import atomic_replace
 
 Progress = Callable[[str, float], None]
@@ -35,8 +46,8 @@ STEPS = (
     ("check", "检查原始表 / checking raw tables", 0.02),
     ("staging", "准备订单与行为数据 / staging orders and events", 0.06),
     ("sentiment", "评论情感 / review sentiment", 0.10),
-    ("features", "用户特征 / user features", 0.14),
-    ("churn", "流失模型 / churn model", 0.18),
+    ("features", "用户特征 / user features", 0.12),
+    ("churn", "流失模型 / churn model", 0.14),
     ("user_state", "RFM、生命周期与价值分层 / RFM, lifecycle, value tiers", 0.06),
     ("clv", "客户终身价值 / customer lifetime value", 0.10),
     ("user_profile", "用户画像 / user profile", 0.06),
@@ -44,6 +55,7 @@ STEPS = (
     ("relations", "用户-商户关系 / user-merchant relations", 0.08),
     ("tag_history", "标签历史 / tag history", 0.06),
     ("alerts", "异常预警 / alerts", 0.04),
+    ("recommender", "关系与推荐 / relations and recommendations", 0.06),
     ("finish", "写入构建信息 / build info", 0.02),
 )
 
@@ -132,18 +144,37 @@ def _build(con: duckdb.DuckDBPyConnection, as_of: date | None, steps: _Steps) ->
         history.create_tag_history(con)
     with steps.step("alerts"):
         alert_count = alerts.create_alerts(con, as_of)
+    with steps.step("recommender"):
+        extra_counts, extra_note = _run_recommender(con, as_of, info)
     with steps.step("finish"):
-        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                  for t in PROFILE_TABLES}
-        notes = tuple(n for n in (churn_result.note, clv_result.note, senti.note) if n)
+        counts = {t: scalar(con, f"SELECT count(*) FROM {t}") for t in PROFILE_TABLES}
+        notes = tuple(n for n in (churn_result.note, clv_result.note, senti.note, extra_note) if n)
         report = BuildReport(
             as_of=as_of, row_counts=counts, churn=churn_result, clv=clv_result,
             sentiment_method=senti.method, alert_count=alert_count,
             step_seconds=dict(steps.seconds), missing_optional_tables=info.missing_optional,
-            notes=notes,
+            notes=notes, extra_row_counts=extra_counts,
         )
         _write_build_info(con, report)
     return replace(report, step_seconds=dict(steps.seconds), step_cpu_seconds=dict(steps.cpu_seconds))
+
+
+def _run_recommender(con: duckdb.DuckDBPyConnection, as_of: date,
+                     info: InputInfo) -> tuple[dict[str, int], str | None]:
+    """Run ``chatbi.profiles.recommender`` (built separately) when it is installed.
+
+    Its tables are extras: a failure there is reported in the notes and does not stop the
+    profile tables from being swapped in.
+    """
+    try:
+        module = importlib.import_module("chatbi.profiles.recommender")
+    except ImportError:
+        return {}, None
+    try:
+        result = module.create_recommendations(con, as_of, info)
+    except Exception as exc:  # noqa: BLE001 - optional step; the core profiles still land
+        return {}, f"推荐步骤失败，推荐表未更新 / recommender step failed: {type(exc).__name__}: {exc}"
+    return dict(getattr(result, "row_counts", {}) or {}), None
 
 
 def _write_build_info(con: duckdb.DuckDBPyConnection, report: BuildReport) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import duckdb
@@ -25,7 +25,7 @@ import pyarrow as pa
 from lifetimes import BetaGeoFitter, GammaGammaFitter
 
 from chatbi.profiles import rules
-from chatbi.profiles.staging import sql_date
+from chatbi.profiles.staging import scalar, sql_date
 
 MODEL_NAME = "BG/NBD + Gamma-Gamma"
 NAIVE_NAME = "naive: spend of the last 365 days"
@@ -130,46 +130,47 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def _validate(con: duckdb.DuckDBPyConnection, as_of: date, span_days: int) -> dict[str, object]:
+def _validate(con: duckdb.DuckDBPyConnection, as_of: date, span_days: int,
+              result: ClvResult) -> ClvResult:
+    """``result`` with the holdout figures filled in (or a note why there are none)."""
     holdout = rules.CLV_HORIZON_DAYS if span_days >= 2 * rules.CLV_HORIZON_DAYS else span_days // 2
     if holdout < 30:
-        return {"note": "历史太短，未做留出验证"}
+        return replace(result, note="历史太短，未做留出验证")
     s = _summary(con, as_of - timedelta(days=holdout), holdout)
     if len(s["user_id"]) < rules.CLV_MIN_CUSTOMERS:
-        return {"note": "客户太少，未做留出验证"}
+        return replace(result, note="客户太少，未做留出验证")
     bgf, ggf, scale = _fit(s)
     pred = _predict(bgf, ggf, scale, s, holdout)
     actual = np.asarray(s["holdout_spend"], dtype=float)
     naive = np.asarray(s["last_period_spend"], dtype=float)
-    return {"holdout_days": holdout, "corr": _corr(pred, actual),
-            "mae": float(np.mean(np.abs(pred - actual))),
-            "naive_corr": _corr(naive, actual), "naive_mae": float(np.mean(np.abs(naive - actual)))}
+    return replace(result, holdout_days=holdout, corr=_corr(pred, actual),
+                   mae=float(np.mean(np.abs(pred - actual))), naive_corr=_corr(naive, actual),
+                   naive_mae=float(np.mean(np.abs(naive - actual))))
 
 
 def compute_clv(con: duckdb.DuckDBPyConnection, as_of: date) -> ClvResult:
     """Write ``_clv(user_id, predicted_clv)`` for every customer; return how it was done."""
     horizon = rules.CLV_HORIZON_DAYS
-    first = con.execute("SELECT min(d) FROM _orders").fetchone()[0]
+    first = scalar(con, "SELECT min(d) FROM _orders")
     span = (as_of - first).days if first else 0
     s = _summary(con, as_of, 0)
     n = len(s["user_id"])
-    method, note, checks = MODEL_NAME, None, {}
+    result = ClvResult(method=MODEL_NAME, horizon_days=horizon, customers=n)
     value = np.asarray(s["last_year_spend"], dtype=float)
     if n < rules.CLV_MIN_CUSTOMERS:
-        method, note = NAIVE_NAME, f"只有 {n} 个客户，不足以拟合 BG/NBD"
+        result = replace(result, method=NAIVE_NAME, note=f"只有 {n} 个客户，不足以拟合 BG/NBD")
     else:
         try:
-            checks = _validate(con, as_of, span)
+            result = _validate(con, as_of, span, result)
             bgf, ggf, scale = _fit(s)
             value = _predict(bgf, ggf, scale, s, horizon)
         except Exception as exc:  # noqa: BLE001 - any fitting failure → documented fallback
-            method, note = NAIVE_NAME, f"BG/NBD 拟合失败，改用朴素预测: {type(exc).__name__}: {exc}"
+            result = ClvResult(method=NAIVE_NAME, horizon_days=horizon, customers=n,
+                               note=f"BG/NBD 拟合失败，改用朴素预测: {type(exc).__name__}: {exc}")
             value = np.asarray(s["last_year_spend"], dtype=float)
     table = pa.table({"user_id": np.asarray(s["user_id"], dtype=np.int64),
                       "predicted_clv": np.round(value, 2)})
     con.register("_clv_batch", table)
     con.execute("CREATE OR REPLACE TEMP TABLE _clv AS SELECT * FROM _clv_batch")
     con.unregister("_clv_batch")
-    note = note or checks.pop("note", None)
-    return ClvResult(method=method, horizon_days=horizon, customers=n, note=note,
-                     **{k: v for k, v in checks.items() if k != "note"})
+    return result

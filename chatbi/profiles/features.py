@@ -13,6 +13,7 @@ import duckdb
 
 from chatbi.profiles import rules as R
 from chatbi.profiles.inputs import InputInfo
+from chatbi.profiles.staging import scalar
 
 # Numeric columns the churn model uses (all present in ``_uf``).
 MODEL_FEATURES: tuple[str, ...] = (
@@ -33,7 +34,7 @@ def create_user_features(con: duckdb.DuckDBPyConnection, info: InputInfo) -> Non
     At the training cut-offs only a hash sample of users is kept when there are more than
     ``CHURN_MAX_TRAIN_ROWS`` (the model does not need more), which keeps large builds fast.
     """
-    n_users = con.execute("SELECT count(*) FROM _users").fetchone()[0]
+    n_users = scalar(con, "SELECT count(*) FROM _users")
     keep = 1000 if n_users <= R.CHURN_MAX_TRAIN_ROWS else max(
         1, int(1000 * R.CHURN_MAX_TRAIN_ROWS / n_users))
     def sample(alias: str) -> str:

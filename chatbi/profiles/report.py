@@ -28,6 +28,7 @@ class BuildReport:
     missing_optional_tables: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     step_cpu_seconds: dict[str, float] = field(default_factory=dict)
+    extra_row_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def churn_auc(self) -> float | None:
@@ -60,6 +61,9 @@ class BuildReport:
             "steps: " + ", ".join(f"{k} {s:.1f}s" for k, s in self.step_seconds.items()),
             f"CPU time {sum(self.step_cpu_seconds.values()):.1f}s (all threads)",
         ]
+        if self.extra_row_counts:
+            lines.append("other tables: " + ", ".join(
+                f"{k} {v:,}" for k, v in self.extra_row_counts.items()))
         if self.missing_optional_tables:
             lines.append("missing optional tables (derived columns are NULL): "
                          + ", ".join(self.missing_optional_tables))

@@ -17,7 +17,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from chatbi.profiles.staging import sql_date
+from chatbi.profiles.staging import scalar, sql_date
 
 LABELS = ("positive", "neutral", "negative")
 RULE_METHOD = "rating_rule"
@@ -117,7 +117,7 @@ def _classify(con: duckdb.DuckDBPyConnection, as_of: date, classify: Classifier,
         SELECT review_id, sentiment, sentiment_score, '{method}', content_hash FROM _rv_new
         ORDER BY review_id""")
     con.unregister("_rv_new")
-    reused = con.execute("SELECT count(*) FROM _rv_old").fetchone()[0]
+    reused = scalar(con, "SELECT count(*) FROM _rv_old")
     return SentimentResult(method=method, reviews=reused + len(ids), classified=len(ids),
                            reused=reused)
 
@@ -137,5 +137,5 @@ def build_review_sentiment(con: duckdb.DuckDBPyConnection, as_of: date,
     else:
         note = f"{method}，按评分规则判定（≥4 正面，3 中性，≤2 负面）"
     _rule(con, as_of, RULE_METHOD)
-    n = con.execute("SELECT count(*) FROM review_sentiment").fetchone()[0]
+    n = scalar(con, "SELECT count(*) FROM review_sentiment")
     return SentimentResult(method=RULE_METHOD, reviews=n, note=note)

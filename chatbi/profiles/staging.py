@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import duckdb
 
@@ -22,15 +23,19 @@ def sql_date(d: date) -> str:
     return f"DATE '{d.isoformat()}'"
 
 
+def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The single value a query returns (None for no row)."""
+    row = con.execute(sql).fetchone()
+    return None if row is None else row[0]
+
+
 def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: date | None) -> date:
     """The given as-of date, else the date of the latest order (else of the latest signup)."""
     if as_of is not None:
         return as_of
-    row = con.execute(
-        "SELECT coalesce((SELECT max(order_ts)::DATE FROM orders),"
-        " (SELECT max(signup_date) FROM users), current_date)"
-    ).fetchone()
-    return row[0]
+    value: date = scalar(con, "SELECT coalesce((SELECT max(order_ts)::DATE FROM orders),"
+                              " (SELECT max(signup_date) FROM users), current_date)")
+    return value
 
 
 def month_ends(as_of: date, n: int = rules.HISTORY_MONTHS) -> list[date]:

@@ -15,7 +15,6 @@ from chatbi.profiles import rules as R
 from chatbi.profiles.staging import sql_date
 
 
-
 def _score(order_by: str) -> str:
     """Quintile score 1..5 among buyers at the same cut-off; ties share the lower score."""
     return (f"CAST(1 + floor(5 * (rank() OVER (PARTITION BY cutoff ORDER BY {order_by}) - 1)"

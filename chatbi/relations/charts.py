@@ -45,6 +45,7 @@ class Edge:
     b: object
     weight: float
     tooltip: dict[str, Any] = field(default_factory=dict)
+    secondary: bool = False  # drawn fainter (e.g. links between the neighbours of an ego network)
 
 
 def _finish(chart: alt.TopLevelMixin) -> dict[str, Any]:
@@ -63,7 +64,10 @@ def network_spec(nodes: Sequence[Node], edges: Sequence[Edge], *, title: str, su
     kept = sorted(nodes, key=lambda n: (not n.highlight, -float(n.size or 0)))[:MAX_NODES]
     keys = {n.key for n in kept}
     kept_edges = [e for e in edges if e.a in keys and e.b in keys and e.a != e.b]
-    pos = spring_positions([n.key for n in kept], [(e.a, e.b, e.weight) for e in kept_edges])
+    center = next((n.key for n in kept if n.highlight), None)
+    layout_edges = [e for e in kept_edges if not e.secondary] or kept_edges
+    pos = spring_positions([n.key for n in kept], [(e.a, e.b, e.weight) for e in layout_edges],
+                           center=center)
     node_rows = []
     for n in kept:
         x, y = pos.get(n.key, (0.0, 0.0))
@@ -74,6 +78,7 @@ def network_spec(nodes: Sequence[Node], edges: Sequence[Edge], *, title: str, su
     for e in kept_edges:
         (x, y), (x2, y2) = pos[e.a], pos[e.b]
         edge_rows.append({"x": x, "y": y, "x2": x2, "y2": y2, "weight": float(e.weight),
+                          "opacity": 0.18 if e.secondary else 0.6,
                           **{k: json_value(v) for k, v in e.tooltip.items()}})
     scale = alt.Scale(domain=[-1.25, 1.25], nice=False, zero=False)
     x = alt.X("x:Q", axis=None, scale=scale)
@@ -88,8 +93,9 @@ def network_spec(nodes: Sequence[Node], edges: Sequence[Edge], *, title: str, su
     if edge_rows:
         edge_tips = [alt.Tooltip(f"{k}:{'Q' if isinstance(v, int | float) else 'N'}", title=k)
                      for k, v in kept_edges[0].tooltip.items()]
-        layers.append(alt.Chart(alt.Data(values=edge_rows)).mark_rule(color="#9aa5b1", opacity=0.55)
+        layers.append(alt.Chart(alt.Data(values=edge_rows)).mark_rule(color="#8a96a3")
                       .encode(x=x, y=y, x2="x2:Q", y2="y2:Q",
+                              opacity=alt.Opacity("opacity:Q", scale=None, legend=None),
                               strokeWidth=alt.StrokeWidth("weight:Q", title=edge_title,
                                                           scale=alt.Scale(range=[0.5, 7])),
                               tooltip=edge_tips or alt.Undefined))
@@ -101,7 +107,7 @@ def network_spec(nodes: Sequence[Node], edges: Sequence[Edge], *, title: str, su
     if any(r["highlight"] for r in node_rows):
         layers.append(base.transform_filter("datum.highlight").mark_circle(
             fill=None, stroke=HIGHLIGHT, strokeWidth=3).encode(
-            x=x, y=y, size=alt.Size("size:Q", scale=alt.Scale(range=[60, 1800]), legend=None)))
+            x=x, y=y, size=alt.Size("size:Q", title=size_title, scale=alt.Scale(range=[60, 1800]))))
     layers.append(base.mark_text(dy=-13, fontSize=11, color="#222").encode(x=x, y=y, text="label:N"))
     chart = alt.layer(*layers).resolve_scale(size="shared").properties(
         width=WIDTH, height=440, title=alt.TitleParams(text=title, subtitle=subtitle or alt.Undefined,

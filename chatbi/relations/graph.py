@@ -98,8 +98,13 @@ def detect_communities(links: pd.DataFrame, buyers: pd.DataFrame,
 
 
 def spring_positions(nodes: Iterable[object], edges: Iterable[tuple[object, object, float]],
-                     seed: int = LAYOUT_SEED) -> dict[object, tuple[float, float]]:
-    """Node positions in [-1, 1]² from networkx's spring layout with a fixed seed."""
+                     seed: int = LAYOUT_SEED, center: object | None = None
+                     ) -> dict[object, tuple[float, float]]:
+    """Node positions in [-1, 1]² from networkx's spring layout with a fixed seed.
+
+    With ``center`` that node is pinned at (0, 0) and edges are unweighted, so the other
+    nodes spread evenly around it (an ego network).
+    """
     graph = nx.Graph()
     graph.add_nodes_from(nodes)
     for a, b, w in edges:
@@ -109,8 +114,14 @@ def spring_positions(nodes: Iterable[object], edges: Iterable[tuple[object, obje
         return {}
     if graph.number_of_nodes() == 1:
         return {next(iter(graph.nodes)): (0.0, 0.0)}
-    pos = nx.spring_layout(graph, weight="weight", seed=seed, k=1.2 / graph.number_of_nodes() ** 0.5)
-    return {node: (float(xy[0]), float(xy[1])) for node, xy in pos.items()}
+    k = 1.2 / graph.number_of_nodes() ** 0.5
+    if center is not None and center in graph:
+        pos = nx.spring_layout(graph, weight=None, seed=seed, k=k, pos={center: (0.0, 0.0)},
+                               fixed=[center])
+    else:
+        pos = nx.spring_layout(graph, weight="weight", seed=seed, k=k)
+    extent = max((max(abs(float(xy[0])), abs(float(xy[1]))) for xy in pos.values()), default=1.0) or 1.0
+    return {node: (float(xy[0]) / extent, float(xy[1]) / extent) for node, xy in pos.items()}
 
 
 # ---------------------------------------------------------------------------------------

@@ -98,7 +98,7 @@ _NETWORK = _c(r"客户网络|用户网络|关系网络|关系网|关系图|关�
 _COMMUNITY = _c(r"(?:商户|商家|店铺).{0,6}(?:社群|社区|圈子|圈层|群体|聚类|分群|抱团)|社群|"
                 r"\bcommunit(?:y|ies)\b|\bclusters? of (?:merchants|sellers|shops)\b|\bmerchant clusters?\b")
 
-_FUNNEL = _c(r"漏斗|\bfunnel\b|转化路径|转化链路|"
+_FUNNEL = _c(r"漏斗|\bfunnel\b|"
              r"从浏览到(?:购买|下单)|浏览到购买|浏览.{0,2}(?:加购|收藏).{0,6}购买|"
              r"\bview(?:s|ing)? to (?:purchase|buy|order)\b")
 _DROP_STEP = _c(r"(?:哪一步|哪个环节|哪个步骤|哪步|哪一环|哪个阶段|什么环节).{0,10}(?:流失|掉|离开|跳出|放弃)|"
@@ -242,15 +242,13 @@ def _journey(norm: str, masked: str, base: dict[str, Any]) -> RelationRequest | 
     if _NON_BUYERS.search(norm) and (_DROP_STEP.search(norm) or re.search(
             r"流失|离开|跳出|放弃|哪一步|哪里|\bdrop|\bleave|\bleft\b|\bexit|\bwhere\b", norm)):
         return RelationRequest("exits", **base)
-    if _FUNNEL.search(norm) and not _PATHS.search(norm.replace("转化路径", "")):
+    if _FUNNEL.search(norm):
         return RelationRequest("funnel", dimension=dimension, with_favorite=bool(_FAVORITE.search(norm)), **base)
     if _PATHS.search(masked) and re.search(
             r"常见|最多|典型|主要|排名|哪些|购买前|下单前|转化|\bcommon\b|\btop\b|\bmost\b|\btypical\b|\bbefore\b|\bfrequent", norm):
         if re.search(r"商户|商家|merchant|kol|博主", norm):
             return None
         return RelationRequest("paths", before_purchase=bool(_BEFORE_PURCHASE.search(norm)), **base)
-    if _FUNNEL.search(norm):
-        return RelationRequest("paths", before_purchase=True, **base)
     if _DWELL.search(norm) and _DWELL_DETAIL.search(norm):
         return RelationRequest("dwell", **base)
     return None
@@ -262,8 +260,6 @@ def _kol(norm: str, values: Mapping[str, Sequence[Any]], base: dict[str, Any]) -
     domain_hit = _find_value(norm, values.get("kol_domain", ()))
     domain = domain_hit[0] if domain_hit else None
     item = _item(norm, values)
-    if item and domain and item[1] == domain:  # 家居 is both a category and a KOL domain
-        item = None if re.search(r"博主|达人|kol|网红", norm[max(0, domain_hit[1][1]):domain_hit[1][1] + 4]) else item
     if _WHO_FOLLOWS.search(norm) and item and not domain:
         return RelationRequest("kol_for_item", item_type=item[0], item=item[1], **base)
     if not _FOLLOW.search(norm) and not re.search(r"带货", norm):

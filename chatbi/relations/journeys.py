@@ -43,6 +43,11 @@ FUNNEL_DIMENSIONS = {
     "signup_channel": ("u.signup_channel", True),
 }
 EVENT_DIMENSIONS = ("channel", "category")
+DIMENSION_TITLES = {
+    "channel": ("渠道", "channel"), "category": ("品类", "category"), "region": ("大区", "region"),
+    "gender": ("性别", "gender"), "city_tier": ("城市等级", "city tier"),
+    "signup_channel": ("注册渠道", "signup channel"),
+}
 
 
 def _period(column: str, start: date, end: date) -> str:

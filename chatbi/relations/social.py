@@ -22,6 +22,7 @@ from datetime import date
 from chatbi.relations.affinity import quote
 
 MIN_STYLE_ITEMS = 5
+MIN_FOLLOWERS = 20  # per-follower rankings only compare KOLs with this many followers here
 ITEM_COLUMNS = {"style": "p.style", "category": "p.category", "brand": "p.brand"}
 
 
@@ -79,6 +80,7 @@ def kol_ranking_sql(as_of: date, *, start: date | None = None, order_by: str = "
     LEFT JOIN kb ON kb.kol_id = kf.kol_id
     LEFT JOIN cat ON cat.kol_id = kf.kol_id AND cat.rn = 1
     LEFT JOIN sig ON sig.kol_id = kf.kol_id AND sig.rn = 1
+    WHERE kf.followers >= {MIN_FOLLOWERS if order == "gmv_per_follower" else 1}
     ORDER BY {order} DESC, k.kol_id
     LIMIT {int(limit)}"""
 

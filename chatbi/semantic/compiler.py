@@ -362,6 +362,13 @@ class _Compiler:
             conds.append(dimension_condition(flt, self._dim_tree(path), path.dimension))
         if group.special:
             return self._special_cte(group, select, keys, conds)
+        if self.group_dims and group.refs and all(ref.measure.filter for ref in group.refs):
+            # every measure here ignores the rows its filter rejects: keep them out of the
+            # groups too, or a group made only of such rows (users whose orders were all
+            # cancelled have no profile segment) shows up as an extra row of zeros
+            filters = list(dict.fromkeys(" ".join((ref.measure.filter or "").split()) for ref in group.refs))
+            trees = [qualify(parse_expr(f, self.as_of), base) for f in filters]
+            conds.append(trees[0] if len(trees) == 1 else exp.or_(*[exp.Paren(this=t) for t in trees]))
         projections = [tree.copy().as_(name) for name, tree in keys]
         projections += [aggregate(ref.measure, base, self.as_of).as_(ref.key) for ref in group.refs]
         select = select.select(*projections, copy=False)

@@ -170,3 +170,11 @@ def test_follow_up_sees_the_conversation(fake, planner):
     assert "Q: 各大区的GMV" in context and '"metrics":["gmv"]' in context and '"dimensions":["region"]' in context
     # names the previous turn used are defined again even though the new question does not name them
     assert "- gmv |" in second_prompt and "- region |" in second_prompt
+
+
+def test_time_words_the_model_forgot_are_taken_from_the_question(fake, planner):
+    fake.script(tool_reply("plan_query", {"intent": "query", "metrics": ["order_count"], "dimensions": ["channel"]}))
+    plan = planner.plan("Top channels by orders last quarter", as_of=AS_OF)
+    assert plan.query is not None and plan.query.time_range is not None
+    assert (plan.query.time_range.start, plan.query.time_range.end) == (date(2026, 4, 1), date(2026, 6, 30))
+    assert plan.language == "en" and plan.time_text and "last quarter" in plan.time_text

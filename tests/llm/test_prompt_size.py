@@ -78,10 +78,10 @@ def big_layer(layer: SemanticLayer) -> SemanticLayer:
     return big
 
 
-def _first_request_tokens(fake, planner, question: str, role: Role = Role("analyst")) -> int:
+def _first_request_tokens(fake, planner, question: str) -> int:
     fake.reset()
     fake.script(tool_reply("refuse", {"reason": "size check"}))
-    planner.plan(question, as_of=AS_OF, role=role)
+    planner.plan(question, as_of=AS_OF, role=Role("analyst"))
     assert len(fake.chat_requests) == 1
     return request_tokens(fake.chat_requests[0])
 

@@ -20,7 +20,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from chatbi.warehouse.schema import CHANNELS, REGIONS, RAW_TABLES, create_table_sql
+from chatbi.warehouse.schema import CHANNELS, RAW_TABLES, REGIONS, create_table_sql
 
 END = date(2026, 9, 30)
 START = date(2023, 10, 1)

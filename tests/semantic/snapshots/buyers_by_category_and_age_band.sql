@@ -60,6 +60,7 @@ WITH agg_order_lines AS (
     ON order_lines.user_id = users.user_id
   WHERE
     order_lines.order_date BETWEEN CAST('2026-07-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+    AND order_lines.status <> 'cancelled'
   GROUP BY
     products.category,
     CASE
@@ -153,6 +154,7 @@ WITH agg_order_lines AS (
     ON order_lines.user_id = users.user_id
   WHERE
     order_lines.order_date BETWEEN CAST('2026-07-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+    AND order_lines.status <> 'cancelled'
   GROUP BY
     products.category,
     CASE
@@ -246,6 +248,7 @@ WITH agg_order_lines AS (
     ON order_lines.user_id = users.user_id
   WHERE
     order_lines.order_date BETWEEN CAST('2026-07-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+    AND order_lines.status <> 'cancelled'
   GROUP BY
     products.category,
     CASE
@@ -339,6 +342,7 @@ WITH agg_order_lines AS (
     ON order_lines.user_id = users.user_id
   WHERE
     order_lines.order_date BETWEEN CAST('2026-07-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+    AND order_lines.status <> 'cancelled'
   GROUP BY
     products.category,
     CASE

@@ -38,6 +38,7 @@ WITH cur_agg_order_lines AS (
   WHERE
     order_lines.order_date BETWEEN CAST('2026-04-01' AS DATE) AND CAST('2026-06-30' AS DATE)
     AND users.region = '华东'
+    AND order_lines.status <> 'cancelled'
   GROUP BY
     products.category
 ), current_period AS (
@@ -84,6 +85,7 @@ WITH cur_agg_order_lines AS (
   WHERE
     order_lines.order_date BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-03-31' AS DATE)
     AND users.region = '华东'
+    AND order_lines.status <> 'cancelled'
   GROUP BY
     products.category
 ), previous_period AS (
@@ -164,6 +166,7 @@ WITH cur_agg_order_lines AS (
   WHERE
     order_lines.order_date BETWEEN CAST('2026-04-01' AS DATE) AND CAST('2026-06-30' AS DATE)
     AND users.region = '华东'
+    AND order_lines.status <> 'cancelled'
   GROUP BY
     products.category
 ), current_period AS (
@@ -210,6 +213,7 @@ WITH cur_agg_order_lines AS (
   WHERE
     order_lines.order_date BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-03-31' AS DATE)
     AND users.region = '华东'
+    AND order_lines.status <> 'cancelled'
   GROUP BY
     products.category
 ), previous_period AS (
@@ -290,6 +294,7 @@ WITH cur_agg_order_lines AS (
   WHERE
     order_lines.order_date BETWEEN CAST('2026-04-01' AS DATE) AND CAST('2026-06-30' AS DATE)
     AND users.region = '华东'
+    AND order_lines.status <> 'cancelled'
   GROUP BY
     products.category
 ), current_period AS (
@@ -336,6 +341,7 @@ WITH cur_agg_order_lines AS (
   WHERE
     order_lines.order_date BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-03-31' AS DATE)
     AND users.region = '华东'
+    AND order_lines.status <> 'cancelled'
   GROUP BY
     products.category
 ), previous_period AS (
@@ -416,6 +422,7 @@ WITH cur_agg_order_lines AS (
   WHERE
     order_lines.order_date BETWEEN CAST('2026-04-01' AS DATE) AND CAST('2026-06-30' AS DATE)
     AND users.region = '华东'
+    AND order_lines.status <> 'cancelled'
   GROUP BY
     products.category
 ), current_period AS (
@@ -462,6 +469,7 @@ WITH cur_agg_order_lines AS (
   WHERE
     order_lines.order_date BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-03-31' AS DATE)
     AND users.region = '华东'
+    AND order_lines.status <> 'cancelled'
   GROUP BY
     products.category
 ), previous_period AS (

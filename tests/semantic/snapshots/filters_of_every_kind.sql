@@ -14,6 +14,7 @@ WITH agg_orders AS (
     AND STRPOS(CAST(merchants.merchant_name AS TEXT), '寄售') > 0
     AND 2026 - users.birth_year >= 18
     AND orders.is_disputed <> TRUE
+    AND orders.status <> 'cancelled'
   GROUP BY
     orders.device
 )
@@ -41,6 +42,7 @@ WITH agg_orders AS (
     AND POSITION('寄售' IN CAST(merchants.merchant_name AS VARCHAR)) > 0
     AND 2026 - users.birth_year >= 18
     AND orders.is_disputed <> TRUE
+    AND orders.status <> 'cancelled'
   GROUP BY
     orders.device
 )
@@ -68,6 +70,7 @@ WITH agg_orders AS (
     AND STRPOS(CAST(merchants.merchant_name AS VARCHAR), '寄售') > 0
     AND 2026 - users.birth_year >= 18
     AND orders.is_disputed <> TRUE
+    AND orders.status <> 'cancelled'
   GROUP BY
     orders.device
 )
@@ -95,6 +98,7 @@ WITH agg_orders AS (
     AND LOCATE('寄售', CAST(merchants.merchant_name AS STRING)) > 0
     AND 2026 - users.birth_year >= 18
     AND orders.is_disputed <> TRUE
+    AND orders.status <> 'cancelled'
   GROUP BY
     orders.device
 )

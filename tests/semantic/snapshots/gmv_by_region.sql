@@ -6,6 +6,8 @@ WITH agg_orders AS (
   FROM orders
   LEFT JOIN users
     ON orders.user_id = users.user_id
+  WHERE
+    orders.status <> 'cancelled'
   GROUP BY
     users.region
 )
@@ -25,6 +27,8 @@ WITH agg_orders AS (
   FROM orders
   LEFT JOIN users
     ON orders.user_id = users.user_id
+  WHERE
+    orders.status <> 'cancelled'
   GROUP BY
     users.region
 )
@@ -44,6 +48,8 @@ WITH agg_orders AS (
   FROM orders
   LEFT JOIN users
     ON orders.user_id = users.user_id
+  WHERE
+    orders.status <> 'cancelled'
   GROUP BY
     users.region
 )
@@ -63,6 +69,8 @@ WITH agg_orders AS (
   FROM orders
   LEFT JOIN users
     ON orders.user_id = users.user_id
+  WHERE
+    orders.status <> 'cancelled'
   GROUP BY
     users.region
 )

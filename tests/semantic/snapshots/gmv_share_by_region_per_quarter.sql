@@ -9,6 +9,7 @@ WITH agg_orders AS (
     ON orders.user_id = users.user_id
   WHERE
     CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+    AND orders.status <> 'cancelled'
   GROUP BY
     CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE),
     users.region
@@ -45,6 +46,7 @@ WITH agg_orders AS (
     ON orders.user_id = users.user_id
   WHERE
     CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+    AND orders.status <> 'cancelled'
   GROUP BY
     CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE),
     users.region
@@ -81,6 +83,7 @@ WITH agg_orders AS (
     ON orders.user_id = users.user_id
   WHERE
     CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+    AND orders.status <> 'cancelled'
   GROUP BY
     CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE),
     users.region
@@ -117,6 +120,7 @@ WITH agg_orders AS (
     ON orders.user_id = users.user_id
   WHERE
     CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-01-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+    AND orders.status <> 'cancelled'
   GROUP BY
     CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE),
     users.region

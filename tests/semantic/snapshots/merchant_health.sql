@@ -24,6 +24,17 @@ WITH agg_merchant_profile AS (
     ON orders.merchant_id = merchant_profile.merchant_id
   WHERE
     ARRAY_CONTAINS(merchant_profile.tags, '滞销风险型')
+    AND (
+      (
+        orders.status IN ('returned', 'refunded')
+      )
+      OR (
+        orders.status <> 'cancelled'
+      )
+      OR (
+        orders.status <> 'cancelled' AND orders.is_disputed
+      )
+    )
   GROUP BY
     merchants.merchant_name
 ), agg_user_merchant_relation AS (
@@ -48,6 +59,14 @@ WITH agg_merchant_profile AS (
     ON user_merchant_relation.merchant_id = merchant_profile.merchant_id
   WHERE
     ARRAY_CONTAINS(merchant_profile.tags, '滞销风险型')
+    AND (
+      (
+        CAST(user_merchant_relation.is_repeat_buyer AS BOOLEAN)
+      )
+      OR (
+        user_merchant_relation.order_count > 0
+      )
+    )
   GROUP BY
     merchants.merchant_name
 ), agg_reviews AS (
@@ -172,6 +191,17 @@ WITH agg_merchant_profile AS (
         merchant_profile.tags
       ), FALSE)
     END
+    AND (
+      (
+        orders.status IN ('returned', 'refunded')
+      )
+      OR (
+        orders.status <> 'cancelled'
+      )
+      OR (
+        orders.status <> 'cancelled' AND orders.is_disputed
+      )
+    )
   GROUP BY
     merchants.merchant_name
 ), agg_user_merchant_relation AS (
@@ -202,6 +232,14 @@ WITH agg_merchant_profile AS (
         merchant_profile.tags
       ), FALSE)
     END
+    AND (
+      (
+        CAST(user_merchant_relation.is_repeat_buyer AS BOOLEAN)
+      )
+      OR (
+        user_merchant_relation.order_count > 0
+      )
+    )
   GROUP BY
     merchants.merchant_name
 ), agg_reviews AS (
@@ -326,6 +364,17 @@ WITH agg_merchant_profile AS (
     ON orders.merchant_id = merchant_profile.merchant_id
   WHERE
     CONTAINS(merchant_profile.tags, '滞销风险型')
+    AND (
+      (
+        orders.status IN ('returned', 'refunded')
+      )
+      OR (
+        orders.status <> 'cancelled'
+      )
+      OR (
+        orders.status <> 'cancelled' AND orders.is_disputed
+      )
+    )
   GROUP BY
     merchants.merchant_name
 ), agg_user_merchant_relation AS (
@@ -350,6 +399,14 @@ WITH agg_merchant_profile AS (
     ON user_merchant_relation.merchant_id = merchant_profile.merchant_id
   WHERE
     CONTAINS(merchant_profile.tags, '滞销风险型')
+    AND (
+      (
+        CAST(user_merchant_relation.is_repeat_buyer AS BOOLEAN)
+      )
+      OR (
+        user_merchant_relation.order_count > 0
+      )
+    )
   GROUP BY
     merchants.merchant_name
 ), agg_reviews AS (
@@ -462,6 +519,17 @@ WITH agg_merchant_profile AS (
     ON orders.merchant_id = merchant_profile.merchant_id
   WHERE
     ARRAY_CONTAINS(merchant_profile.tags, '滞销风险型')
+    AND (
+      (
+        orders.status IN ('returned', 'refunded')
+      )
+      OR (
+        orders.status <> 'cancelled'
+      )
+      OR (
+        orders.status <> 'cancelled' AND orders.is_disputed
+      )
+    )
   GROUP BY
     merchants.merchant_name
 ), agg_user_merchant_relation AS (
@@ -486,6 +554,14 @@ WITH agg_merchant_profile AS (
     ON user_merchant_relation.merchant_id = merchant_profile.merchant_id
   WHERE
     ARRAY_CONTAINS(merchant_profile.tags, '滞销风险型')
+    AND (
+      (
+        CAST(user_merchant_relation.is_repeat_buyer AS BOOLEAN)
+      )
+      OR (
+        user_merchant_relation.order_count > 0
+      )
+    )
   GROUP BY
     merchants.merchant_name
 ), agg_reviews AS (

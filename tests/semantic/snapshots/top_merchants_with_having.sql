@@ -9,6 +9,7 @@ WITH agg_orders AS (
     ON orders.merchant_id = merchants.merchant_id
   WHERE
     CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-07-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+    AND orders.status <> 'cancelled'
   GROUP BY
     merchants.merchant_name
 )
@@ -34,6 +35,7 @@ WITH agg_orders AS (
     ON orders.merchant_id = merchants.merchant_id
   WHERE
     CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-07-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+    AND orders.status <> 'cancelled'
   GROUP BY
     merchants.merchant_name
 )
@@ -59,6 +61,7 @@ WITH agg_orders AS (
     ON orders.merchant_id = merchants.merchant_id
   WHERE
     CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-07-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+    AND orders.status <> 'cancelled'
   GROUP BY
     merchants.merchant_name
 )
@@ -84,6 +87,7 @@ WITH agg_orders AS (
     ON orders.merchant_id = merchants.merchant_id
   WHERE
     CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-07-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+    AND orders.status <> 'cancelled'
   GROUP BY
     merchants.merchant_name
 )

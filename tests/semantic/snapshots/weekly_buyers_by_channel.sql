@@ -7,6 +7,7 @@ WITH agg_orders AS (
   FROM orders
   WHERE
     CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-09-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+    AND orders.status <> 'cancelled'
   GROUP BY
     CAST(DATE_TRUNC('WEEK', CAST(orders.order_ts AS DATE)) AS DATE),
     orders.channel
@@ -29,6 +30,7 @@ WITH agg_orders AS (
   FROM orders
   WHERE
     CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-09-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+    AND orders.status <> 'cancelled'
   GROUP BY
     CAST(DATE_TRUNC('WEEK', CAST(orders.order_ts AS DATE)) AS DATE),
     orders.channel
@@ -51,6 +53,7 @@ WITH agg_orders AS (
   FROM orders
   WHERE
     CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-09-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+    AND orders.status <> 'cancelled'
   GROUP BY
     CAST(DATE_TRUNC('WEEK', CAST(orders.order_ts AS DATE)) AS DATE),
     orders.channel
@@ -73,6 +76,7 @@ WITH agg_orders AS (
   FROM orders
   WHERE
     CAST(orders.order_ts AS DATE) BETWEEN CAST('2026-09-01' AS DATE) AND CAST('2026-09-30' AS DATE)
+    AND orders.status <> 'cancelled'
   GROUP BY
     CAST(DATE_TRUNC('WEEK', CAST(orders.order_ts AS DATE)) AS DATE),
     orders.channel
