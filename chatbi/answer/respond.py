@@ -41,7 +41,10 @@ def respond(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_
     elif plan.intent == "copy" and plan.copy_request is not None:
         _copy(pipeline, plan, role=role, as_of=as_of, answer=answer)
     elif plan.query is not None:
+        from chatbi.answer.followups import suggest_followups
+
         run_query(pipeline, plan.query, role=role, as_of=as_of, timer=timer, answer=answer)
+        answer.followups = suggest_followups(plan.query, pipeline.layer, answer.language)
     if "sql" not in timer.timings:  # why/copy/alerts: their queries count as SQL time
         timer.stage("sql", started)
     return answer

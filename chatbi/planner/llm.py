@@ -241,7 +241,11 @@ class LLMPlanner:
 
     def _offline(self, question: str, as_of: date, conversation: Conversation | None, stats: LLMStats,
                  reason: str | None) -> LLMPlan:
-        plan = self.fallback.plan(question, as_of=as_of, conversation=conversation)
+        view = _without_sql_turns(conversation)
+        plan = self.fallback.plan(question, as_of=as_of, conversation=view)
+        if view is not conversation and conversation is not None and view is not None:
+            last = view.last_turn
+            conversation.add(question, plan, last.pending if last is not None else None)
         notes = tuple(plan.notes)
         if reason is not None:
             stats.fallback = reason
@@ -322,6 +326,18 @@ def facts_text(facts: Any) -> str:
         return value
 
     return json.dumps(clean(data), ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def _without_sql_turns(conversation: Conversation | None) -> Conversation | None:
+    """The conversation as the offline planner may see it: without raw-SQL turns (a follow-up
+    can only change a SemanticQuery). The same object when there is nothing to hide."""
+    if conversation is None or not any(getattr(t.plan, "sql", None) for t in conversation.turns):
+        return conversation
+    view = Conversation()
+    for turn in conversation.turns:
+        if not getattr(turn.plan, "sql", None):
+            view.add(turn.question, turn.plan, turn.pending)
+    return view
 
 
 def _content(reply: Any) -> str:
