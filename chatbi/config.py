@@ -38,6 +38,7 @@ class Settings:
     openai_base_url: str | None = None
     model: str = "gpt-4o-mini"
     llm_timeout_s: float = 20.0
+    llm_text: bool = False  # let the model phrase findings/copy (always checked)
     query_timeout_s: float = 10.0
     max_rows: int = 1000
     memory_limit: str = "4GB"
@@ -75,6 +76,7 @@ class Settings:
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
             model=env.get("CHATBI_MODEL") or "gpt-4o-mini",
             llm_timeout_s=float(env.get("CHATBI_LLM_TIMEOUT", "20")),
+            llm_text=env.get("CHATBI_LLM_TEXT", "").strip().lower() in ("1", "true", "yes"),
             query_timeout_s=float(env.get("CHATBI_QUERY_TIMEOUT", "10")),
             api_keys=_api_keys(env.get("CHATBI_API_KEYS", "")),
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,

@@ -114,9 +114,13 @@ class InsightResult:
         return f"{self.current.describe()}，对比 {self.base.describe()}"
 
 
-def detect_cohort(question: str) -> Cohort:
+def detect_cohort(question: str, plan: Any = None) -> Cohort:
     """``new_users`` when the question is about new users' behaviour (新用户转化率), not the
-    new-user count metric (新用户数) — the planner does not carry that word in its plan."""
+    new-user count metric (新用户数). The plan's ``why_request.cohort`` wins when the planner
+    decided it; otherwise the question's words are read."""
+    decided = getattr(getattr(plan, "why_request", None), "cohort", None)
+    if decided in ("all", "new_users"):
+        return decided  # type: ignore[no-any-return]
     text = question or ""
     if _NEW_USERS.search(_NEW_USER_METRICS.sub("", text)):
         return "new_users"
@@ -235,7 +239,11 @@ def _skipped_window(plan: InsightPlan, metric: MetricText, direction: str | None
 
 
 def time_was_given(plan: Any) -> bool:
-    """False when the planner defaulted the time range (its note "未指定时间…/No time given…")."""
+    """False when the planner defaulted the time range: ``why_request.time_defaulted``, or
+    for plans without it the planner's note "未指定时间…/No time given…"."""
+    why = getattr(plan, "why_request", None)
+    if why is not None and hasattr(why, "time_defaulted"):
+        return not why.time_defaulted
     notes = " ".join(getattr(plan, "notes", ()) or ())
     return not ("未指定时间" in notes or "No time given" in notes)
 

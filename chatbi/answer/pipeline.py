@@ -8,6 +8,7 @@ lives in the ``Conversation`` the caller passes.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import unicodedata
@@ -20,6 +21,7 @@ from chatbi.errors import ChatBIError, RefusedError, UnclearQuestionError, UserI
 from chatbi.sql.policy import Role
 
 MAX_QUESTION_CHARS = 2000
+log = logging.getLogger(__name__)
 
 
 class _Timer:
@@ -97,13 +99,34 @@ class Pipeline:
 
     @property
     def planner(self) -> Any:
+        """The offline planner, or the LLM planner (with the offline one as fallback)."""
         if self._planner is None:
             from chatbi.planner.offline import OfflinePlanner
 
-            planner = OfflinePlanner(self.layer, self.dimension_values())
+            planner: Any = OfflinePlanner(self.layer, self.dimension_values())
+            if self.settings.use_llm:
+                from chatbi.planner.llm import LLMPlanner
+
+                planner = LLMPlanner(self.settings, self.layer, retriever=self._retriever(),
+                                     fallback=planner, policy=self.policy, executor=self.executor,
+                                     values=self.dimension_values())
             with self._lock:
                 self._planner = self._planner or planner
         return self._planner
+
+    def _retriever(self) -> Any:
+        """The index built by `chatbi init` (None when skipped: exact name matching is used)."""
+        if not self.settings.index_dir.exists():
+            return None
+        try:
+            from chatbi.retrieval.index import open_retriever
+
+            retriever = open_retriever(self.settings, self.layer)
+            retriever.ensure_index()  # now, not inside the first question's LLM timeout
+            return retriever
+        except Exception as exc:  # noqa: BLE001 - the index is optional; name matching still works
+            log.warning("retrieval index unavailable, LLM planner uses name matching: %s", exc)
+            return None
 
     def default_as_of(self) -> date:
         """The warehouse's as-of date: the date of the latest order."""

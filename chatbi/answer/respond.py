@@ -21,8 +21,15 @@ def respond(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_
     from chatbi.answer.alerts import is_alerts_question
 
     started = time.perf_counter()
-    plan = pipeline.planner.plan(text, as_of=as_of, conversation=conversation)
+    planner = pipeline.planner
+    if getattr(planner, "name", "offline") == "llm":
+        plan = planner.plan(text, as_of=as_of, conversation=conversation, role=role)
+    else:
+        plan = planner.plan(text, as_of=as_of, conversation=conversation)
     started = timer.stage("plan", started)
+    answer.planner = getattr(plan, "planner", "offline")
+    for key, value in (getattr(plan, "llm_stats", None) or {}).items():
+        timer.timings[key] = float(value)
     answer.language = plan.language
     answer.intent = plan.intent
     answer.time_range_text = plan.time_text
@@ -40,6 +47,8 @@ def respond(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_
         _why(pipeline, plan, text, role=role, as_of=as_of, answer=answer)
     elif plan.intent == "copy" and plan.copy_request is not None:
         _copy(pipeline, plan, role=role, as_of=as_of, answer=answer)
+    elif plan.intent == "query" and getattr(plan, "sql", None):
+        respond_sql(pipeline, plan.sql, role=role, timer=timer, answer=answer)  # guarded again
     elif plan.query is not None:
         from chatbi.answer.followups import suggest_followups
 
@@ -138,7 +147,13 @@ def run_query(pipeline: Pipeline, query: SemanticQuery, *, role: Role, as_of: An
     answer.chart = chart.spec
     answer.notes.extend(chart.notes)
     started = timer.stage("chart", started)
-    answer.finding = finding_for(frame, ctx)
+    candidate = None
+    if getattr(pipeline.planner, "text_enabled", False):
+        from chatbi.answer.facts import compute_facts
+
+        candidate = pipeline.planner.write_finding_text(
+            compute_facts(frame, ctx), question=answer.question, language=answer.language)
+    answer.finding = finding_for(frame, ctx, candidate=candidate)
     timer.stage("finding", started)
     return frame
 

@@ -291,6 +291,16 @@ def unknown_metric_plan(env: Env, u: Understanding, term: str) -> Plan:
     return Plan(intent="clarify", language=u.language, message=message, candidates=tuple(picked))
 
 
+def unknown_qualifier_plan(env: Env, u: Understanding, metric: str) -> Plan:
+    """An unrecognised word narrows the metric (圣保罗州的GMV): ask, don't drop it."""
+    term = messages.join(list(dict.fromkeys(t.strip() for t in u.qualifiers)), u.language)
+    examples = [d for d in ("region", "category", "channel") if dimension_exists(env, d) and env.compat.can_use(metric, d)]
+    options = messages.join([dimension_label(env, d, u.language) for d in examples], u.language) or "-"
+    message = messages.text("unknown_qualifier", u.language, term=term,
+                            metric=metric_label(env, metric, u.language), options=options)
+    return Plan(intent="clarify", language=u.language, message=message, candidates=(metric,))
+
+
 # ------------------------------------------------------------------ the query
 @dataclass
 class Draft:
@@ -374,6 +384,8 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         order_by=order_by,
         limit=limit,
     )
+    if u.qualifiers:  # 竞争对手的销售额 / GMV of vintage bags: never answer for everything instead
+        return unknown_qualifier_plan(env, u, metrics[0])
     unknown = re.findall(r"[\u4e00-\u9fff]{2,}|[a-z]{4,}", u.residue)
     if unknown:
         notes.append(messages.text("note_unrecognised", lang, term=messages.join(unknown[:3], lang)))

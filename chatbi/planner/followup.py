@@ -35,6 +35,9 @@ _STRONG_START = re.compile(
 )
 _WEAK_START = re.compile(r"^\s*(?:按照?|看看|分别|by\b|split by\b|break (?:it )?down by\b|per\b|monthly\b|weekly\b|daily\b)", re.ASCII)
 _ADD_METRIC = re.compile(r"加上|再加|还有|以及|同时看|\balso\b|\badd\b|\bplus\b|\bas well\b|\btoo\b", re.ASCII)
+_VALUE_QUESTION = re.compile(
+    r"多少|几个|几家|几位|有几|\bwhat(?:'s| is| are| was| were)\b|\bhow (?:many|much)\b|\bshow\b|\bgive me\b", re.ASCII
+)
 _REPLACE_DIMS = re.compile(r"换成|改成|换为|改为|\binstead\b|\bswitch\b|\bchange\b", re.ASCII)
 
 
@@ -51,16 +54,31 @@ def is_followup(u: Understanding, previous: Plan | None) -> bool:
     strong = bool(_STRONG_START.search(norm) or intents.FOLLOWUP_END.search(norm))
     weak = bool(_WEAK_START.search(norm))
     if previous.intent == "definition":
-        return strong and bool(u.metrics)
+        return strong and bool(u.metrics) and not _asks_for_values(u)
     if u.definition_strong or (u.why and previous.intent != "why") or (u.copy and previous.intent != "copy"):
         return False
     if strong:
         return True
+    if u.count_request and (u.metrics or u.entity):
+        return False  # 高价值用户有多少: a complete question of its own
     changes = bool(
         u.values or u.group_dims or u.time or u.grain or u.trend or u.share or u.top_n or u.extra_filters
         or u.growth or (u.entity and u.entity_grouped) or u.order
     )
     return not _own_metrics(u) and (weak or changes)
+
+
+def _asks_for_values(u: Understanding) -> bool:
+    """After a definition, "那今年的复购率是多少" asks for a number, not another definition:
+    the question adds a time range, a value, a grouping or a filter, or is complete on its
+    own (its own metric and a question word)."""
+    if u.definition_strong or u.definition_weak and not _VALUE_QUESTION.search(u.norm):
+        return False
+    adds = bool(
+        u.time or u.values or u.group_dims or u.extra_filters or u.having or u.grain or u.trend or u.share
+        or u.top_n or u.order or u.growth or (u.entity and u.entity_grouped)
+    )
+    return adds or bool(_own_metrics(u) and _VALUE_QUESTION.search(u.norm))
 
 
 def apply_followup(env: Env, u: Understanding, previous: Plan) -> Plan:
@@ -138,6 +156,7 @@ def apply_followup(env: Env, u: Understanding, previous: Plan) -> Plan:
             time_range=new_query.time_range,
             comparison=new_query.comparison or previous.why_request.comparison,
             filters=tuple(new_query.filters),
+            time_defaulted=previous.why_request.time_defaulted and not (u.time and u.time.range),
         )
         return Plan(intent="why", language=lang, query=new_query, why_request=why, time_text=text, notes=tuple(notes), followup=True)
     entity_list = previous.entity_list and set(dims) >= set(previous.query.dimensions)

@@ -220,6 +220,8 @@ class Lexicon:
                 self._add(f"{dim_surface}{connector}{value_text}", entry)
             if not value_text.isdigit():
                 self._add(f"{value_text}{dim_surface}", entry)
+                if value_text.isascii() and dim_surface.isascii():
+                    self._add(f"{value_text} {dim_surface}", entry)  # high severity
 
     # ------------------------------------------------------------ lookups
     def entries(self, surface: str) -> list[Entry]:

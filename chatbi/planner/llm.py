@@ -196,8 +196,13 @@ class LLMPlanner:
                 return self._give_up(question, as_of, conversation, stats, problem, exc.reason)
             except MalformedOutput as exc:
                 return self._give_up(question, as_of, conversation, stats, problem, f"malformed output: {exc}")
-            outcome = self.checker.check(decision, as_of=as_of, role=role, language=language,
-                                         selection=prompt.selection, question=question)
+            try:
+                outcome = self.checker.check(decision, as_of=as_of, role=role, language=language,
+                                             selection=prompt.selection, question=question)
+            except Exception as exc:  # noqa: BLE001 - an unforeseen check failure: answer offline
+                log.exception("checking the LLM's tool call failed")
+                return self._give_up(question, as_of, conversation, stats, problem,
+                                     f"unusable output ({type(exc).__name__})")
             if isinstance(outcome, Plan):
                 return self._done(question, outcome, conversation, stats)
             problem = outcome

@@ -130,7 +130,7 @@ class PlanChecker:
         text = time_text(query, language, unit)  # type: ignore[arg-type]
         if intent == "why":
             why = WhyRequest(metric=metrics[0], time_range=time_range, comparison=comparison or "previous_period",
-                             filters=tuple(filters))
+                             filters=tuple(filters), time_defaulted=bool(notes))
             return LLMPlan(intent="why", language=language, query=query, why_request=why,  # type: ignore[arg-type]
                            time_text=text, notes=tuple(notes))
         return LLMPlan(intent="query", language=language, query=query, time_text=text,  # type: ignore[arg-type]

@@ -21,6 +21,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "语义层里没有「{term}」这个指标。你是指：{candidates}？",
         "en": "The semantic layer has no metric \"{term}\". Did you mean: {candidates}?",
     },
+    "unknown_qualifier": {
+        "zh": "不认识「{term}」：它不是数据里的维度值，无法只看它的「{metric}」。请换成已有的取值（例如按{options}），或去掉它看整体。",
+        "en": "I don't recognise \"{term}\": it is not a value in the data, so I can't compute \"{metric}\" for it alone. Use a known value (e.g. by {options}) or drop it to see the overall figure.",
+    },
     "incompatible": {
         "zh": "「{metric}」不能按「{dimension}」拆分或筛选。可以按：{options}。",
         "en": "\"{metric}\" cannot be split or filtered by \"{dimension}\". Try: {options}.",

@@ -40,13 +40,15 @@ from chatbi.planner.lexicon import Lexicon
 from chatbi.planner.numbers import to_int
 from chatbi.planner.text import language_of, normalize
 from chatbi.planner.time_parser import latest_complete_month
-from chatbi.planner.types import CopyRequest, Plan, WhyRequest
+from chatbi.planner.types import Cohort, CopyRequest, Plan, WhyRequest
 from chatbi.planner.understand import Understanding, understand
 from chatbi.semantic.models import SemanticLayer
 from chatbi.semantic.query import SemanticQuery
 
 _MAX_QUESTION = 500
 _ALL_USERS = re.compile(r"所有用户|全部用户|全体用户|全量用户|\ball (?:users|customers)\b|\beveryone\b")
+_NEW_USER_METRICS = ("new_users", "new_buyers")
+_NEW_USER_WORDS = re.compile(r"新用户|新客|新注册|新增用户|新买家|\bnew[- ](?:users?|customers?|buyers?|sign-?ups?)\b", re.ASCII)
 _SEGMENT_TAIL = re.compile(r"^[的\s]*(?:用户|客户|买家|会员|人群|群体|users?|customers?|buyers?|shoppers?)")
 
 
@@ -104,12 +106,10 @@ class OfflinePlanner:
             merged = _complete_pending(last.pending, u)
             if merged is not None:
                 u = merged
-        elif previous is not None and is_followup(u, previous):
-            last_plan = conversation.last_plan if conversation is not None else None
-            base = previous if last_plan is None or last_plan.intent != "definition" else last_plan
-            return apply_followup(env, u, base)
         elif last is not None and last.plan.intent == "definition" and is_followup(u, last.plan):
-            return apply_followup(env, u, last.plan)
+            return apply_followup(env, u, last.plan)  # 复购率怎么算 → 那客单价呢: another definition
+        elif previous is not None and is_followup(u, previous):
+            return apply_followup(env, u, previous)
 
         if not u.recognised:
             term = u.residue.strip()
@@ -209,7 +209,8 @@ class OfflinePlanner:
             metrics=[metric], dimensions=list(u.group_dims), filters=filters,
             time_range=time_range, comparison=comparison,
         )
-        why = WhyRequest(metric=metric, time_range=time_range, comparison=comparison, filters=tuple(filters), direction=u.direction)
+        why = WhyRequest(metric=metric, time_range=time_range, comparison=comparison, filters=tuple(filters),
+                         direction=u.direction, cohort=_cohort(u, metric), time_defaulted=bool(notes))
         return Plan(
             intent="why", language=u.language, query=query, why_request=why,
             time_text=time_text(query, u.language, u.time.grain if u.time else None), notes=tuple(notes),
@@ -251,6 +252,17 @@ class OfflinePlanner:
         if u.growth or compared:  # 增长最快的品类 / 华东 vs 华南: sales is what is compared
             return first_metric(env, ["gmv", "order_count"], dims)
         return None
+
+
+def _cohort(u: Understanding, metric: str) -> Cohort:
+    """new_users when new users qualify the metric (新用户转化率, conversion of new users),
+    not when the metric itself counts them (新用户数下降)."""
+    if metric in _NEW_USER_METRICS:
+        return "all"
+    if any(m in _NEW_USER_METRICS for _, m in u.modifiers) or any(
+            m in _NEW_USER_METRICS for m in u.metrics if m != metric):
+        return "new_users"
+    return "new_users" if _NEW_USER_WORDS.search(u.norm) else "all"
 
 
 def _complete_pending(pending: Understanding, answer: Understanding) -> Understanding | None:

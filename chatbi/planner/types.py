@@ -14,6 +14,7 @@ Intent = Literal["query", "why", "copy", "definition", "clarify", "refuse"]
 Language = Literal["zh", "en"]
 CopyChannel = Literal["sms", "push", "wechat", "email", "xiaohongshu", "generic"]
 Direction = Literal["up", "down"]
+Cohort = Literal["all", "new_users"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ class WhyRequest:
     comparison: ComparisonKind = "previous_period"
     filters: tuple[Filter, ...] = ()
     direction: Direction | None = None  # what the user says happened (下降 → down)
+    cohort: Cohort | None = None  # new_users: about new users' behaviour (新用户转化率); None: not decided
+    time_defaulted: bool = False  # no time was said; time_range is the planner's default
 
 
 @dataclass(frozen=True)

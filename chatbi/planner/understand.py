@@ -22,8 +22,9 @@ from chatbi.semantic.query import Filter, Grain, MetricFilter
 
 _STOP = re.compile(
     r"请问|请|帮我|帮忙|给我|我想|我要|想知道|知道|看一下|看下|看看|查一下|查询|查|统计|一下|分析|情况|数据|表现|"
+    r"整体|总体|全平台|平台|全站|全网|全国|大盘|整个|公司|总的|合计|总计|一共|总共|实际|目前|当前|现在|"
     r"多少|是多少|什么|怎么样|如何|不同|以外|之外|超过|所有|全部|各|给|写|看|人|区|月|的|了|吗|呢|吧|啊|是|和|与|及|跟|在|里|中|对|把|从|到|为|有|个|我们|我的|咱们|"
-    r"\b(?:please|show|me|tell|give|what|what's|whats|is|are|was|were|the|a|an|of|for|from|in|on|at|to|by|and|or|with|how|much|many|did|do|does|had|has|have|i|we|our|my|want|see|get|can|you|it|its|data|numbers?|please|there|here|all|than|then|which|who)\b|"
+    r"\b(?:please|show|me|tell|give|what|what's|whats|is|are|was|were|the|a|an|of|for|from|in|on|at|to|by|and|or|with|how|much|many|did|do|does|had|has|have|i|we|our|my|want|see|get|can|you|it|its|data|numbers?|please|there|here|all|than|then|which|who|total|overall|entire|whole|platform|platform-wide|company|current|currently|actual)\b|"
     r"[\s\d,.?!:;()\[\]'\"/\\+*=<>%&-]",
     re.ASCII,
 )
@@ -106,6 +107,8 @@ class Understanding:
     entity_text: str = ""  # text with time, metric and dimension words masked (values kept)
     dimension_spans: list[tuple[int, int]] = field(default_factory=list)  # where dimension words were said
     residue: str = ""  # meaningful characters nobody recognised
+    metric_spans: list[tuple[int, int]] = field(default_factory=list)  # where metric words were said
+    qualifiers: list[str] = field(default_factory=list)  # unrecognised words qualifying a metric (竞争对手的GMV)
     notes: list[str] = field(default_factory=list)
     fuzzy_terms: list[tuple[str, str]] = field(default_factory=list)  # (typed, metric/dim name)
     modifiers: list[tuple[str, str]] = field(default_factory=list)  # (surface, metric kept)
@@ -142,6 +145,7 @@ def understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
     )
     _read_shape(u)
     u.residue = _STOP.sub("", _strip_intent_words(u.residual))
+    u.qualifiers = _unknown_qualifiers(u, blocked)
     return u
 
 
@@ -251,6 +255,7 @@ def _read_matches(u: Understanding, matches: list[Match], lexicon: Lexicon) -> N
             if glued_to_metric:
                 u.modifiers.append((u.question[match.start : match.end], nxt.of_kind("metric")[0].name))  # type: ignore[union-attr]
                 continue
+            u.metric_spans.append((match.start, match.end))
             for entry in metrics:
                 if entry.name not in u.metrics:
                     u.metrics.append(entry.name)
@@ -419,5 +424,66 @@ _INTENT_PATTERNS = [
 def _strip_intent_words(text: str) -> str:
     for pattern in _INTENT_PATTERNS:
         text = pattern.sub(" ", text)
+    return text
+
+
+def _blank(pattern: re.Pattern[str], text: str) -> str:
+    return pattern.sub(lambda m: " " * len(m[0]), text)
+
+
+_UNKNOWN_ZH = re.compile(r"[\u4e00-\u9fff]{2,}")
+_UNKNOWN_EN = re.compile(r"[a-z][a-z'-]{3,}(?:\s+[a-z][a-z'-]{2,})*")
+_ZH_GAP = re.compile(r"^[\s的之]*$")
+_EN_AFTER_METRIC = re.compile(r"^\s*(?:of|for|from|in|at|among)\s+(?:the\s+|our\s+|all\s+)?$", re.ASCII)
+_EN_POSSESSIVE = re.compile(r"^'s?\s*$", re.ASCII)
+
+
+def _unknown_qualifiers(u: Understanding, blocked: list[tuple[int, int]]) -> list[str]:
+    """Unrecognised words that say *whose* or *which* metric: 竞争对手上个月的销售额,
+    圣保罗州的GMV, GMV of vintage bags. Dropping them would answer another question."""
+    if not u.metric_spans:
+        return []
+    text = _positional_strip(u.residual)
+    skippable = [*blocked, *u.dimension_spans]
+    found: list[str] = []
+    for run in _UNKNOWN_ZH.finditer(text):  # X的<metric>
+        start, end = _trim_stop_words(text, *run.span())
+        if end - start < 2:
+            continue
+        for m_start, _ in u.metric_spans:
+            gap = "".join(c for i, c in enumerate(u.norm[end:m_start], start=end)
+                          if not any(s <= i < e for s, e in skippable))
+            if m_start >= end and _ZH_GAP.match(gap):
+                found.append(u.question[start:end])
+                break
+    for run in _UNKNOWN_EN.finditer(_blank(_STOP, text)):
+        start, end = run.span()
+        for m_start, m_end in u.metric_spans:
+            if (m_end <= start and _EN_AFTER_METRIC.match(u.norm[m_end:start])) or (  # <metric> of X
+                    m_start >= end and _EN_POSSESSIVE.match(u.norm[end:m_start])):  # X's <metric>
+                found.append(u.question[start:end])
+                break
+    return found
+
+
+def _trim_stop_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """The run without leading/trailing filler (请问, 我们的, 的)."""
+    changed = True
+    while changed and start < end:
+        changed = False
+        head = _STOP.match(text, start, end)
+        if head and head.end() > start:
+            start, changed = head.end(), True
+        for tail in _STOP.finditer(text, start, end):
+            if tail.end() == end and tail.start() > start:
+                end, changed = tail.start(), True
+                break
+    return start, end
+
+
+def _positional_strip(text: str) -> str:
+    """Intent words blanked with spaces of the same length (positions kept)."""
+    for pattern in _INTENT_PATTERNS:
+        text = _blank(pattern, text)
     return text
 

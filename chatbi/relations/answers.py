@@ -653,12 +653,14 @@ def _also_bought(ctx: _Ctx) -> Handled:
             finding = (f"{ctx.when().capitalize()}, of the {F.n(top.antecedent_buyers, 'en')} buyers of {req.item}, "
                        f"{F.pct(top.confidence)} also bought {top.consequent}, {F.times(top.lift, 'en')} the rate among all buyers "
                        f"(the strongest lift).")
-            finding += (f" The most bought alongside is {most.consequent} ({F.n(most.both_buyers, 'en')} buyers, "
-                        f"{F.pct(most.confidence)}).")
+            if most.consequent != top.consequent:
+                finding += (f" The most bought alongside is {most.consequent} ({F.n(most.both_buyers, 'en')} buyers, "
+                            f"{F.pct(most.confidence)}).")
         else:
             finding = (f"{ctx.when()}，{F.n(top.antecedent_buyers, 'zh')} 位买过{req.item}的用户中，关联最强的是{top.consequent}："
                        f"{F.pct(top.confidence)} 也买了它，是全体买家购买比例的 {F.times(top.lift, 'zh')}。")
-            finding += f"一起购买人数最多的是{most.consequent}（{F.n(most.both_buyers, 'zh')} 人，{F.pct(most.confidence)}）。"
+            if most.consequent != top.consequent:
+                finding += f"一起购买人数最多的是{most.consequent}（{F.n(most.both_buyers, 'zh')} 人，{F.pct(most.confidence)}）。"
     definition = _definition(ctx, "lift", ("置信度 / 提升度", f"置信度 = 同时买过 X 和 Y 的买家 ÷ 买过 X 的买家；提升度 = 置信度 ÷（买过 Y 的买家 ÷ 全部买家）。只列出共同买家 ≥ {MIN_DISPLAY_BOTH} 的组合。"),
                              ("confidence / lift", f"confidence = buyers of X and Y ÷ buyers of X; lift = confidence ÷ (buyers of Y ÷ all buyers); pairs with ≥ {MIN_DISPLAY_BOTH} shared buyers."),
                              "both_buyers / antecedent_buyers; confidence / (consequent_buyers / total_buyers)")

@@ -104,3 +104,17 @@ def test_empty_question_needs_no_model(fake, planner):
     plan = planner.plan("   ", as_of=AS_OF)
     assert plan.intent == "clarify" and plan.planner == "offline"
     assert not fake.chat_requests and not any(FALLBACK_NOTE in n for n in plan.notes)
+
+
+def test_offline_follow_up_after_a_raw_sql_turn(fake, planner):
+    """The offline planner cannot change raw SQL: it plans the follow-up as a new question."""
+    from chatbi.planner.context import Conversation
+
+    conversation = Conversation()
+    fake.script(tool_reply("write_sql", {"sql": "SELECT region, COUNT(*) AS n FROM users GROUP BY region"}),
+                status(500))
+    first = planner.plan("各大区用户数（直接写SQL）", as_of=AS_OF, conversation=conversation)
+    assert first.sql is not None
+    second = planner.plan("按渠道呢？", as_of=AS_OF, conversation=conversation)
+    assert second.planner == "offline" and any(FALLBACK_NOTE in n for n in second.notes)
+    assert len(conversation) == 2 and conversation.turns[0].plan is first

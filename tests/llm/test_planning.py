@@ -178,3 +178,22 @@ def test_time_words_the_model_forgot_are_taken_from_the_question(fake, planner):
     assert plan.query is not None and plan.query.time_range is not None
     assert (plan.query.time_range.start, plan.query.time_range.end) == (date(2026, 4, 1), date(2026, 6, 30))
     assert plan.language == "en" and plan.time_text and "last quarter" in plan.time_text
+
+
+def test_environment_points_the_planner_at_the_server(fake, monkeypatch, tiny_db, layer, offline):
+    """OPENAI_API_KEY / OPENAI_BASE_URL / CHATBI_MODEL are all a user sets (INTERFACES.md)."""
+    from chatbi.config import Settings
+    from chatbi.planner.llm import LLMPlanner
+
+    monkeypatch.setenv("OPENAI_API_KEY", "env-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+    monkeypatch.setenv("CHATBI_MODEL", "qwen-plus")
+    monkeypatch.setenv("CHATBI_PLANNER", "auto")
+    settings = Settings.from_env(db_path=tiny_db)
+    assert settings.use_llm
+    fake.script(tool_reply("plan_query", {"intent": "query", "metrics": ["gmv"]}))
+    plan = LLMPlanner(settings, layer, fallback=offline).plan("GMV是多少", as_of=AS_OF)
+    assert plan.planner == "llm"
+    request = fake.chat_requests[0]
+    assert request.body["model"] == "qwen-plus" and request.headers["authorization"] == "Bearer env-key"
+    assert request.body["temperature"] == 0 and request.body.get("stream") in (None, False)

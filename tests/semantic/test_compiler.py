@@ -193,9 +193,21 @@ def test_top_and_bottom_n(run: Runner) -> None:
 
 
 def test_ratios_divide_by_zero_as_null(run: Runner) -> None:
-    rows = run(metrics=["return_rate", "avg_order_value"], dimensions=["order_status"], time_range=Q3,
+    rows = run(metrics=["return_rate", "avg_order_value"], time_range=Q3,
                filters=[{"dimension": "order_status", "op": "eq", "value": "cancelled"}])
-    assert rows == [{"order_status": "cancelled", "return_rate": None, "avg_order_value": None}]
+    assert rows == [{"return_rate": None, "avg_order_value": None}]
+
+
+def test_a_group_of_only_filtered_out_rows_is_not_a_row(run: Runner) -> None:
+    # every measure ignores cancelled orders, so the cancelled group is no row of zeros
+    # (like users whose only orders were cancelled: no profile segment, an extra [None, 0] row)
+    rows = run(metrics=["gmv", "order_count"], dimensions=["order_status"], time_range=Q3)
+    assert {r["order_status"] for r in rows} == {"completed", "returned", "refunded"}
+    # a measure without a filter still counts the cancelled order, so its group stays
+    rows = run(metrics=["gmv", "all_orders"], dimensions=["order_status"], time_range=Q3)
+    got = {r["order_status"]: (_f(r["gmv"]), r["all_orders"]) for r in rows}
+    assert got["cancelled"] == (None, 1)
+    assert got["completed"] == (1600.0, 3)
 
 
 def test_funnel_and_conversion_by_channel(run: Runner) -> None:
