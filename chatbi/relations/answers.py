@@ -25,7 +25,7 @@ from chatbi.errors import RefusedError, UnclearQuestionError, UserInputError
 from chatbi.planner.time_parser import latest_complete_month, parse_time
 from chatbi.relations import charts, graph, journeys, social
 from chatbi.relations import findings as F
-from chatbi.relations.affinity import MIN_BOTH_BUYERS, affinity_sql, quote
+from chatbi.relations.affinity import affinity_sql, quote
 from chatbi.relations.intents import DEFAULT_LIMIT, RelationRequest
 from chatbi.sql.executor import Executor, QueryError
 from chatbi.sql.policy import AccessPolicy, Role
@@ -412,7 +412,7 @@ def _merchant_network(ctx: _Ctx) -> Handled:
         if center != ctx.role.merchant_id:
             raise RefusedError("商户账号只能查看自己店铺的客户网络 / a merchant account can only see "
                                "its own customer network", code="refused_other_merchant")
-        return _own_customers(ctx, int(center))
+        return _own_customers(ctx, int(center or 0))
     center = _resolve_merchant(ctx)
     if center is None and ctx.request.own:
         raise UnclearQuestionError(ctx.t("请指明是哪家商户（商户ID或名称）。",

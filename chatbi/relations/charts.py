@@ -70,14 +70,14 @@ def network_spec(nodes: Sequence[Node], edges: Sequence[Edge], *, title: str, su
                            center=center)
     node_rows = []
     for n in kept:
-        x, y = pos.get(n.key, (0.0, 0.0))
-        node_rows.append({"key": str(n.key), "label": n.label, "x": x, "y": y,
+        nx_, ny_ = pos.get(n.key, (0.0, 0.0))
+        node_rows.append({"key": str(n.key), "label": n.label, "x": nx_, "y": ny_,
                           "size": float(n.size or 0), "color": n.color,
                           "highlight": n.highlight, **{k: json_value(v) for k, v in n.tooltip.items()}})
     edge_rows = []
     for e in kept_edges:
-        (x, y), (x2, y2) = pos[e.a], pos[e.b]
-        edge_rows.append({"x": x, "y": y, "x2": x2, "y2": y2, "weight": float(e.weight),
+        (ax, ay), (bx, by) = pos[e.a], pos[e.b]
+        edge_rows.append({"x": ax, "y": ay, "x2": bx, "y2": by, "weight": float(e.weight),
                           "opacity": 0.18 if e.secondary else 0.6,
                           **{k: json_value(v) for k, v in e.tooltip.items()}})
     scale = alt.Scale(domain=[-1.25, 1.25], nice=False, zero=False)

@@ -80,7 +80,8 @@ def times(value: object, language: str) -> str:
     """A lift: 2.45倍 / 2.45×."""
     if is_missing(value):
         return "—"
-    return f"{float(value):.2f}×" if language == "en" else f"{float(value):.2f}倍"
+    number = float(value)  # type: ignore[arg-type]
+    return f"{number:.2f}×" if language == "en" else f"{number:.2f}倍"
 
 
 def join(items: Iterable[str], language: str) -> str:

@@ -286,7 +286,7 @@ def _preference(question: str, norm: str, values: Mapping[str, Sequence[Any]],
                                consequent_type=consequent, **base)
     user = _USER_ID.search(norm)
     if user and (_LIKELY.search(norm) or _RECOMMEND_USER.search(norm)):
-        wants = "merchant" if re.search(r"商户|商家|店铺|\bmerchants?\b|\bshops?\b", norm) else "category"
+        wants: ItemType = "merchant" if re.search(r"商户|商家|店铺|\bmerchants?\b|\bshops?\b", norm) else "category"
         return RelationRequest("user_next", user_id=int(user["a"] or user["b"]), item_type=wants, **base)
     if _LIKELY.search(norm) and item and item[0] == "category" and planner_intents.ENTITY_WORDS["user"].search(norm):
         return RelationRequest("next_audience", item_type="category", item=item[1], **base)
@@ -296,7 +296,7 @@ def _preference(question: str, norm: str, values: Mapping[str, Sequence[Any]],
 def _graph(question: str, norm: str, masked: str, values: Mapping[str, Sequence[Any]],
            base: dict[str, Any], own: bool) -> RelationRequest | None:
     merchant_id, merchant_text = _merchant(question, norm, values)
-    ref = {"merchant_id": merchant_id, "merchant_text": merchant_text, "own": own}
+    ref: dict[str, Any] = {"merchant_id": merchant_id, "merchant_text": merchant_text, "own": own}
     if _COMMUNITY.search(masked):
         return RelationRequest("communities", **base)
     if _SHARED.search(norm):

@@ -77,9 +77,9 @@ def test_vocabulary_comes_from_the_layer() -> None:
     assert plan.query is not None and plan.query.metrics == ["gmv_per_buyer"]
     plan = planner.plan("ARPU by region", as_of=AS_OF)
     assert plan.query is not None and plan.query.metrics == ["gmv_per_buyer"]
-    plan = planner.plan("华东的GMV", as_of=AS_OF)  # region values not supplied: no invented filter
-    assert plan.query is not None and plan.query.filters == []
-    assert any("华东" in note for note in plan.notes)  # and the user is told
+    plan = planner.plan("华东的GMV", as_of=AS_OF)  # region values not supplied: no invented filter,
+    assert plan.intent == "clarify" and plan.query is None  # and no total GMV passed off as 华东's
+    assert plan.message and "华东" in plan.message  # the user is told which word was not known
 
 
 def test_销量_is_not_gmv() -> None:

@@ -35,9 +35,16 @@ def con(built: tuple[Path, BuildReport]) -> Iterator[duckdb.DuckDBPyConnection]:
     connection.close()
 
 
+@pytest.fixture(scope="session")
+def small_raw_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A smaller synthetic raw warehouse for tests of the build mechanics. Do not modify."""
+    return generate(tmp_path_factory.mktemp("small") / "small.duckdb", n_users=1500,
+                    n_merchants=30)
+
+
 @pytest.fixture()
-def raw_copy(raw_db: Path, tmp_path: Path) -> Path:
-    """A private copy of the raw warehouse that a test may change."""
+def raw_copy(small_raw_db: Path, tmp_path: Path) -> Path:
+    """A private copy of the small raw warehouse that a test may change."""
     path = tmp_path / "copy.duckdb"
-    shutil.copyfile(raw_db, path)
+    shutil.copyfile(small_raw_db, path)
     return path

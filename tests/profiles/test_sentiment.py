@@ -69,6 +69,15 @@ def test_classifier_is_used_and_results_reused(rw) -> None:
     assert third.classified == first.reviews
 
 
+def test_text_without_chinese_is_rated_by_the_rule(rw) -> None:
+    rw.execute("UPDATE reviews SET content = 'muito bom, recomendo', rating = 1 WHERE review_id <= 3")
+    result = build_review_sentiment(rw, AS_OF, classifier=(keyword_classifier([]), "kw@1"))
+    assert result.method == "kw@1" and result.note and result.reviews == result.classified + 3
+    rows = rw.execute("SELECT sentiment, sentiment_method FROM review_sentiment "
+                      "WHERE review_id <= 3").fetchall()
+    assert rows == [("negative", RULE_METHOD)] * 3
+
+
 @pytest.mark.parametrize("bad_output", [
     lambda texts: [("happy", 0.5)] * len(texts),
     lambda texts: [("positive", 1.5)] * len(texts),
