@@ -145,9 +145,14 @@ class OfflinePlanner:
         notes: list[str] = []
         channel_spans = [m.span() for p, _ in intents.COPY_CHANNELS for m in p.finditer(u.norm)]
         u.values = [v for v in u.values if not any(v.start < e and s < v.end for s, e in channel_spans)]
+        said_topic = intents.COPY_TOPIC.search(u.norm)
+        topic_hits = [v for v in u.values if said_topic and said_topic.start("topic") <= v.start
+                      and v.end <= said_topic.end("topic")]  # 推广中古包: what to promote, not who
+        u.values = [v for v in u.values if v not in topic_hits]
         filters, _, _ = resolve_values(env, u.values, [], prefer=self._user_dims)
         segment = [f for f in filters if not self._user_dims or f.dimension in self._user_dims]
         topic_filters = [f for f in filters if f not in segment]
+        topic_filters += resolve_values(env, topic_hits, [])[0]
         segment.extend(u.extra_filters)
         if not segment and not _ALL_USERS.search(u.norm):
             return Plan(intent="clarify", language=u.language, message=messages.text("copy_needs_segment", u.language))

@@ -36,6 +36,7 @@ WEIGHTS = {"purchase": 4.0, "add_to_cart": 2.0, "favorite": 2.0, "view": 0.5}
 HALF_LIFE_DAYS = 180.0
 NEIGHBOURS = 50
 POPULARITY_PRIOR = 0.1
+ALPHA = 0.5  # similarity C_ij / (C_ii^(1-α) · C_jj^α): 0.5 = cosine, lower favours popular items
 POPULARITY_DAYS = 90  # popularity = distinct buyers in the last 90 days before the cut-off
 CHUNK_CELLS = 20_000_000  # dense cells scored at once (rows × items)
 
@@ -170,9 +171,10 @@ def fit(data: Interactions, neighbours: int = NEIGHBOURS) -> ItemModel:
     """Item–item cosine similarity of the positives, top ``neighbours`` per item, diagonal 1."""
     n = len(data.items)
     co = (data.positives.T @ data.positives).tocsr().astype(np.float64)
-    norms = np.sqrt(co.diagonal())
-    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    sim = sparse.diags(inv) @ co @ sparse.diags(inv)
+    diag = co.diagonal()
+    left = np.divide(1.0, diag ** (1.0 - ALPHA), out=np.zeros_like(diag), where=diag > 0)
+    right = np.divide(1.0, diag ** ALPHA, out=np.zeros_like(diag), where=diag > 0)
+    sim = sparse.diags(left) @ co @ sparse.diags(right)
     sim = _top_per_row(sim.tocsr(), neighbours)
     sim = sim.tolil()
     sim.setdiag(1.0)
