@@ -536,6 +536,10 @@ def chart_png(spec: dict[str, Any], path: Path, *, scale: float = 2.0) -> Path:
     except Exception as exc:
         raise ChartExportError(f"图表渲染失败 / Chart rendering failed: {exc}") from exc
     try:
+        if path.exists() and not path.is_file():  # /dev/stdout, /dev/full, a FIFO: write into it
+            with open(path, "wb") as target:  # (renaming over it would replace the device)
+                target.write(data)
+            return path
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:

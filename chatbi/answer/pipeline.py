@@ -4,6 +4,11 @@ understand/plan → compile → guard → execute → chart → finding. Every c
 ``Pipeline.ask``; nothing here knows which channel asked. The pipeline holds only
 long-lived, read-only resources (semantic layer, planner, executor); conversation state
 lives in the ``Conversation`` the caller passes.
+
+Each answer reads one version of the warehouse (``Executor.snapshot``): when a rebuild swaps
+the file, an answer in flight finishes on the old version and the next one sees the new
+version, with the caches read from the warehouse (as-of date, dimension values, planner)
+refreshed.
 """
 
 from __future__ import annotations
@@ -82,6 +87,7 @@ class Pipeline:
         self._values: dict[str, list[str]] | None = None
         self._planner: Any = None
         self._default_as_of: date | None = None
+        self._version: Any = None  # the warehouse version the caches above were read from
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Pipeline:
@@ -115,18 +121,33 @@ class Pipeline:
         return self._planner
 
     def _retriever(self) -> Any:
-        """The index built by `chatbi init` (None when skipped: exact name matching is used)."""
-        if not self.settings.index_dir.exists():
-            return None
+        """The index built by `chatbi init`; a missing or damaged one is rebuilt here (None when
+        it cannot be: exact name matching is used)."""
         try:
             from chatbi.retrieval.index import open_retriever
+            from chatbi.retrieval.retriever import Retriever
 
-            retriever = open_retriever(self.settings, self.layer)
+            if self.settings.index_dir.exists():
+                retriever = open_retriever(self.settings, self.layer)
+            else:
+                log.warning("retrieval index %s is missing: building it now", self.settings.index_dir)
+                retriever = Retriever(self.layer, index_dir=self.settings.index_dir,
+                                      values=self.dimension_values(), app_db_path=self.settings.app_db_path)
             retriever.ensure_index()  # now, not inside the first question's LLM timeout
             return retriever
         except Exception as exc:  # noqa: BLE001 - the index is optional; name matching still works
             log.warning("retrieval index unavailable, LLM planner uses name matching: %s", exc)
             return None
+
+    def _refresh_if_replaced(self) -> None:
+        """Forget what was read from an older version of the warehouse file."""
+        version = self.executor.version()
+        with self._lock:
+            if self._version is not None and version != self._version:
+                log.info("warehouse %s was replaced: reloading as-of date, values and planner",
+                         self.settings.db_path)
+                self._values, self._planner, self._default_as_of = None, None, None
+            self._version = version
 
     def default_as_of(self) -> date:
         """The warehouse's as-of date: the date of the latest order."""
@@ -153,8 +174,10 @@ class Pipeline:
             text = clean_question(raw)
             answer.question = text
             role_obj = role if isinstance(role, Role) else Role.parse(role)
-            answer = respond(self, text, conversation=conversation, role=role_obj,
-                             as_of=as_of or self.default_as_of(), timer=timer, answer=answer)
+            with self.executor.snapshot():
+                self._refresh_if_replaced()
+                answer = respond(self, text, conversation=conversation, role=role_obj,
+                                 as_of=as_of or self.default_as_of(), timer=timer, answer=answer)
         except ChatBIError as exc:
             if exc.exit_code == 1:
                 raise
@@ -172,7 +195,8 @@ class Pipeline:
         answer = Answer(question=sql, intent="query", planner="offline", language="en")
         try:
             role_obj = role if isinstance(role, Role) else Role.parse(role)
-            respond_sql(self, sql, role=role_obj, timer=timer, answer=answer)
+            with self.executor.snapshot():
+                respond_sql(self, sql, role=role_obj, timer=timer, answer=answer)
         except ChatBIError as exc:
             if exc.exit_code == 1:
                 raise

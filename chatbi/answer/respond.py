@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
 from chatbi.answer.types import Answer
+from chatbi.errors import RefusedError
 from chatbi.sql.policy import Role
 
 if TYPE_CHECKING:
@@ -21,6 +23,7 @@ def respond(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_
     from chatbi.answer.alerts import is_alerts_question
 
     started = time.perf_counter()
+    refuse_other_merchant(text, role)
     planner = pipeline.planner
     if getattr(planner, "name", "offline") == "llm":
         plan = planner.plan(text, as_of=as_of, conversation=conversation, role=role)
@@ -57,6 +60,30 @@ def respond(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_
     if "sql" not in timer.timings:  # why/copy/alerts: their queries count as SQL time
         timer.stage("sql", started)
     return answer
+
+
+# "商户15", "商家 ID 15", "15号店铺", "merchant 15", "merchant_id = 15" (not 商户2025年…).
+_MERCHANT_REF = re.compile(
+    r"(?:商户|商家|店铺|卖家|店家)\s*(?:id|编号|号)?\s*[#:：=]?\s*(?P<a>\d{1,7})(?![\d年月季天周日个家名位%.])"
+    r"|(?P<b>\d{1,7})\s*号\s*(?:商户|商家|店铺)"
+    r"|\b(?:merchant|seller|shop|store)(?:[ _-]?id)?\s*[#:=]?\s*(?P<c>\d{1,7})\b(?![.%])",
+    re.IGNORECASE,
+)
+
+
+def refuse_other_merchant(text: str, role: Role) -> None:
+    """A merchant role naming another merchant is refused with the reason (the guard would
+    only show the caller's own rows, which would read as the other merchant's numbers)."""
+    if not role.is_merchant:
+        return
+    for match in _MERCHANT_REF.finditer(text):
+        number = int(match["a"] or match["b"] or match["c"])
+        if number != role.merchant_id and not (1900 <= number <= 2100 and not match["b"]):
+            raise RefusedError(
+                f"你的角色是商户 {role.merchant_id}，只能查看自己店铺的数据，不能查看商户 {number} 的数据。 / "
+                f"As merchant {role.merchant_id} you can only see your own shop's data, not merchant {number}'s.",
+                code="other_merchant_refused",
+            )
 
 
 def _asks_for_alerts(plan: Any, text: str, is_alerts_question: Any) -> bool:
@@ -126,12 +153,12 @@ def run_query(pipeline: Pipeline, query: SemanticQuery, *, role: Role, as_of: An
     from chatbi.answer.context import ChartContext
     from chatbi.answer.findings import finding_for
     from chatbi.semantic.compiler import compile_query
-    from chatbi.sql.guard import guard_sql
+    from chatbi.sql.run import run_guarded
 
     started = time.perf_counter()
     compiled = compile_query(query, pipeline.layer, as_of=as_of)
-    guarded = guard_sql(compiled.sql, pipeline.policy, role)
-    result = pipeline.executor.run(guarded.sql, max_rows=pipeline.settings.max_rows)
+    guarded, result = run_guarded(compiled.sql, executor=pipeline.executor, policy=pipeline.policy,
+                                  role=role, max_rows=pipeline.settings.max_rows)
     started = timer.stage("sql", started)
     answer.semantic_query = query
     answer.sql = guarded.sql
@@ -159,12 +186,13 @@ def run_query(pipeline: Pipeline, query: SemanticQuery, *, role: Role, as_of: An
 
 
 def respond_sql(pipeline: Pipeline, sql: str, *, role: Role, timer: _Timer, answer: Answer) -> Answer:
-    """Guard and run hand-written SQL; no planner, no semantic query."""
-    from chatbi.sql.guard import guard_sql
+    """Guard and run hand-written SQL; no planner, no semantic query. For merchant roles a
+    DuckDB error is not quoted (it could show a value from a row the merchant may not see)."""
+    from chatbi.sql.run import run_guarded
 
     started = time.perf_counter()
-    guarded = guard_sql(sql, pipeline.policy, role)
-    result = pipeline.executor.run(guarded.sql, max_rows=pipeline.settings.max_rows)
+    guarded, result = run_guarded(sql, executor=pipeline.executor, policy=pipeline.policy, role=role,
+                                  max_rows=pipeline.settings.max_rows)
     timer.stage("sql", started)
     answer.sql = guarded.sql
     answer.columns = list(result.columns)

@@ -8,6 +8,7 @@ Heavy modules are imported inside the commands so ``chatbi --help`` stays fast.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 import functools
@@ -24,6 +25,7 @@ from rich.console import Console
 
 from chatbi.config import Settings
 from chatbi.errors import ChatBIError, UnclearQuestionError, UserInputError, WarehouseError
+from chatbi.warehouse.files import atomic_replace
 
 if TYPE_CHECKING:
     from chatbi.answer.pipeline import Pipeline
@@ -306,12 +308,22 @@ def init(
         kwargs["seed"] = seed
     if end is not None:
         kwargs["end_date"] = end
-    with progress_bar(console, "演示数据 / demo data") as report:
-        summary = generate_demo(settings.db_path, progress=report, **kwargs)
-    for line in _summary_lines(summary):
-        console.print(line, markup=False, soft_wrap=True)
-    build_derived(settings.db_path, console, with_index=not skip_index)
+    with atomic_replace(settings.db_path) as tmp:  # one swap: raw data and profiles together
+        with progress_bar(console, "演示数据 / demo data") as report:
+            summary = generate_demo(tmp, progress=report, **kwargs)
+        for line in _summary_lines(_at_path(summary, settings.db_path)):
+            console.print(line, markup=False, soft_wrap=True)
+        build_derived(tmp, console, with_index=False)
+    if not skip_index:
+        build_index_step(settings.db_path, console)
     console.print(f"完成 / done: {settings.db_path}", style="bold green")
+
+
+def _at_path(report: Any, db_path: Path) -> Any:
+    """A build report that names the final warehouse path instead of the temporary one."""
+    if dataclasses.is_dataclass(report) and not isinstance(report, type) and hasattr(report, "db_path"):
+        return dataclasses.replace(report, db_path=db_path)
+    return report
 
 
 def _import(kind: str, directory: Path, db: Path | None, skip_index: bool) -> None:
@@ -323,11 +335,14 @@ def _import(kind: str, directory: Path, db: Path | None, skip_index: bool) -> No
 
     loader = importers.import_olist if kind == "olist" else importers.import_csv
     console = _out()
-    with progress_bar(console, f"导入 / import {kind}") as report:
-        result = loader(directory, settings.db_path, progress=report)
-    for line in _summary_lines(result):
-        console.print(line, markup=False, soft_wrap=True)
-    build_derived(settings.db_path, console, with_index=not skip_index)
+    with atomic_replace(settings.db_path) as tmp:  # one swap: raw data and profiles together
+        with progress_bar(console, f"导入 / import {kind}") as report:
+            result = loader(directory, tmp, progress=report)
+        for line in _summary_lines(_at_path(result, settings.db_path)):
+            console.print(line, markup=False, soft_wrap=True)
+        build_derived(tmp, console, with_index=False)
+    if not skip_index:
+        build_index_step(settings.db_path, console)
     console.print(f"完成 / done: {settings.db_path}", style="bold green")
 
 

@@ -8,29 +8,36 @@ from chatbi.errors import UserInputError
 from chatbi.sql.policy import Role
 
 
-def parse_role_map(raw: str | Mapping[str, str] | None, *, what: str = "CHATBI_API_KEYS") -> dict[str, Role]:
-    """Parse ``key=role`` pairs (or an already split mapping); every role must be valid."""
-    pairs: dict[str, str] = {}
+def parse_role_map(raw: str | Mapping[str, str] | None, *, what: str = "CHATBI_API_KEYS",
+                   secret_keys: bool = True) -> dict[str, Role]:
+    """Parse ``key=role`` pairs (or an already split mapping); every role must be valid.
+
+    With ``secret_keys`` (API keys) an error names the entry by its position, never the key;
+    Slack user ids are not secret and are named.
+    """
+    pairs: list[tuple[str, str]] = []
     if isinstance(raw, Mapping):
-        pairs = {str(k).strip(): str(v).strip() for k, v in raw.items()}
+        pairs = [(str(k).strip(), str(v).strip()) for k, v in raw.items()]
     elif raw:
         for chunk in raw.split(","):
             chunk = chunk.strip()
             if not chunk:
                 continue
             if "=" not in chunk:
+                shown = f"entry {len(pairs) + 1}" if secret_keys else repr(chunk)
                 raise UserInputError(
-                    f"{what} 格式应为 key=role / {what} must be comma-separated key=role pairs, got {chunk!r}",
+                    f"{what} 格式应为 key=role / {what} must be comma-separated key=role pairs, got {shown}",
                     code="invalid_config",
                 )
             key, role = chunk.split("=", 1)
-            pairs[key.strip()] = role.strip()
+            pairs.append((key.strip(), role.strip()))
     out: dict[str, Role] = {}
-    for key, role in pairs.items():
+    for position, (key, role) in enumerate(pairs, start=1):
         if not key:
             raise UserInputError(f"{what}: 空的键 / empty key", code="invalid_config")
         try:
             out[key] = Role.parse(role)
         except UserInputError as exc:
-            raise UserInputError(f"{what}: {key}: {exc.message}", code="invalid_config") from exc
+            shown = f"entry {position}" if secret_keys else key
+            raise UserInputError(f"{what}: {shown}: {exc.message}", code="invalid_config") from exc
     return out

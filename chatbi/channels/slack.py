@@ -155,7 +155,7 @@ class SlackBot:
     def from_env(cls, pipeline: Any, env: Mapping[str, str] | None = None) -> SlackBot:
         """Roles from ``CHATBI_SLACK_ROLES`` and ``CHATBI_SLACK_DEFAULT_ROLE``."""
         env = os.environ if env is None else env
-        roles = parse_role_map(env.get("CHATBI_SLACK_ROLES", ""), what="CHATBI_SLACK_ROLES")
+        roles = parse_role_map(env.get("CHATBI_SLACK_ROLES", ""), what="CHATBI_SLACK_ROLES", secret_keys=False)
         raw_default = (env.get("CHATBI_SLACK_DEFAULT_ROLE") or "marketer").strip().lower()
         default = None if raw_default in ("none", "refuse", "") else Role.parse(raw_default)
         return cls(pipeline, roles=roles, default_role=default)

@@ -34,7 +34,7 @@ RECOMMENDER_TABLES = ("merchant_links", "merchant_communities", "category_affini
 TOP_CATEGORIES = 5
 TOP_MERCHANTS = 10
 AUDIENCE_RANK = 3  # a user is in the predicted audience of their top-3 categories
-EVAL_SPLITS = (("category", 3, 90), ("category", 3, 30), ("merchant", 10, 90), ("merchant", 10, 30))
+EVAL_SPLITS = (("category", 3, 90), ("merchant", 10, 90))  # benchmarks/ also runs 30 days
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,9 @@ def create_recommendations(con: duckdb.DuckDBPyConnection, as_of: date,
     con.execute(f"CREATE OR REPLACE TABLE category_affinity AS SELECT *, {d} AS profile_date "
                 f"FROM ({affinity_sql(as_of)}) t "
                 "ORDER BY antecedent_type, antecedent, lift DESC, consequent")
-    categories = _predict(con, "category", as_of, TOP_CATEGORIES)
-    merchants = _predict(con, "merchant", as_of, TOP_MERCHANTS)
+    cache: recommend.Cache = {}
+    categories = _predict(con, "category", as_of, TOP_CATEGORIES, cache)
+    merchants = _predict(con, "merchant", as_of, TOP_MERCHANTS, cache)
     _write(con, "user_next_category", categories.rename(columns={"item": "category"}), as_of)
     merchants = merchants.assign(item=merchants["item"].astype("int64"))
     _write(con, "user_next_merchant", merchants.rename(columns={"item": "merchant_id"}), as_of)
@@ -69,8 +70,10 @@ def create_recommendations(con: duckdb.DuckDBPyConnection, as_of: date,
                min(score) FILTER (WHERE rank = 1) AS predicted_next_category_score,
                {d} AS profile_date
         FROM user_next_category GROUP BY user_id ORDER BY user_id""")
-    evaluations = tuple(recommend.evaluate(con, kind, as_of, k=k, holdout_days=days)  # type: ignore[arg-type]
+    evaluations = tuple(recommend.evaluate(con, kind, as_of, k=k, holdout_days=days,  # type: ignore[arg-type]
+                                           cache=cache)
                         for kind, k, days in EVAL_SPLITS)
+    cache.clear()
     _write_metrics(con, evaluations)
     counts = {t: int((con.execute(f"SELECT count(*) FROM {t}").fetchone() or (0,))[0])
               for t in RECOMMENDER_TABLES}
@@ -78,10 +81,11 @@ def create_recommendations(con: duckdb.DuckDBPyConnection, as_of: date,
 
 
 def _predict(con: duckdb.DuckDBPyConnection, kind: recommend.ItemKind, as_of: date,
-             k: int) -> pd.DataFrame:
-    data = recommend.load_interactions(con, kind, as_of)
+             k: int, cache: recommend.Cache) -> pd.DataFrame:
+    data = recommend.load_interactions(con, kind, as_of, cache)
     model = recommend.fit(data)
-    return recommend.predictions_frame(model, data, k)
+    bridge = recommend.build_bridge(con, as_of, data.items, cache) if kind == "merchant" else None
+    return recommend.predictions_frame(model, data, k, bridge)
 
 
 def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, as_of: date) -> None:

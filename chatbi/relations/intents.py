@@ -73,6 +73,7 @@ _KOL_PREFERENCE = _c(r"偏好|喜欢|爱买|买什么|买了什么|买些什么|
 _KOL_RANK = _c(r"哪个|哪些|哪位|哪几个|最强|最多|最高|购买力|消费力|排名|排行|带货|"
                r"\bwhich\b|\bmost\b|\btop\b|\bstrongest\b|\bbest\b|\bhighest\b|\bspend|\bpurchasing power\b|\brank")
 _PER_FOLLOWER = _c(r"购买力|消费力|人均|每个粉丝|\bper follower\b|\bpurchasing power\b|\bspending power\b")
+_PURCHASE = _c(r"购买|买|消费|下单|成交|gmv|销售|带货|\bspend|\bbuy|\bbought\b|\bpurchas|\brevenue\b|\bsales\b|\borders?\b")
 _WHO_FOLLOWS = _c(r"(?:买家|用户|客户|买的人|购买者).{0,8}(?:关注|粉丝)|关注了哪些|"
                   r"\bbuyers? of\b.{0,40}\bfollow|\bwho (?:buy|bought)\b.{0,40}\bfollow")
 
@@ -268,7 +269,7 @@ def _kol(norm: str, values: Mapping[str, Sequence[Any]], base: dict[str, Any]) -
         consequent = _type_word(norm, domain_hit[1] if domain_hit else None)
         kind = consequent if consequent in ("category", "brand", "style") else "style"
         return RelationRequest("kol_preferences", kol_domain=domain, consequent_type=kind, **base)
-    if _KOL_RANK.search(norm) or _KOL_PREFERENCE.search(norm):
+    if (_KOL_RANK.search(norm) or _KOL_PREFERENCE.search(norm)) and _PURCHASE.search(norm):
         return RelationRequest("kol_ranking", kol_domain=domain,
                                per_follower=bool(_PER_FOLLOWER.search(norm)), **base)
     return None

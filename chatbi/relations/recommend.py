@@ -38,6 +38,7 @@ NEIGHBOURS = 50
 POPULARITY_PRIOR = 0.1
 ALPHA = 0.5  # similarity C_ij / (C_ii^(1-α) · C_jj^α): 0.5 = cosine, lower favours popular items
 POPULARITY_DAYS = 90  # popularity = distinct buyers in the last 90 days before the cut-off
+BRIDGE_WEIGHT = 0.5  # merchants: share of the category-mediated score (see ``Bridge``)
 CHUNK_CELLS = 20_000_000  # dense cells scored at once (rows × items)
 
 
@@ -65,6 +66,34 @@ class ItemModel:
 
     def index(self) -> dict[object, int]:
         return {key: i for i, key in enumerate(self.items.tolist())}
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """Category-mediated merchant scores for the merchant model.
+
+    A user's next merchant is scored both by merchant co-occurrence and by
+    Σ_c P(category c | user) × P(merchant | c), where P(c | user) comes from the category
+    model and P(merchant | c) is the merchant's share of category c's buyers in the
+    ``POPULARITY_DAYS`` before the cut-off.
+    """
+
+    category_model: ItemModel
+    category_data: Interactions
+    to_merchants: np.ndarray  # categories × merchants, rows sum to 1 (or 0)
+
+    def block(self, users: np.ndarray) -> np.ndarray:
+        """users × merchants scores (rows sum to 1, or 0 without category history)."""
+        known = self.category_data.users
+        pos = np.searchsorted(known, users)
+        pos = np.clip(pos, 0, max(0, len(known) - 1))
+        found = (known[pos] == users) if len(known) else np.zeros(len(users), dtype=bool)
+        out = np.zeros((len(users), self.to_merchants.shape[1]))
+        if found.any():
+            rows = pos[found]
+            shares = score_block(self.category_model, self.category_data.weights[rows], prior=False)
+            out[found] = shares @ self.to_merchants
+        return out
 
 
 @dataclass(frozen=True)
@@ -141,8 +170,25 @@ def purchases_sql(kind: ItemKind, start: date, end: date) -> str:
           AND {bought} IS NOT NULL"""
 
 
-def load_interactions(con: duckdb.DuckDBPyConnection, kind: ItemKind, cutoff: date) -> Interactions:
-    """Read the interaction matrices of ``kind`` up to ``cutoff`` from the warehouse."""
+Cache = dict[tuple[str, date], Interactions]
+
+
+def load_interactions(con: duckdb.DuckDBPyConnection, kind: ItemKind, cutoff: date,
+                      cache: Cache | None = None) -> Interactions:
+    """Read the interaction matrices of ``kind`` up to ``cutoff`` from the warehouse.
+
+    ``cache`` (a dict the caller keeps for one warehouse) avoids reading the same matrices
+    twice, e.g. the category model the merchant bridge needs.
+    """
+    if cache is not None and (kind, cutoff) in cache:
+        return cache[(kind, cutoff)]
+    data = _load(con, kind, cutoff)
+    if cache is not None:
+        cache[(kind, cutoff)] = data
+    return data
+
+
+def _load(con: duckdb.DuckDBPyConnection, kind: ItemKind, cutoff: date) -> Interactions:
     frame = con.execute(interactions_sql(con, kind, cutoff)).df()
     recent = con.execute(
         f"SELECT item, count(DISTINCT user_id) AS n FROM ({purchases_sql(kind, cutoff - timedelta(days=POPULARITY_DAYS), cutoff)}) t GROUP BY item"
@@ -201,16 +247,54 @@ def _top_per_row(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
                              shape=matrix.shape)
 
 
-def score_block(model: ItemModel, history: sparse.csr_matrix) -> np.ndarray:
-    """Preference shares (rows sum to 1) for a block of users' weighted histories."""
+def score_block(model: ItemModel, history: sparse.csr_matrix, *, prior: bool = True,
+                extra: np.ndarray | None = None) -> np.ndarray:
+    """Preference shares (rows sum to 1) for a block of users' weighted histories.
+
+    ``extra`` (rows summing to 1 or 0) is blended in with ``BRIDGE_WEIGHT``; ``prior=False``
+    leaves out the popularity prior (users without history then get zeros).
+    """
     raw = np.asarray((history @ model.similarity).todense(), dtype=np.float64)
     totals = raw.sum(axis=1, keepdims=True)
     shares = np.divide(raw, totals, out=np.zeros_like(raw), where=totals > 0)
+    if extra is not None:
+        has = extra.sum(axis=1, keepdims=True) > 0
+        shares = np.where(has & (totals > 0), (1 - BRIDGE_WEIGHT) * shares + BRIDGE_WEIGHT * extra,
+                          np.where(totals > 0, shares, extra))
+        totals = totals + has
+    if not prior:
+        return shares
     mix = np.where(totals > 0, 1.0 - POPULARITY_PRIOR, 0.0)
     return mix * shares + (1.0 - mix) * model.prior[None, :]
 
 
-def predict_top(model: ItemModel, data: Interactions, k: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def build_bridge(con: duckdb.DuckDBPyConnection, cutoff: date, merchants: np.ndarray,
+                 cache: Cache | None = None) -> Bridge:
+    """The category model up to ``cutoff`` and P(merchant | category) before it."""
+    data = load_interactions(con, "category", cutoff, cache)
+    model = fit(data)
+    start = cutoff - timedelta(days=POPULARITY_DAYS)
+    frame = con.execute(f"""
+        SELECT p.category, CAST(o.merchant_id AS VARCHAR) AS merchant, count(DISTINCT o.user_id) AS n
+        FROM orders o JOIN order_items i ON i.order_id = o.order_id
+        JOIN products p ON p.product_id = i.product_id
+        WHERE o.status <> 'cancelled' AND o.order_ts >= DATE '{start.isoformat()}' + 1
+          AND o.order_ts < DATE '{cutoff.isoformat()}' + 1
+          AND p.category IS NOT NULL AND o.merchant_id IS NOT NULL
+        GROUP BY ALL""").df()
+    matrix = np.zeros((len(data.items), len(merchants)))
+    if len(frame):
+        rows = pd.Categorical(frame["category"], categories=data.items).codes
+        cols = pd.Categorical(frame["merchant"], categories=merchants).codes
+        ok = (rows >= 0) & (cols >= 0)
+        np.add.at(matrix, (rows[ok], cols[ok]), frame["n"].to_numpy(dtype=np.float64)[ok])
+    sums = matrix.sum(axis=1, keepdims=True)
+    matrix = np.divide(matrix, sums, out=np.zeros_like(matrix), where=sums > 0)
+    return Bridge(model, data, matrix)
+
+
+def predict_top(model: ItemModel, data: Interactions, k: int,
+                bridge: Bridge | None = None) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Yield (user ids, item column indices [rows × k], scores [rows × k]) per chunk, best first."""
     n_items = max(1, len(model.items))
     k = min(k, len(model.items))
@@ -218,7 +302,9 @@ def predict_top(model: ItemModel, data: Interactions, k: int) -> Iterator[tuple[
         return
     chunk = max(1, CHUNK_CELLS // n_items)
     for start in range(0, len(data.users), chunk):
-        block = score_block(model, data.weights[start:start + chunk])
+        users = data.users[start:start + chunk]
+        extra = bridge.block(users) if bridge is not None else None
+        block = score_block(model, data.weights[start:start + chunk], extra=extra)
         top = np.argpartition(-block, k - 1, axis=1)[:, :k]
         top_scores = np.take_along_axis(block, top, axis=1)
         order = np.argsort(-top_scores, axis=1, kind="stable")
@@ -226,10 +312,11 @@ def predict_top(model: ItemModel, data: Interactions, k: int) -> Iterator[tuple[
                np.take_along_axis(top_scores, order, axis=1))
 
 
-def predictions_frame(model: ItemModel, data: Interactions, k: int) -> pd.DataFrame:
+def predictions_frame(model: ItemModel, data: Interactions, k: int,
+                      bridge: Bridge | None = None) -> pd.DataFrame:
     """Long frame (user_id, item, score, rank) of each user's top ``k`` items."""
     parts = []
-    for users, cols, scores in predict_top(model, data, k):
+    for users, cols, scores in predict_top(model, data, k, bridge):
         kk = cols.shape[1]
         parts.append(pd.DataFrame({
             "user_id": np.repeat(users, kk),
@@ -244,11 +331,12 @@ def predictions_frame(model: ItemModel, data: Interactions, k: int) -> pd.DataFr
 
 
 def evaluate(con: duckdb.DuckDBPyConnection, kind: ItemKind, as_of: date, *, k: int,
-             holdout_days: int = 90) -> EvalResult:
+             holdout_days: int = 90, cache: Cache | None = None) -> EvalResult:
     """Train up to ``as_of − holdout_days``; test on purchases after; model vs popularity."""
     cutoff = as_of - timedelta(days=holdout_days)
-    data = load_interactions(con, kind, cutoff)
+    data = load_interactions(con, kind, cutoff, cache)
     model = fit(data)
+    bridge = build_bridge(con, cutoff, data.items, cache) if kind == "merchant" else None
     test = con.execute(purchases_sql(kind, cutoff, as_of)).df()
     index = model.index()
     test = test[test["user_id"].isin(data.users) & test["item"].isin(index)]
@@ -261,7 +349,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, kind: ItemKind, as_of: date, *, k: 
     sub = Interactions(kind, cutoff, data.users[rows], data.items, data.weights[rows],
                        data.positives[rows], data.popularity)
     hits = recall = base_hits = base_recall = 0.0
-    for users, cols, _ in predict_top(model, sub, kk):
+    for users, cols, _ in predict_top(model, sub, kk, bridge):
         for user, top in zip(users.tolist(), cols.tolist(), strict=True):
             bought = truth[user]
             got, base = len(bought & set(top)), len(bought & baseline)

@@ -15,13 +15,18 @@ once), interrupts it after ``timeout_s`` and fetches ``max_rows + 1`` rows to se
 ``truncated``. Before each query the file's identity (device, inode, size, mtime) is
 compared with the open one; when a rebuild replaced the file a new instance is opened for new
 queries while queries in flight finish on the old one, which is closed when they are done.
+``snapshot()`` pins one version of the file for every query a thread runs inside the block,
+so an answer made of several queries never mixes the old and the new warehouse.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -84,6 +89,11 @@ class _Handle:
                 self.active -= 1
                 raise
 
+    def hold(self) -> None:
+        """Count one more user (a snapshot) so the connection stays open until ``release``."""
+        with self.lock:
+            self.active += 1
+
     def release(self) -> None:
         with self.lock:
             self.active -= 1
@@ -122,6 +132,7 @@ class Executor:
         self.threads = int(threads)
         self._handle: _Handle | None = None
         self._lock = threading.RLock()
+        self._local = threading.local()  # .handle: the version pinned by snapshot()
 
     # -- public -------------------------------------------------------------------------------
 
@@ -159,6 +170,31 @@ class Executor:
         elapsed = (time.perf_counter() - started) * 1000
         truncated = len(rows) > max_rows
         return QueryResult(columns, [tuple(r) for r in rows[:max_rows]], truncated, elapsed)
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Within the block, every query of this thread reads the same version of the file.
+
+        A rebuild that swaps the file meanwhile is seen by the next block, never halfway
+        through this one. Nested blocks share the outer block's version.
+        """
+        if getattr(self._local, "handle", None) is not None:
+            yield
+            return
+        with self._lock:
+            handle = self._current()
+            handle.hold()
+        self._local.handle = handle
+        try:
+            yield
+        finally:
+            self._local.handle = None
+            handle.release()
+
+    def version(self) -> _FileKey:
+        """Identity of the file version queries read now (the pinned one inside a snapshot)."""
+        pinned = getattr(self._local, "handle", None)
+        return pinned.key if pinned is not None else self._current().key
 
     def scalar(self, sql: str) -> Any:
         """The first column of the first row (None when there is no row)."""
@@ -211,6 +247,9 @@ class Executor:
 
     def _acquire(self) -> tuple[_Handle, duckdb.DuckDBPyConnection]:
         """A cursor on the current handle, counted before any other thread can retire it."""
+        pinned = getattr(self._local, "handle", None)
+        if pinned is not None:
+            return pinned, pinned.cursor()
         with self._lock:
             handle = self._current()
             return handle, handle.cursor()
@@ -311,7 +350,7 @@ class Executor:
                 code="warehouse_incomplete",
                 detail=str(exc),
             )
-        if isinstance(exc, duckdb.IOException):
+        if isinstance(exc, duckdb.IOException) or _CORRUPT.search(str(exc)):
             return WarehouseError(
                 f"读取数据仓库失败，文件可能已损坏 / reading the warehouse failed, it may be "
                 f"corrupt: {detail}",
@@ -319,6 +358,9 @@ class Executor:
                 detail=str(exc),
             )
         return QueryError(f"查询执行失败 / the query failed: {detail}", detail=str(exc))
+
+
+_CORRUPT = re.compile(r"corrupt database file|does not match stored checksum", re.IGNORECASE)
 
 
 def _first_line(exc: BaseException) -> str:

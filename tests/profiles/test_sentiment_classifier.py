@@ -154,3 +154,8 @@ def test_training_folds_into_the_shipped_form(tmp_path: Path) -> None:
     train.save_folded(path, feat, model, lex_w, raw_lines=chosen, meta={"version": "test"})
     got = load_model(path).logits(chosen)
     assert np.allclose(got, expected, atol=1e-4)
+
+
+def test_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(sentiment.SentimentModelError, match="sentiment_train"):
+        load_model(tmp_path / "absent.npz")

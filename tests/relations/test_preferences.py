@@ -16,7 +16,7 @@ from tests.relations.conftest import AS_OF
 
 def test_recommender_beats_popularity(raw):
     metrics = raw.execute("SELECT * FROM recommender_metrics").df()
-    assert set(metrics["item_kind"]) == {"category", "merchant"}
+    assert set(metrics["item_kind"]) == {"category", "merchant"} and set(metrics["holdout_days"]) == {90}
     for row in metrics.itertuples():
         assert row.test_users >= 100
         assert row.hit_rate > row.baseline_hit_rate, row
@@ -25,15 +25,17 @@ def test_recommender_beats_popularity(raw):
     assert category.hit_rate - category.baseline_hit_rate > 0.05
 
 
-def test_evaluate_uses_a_later_time_split(raw):
-    result = recommend.evaluate(raw, "category", AS_OF, k=3, holdout_days=30)
+@pytest.mark.parametrize(("kind", "k"), [("category", 3), ("merchant", 10)])
+def test_evaluate_30_day_split_beats_popularity(raw, kind, k):
+    result = recommend.evaluate(raw, kind, AS_OF, k=k, holdout_days=30)
     assert result.cutoff == date(2026, 8, 31)
     test_users = raw.execute("""
         SELECT count(DISTINCT o.user_id) FROM orders o
         WHERE o.status <> 'cancelled' AND o.order_ts >= DATE '2026-09-01'
           AND o.order_ts < DATE '2026-10-01'""").fetchone()[0]
-    assert 0 < result.users <= test_users
+    assert 100 <= result.users <= test_users
     assert result.hit_rate > result.baseline_hit_rate
+    assert result.recall > result.baseline_recall
 
 
 def test_predictions_are_ranked_shares(raw):
