@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         copy = work / "step.duckdb"
         shutil.copyfile(db, copy)
         con = duckdb.connect(str(copy))
+        con.execute("SET enable_progress_bar = false")
         as_of = resolve_as_of(con, None)
         users = con.execute("SELECT count(*) FROM users").fetchone()[0]
         rows = []

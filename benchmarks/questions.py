@@ -12,7 +12,15 @@ from __future__ import annotations
 import statistics
 
 from benchmarks import hotpath
-from benchmarks.common import Context, Goal, Section, fmt_ms, offline_pipeline, percentile, question_turns
+from benchmarks.common import (
+    Context,
+    Goal,
+    Section,
+    fmt_ms,
+    offline_pipeline,
+    percentile,
+    question_turns,
+)
 
 STAGES = ("plan", "sql", "chart", "finding", "total")
 P50_GOAL_MS, P95_GOAL_MS, SQL_RATIO_GOAL = 150, 600, 1.5

@@ -24,6 +24,8 @@ def respond(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_
 
     started = time.perf_counter()
     refuse_other_merchant(text, role)
+    if _relation(pipeline, text, role=role, as_of=as_of, timer=timer, answer=answer):
+        return answer
     planner = pipeline.planner
     if getattr(planner, "name", "offline") == "llm":
         plan = planner.plan(text, as_of=as_of, conversation=conversation, role=role)
@@ -84,6 +86,24 @@ def refuse_other_merchant(text: str, role: Role) -> None:
                 f"As merchant {role.merchant_id} you can only see your own shop's data, not merchant {number}'s.",
                 code="other_merchant_refused",
             )
+
+
+def _relation(pipeline: Pipeline, text: str, *, role: Role, as_of: Any, timer: _Timer,
+              answer: Answer) -> bool:
+    """Graph, recommendation and journey questions have their own typed intent."""
+    from chatbi.relations import answer_relation, detect_relation_question, fill_answer
+
+    started = time.perf_counter()
+    request = detect_relation_question(text, answer.language, pipeline.dimension_values())
+    if request is None:
+        return False
+    started = timer.stage("plan", started)
+    result = answer_relation(request, executor=pipeline.executor, policy=pipeline.policy, role=role,
+                             layer=pipeline.layer, as_of=as_of, language=request.language)
+    fill_answer(answer, result)
+    answer.intent = "query"
+    timer.stage("sql", started)
+    return True
 
 
 def _asks_for_alerts(plan: Any, text: str, is_alerts_question: Any) -> bool:

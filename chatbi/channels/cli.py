@@ -397,8 +397,9 @@ def ask(
     """回答一个问题 / answer one question."""
 
     def produce() -> Answer:
-        if not question.strip():
-            raise UserInputError("问题为空 / empty question", code="invalid_input")
+        if not question.strip():  # the same clarification the pipeline gives
+            raise UnclearQuestionError("请输入一个问题，例如“各大区的GMV” / Please ask a question, e.g. "
+                                       "'GMV by region'.", code="empty_question")
         who = parse_role(role)
         when = parse_date(as_of, "--as-of")
         pipeline = load_pipeline(settings_for(db))

@@ -67,6 +67,7 @@ class _Steps:
         self.progress = progress
         self.seconds: dict[str, float] = {}
         self.cpu_seconds: dict[str, float] = {}
+        self.started = time.perf_counter()
         self._done = 0.0
         self._steps = {key: (label, share) for key, label, share in STEPS}
 
@@ -117,13 +118,31 @@ def build_profiles(db_path: Path, *, as_of: date | None = None,
 
 def _build(con: duckdb.DuckDBPyConnection, as_of: date | None, steps: _Steps) -> BuildReport:
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute("SET enable_progress_bar = false")
     with steps.step("check"):
         info = check_inputs(con)
         as_of = resolve_as_of(con, as_of)
     with steps.step("staging"):
         create_staging(con, as_of)
+    job: reviews.BackgroundSentiment | None = None
+    senti: reviews.SentimentResult | None = None
     with steps.step("sentiment") as partial:
-        senti = reviews.build_review_sentiment(con, as_of, partial)
+        classifier = reviews.load_classifier()
+        if classifier[0] is not None and info.has_reviews:
+            job = reviews.BackgroundSentiment(con, as_of, classifier)   # overlaps the next steps
+        else:
+            senti = reviews.build_review_sentiment(con, as_of, partial, classifier=classifier)
+    try:
+        report = _build_rest(con, as_of, info, steps, job, senti)
+    finally:
+        if job is not None:
+            job.cancel()
+    return report
+
+
+def _build_rest(con: duckdb.DuckDBPyConnection, as_of: date, info: InputInfo, steps: _Steps,
+                job: reviews.BackgroundSentiment | None,
+                senti: reviews.SentimentResult | None) -> BuildReport:
     with steps.step("features"):
         features.create_user_features(con, info)
     with steps.step("churn"):
@@ -136,6 +155,10 @@ def _build(con: duckdb.DuckDBPyConnection, as_of: date | None, steps: _Steps) ->
     with steps.step("user_profile"):
         users.create_user_profile(con, as_of)
     with steps.step("merchants"):
+        if job is not None:          # merchant review shares need the sentiment labels
+            senti = job.result()
+            steps.seconds["sentiment"] = job.seconds
+        assert senti is not None
         merchants.create_merchant_state(con, info)
         merchants.create_merchant_profile(con, as_of)
     with steps.step("relations"):
@@ -154,9 +177,12 @@ def _build(con: duckdb.DuckDBPyConnection, as_of: date | None, steps: _Steps) ->
             sentiment_method=senti.method, alert_count=alert_count,
             step_seconds=dict(steps.seconds), missing_optional_tables=info.missing_optional,
             notes=notes, extra_row_counts=extra_counts,
+            elapsed_seconds=round(time.perf_counter() - steps.started, 3),
         )
         _write_build_info(con, report)
-    return replace(report, step_seconds=dict(steps.seconds), step_cpu_seconds=dict(steps.cpu_seconds))
+    return replace(report, step_seconds=dict(steps.seconds),
+                   step_cpu_seconds=dict(steps.cpu_seconds),
+                   elapsed_seconds=round(time.perf_counter() - steps.started, 3))
 
 
 def _run_recommender(con: duckdb.DuckDBPyConnection, as_of: date,

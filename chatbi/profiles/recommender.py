@@ -139,6 +139,7 @@ def build_recommendations(db_path: Path, *, as_of: date | None = None) -> Recomm
     with atomic_replace(Path(db_path), copy_existing=True) as tmp:
         con = duckdb.connect(str(tmp))
         try:
+            con.execute("SET enable_progress_bar = false")
             report = create_recommendations(con, resolve_as_of(con, as_of))
             con.execute("CHECKPOINT")
         finally:

@@ -11,6 +11,8 @@ are reused.
 from __future__ import annotations
 
 import importlib
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -89,8 +91,12 @@ def _previous(con: duckdb.DuckDBPyConnection) -> bool:
             "content_hash"} <= cols
 
 
+class Cancelled(Exception):
+    """The build stopped while the classifier was still running."""
+
+
 def _classify(con: duckdb.DuckDBPyConnection, as_of: date, classify: Classifier, method: str,
-              progress: Callable[[float], None]) -> SentimentResult:
+              progress: Callable[[float], None], cancel: threading.Event | None) -> SentimentResult:
     con.execute(f"CREATE OR REPLACE TEMP TABLE _rv_all AS {_scope(con, as_of)}")
     con.execute("CREATE OR REPLACE TEMP TABLE _rv AS SELECT review_id, content, "
                 "md5(content) AS content_hash FROM _rv_all WHERE chinese")
@@ -108,6 +114,8 @@ def _classify(con: duckdb.DuckDBPyConnection, as_of: date, classify: Classifier,
     labels: list[str] = []
     scores: list[float] = []
     for start in range(0, len(texts), BATCH):
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
         chunk = texts[start:start + BATCH]
         out = list(classify(chunk))
         if len(out) != len(chunk):
@@ -142,13 +150,15 @@ def _classify(con: duckdb.DuckDBPyConnection, as_of: date, classify: Classifier,
 def build_review_sentiment(con: duckdb.DuckDBPyConnection, as_of: date,
                            progress: Callable[[float], None] | None = None,
                            classifier: tuple[Classifier | None, str] | None = None,
-                           ) -> SentimentResult:
+                           cancel: threading.Event | None = None) -> SentimentResult:
     """Create ``review_sentiment`` for the reviews written up to the as-of date."""
     report = progress or (lambda _f: None)
     classify, method = classifier if classifier is not None else load_classifier()
     if classify is not None:
         try:
-            return _classify(con, as_of, classify, method, report)
+            return _classify(con, as_of, classify, method, report, cancel)
+        except Cancelled:
+            raise
         except Exception as exc:  # noqa: BLE001 - a failing classifier must not fail the build
             note = f"分类器出错，改用评分规则: {type(exc).__name__}: {exc}"
     else:
@@ -156,3 +166,45 @@ def build_review_sentiment(con: duckdb.DuckDBPyConnection, as_of: date,
     _create(con, _rule_rows(_scope(con, as_of)) + " ORDER BY review_id")
     n = scalar(con, "SELECT count(*) FROM review_sentiment")
     return SentimentResult(method=RULE_METHOD, reviews=n, note=note)
+
+
+class BackgroundSentiment:
+    """Runs :func:`build_review_sentiment` in a thread on its own DuckDB cursor.
+
+    The classifier is Python-bound while most other steps run inside DuckDB (which releases
+    the GIL), so classifying reviews alongside them shortens the build. ``result()`` waits
+    for it; ``cancel()`` stops it between batches (used when the build fails).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, as_of: date,
+                 classifier: tuple[Classifier | None, str]):
+        self._cursor = con.cursor()
+        self._cancel = threading.Event()
+        self._result: SentimentResult | None = None
+        self._error: BaseException | None = None
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._run, args=(as_of, classifier),
+                                        name="review-sentiment", daemon=True)
+        self._thread.start()
+
+    def _run(self, as_of: date, classifier: tuple[Classifier | None, str]) -> None:
+        start = time.perf_counter()
+        try:
+            self._result = build_review_sentiment(self._cursor, as_of, classifier=classifier,
+                                                  cancel=self._cancel)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            self._error = exc
+        finally:
+            self.seconds = round(time.perf_counter() - start, 3)
+            self._cursor.close()
+
+    def result(self) -> SentimentResult:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._thread.join()

@@ -21,7 +21,7 @@ import pandas as pd
 from chatbi.answer.context import describe_time
 from chatbi.answer.findings import CheckResult
 from chatbi.answer.types import Answer, Definition
-from chatbi.errors import RefusedError, UnclearQuestionError, UserInputError
+from chatbi.errors import RefusedError, UnclearQuestionError, UserInputError, WarehouseError
 from chatbi.planner.time_parser import latest_complete_month, parse_time
 from chatbi.relations import charts, graph, journeys, social
 from chatbi.relations import findings as F
@@ -140,18 +140,21 @@ class _Ctx:
     def window(self) -> tuple[date, date]:
         return (self.start or date(1900, 1, 1), self.end or self.as_of)
 
-    def run(self, sql: str, *, main: bool = True) -> pd.DataFrame:
+    def run(self, sql: str, *, main: bool = True, record: bool = True) -> pd.DataFrame:
+        """Guard and run ``sql`` for the role; ``main`` queries set ``truncated``, recorded ones
+        are shown as the answer's SQL (the first) or as extra SQL."""
         try:
             guarded, result = run_guarded(sql, executor=self.executor, policy=self.policy,
                                           role=self.role)
-        except QueryError as exc:
+        except (QueryError, WarehouseError) as exc:
             text = str(exc.message)
             if any(t in text for t in RELATION_TABLES) and ("not exist" in text or "Catalog" in text):
                 raise RelationsNotBuiltError(
                     "关系数据尚未构建，请先重新构建画像（chatbi build-profiles）/ The relationship "
                     "tables are not built yet; rebuild the profiles first.") from exc
             raise
-        self.sqls.append(guarded.sql)
+        if record:
+            self.sqls.append(guarded.sql)
         if main:
             self.truncated = self.truncated or result.truncated
         return result.to_frame()
@@ -236,8 +239,7 @@ def _resolve_merchant(ctx: _Ctx) -> int | None:
     if req.merchant_id is not None:
         return req.merchant_id
     if req.merchant_text:
-        found = ctx.run(graph.merchant_lookup_sql(req.merchant_text), main=False)
-        ctx.sqls.pop()
+        found = ctx.run(graph.merchant_lookup_sql(req.merchant_text), main=False, record=False)
         if found.empty:
             raise UnclearQuestionError(
                 ctx.t(f"没有找到名称包含「{req.merchant_text}」的商户，请给出商户ID。",
@@ -291,6 +293,13 @@ def _repeat_buyers(ctx: _Ctx) -> Handled:
                                     edge_title=ctx.t("共享买家", "shared buyers"))
     if frame.empty:
         finding = ctx.t("没有找到有买家的商户。", "No merchant has buyers yet.")
+    elif ctx.role.is_merchant:
+        top = frame.iloc[0]
+        finding = (f"Up to the profile build, {F.n(top.repeat_buyers, 'en')} of the shop's {F.n(top.buyers, 'en')} "
+                   f"buyers ({F.pct(top.repeat_buyer_share)}) ordered at least twice; other merchants' "
+                   "figures are not visible to a merchant account." if ctx.en else
+                   f"截至画像构建日，本店（{F.row_label(top)}）有 {F.n(top.repeat_buyers, 'zh')} 位复购用户，"
+                   f"占 {F.n(top.buyers, 'zh')} 位买家的 {F.pct(top.repeat_buyer_share)}；商户账号看不到其他商户的数据。")
     else:
         top = frame.iloc[0]
         best = frame.loc[frame["repeat_buyer_share"].idxmax()]
@@ -311,7 +320,7 @@ def _repeat_buyers(ctx: _Ctx) -> Handled:
     definition = _definition(ctx, "repeat_buyers", ("复购用户", "在同一商户有 2 个及以上有效订单的用户（用户–商户关系表 is_repeat_buyer）。"),
                              ("repeat buyers", "users with 2+ valid orders at the same merchant (user_merchant_relation.is_repeat_buyer)."),
                              "COUNT(*) FROM user_merchant_relation WHERE is_repeat_buyer")
-    return frame, chart, finding, {"ratio_columns": ["repeat_buyer_share"]}, [definition]
+    return frame, chart, finding, {"ratio_columns": ["repeat_buyer_share"], "extra_counts": [2]}, [definition]
 
 
 def _merchant_refusal(ctx: _Ctx) -> None:

@@ -84,10 +84,14 @@ def funnel_sql(start: date, end: date, *, steps: tuple[str, ...] = DEFAULT_STEPS
     counts = " UNION ALL ".join(
         f"SELECT dim, {k} AS step_no, {quote(step)} AS step, count(*) AS users FROM s{k} GROUP BY dim"
         for k, step in enumerate(steps, start=1))
+    step_rows = " UNION ALL ".join(f"SELECT {k} AS step_no, {quote(step)} AS step"
+                                   for k, step in enumerate(steps, start=1))
     ctes.append("dims AS (SELECT DISTINCT dim FROM s1)")
+    ctes.append(f"st AS ({step_rows})")
     ctes.append(f"""c AS (
-        SELECT d.dim, x.step_no, x.step, coalesce(x.users, 0) AS users
-        FROM dims d JOIN ({counts}) x ON x.dim = d.dim)""")
+        SELECT d.dim, st.step_no, st.step, coalesce(x.users, 0) AS users
+        FROM dims d CROSS JOIN st
+        LEFT JOIN ({counts}) x ON x.dim = d.dim AND x.step_no = st.step_no)""")
     dim_col = f"dim AS {dimension}, " if dimension else ""
     window = "PARTITION BY dim ORDER BY step_no"
     return f"""

@@ -26,3 +26,25 @@ def test_network_answer_serialises(ask):
     answer = fill_answer(Answer(question="q"), result)
     text = json.dumps(answer.to_dict(), ensure_ascii=False)
     assert "merchant_links" in text and "shared_buyers" in text
+
+
+def test_missing_tables_give_a_clear_error(rel_db, tmp_path, policy, values):
+    import shutil
+
+    import duckdb
+    import pytest
+
+    from chatbi.relations import RelationsNotBuiltError, answer_relation, detect_relation_question
+    from chatbi.sql.executor import Executor
+    from chatbi.sql.policy import Role
+    from tests.relations.conftest import AS_OF
+
+    path = tmp_path / "old.duckdb"
+    shutil.copyfile(rel_db, path)
+    con = duckdb.connect(str(path))
+    con.execute("DROP TABLE merchant_links")
+    con.close()
+    request = detect_relation_question("和商户12共享客户最多的商户", None, values)
+    with Executor(path) as executor, pytest.raises(RelationsNotBuiltError) as info:
+        answer_relation(request, executor=executor, policy=policy, role=Role.parse("admin"), as_of=AS_OF)
+    assert info.value.exit_code == 2 and "profile" in info.value.message
