@@ -67,7 +67,9 @@ class Context:
     seed: int = 42
     end_date: date = date(2026, 9, 30)
     max_cases: int | None = None  # first N evaluation cases only (smoke tests)
-    max_requests: int | None = None  # cap on HTTP requests per client (smoke tests)
+    max_requests: int | None = None  # cap on HTTP requests per level (smoke tests)
+    with_index: bool = True  # build the retrieval index of cached warehouses (as `chatbi init`)
+    diagnose: bool = True  # profile what limits a missed goal (pyinstrument, -X importtime)
     log: Callable[[str], None] = print
 
     def repeats(self, scale: str = "tiny", *, expensive: bool = False) -> int:

@@ -49,7 +49,9 @@ def _limit(m: dict) -> str:
 def run(ctx: Context) -> Section:
     section = Section("generation", "Demo generation (`chatbi init --demo`, `generate_demo`)")
     section.intro = ("Each run is a fresh child process; time is the `generate_demo` call, peak memory "
-                     "is the child's `ru_maxrss` (DuckDB runs in-process, so it is included).")
+                     "is the child's `ru_maxrss` (DuckDB runs in-process, so it is included). Stages are "
+                     "timed from the generator's progress reports; 'counting rows' also holds the final "
+                     "CHECKPOINT and the atomic rename.")
     section.header = ["scale", "orders", "events", "time", "CPU time", "peak RSS", "orders/s",
                       "slowest stages"]
     results = {}

@@ -3,8 +3,9 @@
 Every case of tests/eval/questions_*.yaml is asked in its own conversation (follow-ups see
 the earlier turns); the stage timings come from ``Answer.timings_ms`` (plan, sql, chart,
 finding, total). The pipeline is warmed first (planner, dimension values, one question), as
-a running server would be. When a latency goal is missed, pyinstrument profiles the five
-slowest questions again and the report lists the functions with the most self time.
+a running server would be. When a goal is missed, pyinstrument profiles the ten questions
+around the median (p50 and SQL-ratio goals) or the five slowest (p95 goal) again, and the
+report lists the functions with the most self time.
 """
 
 from __future__ import annotations
@@ -63,9 +64,9 @@ def measure(ctx: Context, scale: str) -> dict:
         ranked = sorted(records, key=lambda r: -r["total"])
         stats["slowest"] = [(r["question"], r["total"]) for r in ranked[:5]]
         middle = ranked[len(ranked) // 2 - 5: len(ranked) // 2 + 5] or ranked
-        if stats["total_p50"] > P50_GOAL_MS or (stats["sql_ratio"] or 0) > SQL_RATIO_GOAL:
+        if ctx.diagnose and (stats["total_p50"] > P50_GOAL_MS or (stats["sql_ratio"] or 0) > SQL_RATIO_GOAL):
             stats["hot_median"] = _hot(pipeline, [r["question"] for r in middle])
-        if stats["total_p95"] > P95_GOAL_MS:
+        if ctx.diagnose and stats["total_p95"] > P95_GOAL_MS:
             stats["hot_slowest"] = _hot(pipeline, [r["question"] for r in ranked[:5]])
     finally:
         pipeline.close()
@@ -85,7 +86,7 @@ def run(ctx: Context) -> Section:
         s = measure(ctx, scale)
         results[scale] = s
         section.rows.append([
-            scale, f"{s['questions']} ({s['with_sql']} with SQL)",
+            scale, f"{s['questions']} ({s['with_sql']} with SQL, {s['errors']} answered with an error)",
             *(f"{fmt_ms(s[f'{k}_p50'])} / {fmt_ms(s[f'{k}_p95'])}" for k in STAGES),
             "–" if s["sql_ratio"] is None else f"{s['sql_ratio']:.2f}×",
         ])

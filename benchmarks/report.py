@@ -77,7 +77,7 @@ def section_md(section: Section) -> list[str]:
         out += [section.intro, ""]
     if section.header:
         out += [*_table(section.header, section.rows), ""]
-    out += [f"- {note}" for note in section.notes]
+    out += ["- " + " ".join(note.split()) for note in section.notes]
     if section.notes:
         out.append("")
     if section.markdown:
@@ -105,7 +105,6 @@ def write(out_path: Path, generated: str) -> None:
     intro = DEFAULT_INTRO
     if out_path.exists():
         text = out_path.read_text(encoding="utf-8")
-        if MARKER in text:
-            intro = text.split(MARKER, 1)[0]
+        intro = text.split(MARKER, 1)[0] if MARKER in text else text  # no marker yet: all hand-written
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(intro.rstrip() + "\n\n" + generated.rstrip() + "\n", encoding="utf-8")

@@ -56,7 +56,7 @@ def ensure_warehouse(ctx: Context, scale: str, *, profiles: bool = True, with_in
     if profiles and not has_profiles(db):
         ctx.log(f"  cache: building profiles of {db.name} (not timed)")
         run_child("profiles", db)
-    if with_index and not index_dir(db).exists():
+    if with_index and ctx.with_index and not index_dir(db).exists():
         ctx.log(f"  cache: building the retrieval index of {db.name} (not timed)")
         run_child("index", db)
     return db

@@ -136,7 +136,7 @@ def _why(pipeline: Pipeline, plan: Any, text: str, *, role: Role, as_of: Any, an
         plan.why_request or plan.query, layer=pipeline.layer, policy=pipeline.policy, role=role,
         executor=pipeline.executor, as_of=as_of, language=plan.language, catalog=pipeline.catalog_,
         dimensions=plan.query.dimensions if plan.query else None,
-        cohort=detect_cohort(text), time_given=time_was_given(plan),
+        cohort=detect_cohort(text, plan), time_given=time_was_given(plan),
     )
     _fill_table(answer, result.table())
     answer.sql, answer.chart, answer.finding = result.sql_text, result.chart, result.finding

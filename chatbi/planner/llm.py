@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -261,11 +260,8 @@ class LLMPlanner:
     # ------------------------------------------------------------------ optional text
     @property
     def text_enabled(self) -> bool:
-        """CHATBI_LLM_TEXT=1 (or ``Settings.llm_text``): the model may write findings and copy."""
-        flag = getattr(self.settings, "llm_text", None)
-        if flag is None:
-            flag = os.environ.get("CHATBI_LLM_TEXT", "").strip().lower() in ("1", "true", "yes")
-        return bool(flag)
+        """``Settings.llm_text`` (CHATBI_LLM_TEXT=1): the model may write findings and copy."""
+        return bool(self.settings.llm_text)
 
     def _write(self, template: str, **values: Any) -> str | None:
         if not self.text_enabled:

@@ -22,9 +22,11 @@ from chatbi.semantic.query import Filter, Grain, MetricFilter
 
 _STOP = re.compile(
     r"请问|请|帮我|帮忙|给我|我想|我要|想知道|知道|看一下|看下|看看|查一下|查询|查|统计|一下|分析|情况|数据|表现|"
-    r"整体|总体|全平台|平台|全站|全网|全国|大盘|整个|公司|总的|合计|总计|一共|总共|实际|目前|当前|现在|"
+    r"整体|总体|全平台|平台|全站|全网|全国|大盘|整个|公司|总的|合计|总计|累计|一共|总共|实际|目前|当前|现在|最近|近期|"
     r"多少|是多少|什么|怎么样|如何|不同|以外|之外|超过|所有|全部|各|给|写|看|人|区|月|的|了|吗|呢|吧|啊|是|和|与|及|跟|在|里|中|对|把|从|到|为|有|个|我们|我的|咱们|"
-    r"\b(?:please|show|me|tell|give|what|what's|whats|is|are|was|were|the|a|an|of|for|from|in|on|at|to|by|and|or|with|how|much|many|did|do|does|had|has|have|i|we|our|my|want|see|get|can|you|it|its|data|numbers?|please|there|here|all|than|then|which|who|total|overall|entire|whole|platform|platform-wide|company|current|currently|actual)\b|"
+    r"\b(?:please|show|me|tell|give|what|what's|whats|is|are|was|were|the|a|an|of|for|from|in|on|at|to|by|and|or|with|how|much|many|did|do|does|had|has|have|i|we|our|my|want|see|get|can|you|it|its|data|numbers?|please|there|here|all|than|then|which|who|total|overall|entire|whole|platform|platform-wide|company|current|currently|actual|recent|recently|any|"
+    r"each|every|per|across|between|during|within|so|far|ever|sum|amount|value|values|figure|figures|"
+    r"day|days|week|weeks|month|months|quarter|quarters|year|years|period|periods|time|date)\b|"
     r"[\s\d,.?!:;()\[\]'\"/\\+*=<>%&-]",
     re.ASCII,
 )

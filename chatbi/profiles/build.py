@@ -3,7 +3,10 @@
 The build works on a copy of the warehouse (``atomic_replace(copy_existing=True)``): readers
 keep seeing the previous file until the new one is complete, and a failure at any step
 leaves the previous file untouched. Every step is set-based DuckDB SQL; Python only fits
-and applies the churn and CLV models on arrays.
+and applies the churn and CLV models on arrays. The review classifier (Python-bound) runs in
+a background thread on its own cursor while the SQL steps proceed, and is joined before the
+merchant step needs its labels. When ``chatbi.profiles.recommender`` is installed, its
+tables are built in the same run (step ``recommender``).
 """
 
 from __future__ import annotations
@@ -122,6 +125,12 @@ def _build(con: duckdb.DuckDBPyConnection, as_of: date | None, steps: _Steps) ->
     with steps.step("check"):
         info = check_inputs(con)
         as_of = resolve_as_of(con, as_of)
+        # free the previous build's blocks first, so the file does not grow on every rebuild
+        # (review_sentiment stays: its rows are reused when the text is unchanged)
+        for table in (*PROFILE_TABLES, "profile_build_info"):
+            if table != "review_sentiment":
+                con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute("CHECKPOINT")
     with steps.step("staging"):
         create_staging(con, as_of)
     job: reviews.BackgroundSentiment | None = None

@@ -196,7 +196,7 @@ def _limit(norm: str) -> int | None:
     m = planner_intents.TOP_N.search(norm)
     if not m:
         return None
-    value = to_int(m["n"] or m["n2"])
+    value = to_int(m["n"] or m["n2"] or m.groupdict().get("n3"))
     return max(1, min(MAX_LIMIT, value)) if value else None
 
 

@@ -368,7 +368,7 @@ class _Compiler:
             # cancelled have no profile segment) shows up as an extra row of zeros
             filters = list(dict.fromkeys(" ".join((ref.measure.filter or "").split()) for ref in group.refs))
             trees = [qualify(parse_expr(f, self.as_of), base) for f in filters]
-            conds.append(trees[0] if len(trees) == 1 else exp.or_(*[exp.Paren(this=t) for t in trees]))
+            conds.append(trees[0] if len(trees) == 1 else cast(exp.Expression, exp.or_(*[exp.Paren(this=t) for t in trees])))
         projections = [tree.copy().as_(name) for name, tree in keys]
         projections += [aggregate(ref.measure, base, self.as_of).as_(ref.key) for ref in group.refs]
         select = select.select(*projections, copy=False)

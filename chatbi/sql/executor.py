@@ -291,9 +291,8 @@ class Executor:
                 code="warehouse_missing",
             )
         lowered = text.lower()
-        if "lock" in lowered or "already attached" in lowered or isinstance(
-            exc, getattr(duckdb, "ResourceInUseException", ())
-        ):
+        locked = bool(re.search(r"\block\b|already attached", lowered)) and not _CORRUPT.search(text)
+        if locked or isinstance(exc, getattr(duckdb, "ResourceInUseException", ())):
             return WarehouseError(
                 f"数据仓库正被其他程序写入 / the warehouse {self.db_path} is locked by a writer "
                 "(a rebuild or import?). 请稍后再试 / try again shortly.",

@@ -111,7 +111,10 @@ def test_an_unknown_qualifier_asks_instead_of_answering_the_total(demo_planner: 
     assert plan.message and any(word in plan.message for word in ("竞争对手", "东南部", "圣保罗", "competitor"))
 
 
-@pytest.mark.parametrize("question", ["上个月整体的GMV", "我们平台的GMV是多少", "total GMV last month"])
+@pytest.mark.parametrize("question", [
+    "上个月整体的GMV", "我们平台的GMV是多少", "本月累计的GMV", "上个月全部品类的GMV", "total GMV last month",
+    "GMV of each region", "GMV for the last 3 months", "GMV of all categories",
+])
 def test_filler_words_are_not_qualifiers(demo_planner: OfflinePlanner, question: str) -> None:
     check(demo_planner.plan(question, as_of=AS_OF), E(intent="query", metrics=["gmv"], filters=[]))
 

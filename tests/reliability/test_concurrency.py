@@ -9,7 +9,6 @@ error, no cross-talk between sessions' follow-ups.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import threading
 import time
@@ -25,6 +24,7 @@ from chatbi.channels.api import create_app
 from tests.channels.conftest import free_port
 
 from .conftest import REPO_ROOT
+from .rows import same_rows
 
 CLIENTS = 16
 SOAK_SECONDS = float(os.environ.get("CHATBI_SOAK_SECONDS", "60"))
@@ -34,19 +34,6 @@ GENDERS = ("女", "男")
 def chain_for(client: int, regions: list[str]) -> tuple[str, str, str]:
     region = regions[client % len(regions)]
     return ("各大区的GMV", f"那只看{region}呢", f"只看{GENDERS[client % 2]}性")
-
-
-def same_rows(got: list[list[Any]], want: list[list[Any]]) -> bool:
-    if len(got) != len(want):
-        return False
-    for g_row, w_row in zip(got, want, strict=True):
-        for g, w in zip(g_row, w_row, strict=True):
-            if isinstance(w, float) and isinstance(g, int | float):
-                if not math.isclose(g, w, rel_tol=1e-9, abs_tol=1e-6):
-                    return False
-            elif g != w:
-                return False
-    return True
 
 
 @pytest.fixture(scope="module")
