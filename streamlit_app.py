@@ -198,7 +198,7 @@ def render_answer(message: dict[str, Any]) -> None:
         render_copy(data.get("copy") or [])
         if data.get("chart"):
             st.vega_lite_chart(web.display_spec(data["chart"]), width="stretch")
-        render_table(data, mid)
+        render_table(data, mid, message.get("display"))
         render_work(data)
     render_followups(data.get("followups") or [], mid)
     render_feedback(message)
@@ -216,12 +216,17 @@ def render_copy(items: list[dict[str, Any]]) -> None:
             st.code(item.get("text", ""), language=None, wrap_lines=True)
 
 
-def render_table(data: dict[str, Any], mid: str) -> None:
+def render_table(data: dict[str, Any], mid: str,
+                 display: tuple[dict[str, str], set[str]] | None = None) -> None:
     frame = web.answer_frame(data)
     if frame.empty and not len(frame.columns):
         return
-    config: dict[str, Any] = {c: st.column_config.NumberColumn(format="localized") for c in web.number_columns(frame)}
-    config.update({c: st.column_config.NumberColumn(format="percent") for c in web.percent_columns(list(frame.columns))})
+    labels, percent = display or ({}, set(web.percent_columns(list(frame.columns))))
+    config: dict[str, Any] = {c: st.column_config.Column(label=labels.get(c, c)) for c in frame.columns}
+    config.update({c: st.column_config.NumberColumn(label=labels.get(c, c), format="localized")
+                   for c in web.number_columns(frame) if c not in percent})
+    config.update({c: st.column_config.NumberColumn(label=labels.get(c, c), format="percent")
+                   for c in percent if c in frame.columns})
     st.dataframe(frame, hide_index=True, column_config=config)
     note = " · 结果已截断 / truncated" if data.get("truncated") else ""
     left, right = st.columns([3, 1])
@@ -283,11 +288,13 @@ def answer_question(pipeline: Any, question: str, role: Any, as_of: dt.date | No
     with st.chat_message("assistant"):
         with st.spinner("思考中… / thinking…"):
             try:
-                data = pipeline.ask(question, conversation=state.conversation, role=role, as_of=as_of).to_dict()
+                answer = pipeline.ask(question, conversation=state.conversation, role=role, as_of=as_of)
+                data = answer.to_dict()
+                display = web.column_display(answer.columns, pipeline.catalog(), answer.language)
             except Exception as exc:  # shown as a friendly message, never a traceback
-                data = web.error_data(question, exc)
+                data, display = web.error_data(question, exc), None
         message = {"id": uuid.uuid4().hex[:12], "role": "assistant", "question": question,
-                   "answer": data, "asked_as": str(role), "feedback": None}
+                   "answer": data, "asked_as": str(role), "feedback": None, "display": display}
         state.messages.append(message)
         render_answer(message)
 

@@ -87,6 +87,7 @@ class Pipeline:
         self._values: dict[str, list[str]] | None = None
         self._planner: Any = None
         self._default_as_of: date | None = None
+        self._catalog_summary: dict[str, Any] | None = None
         self._version: Any = None  # the warehouse version the caches above were read from
 
     @classmethod
@@ -226,6 +227,12 @@ class Pipeline:
         return {"planner": "offline", "model": None}
 
     def catalog(self) -> dict[str, Any]:
+        """Metrics and dimensions with definitions (computed once; the layer is immutable)."""
+        if self._catalog_summary is None:
+            self._catalog_summary = self._build_catalog()
+        return self._catalog_summary
+
+    def _build_catalog(self) -> dict[str, Any]:
         metrics = []
         for metric in self.layer.metrics:
             definition = self.catalog_.metric_definition(metric.name)

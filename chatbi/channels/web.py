@@ -123,3 +123,43 @@ def friendly_load_error(exc: BaseException) -> tuple[str, str]:
         return exc.message, NEXT_STEPS[code]
     log.exception("cannot open the pipeline", exc_info=exc)
     return f"无法启动 / cannot start: {type(exc).__name__}", NEXT_STEPS["internal_error"]
+
+
+_GRAIN_LABELS = {"day": ("日", "day"), "week": ("周", "week"), "month": ("月", "month"),
+                 "quarter": ("季度", "quarter"), "year": ("年", "year")}
+_SUFFIX_LABELS = {"_previous": ("上期", "previous"), "_growth": ("增长率", "growth"),
+                  "_share": ("占比", "share")}
+
+
+def column_display(columns: list[str], catalog: Mapping[str, Any], language: str
+                   ) -> tuple[dict[str, str], set[str]]:
+    """Readable column headers from the semantic layer, and which columns hold percentages.
+
+    ``catalog`` is ``Pipeline.catalog()``; unknown columns keep their own names.
+    """
+    zh = language != "en"
+    metrics = {m["name"]: m for m in catalog.get("metrics", [])}
+    dims = {d["name"]: d for d in catalog.get("dimensions", [])}
+
+    def label(entry: Mapping[str, Any]) -> str:
+        return str(entry.get("label") if zh else (entry.get("label_en") or entry["name"]))
+
+    labels: dict[str, str] = {}
+    percent: set[str] = set(percent_columns(columns))
+    for col in columns:
+        base, suffix = col, None
+        for end in _SUFFIX_LABELS:
+            if col.endswith(end) and col[: -len(end)] in metrics:
+                base, suffix = col[: -len(end)], end
+        if base in metrics:
+            text = label(metrics[base])
+            if suffix:
+                text = f"{text}{_SUFFIX_LABELS[suffix][0]}" if zh else f"{text} {_SUFFIX_LABELS[suffix][1]}"
+            elif metrics[base].get("format") == "percent":
+                percent.add(col)
+            labels[col] = text
+        elif col in dims:
+            labels[col] = label(dims[col])
+        elif col in _GRAIN_LABELS:
+            labels[col] = _GRAIN_LABELS[col][0 if zh else 1]
+    return labels, percent

@@ -146,3 +146,18 @@ def test_pretty_sql_keeps_the_statement():
     assert "\n" in pretty
     assert sqlglot.parse_one(pretty).sql() == sqlglot.parse_one(sql).sql()
     assert web.pretty_sql("not sql ((") == "not sql (("
+
+
+def test_column_display_uses_semantic_labels_and_percent_formats(tiny_pipeline) -> None:
+    from chatbi.channels.web import column_display
+
+    catalog = tiny_pipeline.catalog()
+    columns = ["category", "month", "gmv", "gmv_previous", "gmv_growth", "return_rate", "mystery"]
+    labels, percent = column_display(columns, catalog, "zh")
+    gmv_label = next(m["label"] for m in catalog["metrics"] if m["name"] == "gmv")
+    assert labels["gmv"] == gmv_label and labels["gmv_previous"] == f"{gmv_label}上期"
+    assert labels["month"] == "月" and "mystery" not in labels
+    assert labels["category"] == next(d["label"] for d in catalog["dimensions"] if d["name"] == "category")
+    assert percent == {"gmv_growth", "return_rate"}
+    labels_en, _ = column_display(columns, catalog, "en")
+    assert labels_en["gmv_growth"].endswith("growth") and labels_en["month"] == "month"
