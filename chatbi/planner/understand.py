@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from chatbi.planner import intents
+from chatbi.planner import intents, predicted
 from chatbi.planner.lexicon import Entry, Lexicon, Match
 from chatbi.planner.numbers import to_int
 from chatbi.planner.text import language_of, mask_spans, normalize
@@ -132,26 +132,41 @@ def understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
     u.time = _parse_time_outside_names(question, norm, as_of, lexicon)
     blocked: list[tuple[int, int]] = list(u.time.spans) if u.time else []
     blocked.extend(_ages(u, norm, as_of, lexicon))
-    matches = lexicon.scan(norm, blocked)
-    covered = [(m.start, m.end) for m in matches]
-    if re.search(r"[a-z]{4}", mask_spans(norm, blocked + covered)):
-        fuzzy = lexicon.fuzzy(norm, blocked + covered)
-        matches = sorted(matches + fuzzy, key=lambda m: m.start)
-        covered += [(m.start, m.end) for m in fuzzy]
+    matches, covered = _scan(norm, blocked, lexicon)
+    audience = predicted.find_predicted(norm, matches, lexicon)
+    if audience:  # 可能购买户外装备: the phrase is neither a metric nor a time range
+        blocked.extend(predicted.blocked_spans(norm, audience))
+        matches, covered = _scan(norm, blocked, lexicon)
     u.dimension_spans = [(m.start, m.end) for m in matches if m.of_kind("dimension") and not m.of_kind("value")]
     _read_matches(u, matches, lexicon)
+    _predicted_audience(u, audience)
     u.residual = mask_spans(norm, blocked + covered + u.having_spans)
     u.entity_text = mask_spans(
         norm,
         blocked + [(m.start, m.end) for m in matches if not m.of_kind("value") and (m.start, m.end) not in u.entity_metric_spans],
     )
     _read_shape(u)
+    if audience:  # potential buyers of X / 可能购买X的买家: the predicted audience counts users
+        u.buyers_said = False
+        if u.entity == "user" and u.metrics and all(m in u.entity_metrics for m in u.metrics):
+            u.metrics, u.entity_metrics = [], []
     u.residue = _STOP.sub("", _strip_intent_words(u.residual))
     u.qualifiers = _unknown_qualifiers(u, blocked)
     return u
 
 
 # ------------------------------------------------------------------ pieces
+def _scan(norm: str, blocked: list[tuple[int, int]], lexicon: Lexicon) -> tuple[list[Match], list[tuple[int, int]]]:
+    """Lexicon matches outside ``blocked`` (English typos included) and the spans they cover."""
+    matches = lexicon.scan(norm, blocked)
+    covered = [(m.start, m.end) for m in matches]
+    if re.search(r"[a-z]{4}", mask_spans(norm, blocked + covered)):
+        fuzzy = lexicon.fuzzy(norm, blocked + covered)
+        matches = sorted(matches + fuzzy, key=lambda m: m.start)
+        covered += [(m.start, m.end) for m in fuzzy]
+    return matches, covered
+
+
 def _parse_time_outside_names(question: str, norm: str, as_of: date, lexicon: Lexicon) -> TimeParse | None:
     """Time words inside a longer metric or dimension name (近30天上新数) belong to the name."""
     parsed = parse_time(question, as_of)
@@ -303,6 +318,17 @@ def _read_matches(u: Understanding, matches: list[Match], lexicon: Lexicon) -> N
                 u.metrics.append(entry.name)
                 u.entity_metrics.append(entry.name)
         u.entity = u.entity or entity  # type: ignore[assignment]
+
+
+def _predicted_audience(u: Understanding, audience: list[predicted.PredictedHit]) -> None:
+    """可能购买户外装备的用户 / users likely to buy outdoor gear: the category value becomes the
+    predicted audience (``chatbi.planner.predicted``), its span the audience as said."""
+    for hit in audience:
+        for value in u.values:
+            entry = predicted.predicted_entry(value.entries)
+            if (value.start, value.end) == hit.value and entry is not None:
+                value.entries = (entry,)
+                value.start, value.end = hit.span
 
 
 def _entity_word(surface: str) -> str | None:

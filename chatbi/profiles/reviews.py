@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
 from chatbi.profiles.staging import scalar, sql_date
@@ -108,15 +107,16 @@ def _classify(con: duckdb.DuckDBPyConnection, as_of: date, classify: Classifier,
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE _rv_old (review_id BIGINT, sentiment VARCHAR, "
                     "sentiment_score DOUBLE, sentiment_method VARCHAR, content_hash VARCHAR)")
-    todo = con.execute("SELECT review_id, content, content_hash FROM _rv "
-                       "ANTI JOIN _rv_old USING (review_id) ORDER BY review_id").fetchnumpy()
-    ids, texts = todo["review_id"], [str(t) for t in todo["content"]]
+    total = scalar(con, "SELECT count(*) FROM _rv ANTI JOIN _rv_old USING (review_id)")
+    pending = con.execute("SELECT review_id, content FROM _rv ANTI JOIN _rv_old USING (review_id) "
+                          "ORDER BY review_id")
+    ids: list[int] = []
     labels: list[str] = []
     scores: list[float] = []
-    for start in range(0, len(texts), BATCH):
+    while rows := pending.fetchmany(BATCH):      # stream: never all texts in memory at once
         if cancel is not None and cancel.is_set():
             raise Cancelled()
-        chunk = texts[start:start + BATCH]
+        chunk = [str(text) for _, text in rows]
         out = list(classify(chunk))
         if len(out) != len(chunk):
             raise ValueError(f"classify_texts returned {len(out)} results for {len(chunk)} texts")
@@ -125,17 +125,18 @@ def _classify(con: duckdb.DuckDBPyConnection, as_of: date, classify: Classifier,
                 raise ValueError(f"classify_texts returned an invalid result ({label!r}, {score!r})")
             labels.append(label)
             scores.append(float(score))
-        progress(min(1.0, (start + len(chunk)) / max(len(texts), 1)))
+        ids.extend(int(review_id) for review_id, _ in rows)
+        progress(min(1.0, len(ids) / max(total, 1)))
     batch = pa.table({
-        "review_id": np.asarray(ids, dtype=np.int64), "sentiment": pa.array(labels, pa.string()),
+        "review_id": pa.array(ids, pa.int64()), "sentiment": pa.array(labels, pa.string()),
         "sentiment_score": pa.array(scores, pa.float64()),
-        "content_hash": pa.array([str(h) for h in todo["content_hash"]], pa.string()),
     })
     con.register("_rv_new", batch)
     _create(con, f"""
         SELECT review_id, sentiment, sentiment_score, sentiment_method, content_hash FROM _rv_old
         UNION ALL
-        SELECT review_id, sentiment, sentiment_score, '{method}', content_hash FROM _rv_new
+        SELECT n.review_id, n.sentiment, n.sentiment_score, '{method}', r.content_hash
+        FROM _rv_new n JOIN _rv r USING (review_id)
         UNION ALL
         {_rule_rows("SELECT * FROM _rv_all WHERE NOT chinese")}
         ORDER BY review_id""")

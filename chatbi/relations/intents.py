@@ -3,8 +3,9 @@
 ``detect_relation_question(question, language, planner_values)`` returns a request for the
 questions this package answers (graph, KOL, collaborative-filtering and journey questions)
 and None for everything else, so the caller falls through to the planner. It never claims
-a question the planner must refuse (SQL, data changes, prompt injection, personal data) or a
-definition question. ``planner_values`` are the dimension values the planner knows
+a question the planner must refuse (SQL, data changes, prompt injection, personal data), a
+definition question or a campaign-copy request (the planner's copy intent wins).
+``planner_values`` are the dimension values the planner knows
 (``Pipeline.dimension_values()``): categories, brands, styles, channels, KOL domains… are
 recognised from them; merchants by id (商户12, merchant 12) or by a name the answer looks
 up in ``merchants``.
@@ -140,10 +141,13 @@ _NAME_STOP = re.compile(r"^(?:商户|商家|店铺|卖家|我|我们|我店|本�
 
 
 def _safe(norm: str) -> bool:
-    """False when the planner must see the question (refusals, definitions)."""
+    """False when the planner must see the question (refusals, definitions, copy requests:
+    给可能购买户外装备的用户写短信 is campaign copy for the predicted audience, not a list)."""
     if any(p.search(norm) for p in planner_intents.SQL_TEXT + planner_intents.DATA_CHANGE):
         return False
     if planner_intents.INJECTION.search(norm) or planner_intents.PII.search(norm):
+        return False
+    if planner_intents.COPY.search(norm):
         return False
     return not planner_intents.DEFINITION_STRONG.search(norm)
 
@@ -290,6 +294,8 @@ def _preference(question: str, norm: str, values: Mapping[str, Sequence[Any]],
         wants: ItemType = "merchant" if re.search(r"商户|商家|店铺|\bmerchants?\b|\bshops?\b", norm) else "category"
         return RelationRequest("user_next", user_id=int(user["a"] or user["b"]), item_type=wants, **base)
     if _LIKELY.search(norm) and item and item[0] == "category" and planner_intents.ENTITY_WORDS["user"].search(norm):
+        if planner_intents.COUNT.search(norm) and not planner_intents.LIST.search(norm):
+            return None  # 可能购买户外装备的华东用户有多少: the planner counts it, with every filter said
         return RelationRequest("next_audience", item_type="category", item=item[1], **base)
     return None
 

@@ -12,7 +12,7 @@ start <= end.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from chatbi.errors import ChatBIError
 from chatbi.planner.time_parser import parse_time
 from chatbi.sql.access import default_policy
 from chatbi.sql.executor import Executor
-from chatbi.sql.guard import guard_sql
+from chatbi.sql.guard import GuardedSQL, guard_sql
 from chatbi.sql.policy import AccessPolicy, Role
 from tests.sql.warehouse import PHONE_PREFIX, USER_NAME_PREFIX, build_warehouse
 
@@ -74,15 +74,22 @@ def executor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Executor]:
     ex.close()
 
 
-def policy_problems(sql: str, role: Role, policy: AccessPolicy, executor: Executor) -> list[str]:
+def policy_problems(sql: str, role: Role, policy: AccessPolicy, executor: Executor,
+                    guard: Callable[..., GuardedSQL] = guard_sql) -> list[str]:
     """Guard ``sql``; for an accepted statement, what breaks the policy (empty: nothing)."""
     try:
-        guarded = guard_sql(sql, policy, role)
+        guarded = guard(sql, policy, role)
     except ChatBIError:
         return []
     except Exception as exc:  # noqa: BLE001 - the property: nothing else may escape
         return [f"guard raised {type(exc).__name__}: {exc}"]
-    problems = []
+    try:
+        result = executor.run(guarded.sql, max_rows=policy.max_rows)
+    except ChatBIError:  # a type error, the time limit, or SQL that sqlglot accepts and DuckDB's
+        return []  # parser does not (``SELECT FROM t``): refused before anything runs
+    except Exception as exc:  # noqa: BLE001
+        return [f"executor raised {type(exc).__name__}: {exc}"]
+    problems = []  # it ran: it must have been one SELECT with a LIMIT, and its rows must be clean
     statements = sqlglot.parse(guarded.sql, read="duckdb")
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
         return [f"output is not one query: {guarded.sql}"]
@@ -94,24 +101,33 @@ def policy_problems(sql: str, role: Role, policy: AccessPolicy, executor: Execut
         named = {c.name.lower() for c in statements[0].find_all(exp.Column)}
         if named & PII_COLUMNS:
             problems.append(f"PII column in accepted SQL for {role}: {guarded.sql}")
-    try:
-        result = executor.run(guarded.sql, max_rows=policy.max_rows)
-    except ChatBIError:
-        return problems  # e.g. a type error or the time limit: refused cleanly
-    except Exception as exc:  # noqa: BLE001
-        return [*problems, f"executor raised {type(exc).__name__}: {exc}"]
     for row in result.rows:
         text = str(row)
         if not role.can_see_pii and (PHONE_PREFIX in text or USER_NAME_PREFIX in text):
             problems.append(f"PII value for {role}: {text[:200]}")
             break
     if role.is_merchant:
-        for i, name in enumerate(result.columns):
-            if name.lower() == "merchant_id":
-                others = {r[i] for r in result.rows} - {role.merchant_id, None}
-                if others:
-                    problems.append(f"{role} saw merchants {sorted(others)}")
+        for i in merchant_id_columns(statements[0]):
+            others = {r[i] for r in result.rows if i < len(r)} - {role.merchant_id, None}
+            if others:
+                problems.append(f"{role} saw merchants {sorted(others)}")
     return problems
+
+
+def merchant_id_columns(query: exp.Query) -> list[int]:
+    """Output positions that are plain references to a ``merchant_id`` column (an alias such as
+    ``order_id AS merchant_id`` is another column; a ``*`` hides which is which)."""
+    select = query if isinstance(query, exp.Select) else None
+    if select is None or any(isinstance(e, exp.Star) or isinstance(getattr(e, "this", None), exp.Star)
+                             for e in select.expressions):
+        return []
+    out = []
+    for i, projection in enumerate(select.expressions):
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        if isinstance(inner, exp.Column) and inner.name.lower() == "merchant_id" \
+                and projection.alias_or_name.lower() == "merchant_id":
+            out.append(i)
+    return out
 
 
 @FUZZ
@@ -147,6 +163,16 @@ def mutated(draw: st.DrawFn) -> str:
 def test_mutations_of_accepted_statements_keep_the_policy(sql: str, role: Role, policy, executor) -> None:
     problems = policy_problems(sql, role, policy, executor)
     assert not problems, f"{sql}\n" + "\n".join(problems)
+
+
+def test_the_checks_catch_an_unguarded_statement(policy, executor) -> None:
+    """The control: with the guard bypassed (only a LIMIT added) the checks find the leaks."""
+    def no_guard(sql: str, _policy: AccessPolicy, _role: Role) -> GuardedSQL:
+        return GuardedSQL(f"{sql} LIMIT 10", False, (), frozenset())
+
+    assert policy_problems("SELECT user_name, phone FROM users", Role("marketer"), policy, executor, no_guard)
+    assert policy_problems("SELECT merchant_id FROM orders", Role("merchant", 1), policy, executor, no_guard)
+    assert not policy_problems("SELECT merchant_id FROM orders", Role("merchant", 1), policy, executor)
 
 
 def test_seeds_are_accepted_and_checked(policy, executor) -> None:

@@ -72,3 +72,14 @@ def test_no_pii_for_marketers_and_merchants(language, role_kind, tiny_pipeline, 
                 problems.append(f"{case.id} as {role}: {turn.question!r}: {found or columns}")
     assert asked >= 100 and answered >= asked // 3, (asked, answered)
     assert not problems, problems[:10]
+
+
+def test_merchant_sql_errors_do_not_quote_data(tiny_pipeline) -> None:
+    """DuckDB's error for a failing cast quotes the first bad value, which may come from a row
+    the merchant's filter hides (here user 1, who never bought from merchant 3)."""
+    sql = "SELECT count(*) AS n FROM users u WHERE CAST(CAST(u.user_id AS VARCHAR) AS DATE) IS NULL"
+    admin = tiny_pipeline.run_sql(sql, role="admin").to_dict()
+    assert admin["error"]["code"] == "sql_error" and "Conversion Error" in admin["error"]["message"]
+    merchant = tiny_pipeline.run_sql(sql, role="merchant:3").to_dict()
+    assert merchant["error"]["code"] == "sql_error"
+    assert "Conversion Error" not in merchant["error"]["message"] and '"' not in merchant["error"]["message"]
