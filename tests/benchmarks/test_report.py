@@ -28,13 +28,21 @@ def test_report_keeps_intro_and_lists_goals(tmp_path):
     assert "| speed | ≤ 1 s | 2 s | **MISS** | CPU |" in text and "2\\|3" in text and "- line break" in text
 
 
+def test_first_run_keeps_a_hand_written_file_without_marker(tmp_path):
+    out = tmp_path / "benchmarks.md"
+    out.write_text("# Benchmarks\n\nintro only\n", encoding="utf-8")
+    report.write(out, report.render([], [], {}, "cmd", out, 1))
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("# Benchmarks\n\nintro only") and report.MARKER in text
+
+
 def test_plot_is_written(tmp_path):
     path = plots.line_chart(tmp_path / "p.png", "t", "orders", "s", {"a": [(1, 1), (10, 5)]})
     assert path is not None and path.read_bytes()[:4] == b"\x89PNG"
     assert plots.line_chart(tmp_path / "q.png", "t", "x", "y", {"a": [(1, 1)]}) is None
 
 
-def test_run_writes_markdown_and_results(bench_ctx, tmp_path, monkeypatch):
+def test_run_writes_markdown_and_results(bench_ctx, tmp_path):
     out = tmp_path / "bench.md"
     code = run.main(["--scales", "tiny", "--quick", "--only", "rfm,sentiment", "--seed", "7",
                      "--cache-dir", str(bench_ctx.cache_dir), "--out", str(out)])

@@ -198,9 +198,9 @@ def test_broken_layer_slack_does_not_start(broken_layer, tiny_db) -> None:
     assert not any(token in result.output for token in tokens.values())
 
 
-def test_broken_layer_streamlit(broken_layer, tiny_db, monkeypatch) -> None:
+def test_broken_layer_streamlit(broken_layer, warehouse_copy, monkeypatch) -> None:
     monkeypatch.setenv("CHATBI_SEMANTIC_DIR", str(broken_layer))
-    monkeypatch.setenv("CHATBI_DB", str(tiny_db))
+    monkeypatch.setenv("CHATBI_DB", str(warehouse_copy))  # a path no earlier app run has cached
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     assert not at.exception, at.exception
