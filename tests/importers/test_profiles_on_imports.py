@@ -1,10 +1,7 @@
 """``build_profiles`` on imported warehouses that lack events, campaigns, follows and KOLs.
 
-Known failure (owned by the profile build, see docs/import.md "Known gaps"): the churn model
-(scikit-learn HistGradientBoostingClassifier) raises ``ValueError: window shape cannot be
-larger than input array shape`` when a feature column is entirely NaN — here
-``days_since_last_event`` (no events), ``age`` and ``is_female`` (no birth year / gender).
-The tests are marked xfail for exactly that error; any other failure is a real one.
+The churn model once failed on all-NaN feature columns (no events, no birth year or gender);
+the build now drops such columns, so these builds must succeed.
 """
 
 from __future__ import annotations
@@ -13,18 +10,11 @@ import shutil
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from chatbi.profiles.build import build_profiles
 from chatbi.warehouse.importers import import_csv
 
-ALL_NAN_FEATURES = pytest.mark.xfail(
-    raises=ValueError, strict=False,
-    reason="churn.train_and_score: HistGradientBoostingClassifier.fit fails on all-NaN feature "
-           "columns (days_since_last_event, age, is_female)")
 
-
-@ALL_NAN_FEATURES
 def test_profiles_build_on_the_olist_import(olist_db: Path, tmp_path: Path) -> None:
     db = tmp_path / "olist.duckdb"
     shutil.copy(olist_db, db)
@@ -43,7 +33,6 @@ def test_profiles_build_on_the_olist_import(olist_db: Path, tmp_path: Path) -> N
         con.close()
 
 
-@ALL_NAN_FEATURES
 def test_profiles_build_without_optional_tables(demo_db: Path, tmp_path: Path) -> None:
     folder = tmp_path / "core"
     folder.mkdir()
