@@ -28,6 +28,7 @@ DATA_CHANGE = [
     _c(r"\b(?:drop|alter)\s+(?:table|database|schema|view|column|index)\b"),
     _c(r"\binsert\s+into\b|\bupdate\s+\w+\s+set\b"),
     _c(r"\b(?:update|modify|remove|overwrite|change)\s+(?:all\s+|every\s+|the\s+)?(?:orders?|records?|rows?|tables?|data|database|prices?|statuse?s?)\b(?!\s+(?:instead|by|per))"),
+    _c(r"\b(?:update|modify|overwrite|edit|falsify|set)\s+(?:all\s+|our\s+|the\s+)?(?:gmv|sales|revenue|numbers?|figures?|values?|amounts?|ratings?)\b(?!\s+(?:trend|by|per|instead))"),
 ]
 SQL_TEXT = [
     _c(r"^\s*select\b[\s\S]*\bfrom\b|^\s*with\s+\w+\s+as\s*\("),

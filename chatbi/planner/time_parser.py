@@ -279,6 +279,10 @@ def _r_to_date(m: re.Match[str], as_of: date) -> _Resolved | None:
     return start, max(end, as_of + timedelta(days=1)), unit  # always cut at as_of
 
 
+# Longest rolling window per unit (about a century); longer ones are not time ranges.
+_MAX_ROLLING = {"day": 36_500, "week": 5_200, "month": 1_200, "quarter": 400, "year": 100}
+
+
 def _r_rolling(m: re.Match[str], as_of: date) -> _Resolved | None:
     unit = _UNITS[m["u"]]
     raw = m.groupdict().get("n")
@@ -287,9 +291,12 @@ def _r_rolling(m: re.Match[str], as_of: date) -> _Resolved | None:
             return None
         return (*periods.rolling("month", 6, as_of), "month")
     count = to_int(raw) if raw else 1
-    if not count or count > 3650:
+    if not count or count > _MAX_ROLLING.get(unit, 3650):
         return None
-    return (*periods.rolling(unit, count, as_of), unit)
+    try:
+        return (*periods.rolling(unit, count, as_of), unit)
+    except (ValueError, OverflowError):  # a window reaching before year 1 is no time range
+        return None
 
 
 def _r_since(m: re.Match[str], as_of: date) -> _Resolved | None:

@@ -256,3 +256,18 @@ def test_review_metrics_by_category(demo_planner: OfflinePlanner, question: str,
 
 def test_州_is_the_province(demo_planner: OfflinePlanner) -> None:
     check(demo_planner.plan("各州的GMV", as_of=AS_OF), E(metrics=["gmv"], dims=["province"]))
+
+
+@pytest.mark.parametrize("question", ["update the GMV", "please modify our sales figures", "set the revenue to 0"])
+def test_requests_to_change_metric_values_are_refused(question: str) -> None:
+    from chatbi.planner.intents import DATA_CHANGE
+
+    assert any(p.search(question.lower()) for p in DATA_CHANGE)  # the planner matches lowercased text
+
+
+@pytest.mark.parametrize("question", ["GMV change by month", "what was the change in GMV last month",
+                                      "set of users with high GMV"])
+def test_analytic_questions_are_not_taken_for_data_changes(question: str) -> None:
+    from chatbi.planner.intents import DATA_CHANGE
+
+    assert not any(p.search(question.lower()) for p in DATA_CHANGE)
