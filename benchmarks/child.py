@@ -19,6 +19,7 @@ import re
 import resource
 import subprocess
 import sys
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -27,21 +28,43 @@ from typing import Any
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 
+def _rss_kib() -> int:
+    """Current resident memory of this process (Linux /proc; 0 elsewhere)."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 class StageClock:
-    """A progress callback that adds up the seconds spent under each stage label."""
+    """A progress callback that adds up the seconds spent under each stage label, and a
+    sampler thread that records the peak resident memory seen under each label."""
 
     def __init__(self) -> None:
         self.stages: dict[str, float] = {}
+        self.peak_kib: dict[str, int] = {}
         self._label: str | None = None
         self._since = time.perf_counter()
+        self._stop = threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            label = self._label
+            if label is not None:
+                self.peak_kib[label] = max(self.peak_kib.get(label, 0), _rss_kib())
+
+    def stop(self) -> None:
+        self._stop.set()
 
     def __call__(self, label: str, _fraction: float) -> None:
         english = label.split(" / ")[-1]
         base = re.sub(r"\s+\d.*$", "", english).strip() or english
         now = time.perf_counter()
-        if self._label is not None:
+        if self._label is not None and base != self._label:
             self.stages[self._label] = self.stages.get(self._label, 0.0) + now - self._since
-        self._label, self._since = base, now
+        if base != self._label:
+            self._label, self._since = base, now
 
 
 def _generate(args: argparse.Namespace) -> dict[str, Any]:
@@ -50,15 +73,18 @@ def _generate(args: argparse.Namespace) -> dict[str, Any]:
     clock = StageClock()
     summary = generate_demo(Path(args.db), scale=args.scale, seed=args.seed,
                             end_date=date.fromisoformat(args.end), progress=clock)
-    return {"stages": clock.stages, "rows": dict(summary.row_counts)}
+    clock.stop()
+    return {"stages": clock.stages, "rows": dict(summary.row_counts), "peak_kib": clock.peak_kib}
 
 
 def _profiles(args: argparse.Namespace) -> dict[str, Any]:
     from chatbi.profiles.build import build_profiles
 
-    report = build_profiles(Path(args.db))
+    clock = StageClock()
+    report = build_profiles(Path(args.db), progress=clock)
+    clock.stop()
     return {"stages": dict(report.step_seconds), "rows": dict(report.row_counts),
-            "step_cpu_seconds": dict(report.step_cpu_seconds)}
+            "step_cpu_seconds": dict(report.step_cpu_seconds), "peak_kib": clock.peak_kib}
 
 
 def _index(args: argparse.Namespace) -> dict[str, Any]:

@@ -144,6 +144,8 @@ def fmt_s(seconds: float | None) -> str:
         return "–"
     if seconds >= 120:
         return f"{seconds / 60:.1f} min"
+    if seconds < 0.1:
+        return fmt_ms(seconds * 1000)
     return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
 
 

@@ -11,6 +11,7 @@ report lists the functions with the most self time.
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 
 from benchmarks import hotpath
 from benchmarks.common import (
@@ -35,7 +36,7 @@ def ask_all(pipeline, conversations: list[list[str]]) -> list[dict]:
         for question in turns:
             answer = pipeline.ask(question, conversation=conversation)
             t = answer.timings_ms
-            records.append({"question": question, "intent": answer.intent,
+            records.append({"question": question, "intent": answer.intent, "has_sql": bool(answer.sql),
                             "error": (answer.error or {}).get("code"),
                             **{k: float(t.get(k, 0.0)) for k in STAGES}})
     return records
@@ -44,12 +45,13 @@ def ask_all(pipeline, conversations: list[list[str]]) -> list[dict]:
 def summarise(records: list[dict]) -> dict:
     out = {f"{k}_p50": statistics.median(r[k] for r in records) for k in STAGES}
     out.update({f"{k}_p95": percentile([r[k] for r in records], 0.95) for k in STAGES})
-    with_sql = [r for r in records if r["sql"] > 0]
+    with_sql = [r for r in records if r["has_sql"]]
     out["with_sql"] = len(with_sql)
     out["sql_ratio"] = (statistics.median(r["total"] for r in with_sql) / statistics.median(r["sql"] for r in with_sql)
                         if with_sql else None)
     out["questions"] = len(records)
     out["errors"] = sum(1 for r in records if r["error"])
+    out["error_codes"] = dict(Counter(r["error"] for r in records if r["error"]))
     return out
 
 
@@ -80,13 +82,17 @@ def _hot(pipeline, questions: list[str]) -> str:
 def run(ctx: Context) -> Section:
     section = Section("questions", "Questions end to end (offline planner, evaluation set)")
     section.intro = __doc__.split("\n\n", 1)[1].replace("\n", " ")
-    section.header = ["scale", "questions", *(f"{k} p50 / p95" for k in STAGES), "total ÷ SQL (medians)"]
+    section.header = ["scale", "questions", *(f"{k} p50 / p95" for k in STAGES),
+                      "total ÷ SQL (medians, questions that ran SQL)"]
+    section.notes.append("Refusals (`refused`) and clarifying questions (`unclear_question`) are the evaluation "
+                         "set's deliberate out-of-scope and unsafe questions; their latency is included.")
     results = {}
     for scale in ctx.heavy:
         s = measure(ctx, scale)
         results[scale] = s
         section.rows.append([
-            scale, f"{s['questions']} ({s['with_sql']} with SQL, {s['errors']} answered with an error)",
+            scale, f"{s['questions']} ({s['with_sql']} ran SQL; " + ", ".join(
+                f"{n} {code}" for code, n in sorted(s["error_codes"].items())) + ")",
             *(f"{fmt_ms(s[f'{k}_p50'])} / {fmt_ms(s[f'{k}_p95'])}" for k in STAGES),
             "–" if s["sql_ratio"] is None else f"{s['sql_ratio']:.2f}×",
         ])

@@ -19,6 +19,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
@@ -125,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     report.write(out, generated)
     (out.parent / "benchmarks").mkdir(parents=True, exist_ok=True)
     (out.parent / "benchmarks" / "results.json").write_text(json.dumps(
-        {"machine": info, "results": {k: s.data for k, s in sections.items()}}, indent=1, default=str))
+        {"machine": info, "command": command.strip(), "results": {k: s.data for k, s in sections.items()},
+         "sections": {k: asdict(s) for k, s in sections.items()}}, indent=1, default=str))
     print(f"\nwrote {out}" + (f" and {len(charts)} plots" if charts else ""))
     print("\nGoals:")
     for section in sections.values():

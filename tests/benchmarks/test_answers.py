@@ -8,7 +8,8 @@ from benchmarks import concurrency, questions
 def test_question_latency_has_every_stage(bench_ctx):
     section = questions.run(bench_ctx)
     s = section.data["tiny"]
-    assert s["questions"] >= 3 and s["errors"] == 0
+    assert s["questions"] >= 3 and s["errors"] == 0 and s["error_codes"] == {}
+    assert 0 < s["with_sql"] <= s["questions"]
     for stage in questions.STAGES:
         assert s[f"{stage}_p50"] <= s[f"{stage}_p95"]
     assert s["total_p50"] >= s["sql_p50"] > 0

@@ -271,3 +271,16 @@ def test_analytic_questions_are_not_taken_for_data_changes(question: str) -> Non
     from chatbi.planner.intents import DATA_CHANGE
 
     assert not any(p.search(question.lower()) for p in DATA_CHANGE)
+
+
+def test_entity_type_values_do_not_capture_dimension_words() -> None:
+    """On larger warehouses alerts carry entity_type 'region'; "by region" is still the region."""
+    from chatbi.planner.offline import OfflinePlanner
+    from chatbi.semantic.loader import load_semantic_layer
+
+    planner = OfflinePlanner(load_semantic_layer(), {
+        "region": ["华东", "华南"], "alert_entity_type": ["merchant", "region", "region_channel"]})
+    plan = planner.plan("GMV by region excluding East China", as_of=date(2026, 9, 30))
+    assert plan.intent == "query" and plan.query is not None
+    assert plan.query.dimensions == ["region"]
+    assert [(f.dimension, f.op, f.value) for f in plan.query.filters] == [("region", "ne", "华东")]
