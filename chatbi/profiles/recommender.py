@@ -26,7 +26,7 @@ import duckdb
 import pandas as pd
 
 from chatbi.relations import graph, recommend
-from chatbi.relations.affinity import affinity_sql
+from chatbi.relations.affinity import affinity_frame
 
 RECOMMENDER_TABLES = ("merchant_links", "merchant_communities", "category_affinity",
                       "user_next_category", "user_next_merchant", "user_predictions",
@@ -49,12 +49,11 @@ def create_recommendations(con: duckdb.DuckDBPyConnection, as_of: date,
                            info: object | None = None) -> RecommenderReport:
     """Create every recommender table on ``con`` (read-write) as of ``as_of``."""
     d = f"DATE '{as_of.isoformat()}'"
-    con.execute(f"CREATE OR REPLACE TABLE merchant_links AS SELECT *, {d} AS profile_date "
-                f"FROM ({graph.merchant_links_sql(as_of)}) t ORDER BY merchant_id, link_rank")
+    _store(con, "merchant_links", graph.merchant_links_frame(con, as_of), as_of,
+           "merchant_id, link_rank")
     _create_communities(con, as_of)
-    con.execute(f"CREATE OR REPLACE TABLE category_affinity AS SELECT *, {d} AS profile_date "
-                f"FROM ({affinity_sql(as_of)}) t "
-                "ORDER BY antecedent_type, antecedent, lift DESC, consequent")
+    _store(con, "category_affinity", affinity_frame(con, as_of), as_of,
+           "antecedent_type, antecedent, lift DESC, consequent")
     cache: recommend.Cache = {}
     categories = _predict(con, "category", as_of, TOP_CATEGORIES, cache)
     merchants = _predict(con, "merchant", as_of, TOP_MERCHANTS, cache)
@@ -93,6 +92,17 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, as_o
     con.register("_rec_frame", frame)
     try:
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _rec_frame ORDER BY user_id, rank")
+    finally:
+        con.unregister("_rec_frame")
+
+
+def _store(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, as_of: date,
+           order_by: str) -> None:
+    """Write ``frame`` as ``table`` with the profile date, in ``order_by`` order."""
+    con.register("_rec_frame", frame)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT *, DATE '{as_of.isoformat()}' "
+                    f"AS profile_date FROM _rec_frame ORDER BY {order_by}")
     finally:
         con.unregister("_rec_frame")
 

@@ -14,8 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+import duckdb
 import networkx as nx
+import numpy as np
 import pandas as pd
+
+from chatbi.relations import cooccurrence
 
 LINKS_PER_MERCHANT = 50
 COMMUNITY_SEED = 7
@@ -23,27 +27,25 @@ LAYOUT_SEED = 7
 MIN_COMMUNITY_SHARED = 2  # links with fewer shared buyers are ignored for communities
 
 
-def merchant_links_sql(as_of: date, per_merchant: int = LINKS_PER_MERCHANT) -> str:
-    """(merchant_id, other_merchant_id, shared_buyers, buyers, other_buyers, share_of_buyers,
-    jaccard, link_rank): the strongest ``per_merchant`` links of every merchant."""
-    a = f"DATE '{as_of.isoformat()}'"
+def _buyers_sql(as_of: date) -> str:
+    """Distinct (user_id, merchant_id) of valid orders up to the as-of date."""
     return f"""
-    WITH b AS (
         SELECT DISTINCT user_id, merchant_id FROM orders
-        WHERE status <> 'cancelled' AND order_ts < {a} + 1
-          AND user_id IS NOT NULL AND merchant_id IS NOT NULL),
-    n AS (SELECT merchant_id, count(*) AS buyers FROM b GROUP BY merchant_id),
-    p AS (
-        SELECT x.merchant_id, y.merchant_id AS other_merchant_id, count(*) AS shared_buyers
-        FROM b x JOIN b y ON x.user_id = y.user_id AND x.merchant_id <> y.merchant_id
-        GROUP BY x.merchant_id, y.merchant_id),
+        WHERE status <> 'cancelled' AND order_ts < DATE '{as_of.isoformat()}' + 1
+          AND user_id IS NOT NULL AND merchant_id IS NOT NULL"""
+
+
+def _ranked_links_sql(pairs: str, buyers: str, per_merchant: int) -> str:
+    """The ranking and the columns of the links, over a ``pairs`` relation (merchant_id,
+    other_merchant_id, shared_buyers) and a ``buyers`` relation (merchant_id, buyers)."""
+    return f"""
     r AS (
         SELECT p.merchant_id, p.other_merchant_id, p.shared_buyers, na.buyers,
                nb.buyers AS other_buyers,
                row_number() OVER (PARTITION BY p.merchant_id
                                   ORDER BY p.shared_buyers DESC, p.other_merchant_id) AS link_rank
-        FROM p JOIN n na ON na.merchant_id = p.merchant_id
-        JOIN n nb ON nb.merchant_id = p.other_merchant_id)
+        FROM {pairs} p JOIN {buyers} na ON na.merchant_id = p.merchant_id
+        JOIN {buyers} nb ON nb.merchant_id = p.other_merchant_id)
     SELECT merchant_id, other_merchant_id,
            CAST(shared_buyers AS INTEGER) AS shared_buyers, CAST(buyers AS INTEGER) AS buyers,
            CAST(other_buyers AS INTEGER) AS other_buyers,
@@ -51,6 +53,45 @@ def merchant_links_sql(as_of: date, per_merchant: int = LINKS_PER_MERCHANT) -> s
            shared_buyers / (buyers + other_buyers - shared_buyers) AS jaccard,
            CAST(link_rank AS INTEGER) AS link_rank
     FROM r WHERE link_rank <= {int(per_merchant)}"""
+
+
+def merchant_links_sql(as_of: date, per_merchant: int = LINKS_PER_MERCHANT) -> str:
+    """(merchant_id, other_merchant_id, shared_buyers, buyers, other_buyers, share_of_buyers,
+    jaccard, link_rank): the strongest ``per_merchant`` links of every merchant."""
+    return f"""
+    WITH b AS ({_buyers_sql(as_of)}),
+    n AS (SELECT merchant_id, count(*) AS buyers FROM b GROUP BY merchant_id),
+    p AS (
+        SELECT x.merchant_id, y.merchant_id AS other_merchant_id, count(*) AS shared_buyers
+        FROM b x JOIN b y ON x.user_id = y.user_id AND x.merchant_id <> y.merchant_id
+        GROUP BY x.merchant_id, y.merchant_id),
+    {_ranked_links_sql("p", "n", per_merchant)}"""
+
+
+def merchant_links_frame(con: duckdb.DuckDBPyConnection, as_of: date,
+                         per_merchant: int = LINKS_PER_MERCHANT) -> pd.DataFrame:
+    """The rows of ``merchant_links_sql``, with the shared-buyer counts from a sparse product
+    (``cooccurrence``) instead of a self-join: same rows, a fraction of the time at scale."""
+    counts = cooccurrence.pair_counts(con, _buyers_sql(as_of), ("merchant_id",))
+    ids = counts.items["merchant_id"].to_numpy(dtype=np.int64)
+    left, right = ids[counts.left], ids[counts.right]
+    # keep each merchant's strongest pairs here (same order as the SQL ranking), so DuckDB
+    # ranks thousands of rows instead of millions
+    order = np.lexsort((right, -counts.shared, left))
+    left, right, shared = left[order], right[order], counts.shared[order]
+    starts = np.searchsorted(left, left, side="left")
+    keep = np.arange(len(left)) - starts < per_merchant
+    pairs = pd.DataFrame({"merchant_id": left[keep], "other_merchant_id": right[keep],
+                          "shared_buyers": shared[keep]})
+    buyers = pd.DataFrame({"merchant_id": ids, "buyers": counts.item_users})
+    con.register("_links_pairs", pairs)
+    con.register("_links_buyers", buyers)
+    try:
+        return con.execute("WITH " + _ranked_links_sql("_links_pairs", "_links_buyers",
+                                                       per_merchant)).df()
+    finally:
+        con.unregister("_links_pairs")
+        con.unregister("_links_buyers")
 
 
 def undirected(links: pd.DataFrame) -> pd.DataFrame:

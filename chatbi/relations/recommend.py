@@ -88,11 +88,11 @@ class Bridge:
         pos = np.searchsorted(known, users)
         pos = np.clip(pos, 0, max(0, len(known) - 1))
         found = (known[pos] == users) if len(known) else np.zeros(len(users), dtype=bool)
-        out = np.zeros((len(users), self.to_merchants.shape[1]))
+        out = np.zeros((len(users), self.to_merchants.shape[1]), dtype=np.float32)
         if found.any():
             rows = pos[found]
             shares = score_block(self.category_model, self.category_data.weights[rows], prior=False)
-            out[found] = shares @ self.to_merchants
+            out[found] = shares @ self.to_merchants.astype(np.float32, copy=False)
         return out
 
 
@@ -189,27 +189,50 @@ def load_interactions(con: duckdb.DuckDBPyConnection, kind: ItemKind, cutoff: da
 
 
 def _load(con: duckdb.DuckDBPyConnection, kind: ItemKind, cutoff: date) -> Interactions:
-    frame = con.execute(interactions_sql(con, kind, cutoff)).df()
+    """Build the matrices with the user and item indexing done in DuckDB.
+
+    Users and items get their row/column numbers in SQL (dense ranks over the sorted keys),
+    so only integer and float arrays cross into Python: no per-row string handling.
+    """
+    all_items = ("SELECT DISTINCT category AS item FROM products WHERE category IS NOT NULL"
+                 if kind == "category" else
+                 "SELECT DISTINCT CAST(merchant_id AS VARCHAR) AS item FROM merchants "
+                 "WHERE merchant_id IS NOT NULL")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _rec_interactions AS {interactions_sql(con, kind, cutoff)}")
+    try:
+        items = np.array([r[0] for r in con.execute(
+            f"SELECT item FROM (SELECT item FROM _rec_interactions UNION {all_items}) t "
+            "ORDER BY item").fetchall()], dtype=object)
+        users = con.execute("SELECT DISTINCT user_id FROM _rec_interactions ORDER BY user_id"
+                            ).fetchnumpy()["user_id"].astype(np.int64)
+        cells = con.execute("""
+            SELECT u.row_no, i.col_no, t.weight, t.positive
+            FROM _rec_interactions t
+            JOIN (SELECT user_id, CAST(row_number() OVER (ORDER BY user_id) - 1 AS INTEGER) AS row_no
+                  FROM (SELECT DISTINCT user_id FROM _rec_interactions)) u USING (user_id)
+            JOIN (SELECT item, CAST(row_number() OVER (ORDER BY item) - 1 AS INTEGER) AS col_no
+                  FROM (SELECT DISTINCT item FROM (SELECT item FROM _rec_interactions UNION """
+                            + all_items + """) a)) i USING (item)""").fetchnumpy()
+    finally:
+        con.execute("DROP TABLE IF EXISTS _rec_interactions")
+    rows = np.asarray(cells["row_no"], dtype=np.int32)
+    cols = np.asarray(cells["col_no"], dtype=np.int32)
+    shape = (len(users), len(items))
+    weights = sparse.csr_matrix((np.asarray(cells["weight"], dtype=np.float32), (rows, cols)),
+                                shape=shape)
+    pos_mask = np.asarray(cells["positive"]) > 0
+    positives = sparse.csr_matrix(
+        (np.ones(int(pos_mask.sum()), dtype=np.float32), (rows[pos_mask], cols[pos_mask])),
+        shape=shape)
     recent = con.execute(
         f"SELECT item, count(DISTINCT user_id) AS n FROM ({purchases_sql(kind, cutoff - timedelta(days=POPULARITY_DAYS), cutoff)}) t GROUP BY item"
-    ).df()
-    all_items = con.execute(
-        "SELECT DISTINCT category AS item FROM products WHERE category IS NOT NULL" if kind == "category"
-        else "SELECT DISTINCT CAST(merchant_id AS VARCHAR) AS item FROM merchants WHERE merchant_id IS NOT NULL"
-    ).df()["item"]
-    items = np.array(sorted(set(all_items) | set(frame["item"])), dtype=object)
-    users = np.array(sorted(frame["user_id"].unique()), dtype=np.int64)
-    rows = np.searchsorted(users, frame["user_id"].to_numpy(dtype=np.int64))
-    cols = pd.Categorical(frame["item"], categories=items).codes
-    shape = (len(users), len(items))
-    weights = sparse.csr_matrix((frame["weight"].to_numpy(dtype=np.float64), (rows, cols)), shape=shape)
-    pos_mask = frame["positive"].to_numpy() > 0
-    positives = sparse.csr_matrix(
-        (np.ones(int(pos_mask.sum())), (rows[pos_mask], cols[pos_mask])), shape=shape)
+    ).fetchall()
     popularity = np.zeros(len(items))
-    if len(recent):
-        codes = pd.Categorical(recent["item"], categories=items).codes
-        popularity[codes[codes >= 0]] = recent["n"].to_numpy()[codes >= 0]
+    if recent:
+        index = {key: i for i, key in enumerate(items.tolist())}
+        for item, n in recent:
+            if item in index:
+                popularity[index[item]] = n
     return Interactions(kind, cutoff, users, items, weights, positives, popularity)
 
 
@@ -225,7 +248,8 @@ def fit(data: Interactions, neighbours: int = NEIGHBOURS) -> ItemModel:
     sim = sim.tolil()
     sim.setdiag(1.0)
     prior = data.popularity + 1.0  # add-one so items without recent sales keep a tiny share
-    return ItemModel(data.kind, data.items, sim.tocsr(), prior / prior.sum() if n else prior)
+    return ItemModel(data.kind, data.items, sim.tocsr().astype(np.float32),
+                     prior / prior.sum() if n else prior)
 
 
 def _top_per_row(matrix: sparse.csr_matrix, keep: int) -> sparse.csr_matrix:
@@ -252,20 +276,29 @@ def score_block(model: ItemModel, history: sparse.csr_matrix, *, prior: bool = T
     """Preference shares (rows sum to 1) for a block of users' weighted histories.
 
     ``extra`` (rows summing to 1 or 0) is blended in with ``BRIDGE_WEIGHT``; ``prior=False``
-    leaves out the popularity prior (users without history then get zeros).
+    leaves out the popularity prior (users without history then get zeros). The block is
+    float32 and every step works in place: at 3,000 merchants a block is tens of millions
+    of cells, and each temporary copy would cost as much as the scoring itself.
     """
-    raw = np.asarray((history @ model.similarity).todense(), dtype=np.float64)
-    totals = raw.sum(axis=1, keepdims=True)
-    shares = np.divide(raw, totals, out=np.zeros_like(raw), where=totals > 0)
+    similarity = model.similarity.astype(np.float32, copy=False)
+    raw = (history.astype(np.float32, copy=False) @ similarity).toarray()
+    totals = raw.sum(axis=1)
+    has_history = totals > 0
+    np.divide(raw, totals[:, None], out=raw, where=has_history[:, None])
     if extra is not None:
-        has = extra.sum(axis=1, keepdims=True) > 0
-        shares = np.where(has & (totals > 0), (1 - BRIDGE_WEIGHT) * shares + BRIDGE_WEIGHT * extra,
-                          np.where(totals > 0, shares, extra))
-        totals = totals + has
+        has_extra = extra.sum(axis=1) > 0
+        # both: (1-w)·shares + w·extra; history only: shares; neither or extra only: extra
+        own = np.where(has_history, np.where(has_extra, 1.0 - BRIDGE_WEIGHT, 1.0), 0.0)
+        other = np.where(has_history, np.where(has_extra, BRIDGE_WEIGHT, 0.0), 1.0)
+        raw *= own[:, None].astype(np.float32)
+        raw += extra.astype(np.float32, copy=False) * other[:, None].astype(np.float32)
+        has_history = has_history | has_extra
     if not prior:
-        return shares
-    mix = np.where(totals > 0, 1.0 - POPULARITY_PRIOR, 0.0)
-    return mix * shares + (1.0 - mix) * model.prior[None, :]
+        return raw
+    raw *= np.float32(1.0 - POPULARITY_PRIOR)
+    raw += (POPULARITY_PRIOR * model.prior).astype(np.float32)[None, :]
+    raw[~has_history] = model.prior.astype(np.float32)
+    return raw
 
 
 def build_bridge(con: duckdb.DuckDBPyConnection, cutoff: date, merchants: np.ndarray,
