@@ -19,7 +19,7 @@ an existing warehouse, atomically like every other writer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -55,6 +55,8 @@ def create_recommendations(con: duckdb.DuckDBPyConnection, as_of: date,
     _store(con, "category_affinity", affinity_frame(con, as_of), as_of,
            "antecedent_type, antecedent, lift DESC, consequent")
     cache: recommend.Cache = {}
+    recommend.preload(con, ("category", "merchant"),
+                      (as_of, *(as_of - timedelta(days=days) for _, _, days in EVAL_SPLITS)), cache)
     categories = _predict(con, "category", as_of, TOP_CATEGORIES, cache)
     merchants = _predict(con, "merchant", as_of, TOP_MERCHANTS, cache)
     _write(con, "user_next_category", categories.rename(columns={"item": "category"}), as_of)

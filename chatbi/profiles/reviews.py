@@ -35,6 +35,7 @@ class SentimentResult:
     classified: int = 0
     reused: int = 0
     note: str | None = None
+    distinct_texts: int = 0  # texts the classifier ran on (identical texts run once)
 
 
 def load_classifier() -> tuple[Classifier | None, str]:
@@ -107,10 +108,15 @@ def _classify(con: duckdb.DuckDBPyConnection, as_of: date, classify: Classifier,
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE _rv_old (review_id BIGINT, sentiment VARCHAR, "
                     "sentiment_score DOUBLE, sentiment_method VARCHAR, content_hash VARCHAR)")
-    total = scalar(con, "SELECT count(*) FROM _rv ANTI JOIN _rv_old USING (review_id)")
-    pending = con.execute("SELECT review_id, content FROM _rv ANTI JOIN _rv_old USING (review_id) "
-                          "ORDER BY review_id")
-    ids: list[int] = []
+    # identical texts get identical labels: classify each distinct text once (shopping
+    # reviews repeat a lot — "好评", "质量很好" — and the demo's repeat from templates)
+    con.execute("CREATE OR REPLACE TEMP TABLE _rv_pending AS "
+                "SELECT review_id, content_hash FROM _rv ANTI JOIN _rv_old USING (review_id)")
+    total = scalar(con, "SELECT count(DISTINCT content_hash) FROM _rv_pending")
+    pending = con.execute("SELECT content_hash, any_value(content) FROM _rv "
+                          "SEMI JOIN _rv_pending USING (review_id) "
+                          "GROUP BY content_hash ORDER BY content_hash")
+    hashes: list[str] = []
     labels: list[str] = []
     scores: list[float] = []
     while rows := pending.fetchmany(BATCH):      # stream: never all texts in memory at once
@@ -125,27 +131,29 @@ def _classify(con: duckdb.DuckDBPyConnection, as_of: date, classify: Classifier,
                 raise ValueError(f"classify_texts returned an invalid result ({label!r}, {score!r})")
             labels.append(label)
             scores.append(float(score))
-        ids.extend(int(review_id) for review_id, _ in rows)
-        progress(min(1.0, len(ids) / max(total, 1)))
+        hashes.extend(str(content_hash) for content_hash, _ in rows)
+        progress(min(1.0, len(hashes) / max(total, 1)))
     batch = pa.table({
-        "review_id": pa.array(ids, pa.int64()), "sentiment": pa.array(labels, pa.string()),
+        "content_hash": pa.array(hashes, pa.string()), "sentiment": pa.array(labels, pa.string()),
         "sentiment_score": pa.array(scores, pa.float64()),
     })
     con.register("_rv_new", batch)
     _create(con, f"""
         SELECT review_id, sentiment, sentiment_score, sentiment_method, content_hash FROM _rv_old
         UNION ALL
-        SELECT n.review_id, n.sentiment, n.sentiment_score, '{method}', r.content_hash
-        FROM _rv_new n JOIN _rv r USING (review_id)
+        SELECT r.review_id, n.sentiment, n.sentiment_score, '{method}', r.content_hash
+        FROM _rv_pending r JOIN _rv_new n USING (content_hash)
         UNION ALL
         {_rule_rows("SELECT * FROM _rv_all WHERE NOT chinese")}
         ORDER BY review_id""")
     con.unregister("_rv_new")
+    classified = scalar(con, "SELECT count(*) FROM _rv_pending")
     reused = scalar(con, "SELECT count(*) FROM _rv_old")
     by_rule = scalar(con, "SELECT count(*) FROM _rv_all WHERE NOT chinese")
     note = f"{by_rule} 条非中文评论按评分规则判定 / non-Chinese reviews rated by rule" if by_rule else None
-    return SentimentResult(method=method, reviews=reused + len(ids) + by_rule,
-                           classified=len(ids), reused=reused, note=note)
+    return SentimentResult(method=method, reviews=reused + classified + by_rule,
+                           classified=classified, reused=reused, note=note,
+                           distinct_texts=len(hashes))
 
 
 def build_review_sentiment(con: duckdb.DuckDBPyConnection, as_of: date,

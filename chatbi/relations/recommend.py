@@ -15,12 +15,12 @@ The model is a classic item-kNN on implicit feedback, built with scipy sparse ma
 4. ``evaluate``: train on data up to ``as_of − holdout_days``, test on the items users bought
    after; hit rate@k and recall@k of the model against recent popularity.
 
-Items are ``category`` (the product's category) or ``merchant`` (the merchant's id).
+Items are ``category`` (the product's category) or ``merchant`` (the merchant's id, an integer).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -127,35 +127,44 @@ def _item_expr(kind: ItemKind) -> tuple[str, str]:
     """(purchase item expression over ``p``/``o``, event item expression over ``e``)."""
     if kind == "category":
         return "p.category", "e.category"
-    return "CAST(o.merchant_id AS VARCHAR)", "CAST(e.merchant_id AS VARCHAR)"
+    return "o.merchant_id", "e.merchant_id"
 
 
-def interactions_sql(con: duckdb.DuckDBPyConnection, kind: ItemKind, cutoff: date) -> str:
-    """SQL of (user_id, item, weight, positive) up to and including the cut-off day."""
-    c = f"DATE '{cutoff.isoformat()}'"
+def _products_join(kind: ItemKind) -> str:
+    """The join to ``products`` that category items need (merchant items come from orders)."""
+    return "JOIN products p ON p.product_id = i.product_id" if kind == "category" else ""
+
+
+def interactions_sql(con: duckdb.DuckDBPyConnection, kind: ItemKind, last: date) -> str:
+    """SQL of every interaction (user_id, item, d, w, pos) up to and including ``last``:
+    purchased order items, add-to-carts, favourites and views, with their base weight and
+    whether they count as positive feedback (bought, carted or favourited)."""
+    end = f"DATE '{last.isoformat()}'"
     bought, event_item = _item_expr(kind)
-    decay = f"pow(0.5, greatest(0, {c} - CAST({{ts}} AS DATE)) / {HALF_LIFE_DAYS})"
     parts = [f"""
-        SELECT o.user_id, {bought} AS item,
-               {WEIGHTS['purchase']} * {decay.format(ts='o.order_ts')} AS w, 1 AS pos
+        SELECT o.user_id, {bought} AS item, CAST(o.order_ts AS DATE) AS d,
+               {WEIGHTS['purchase']} AS w, 1 AS pos
         FROM orders o JOIN order_items i ON i.order_id = o.order_id
-        JOIN products p ON p.product_id = i.product_id
-        WHERE o.status <> 'cancelled' AND o.order_ts < {c} + 1"""]
+        {_products_join(kind)}
+        WHERE o.status <> 'cancelled' AND o.order_ts < {end} + 1"""]
     if _has_table(con, "events"):
         parts.append(f"""
-        SELECT e.user_id, {event_item} AS item,
+        SELECT e.user_id, {event_item} AS item, CAST(e.event_ts AS DATE) AS d,
                CASE e.event_type WHEN 'add_to_cart' THEN {WEIGHTS['add_to_cart']}
                                  WHEN 'favorite' THEN {WEIGHTS['favorite']}
-                                 ELSE {WEIGHTS['view']} END * {decay.format(ts='e.event_ts')} AS w,
+                                 ELSE {WEIGHTS['view']} END AS w,
                CASE WHEN e.event_type IN ('add_to_cart', 'favorite') THEN 1 ELSE 0 END AS pos
         FROM events e
-        WHERE e.event_type IN ('view', 'favorite', 'add_to_cart') AND e.event_ts < {c} + 1""")
-    union = " UNION ALL ".join(parts)
-    return f"""
-        SELECT user_id, item, sum(w) AS weight, max(pos) AS positive
-        FROM ({union}) t
-        WHERE user_id IS NOT NULL AND item IS NOT NULL
-        GROUP BY user_id, item"""
+        WHERE e.event_type IN ('view', 'favorite', 'add_to_cart') AND e.event_ts < {end} + 1""")
+    return (f"SELECT * FROM ({' UNION ALL '.join(parts)}) t "
+            "WHERE user_id IS NOT NULL AND item IS NOT NULL")
+
+
+def _catalogue_sql(kind: ItemKind) -> str:
+    """Every item of the kind, bought or not."""
+    if kind == "category":
+        return "SELECT DISTINCT category AS item FROM products WHERE category IS NOT NULL"
+    return "SELECT DISTINCT merchant_id AS item FROM merchants WHERE merchant_id IS NOT NULL"
 
 
 def purchases_sql(kind: ItemKind, start: date, end: date) -> str:
@@ -164,7 +173,7 @@ def purchases_sql(kind: ItemKind, start: date, end: date) -> str:
     return f"""
         SELECT DISTINCT o.user_id, {bought} AS item
         FROM orders o JOIN order_items i ON i.order_id = o.order_id
-        JOIN products p ON p.product_id = i.product_id
+        {_products_join(kind)}
         WHERE o.status <> 'cancelled' AND o.order_ts >= DATE '{start.isoformat()}' + 1
           AND o.order_ts < DATE '{end.isoformat()}' + 1 AND o.user_id IS NOT NULL
           AND {bought} IS NOT NULL"""
@@ -178,51 +187,97 @@ def load_interactions(con: duckdb.DuckDBPyConnection, kind: ItemKind, cutoff: da
     """Read the interaction matrices of ``kind`` up to ``cutoff`` from the warehouse.
 
     ``cache`` (a dict the caller keeps for one warehouse) avoids reading the same matrices
-    twice, e.g. the category model the merchant bridge needs.
+    twice, e.g. the category model the merchant bridge needs; ``preload`` fills it for
+    several cut-offs in one scan.
     """
     if cache is not None and (kind, cutoff) in cache:
         return cache[(kind, cutoff)]
-    data = _load(con, kind, cutoff)
+    (data,) = _load(con, kind, (cutoff,))
     if cache is not None:
         cache[(kind, cutoff)] = data
     return data
 
 
-def _load(con: duckdb.DuckDBPyConnection, kind: ItemKind, cutoff: date) -> Interactions:
-    """Build the matrices with the user and item indexing done in DuckDB.
+def preload(con: duckdb.DuckDBPyConnection, kinds: Sequence[ItemKind], cutoffs: Sequence[date],
+            cache: Cache) -> None:
+    """Fill ``cache`` with every (kind, cut-off) pair, one scan of the raw tables per kind."""
+    for kind in kinds:
+        missing = tuple(c for c in dict.fromkeys(cutoffs) if (kind, c) not in cache)
+        if missing:
+            for cutoff, data in zip(missing, _load(con, kind, missing), strict=True):
+                cache[(kind, cutoff)] = data
 
-    Users and items get their row/column numbers in SQL (dense ranks over the sorted keys),
-    so only integer and float arrays cross into Python: no per-row string handling.
+
+def _load(con: duckdb.DuckDBPyConnection, kind: ItemKind,
+          cutoffs: Sequence[date]) -> list[Interactions]:
+    """Build the matrices of each cut-off from one aggregation over the raw tables.
+
+    Items get their column numbers in SQL (a join to the small item list), so only integer
+    and float arrays cross into Python: no per-row string handling. Each (user, item) pair
+    gets one decayed weight and one positive flag per cut-off (0 and -1 when the pair has
+    no interaction by then); numpy then keeps, per cut-off, the users with history and the
+    items that are in the catalogue or were interacted with by then.
     """
-    all_items = ("SELECT DISTINCT category AS item FROM products WHERE category IS NOT NULL"
-                 if kind == "category" else
-                 "SELECT DISTINCT CAST(merchant_id AS VARCHAR) AS item FROM merchants "
-                 "WHERE merchant_id IS NOT NULL")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _rec_interactions AS {interactions_sql(con, kind, cutoff)}")
+    source = interactions_sql(con, kind, max(cutoffs))
+    items = np.array([r[0] for r in con.execute(
+        f"SELECT item FROM (SELECT DISTINCT item FROM ({source}) s UNION {_catalogue_sql(kind)}) t "
+        "ORDER BY item").fetchall()], dtype=object)
+    in_catalogue = np.isin(items, np.array([r[0] for r in con.execute(_catalogue_sql(kind)).fetchall()],
+                                           dtype=object))
+    columns = []
+    for k, cutoff in enumerate(cutoffs):
+        c = f"DATE '{cutoff.isoformat()}'"
+        columns.append(
+            f"CAST(coalesce(sum(w * pow(0.5, greatest(0, {c} - d) / {HALF_LIFE_DAYS})) "
+            f"FILTER (WHERE d <= {c}), 0) AS FLOAT) AS weight_{k}, "
+            f"CAST(coalesce(max(pos) FILTER (WHERE d <= {c}), -1) AS TINYINT) AS positive_{k}")
+    con.register("_rec_items", pd.DataFrame({"item": items.tolist() if len(items) else pd.Series(dtype=object),
+                                             "col_no": np.arange(len(items), dtype=np.int32)}))
     try:
-        items = np.array([r[0] for r in con.execute(
-            f"SELECT item FROM (SELECT item FROM _rec_interactions UNION {all_items}) t "
-            "ORDER BY item").fetchall()], dtype=object)
-        users = con.execute("SELECT DISTINCT user_id FROM _rec_interactions ORDER BY user_id"
-                            ).fetchnumpy()["user_id"].astype(np.int64)
-        cells = con.execute("""
-            SELECT u.row_no, i.col_no, t.weight, t.positive
-            FROM _rec_interactions t
-            JOIN (SELECT user_id, CAST(row_number() OVER (ORDER BY user_id) - 1 AS INTEGER) AS row_no
-                  FROM (SELECT DISTINCT user_id FROM _rec_interactions)) u USING (user_id)
-            JOIN (SELECT item, CAST(row_number() OVER (ORDER BY item) - 1 AS INTEGER) AS col_no
-                  FROM (SELECT DISTINCT item FROM (SELECT item FROM _rec_interactions UNION """
-                            + all_items + """) a)) i USING (item)""").fetchnumpy()
+        cells = con.execute(f"""
+            SELECT user_id, col_no, {', '.join(columns)}
+            FROM ({source}) s JOIN _rec_items USING (item)
+            GROUP BY user_id, col_no""").fetchnumpy()
     finally:
-        con.execute("DROP TABLE IF EXISTS _rec_interactions")
-    rows = np.asarray(cells["row_no"], dtype=np.int32)
-    cols = np.asarray(cells["col_no"], dtype=np.int32)
+        con.unregister("_rec_items")
+    user_ids, rows = _dense_codes(np.asarray(cells["user_id"], dtype=np.int64))
+    cols = np.asarray(cells["col_no"], dtype=np.int64)
+    out = []
+    for k, cutoff in enumerate(cutoffs):
+        mask = np.asarray(cells[f"positive_{k}"]) >= 0
+        out.append(_matrices(con, kind, cutoff, items, in_catalogue, user_ids, rows[mask],
+                             cols[mask], np.asarray(cells[f"weight_{k}"])[mask],
+                             np.asarray(cells[f"positive_{k}"])[mask] > 0))
+    return out
+
+
+def _dense_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct ids, each id's position among them), like ``np.unique(...,
+    return_inverse=True)`` but by counting when the ids are small non-negative integers
+    (the usual case: no sort of millions of values)."""
+    if len(ids) and ids.min() >= 0 and ids.max() <= 4 * len(ids) + 1_000_000:
+        present = np.zeros(int(ids.max()) + 1, dtype=bool)
+        present[ids] = True
+        positions = np.cumsum(present) - 1
+        return np.flatnonzero(present).astype(np.int64), positions[ids]
+    distinct, inverse = np.unique(ids, return_inverse=True)
+    return distinct, inverse
+
+
+def _matrices(con: duckdb.DuckDBPyConnection, kind: ItemKind, cutoff: date, items: np.ndarray,
+              in_catalogue: np.ndarray, user_ids: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+              weights: np.ndarray, positive: np.ndarray) -> Interactions:
+    """The Interactions of one cut-off from its (row, column, weight, positive) cells."""
+    used_rows = np.bincount(rows, minlength=len(user_ids)) > 0
+    used_cols = in_catalogue | (np.bincount(cols, minlength=len(items)) > 0)
+    row_map = np.cumsum(used_rows) - 1
+    col_map = np.cumsum(used_cols) - 1
+    rows, cols = row_map[rows].astype(np.int32), col_map[cols].astype(np.int32)
+    users, items = user_ids[used_rows], items[used_cols]
     shape = (len(users), len(items))
-    weights = sparse.csr_matrix((np.asarray(cells["weight"], dtype=np.float32), (rows, cols)),
-                                shape=shape)
-    pos_mask = np.asarray(cells["positive"]) > 0
+    weight_matrix = sparse.csr_matrix((weights.astype(np.float32), (rows, cols)), shape=shape)
     positives = sparse.csr_matrix(
-        (np.ones(int(pos_mask.sum()), dtype=np.float32), (rows[pos_mask], cols[pos_mask])),
+        (np.ones(int(positive.sum()), dtype=np.float32), (rows[positive], cols[positive])),
         shape=shape)
     recent = con.execute(
         f"SELECT item, count(DISTINCT user_id) AS n FROM ({purchases_sql(kind, cutoff - timedelta(days=POPULARITY_DAYS), cutoff)}) t GROUP BY item"
@@ -233,7 +288,7 @@ def _load(con: duckdb.DuckDBPyConnection, kind: ItemKind, cutoff: date) -> Inter
         for item, n in recent:
             if item in index:
                 popularity[index[item]] = n
-    return Interactions(kind, cutoff, users, items, weights, positives, popularity)
+    return Interactions(kind, cutoff, users, items, weight_matrix, positives, popularity)
 
 
 def fit(data: Interactions, neighbours: int = NEIGHBOURS) -> ItemModel:
@@ -308,7 +363,7 @@ def build_bridge(con: duckdb.DuckDBPyConnection, cutoff: date, merchants: np.nda
     model = fit(data)
     start = cutoff - timedelta(days=POPULARITY_DAYS)
     frame = con.execute(f"""
-        SELECT p.category, CAST(o.merchant_id AS VARCHAR) AS merchant, count(DISTINCT o.user_id) AS n
+        SELECT p.category, o.merchant_id AS merchant, count(DISTINCT o.user_id) AS n
         FROM orders o JOIN order_items i ON i.order_id = o.order_id
         JOIN products p ON p.product_id = i.product_id
         WHERE o.status <> 'cancelled' AND o.order_ts >= DATE '{start.isoformat()}' + 1

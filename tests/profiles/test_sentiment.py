@@ -54,6 +54,14 @@ def test_classifier_is_used_and_results_reused(rw) -> None:
     calls: list[int] = []
     first = build_review_sentiment(rw, AS_OF, classifier=(keyword_classifier(calls), "kw@1"))
     assert first.method == "kw@1" and first.classified == first.reviews > 0 and first.reused == 0
+    # each distinct text is classified once, and every review of that text gets its label
+    distinct = rw.execute("SELECT count(DISTINCT content) FROM reviews").fetchone()[0]
+    assert sum(calls) == first.distinct_texts == distinct < first.reviews
+    assert rw.execute("SELECT count(*) FROM review_sentiment").fetchone()[0] == first.reviews
+    per_text = rw.execute("""SELECT count(DISTINCT s.sentiment) FROM review_sentiment s
+                             JOIN reviews r USING (review_id) GROUP BY r.content
+                             ORDER BY 1 DESC LIMIT 1""").fetchone()[0]
+    assert per_text == 1
     labels = dict(rw.execute("SELECT sentiment, count(*) FROM review_sentiment GROUP BY 1").fetchall())
     assert set(labels) == {"positive", "neutral", "negative"}
     text_check = rw.execute("""SELECT count(*) FROM review_sentiment s JOIN reviews r USING (review_id)

@@ -57,3 +57,16 @@ def test_pair_counts_of_no_rows():
     con.execute("CREATE TABLE t (user_id BIGINT, item VARCHAR)")
     counts = cooccurrence.pair_counts(con, "SELECT * FROM t", ("item",))
     assert counts.users == 0 and len(counts.items) == 0 and len(counts.shared) == 0
+
+
+def test_dense_codes_match_numpy_unique():
+    from chatbi.relations.recommend import _dense_codes
+
+    rng = np.random.default_rng(3)
+    for ids in (rng.integers(0, 50, 200), rng.integers(-5, 5, 30), np.array([2**40, 7, 7, 2**40]),
+                np.array([], dtype=np.int64)):
+        ids = ids.astype(np.int64)
+        distinct, inverse = _dense_codes(ids)
+        expected, expected_inverse = np.unique(ids, return_inverse=True)
+        assert distinct.tolist() == expected.tolist()
+        assert inverse.tolist() == expected_inverse.tolist()
