@@ -6,7 +6,9 @@ leaves the previous file untouched. Every step is set-based DuckDB SQL; Python o
 and applies the churn and CLV models on arrays. The review classifier (Python-bound) runs in
 a background thread on its own cursor while the SQL steps proceed, and is joined before the
 merchant step needs its labels. When ``chatbi.profiles.recommender`` is installed, its
-tables are built in the same run (step ``recommender``).
+tables are built in the same run, in a second background thread started before the
+sentiment step (it reads only raw tables); step ``recommender`` waits for it, and the report
+reports its own duration (as for sentiment).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from chatbi.profiles import (
     reviews,
     users,
 )
+from chatbi.profiles.background import BackgroundStep
 from chatbi.profiles.inputs import InputInfo, check_inputs
 from chatbi.profiles.report import BuildReport
 from chatbi.profiles.staging import create_staging, resolve_as_of, scalar, training_cutoffs
@@ -133,25 +136,30 @@ def _build(con: duckdb.DuckDBPyConnection, as_of: date | None, steps: _Steps) ->
         con.execute("CHECKPOINT")
     with steps.step("staging"):
         create_staging(con, as_of)
+    # the recommender reads only raw tables: it runs beside every other step
+    recommender = BackgroundStep(con, lambda cur: _run_recommender(cur, as_of, info),
+                                 name="recommender")
     job: reviews.BackgroundSentiment | None = None
     senti: reviews.SentimentResult | None = None
-    with steps.step("sentiment") as partial:
-        classifier = reviews.load_classifier()
-        if classifier[0] is not None and info.has_reviews:
-            job = reviews.BackgroundSentiment(con, as_of, classifier)   # overlaps the next steps
-        else:
-            senti = reviews.build_review_sentiment(con, as_of, partial, classifier=classifier)
     try:
-        report = _build_rest(con, as_of, info, steps, job, senti)
+        with steps.step("sentiment") as partial:
+            classifier = reviews.load_classifier()
+            if classifier[0] is not None and info.has_reviews:
+                job = reviews.BackgroundSentiment(con, as_of, classifier)  # overlaps the next steps
+            else:
+                senti = reviews.build_review_sentiment(con, as_of, partial, classifier=classifier)
+        report = _build_rest(con, as_of, info, steps, job, senti, recommender)
     finally:
         if job is not None:
             job.cancel()
+        recommender.cancel()
     return report
 
 
 def _build_rest(con: duckdb.DuckDBPyConnection, as_of: date, info: InputInfo, steps: _Steps,
                 job: reviews.BackgroundSentiment | None,
-                senti: reviews.SentimentResult | None) -> BuildReport:
+                senti: reviews.SentimentResult | None,
+                recommender: BackgroundStep[tuple[dict[str, int], str | None]]) -> BuildReport:
     with steps.step("features"):
         features.create_user_features(con, info)
     with steps.step("churn"):
@@ -176,8 +184,9 @@ def _build_rest(con: duckdb.DuckDBPyConnection, as_of: date, info: InputInfo, st
         history.create_tag_history(con)
     with steps.step("alerts"):
         alert_count = alerts.create_alerts(con, as_of)
-    with steps.step("recommender"):
-        extra_counts, extra_note = _run_recommender(con, as_of, info)
+    with steps.step("recommender"):     # started before the sentiment step; wait for it
+        extra_counts, extra_note = recommender.result()
+    steps.seconds["recommender"] = recommender.seconds
     with steps.step("finish"):
         counts = {t: scalar(con, f"SELECT count(*) FROM {t}") for t in PROFILE_TABLES}
         notes = tuple(n for n in (churn_result.note, clv_result.note, senti.note, extra_note) if n)
