@@ -34,24 +34,40 @@ class PairCounts:
     shared: np.ndarray  # users who have both
 
 
+def dense_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct ids, each id's position among them), like ``np.unique(...,
+    return_inverse=True)`` but by counting when the ids are small non-negative integers
+    (the usual case: no sort of millions of values)."""
+    if len(ids) and ids.min() >= 0 and ids.max() <= 4 * len(ids) + 1_000_000:
+        present = np.zeros(int(ids.max()) + 1, dtype=bool)
+        present[ids] = True
+        positions = np.cumsum(present) - 1
+        return np.flatnonzero(present).astype(np.int64), positions[ids]
+    distinct, inverse = np.unique(ids, return_inverse=True)
+    return distinct, inverse
+
+
 def user_item_pairs(con: duckdb.DuckDBPyConnection, pairs_sql: str,
                     keys: tuple[str, ...]) -> tuple[sparse.csr_matrix, pd.DataFrame]:
     """The binary users × items matrix of ``pairs_sql`` (columns ``user_id`` and ``keys``).
 
-    Returns the matrix and the items (the ``keys`` columns) in column order.
+    Returns the matrix and the items (the ``keys`` columns) in column order. Column numbers
+    come from a join to the (small) sorted item list, row numbers from the user ids.
     """
     key_list = ", ".join(keys)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cooc_pairs AS SELECT DISTINCT user_id, {key_list} "
                 f"FROM ({pairs_sql}) t WHERE user_id IS NOT NULL")
     try:
         items = con.execute(f"SELECT DISTINCT {key_list} FROM _cooc_pairs ORDER BY {key_list}").df()
-        cells = con.execute(f"""
-            SELECT CAST(dense_rank() OVER (ORDER BY user_id) - 1 AS INTEGER) AS row_no,
-                   CAST(dense_rank() OVER (ORDER BY {key_list}) - 1 AS INTEGER) AS col_no
-            FROM _cooc_pairs""").fetchnumpy()
+        con.register("_cooc_items", items.assign(col_no=np.arange(len(items), dtype=np.int32)))
+        try:
+            cells = con.execute(f"SELECT user_id, col_no FROM _cooc_pairs "
+                                f"JOIN _cooc_items USING ({key_list})").fetchnumpy()
+        finally:
+            con.unregister("_cooc_items")
     finally:
         con.execute("DROP TABLE IF EXISTS _cooc_pairs")
-    rows = np.asarray(cells["row_no"], dtype=np.int32)
+    _, rows = dense_codes(np.asarray(cells["user_id"], dtype=np.int64))
     cols = np.asarray(cells["col_no"], dtype=np.int32)
     n_users = int(rows.max()) + 1 if len(rows) else 0
     matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)),

@@ -98,8 +98,8 @@ def undirected(links: pd.DataFrame) -> pd.DataFrame:
     """One row per merchant pair (a < b) from directed link rows."""
     if links.empty:
         return links.assign(a=pd.Series(dtype="int64"), b=pd.Series(dtype="int64"))
-    frame = links.assign(a=links[["merchant_id", "other_merchant_id"]].min(axis=1),
-                         b=links[["merchant_id", "other_merchant_id"]].max(axis=1))
+    first, second = links["merchant_id"].to_numpy(), links["other_merchant_id"].to_numpy()
+    frame = links.assign(a=np.minimum(first, second), b=np.maximum(first, second))
     return frame.drop_duplicates(["a", "b"]).reset_index(drop=True)
 
 
@@ -107,10 +107,13 @@ def build_graph(links: pd.DataFrame, weight: str = "jaccard",
                 min_shared: int = 1) -> nx.Graph:
     """An undirected weighted graph of merchants from link rows."""
     graph = nx.Graph()
-    for row in undirected(links).itertuples(index=False):
-        if row.shared_buyers >= min_shared:
-            graph.add_edge(int(row.a), int(row.b), weight=float(getattr(row, weight)),
-                           shared_buyers=int(row.shared_buyers))
+    pairs = undirected(links)
+    pairs = pairs[pairs["shared_buyers"] >= min_shared]
+    graph.add_edges_from(
+        (a, b, {"weight": w, "shared_buyers": n})
+        for a, b, w, n in zip(pairs["a"].astype("int64").tolist(), pairs["b"].astype("int64").tolist(),
+                              pairs[weight].astype(float).tolist(),
+                              pairs["shared_buyers"].astype("int64").tolist(), strict=True))
     return graph
 
 

@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from chatbi.relations.cooccurrence import dense_codes
+
 ItemKind = Literal["category", "merchant"]
 
 WEIGHTS = {"purchase": 4.0, "add_to_cart": 2.0, "favorite": 2.0, "view": 0.5}
@@ -240,7 +242,7 @@ def _load(con: duckdb.DuckDBPyConnection, kind: ItemKind,
             GROUP BY user_id, col_no""").fetchnumpy()
     finally:
         con.unregister("_rec_items")
-    user_ids, rows = _dense_codes(np.asarray(cells["user_id"], dtype=np.int64))
+    user_ids, rows = dense_codes(np.asarray(cells["user_id"], dtype=np.int64))
     cols = np.asarray(cells["col_no"], dtype=np.int64)
     out = []
     for k, cutoff in enumerate(cutoffs):
@@ -249,19 +251,6 @@ def _load(con: duckdb.DuckDBPyConnection, kind: ItemKind,
                              cols[mask], np.asarray(cells[f"weight_{k}"])[mask],
                              np.asarray(cells[f"positive_{k}"])[mask] > 0))
     return out
-
-
-def _dense_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted distinct ids, each id's position among them), like ``np.unique(...,
-    return_inverse=True)`` but by counting when the ids are small non-negative integers
-    (the usual case: no sort of millions of values)."""
-    if len(ids) and ids.min() >= 0 and ids.max() <= 4 * len(ids) + 1_000_000:
-        present = np.zeros(int(ids.max()) + 1, dtype=bool)
-        present[ids] = True
-        positions = np.cumsum(present) - 1
-        return np.flatnonzero(present).astype(np.int64), positions[ids]
-    distinct, inverse = np.unique(ids, return_inverse=True)
-    return distinct, inverse
 
 
 def _matrices(con: duckdb.DuckDBPyConnection, kind: ItemKind, cutoff: date, items: np.ndarray,
@@ -393,11 +382,30 @@ def predict_top(model: ItemModel, data: Interactions, k: int,
         users = data.users[start:start + chunk]
         extra = bridge.block(users) if bridge is not None else None
         block = score_block(model, data.weights[start:start + chunk], extra=extra)
-        top = np.argpartition(-block, k - 1, axis=1)[:, :k]
-        top_scores = np.take_along_axis(block, top, axis=1)
-        order = np.argsort(-top_scores, axis=1, kind="stable")
-        yield (data.users[start:start + chunk], np.take_along_axis(top, order, axis=1),
-               np.take_along_axis(top_scores, order, axis=1))
+        top, top_scores = top_k_per_row(block, k)
+        yield data.users[start:start + chunk], top, top_scores
+
+
+def top_k_per_row(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(column indices, scores) of each row's ``k`` largest values, best first; ties go to
+    the lower column index.
+
+    Finds each row's k-th largest value with ``np.partition`` (a float copy of the block),
+    then sorts only the cells at or above it — no index matrix of the whole block.
+    """
+    rows_n = block.shape[0]
+    if k >= block.shape[1]:
+        top = np.argsort(-block, axis=1, kind="stable")[:, :k]
+        return top, np.take_along_axis(block, top, axis=1)
+    threshold = np.partition(block, block.shape[1] - k, axis=1)[:, block.shape[1] - k]
+    rows, cols = np.nonzero(block >= threshold[:, None])
+    scores = block[rows, cols]
+    order = np.lexsort((cols, -scores, rows))       # by row, best score, lower column
+    rows, cols, scores = rows[order], cols[order], scores[order]
+    first = np.searchsorted(rows, rows, side="left")
+    keep = np.arange(len(rows)) - first < k         # ties at the threshold: keep k per row
+    top = cols[keep].reshape(rows_n, k)
+    return top, scores[keep].reshape(rows_n, k)
 
 
 def predictions_frame(model: ItemModel, data: Interactions, k: int,

@@ -47,7 +47,7 @@ def test_pair_counts_on_a_small_hand_made_table():
     counts = cooccurrence.pair_counts(con, "SELECT * FROM t", ("item",))
     assert counts.items["item"].tolist() == ["a", "b", "c"]
     assert counts.users == 3 and counts.item_users.tolist() == [2, 2, 2]
-    got = {(int(a), int(b)): int(n) for a, b, n in zip(counts.left, counts.right, counts.shared)}
+    got = {(int(a), int(b)): int(n) for a, b, n in zip(counts.left, counts.right, counts.shared, strict=True)}
     assert got == {(0, 1): 2, (1, 0): 2, (0, 2): 1, (2, 0): 1, (1, 2): 1, (2, 1): 1}
     assert not np.any(counts.left == counts.right)
 
@@ -60,13 +60,25 @@ def test_pair_counts_of_no_rows():
 
 
 def test_dense_codes_match_numpy_unique():
-    from chatbi.relations.recommend import _dense_codes
+    from chatbi.relations.cooccurrence import dense_codes
 
     rng = np.random.default_rng(3)
     for ids in (rng.integers(0, 50, 200), rng.integers(-5, 5, 30), np.array([2**40, 7, 7, 2**40]),
                 np.array([], dtype=np.int64)):
         ids = ids.astype(np.int64)
-        distinct, inverse = _dense_codes(ids)
+        distinct, inverse = dense_codes(ids)
         expected, expected_inverse = np.unique(ids, return_inverse=True)
         assert distinct.tolist() == expected.tolist()
         assert inverse.tolist() == expected_inverse.tolist()
+
+
+def test_top_k_per_row_matches_a_full_sort():
+    from chatbi.relations.recommend import top_k_per_row
+
+    rng = np.random.default_rng(5)
+    block = rng.integers(0, 6, size=(300, 40)).astype(np.float32)   # many ties
+    for k in (1, 3, 10, 40):
+        top, scores = top_k_per_row(block, k)
+        expected = np.argsort(-block, axis=1, kind="stable")[:, :k]
+        assert top.tolist() == expected.tolist()
+        assert scores.tolist() == np.take_along_axis(block, expected, axis=1).tolist()
