@@ -20,17 +20,21 @@ from chatbi.config import Settings
 st.set_page_config(page_title="ChatBI", page_icon="📊", layout="wide")
 
 SETTINGS = Settings.from_env()
-DB_PATH = str(SETTINGS.db_path)
 
 
 # ------------------------------------------------------------------ shared resources
 
-@st.cache_resource(show_spinner="正在打开数据仓库… / opening the warehouse…")
-def load_pipeline(db_path: str) -> Any:
-    """One Pipeline per warehouse file for the whole server (exceptions are not cached)."""
+@st.cache_resource(show_spinner="正在打开数据仓库… / opening the warehouse…", max_entries=4)
+def load_pipeline(key: str, _settings: Settings) -> Any:
+    """One Pipeline per ``web.pipeline_key`` for the whole server: a rebuilt warehouse file
+    or changed settings get a new one (exceptions are not cached)."""
     from chatbi.channels.cli import load_pipeline as open_pipeline
 
-    return open_pipeline(Settings.from_env(db_path))
+    return open_pipeline(_settings)
+
+
+def current_pipeline() -> Any:
+    return load_pipeline(web.pipeline_key(SETTINGS), SETTINGS)
 
 
 @st.cache_resource
@@ -303,7 +307,7 @@ def main() -> None:
     init_state()
     pipeline, load_error = None, None
     try:
-        pipeline = load_pipeline(DB_PATH)
+        pipeline = current_pipeline()
     except Exception as exc:
         load_error = exc
     role, as_of = sidebar(pipeline)

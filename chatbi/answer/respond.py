@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,7 @@ def respond(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_
 
     started = time.perf_counter()
     refuse_other_merchant(text, role)
-    if _relation(pipeline, text, role=role, as_of=as_of, timer=timer, answer=answer):
+    if _relation(pipeline, text, conversation=conversation, role=role, as_of=as_of, timer=timer, answer=answer):
         return answer
     planner = pipeline.planner
     if getattr(planner, "name", "offline") == "llm":
@@ -64,23 +63,17 @@ def respond(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_
     return answer
 
 
-# "商户15", "商家 ID 15", "15号店铺", "merchant 15", "merchant_id = 15" (not 商户2025年…).
-_MERCHANT_REF = re.compile(
-    r"(?:商户|商家|店铺|卖家|店家)\s*(?:id|编号|号)?\s*[#:：=]?\s*(?P<a>\d{1,7})(?![\d年月季天周日个家名位%.])"
-    r"|(?P<b>\d{1,7})\s*号\s*(?:商户|商家|店铺)"
-    r"|\b(?:merchant|seller|shop|store)(?:[ _-]?id)?\s*[#:=]?\s*(?P<c>\d{1,7})\b(?![.%])",
-    re.IGNORECASE,
-)
-
-
 def refuse_other_merchant(text: str, role: Role) -> None:
     """A merchant role naming another merchant is refused with the reason (the guard would
-    only show the caller's own rows, which would read as the other merchant's numbers)."""
+    only show the caller's own rows, which would read as the other merchant's numbers).
+    The ids are found as the planner finds them (``chatbi.planner.merchant_refs``)."""
+    from chatbi.planner.merchant_refs import find_merchant_refs
+
     if not role.is_merchant:
         return
-    for match in _MERCHANT_REF.finditer(text):
-        number = int(match["a"] or match["b"] or match["c"])
-        if number != role.merchant_id and not (1900 <= number <= 2100 and not match["b"]):
+    for ref in find_merchant_refs(text):
+        number = ref.merchant_id
+        if number != role.merchant_id:
             raise RefusedError(
                 f"你的角色是商户 {role.merchant_id}，只能查看自己店铺的数据，不能查看商户 {number} 的数据。 / "
                 f"As merchant {role.merchant_id} you can only see your own shop's data, not merchant {number}'s.",
@@ -88,22 +81,48 @@ def refuse_other_merchant(text: str, role: Role) -> None:
             )
 
 
-def _relation(pipeline: Pipeline, text: str, *, role: Role, as_of: Any, timer: _Timer,
+def _relation(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_of: Any, timer: _Timer,
               answer: Answer) -> bool:
-    """Graph, recommendation and journey questions have their own typed intent."""
+    """Graph, recommendation and journey questions have their own typed intent. They are
+    recorded in the conversation; a follow-up right after one is applied to it (按地区呢
+    after a funnel) or answered with a clarifying question, never applied to an older turn."""
+    from chatbi.planner.types import Plan
     from chatbi.relations import answer_relation, detect_relation_question, fill_answer
+    from chatbi.relations.followup import clarify_message, relation_followup
 
     started = time.perf_counter()
-    request = detect_relation_question(text, answer.language, pipeline.dimension_values())
+    values = pipeline.dimension_values()
+    request = detect_relation_question(text, answer.language, values)
+    previous = conversation.last_relation() if conversation is not None else None
+    if request is None and previous is not None and _followup_shaped(pipeline, text, as_of):
+        request = relation_followup(previous, text, as_of=as_of, language=answer.language, values=values)
+        if request is None:
+            message = clarify_message(previous, answer.language)
+            conversation.add(text, Plan(intent="clarify", language=answer.language, message=message))  # type: ignore[arg-type]
+            answer.intent = "clarify"
+            answer.error = {"code": "unclear_question", "message": message}
+            answer.finding = message
+            answer.followups = pipeline.starter_questions(answer.language)[:3]
+            timer.stage("plan", started)
+            return True
     if request is None:
         return False
     started = timer.stage("plan", started)
+    if conversation is not None:  # recorded first: a follow-up of a refused one is still about it
+        conversation.add(text, Plan(intent="query", language=answer.language), relation=request)  # type: ignore[arg-type]
     result = answer_relation(request, executor=pipeline.executor, policy=pipeline.policy, role=role,
                              layer=pipeline.layer, as_of=as_of, language=request.language)
     fill_answer(answer, result)
     answer.intent = "query"
     timer.stage("sql", started)
     return True
+
+
+def _followup_shaped(pipeline: Pipeline, text: str, as_of: Any) -> bool:
+    """The offline planner's reading (also behind the LLM planner): 那…呢, 按地区, and by region?"""
+    planner = pipeline.planner
+    offline = planner if hasattr(planner, "is_followup_text") else getattr(planner, "fallback", None)
+    return bool(offline is not None and offline.is_followup_text(text, as_of=as_of))
 
 
 def _asks_for_alerts(plan: Any, text: str, is_alerts_question: Any) -> bool:

@@ -529,23 +529,24 @@ def _show_sql(console: Console, answer: Answer | None) -> None:
 def sentiment(
     file: Annotated[Path, typer.Argument(metavar="FILE.csv", help="CSV with review texts")],
     text_column: Annotated[str, typer.Option("--text-column", metavar="COL", help="the column with the text")],
-    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", help="output CSV (default: beside the input)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", help="output CSV (default: FILE_sentiment.csv beside the input)")] = None,
 ) -> None:
     """离线判断中文评论情感 / classify Chinese review texts offline."""
     if not file.is_file():
         raise UserInputError(f"文件不存在 / file not found: {file}", code="invalid_input")
-    from chatbi.channels.render import progress_bar
+    from chatbi.channels.render import count_progress
     from chatbi.profiles.sentiment import classify_csv
 
+    target = out if out is not None else sentiment_output_path(file)
     console = _out()
-    with progress_bar(console, "情感 / sentiment") as report:
-        result = classify_csv(file, text_column, out, progress=report)
-    written = result if isinstance(result, str | Path) else out
-    if written is not None:
-        console.print(f"已写入 / written: {written}", style="bold green", markup=False)
-    else:
-        for line in _summary_lines(result):
-            console.print(line, markup=False, soft_wrap=True)
+    with count_progress(console, "情感 / sentiment") as report:
+        written = classify_csv(file, text_column, target, progress=report)
+    console.print(f"已写入 / written: {written}", style="bold green", markup=False)
+
+
+def sentiment_output_path(source: Path) -> Path:
+    """``reviews.csv`` → ``reviews_sentiment.csv`` beside it (the input is never overwritten)."""
+    return source.with_name(f"{source.stem}_sentiment{source.suffix or '.csv'}")
 
 
 @app.command("eval")

@@ -11,11 +11,19 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
 ProgressCallback = Callable[[str, float], None]
+CountCallback = Callable[[int, int], None]  # (done, total), e.g. chatbi.profiles.sentiment.Progress
 
 _RATIO_SUFFIXES = ("_growth", "_share")
 
@@ -139,3 +147,27 @@ def progress_bar(console: Console, title: str) -> Iterator[ProgressCallback]:
 
         yield report
         progress.update(task, completed=100)
+
+
+@contextlib.contextmanager
+def count_progress(console: Console, title: str) -> Iterator[CountCallback]:
+    """Yield a ``(done, total)`` callback that drives a rich progress bar showing done/total.
+    The bar appears on the first call, so an error raised before any work shows no bar."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+        TimeElapsedColumn(), console=console, transient=False,
+    )
+    task: list[Any] = []
+
+    def report(done: int, total: int) -> None:
+        total = max(int(total), 0)
+        if not task:
+            progress.start()
+            task.append(progress.add_task(title, total=total))
+        progress.update(task[0], total=total, completed=min(max(int(done), 0), total))
+
+    try:
+        yield report
+    finally:
+        if task:
+            progress.stop()

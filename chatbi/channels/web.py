@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from chatbi.config import Settings
 from chatbi.errors import ChatBIError, UnclearQuestionError, WarehouseError
 from chatbi.sql.policy import Role
 
@@ -30,6 +35,31 @@ NEXT_STEPS = {
     "query_timeout": "查询超时了，试试缩小时间范围或减少维度。 / The query timed out: narrow the time range.",
     "internal_error": "出了点问题，请稍后再试；如果一直出现，请联系管理员。 / Something went wrong; please try again.",
 }
+
+
+# Settings a Pipeline reads when it is built (the API keys and Slack tokens are not among them).
+PIPELINE_SETTINGS = ("db_path", "semantic_dir", "prompts_dir", "planner", "openai_api_key", "openai_base_url",
+                     "model", "llm_timeout_s", "llm_text", "query_timeout_s", "max_rows", "memory_limit")
+
+
+def _file_identity(path: Path) -> list[Any]:
+    """(inode, size, mtime) of a file: an atomic replace or a rewrite changes it."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return [str(path), "missing"]
+    return [str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns]
+
+
+def pipeline_key(settings: Settings) -> str:
+    """The cache key of the shared Pipeline: the warehouse file's identity, the semantic layer
+    files and the settings the Pipeline is built from. Any change gives a new key, so a
+    rebuilt warehouse or changed settings get a new Pipeline. Secrets enter only hashed."""
+    parts: dict[str, Any] = {name: str(getattr(settings, name)) for name in PIPELINE_SETTINGS}
+    parts["warehouse"] = _file_identity(Path(settings.db_path))
+    layer_dir = Path(settings.semantic_dir)
+    parts["semantic_layer"] = [_file_identity(p) for p in sorted(layer_dir.glob("*.y*ml"))] if layer_dir.is_dir() else []
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def role_from_choice(choice: str, merchant_id: int | None = None) -> Role:

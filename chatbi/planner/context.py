@@ -3,6 +3,10 @@
 One ``Conversation`` per chat session (no global state). It keeps the last few plans and,
 for a clarifying question, what was understood so far, so the answer to "which metric?"
 can complete the earlier question. A lock makes it safe to share within one session.
+
+Questions answered outside the planners (graph, funnel, KOL… by ``chatbi.relations``) are
+recorded too, with their request in ``Turn.relation``: a follow-up after such an answer must
+not silently change an older planner turn (``last_answerable`` stops there).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ class Turn:
     question: str
     plan: Plan
     pending: Any = None
+    relation: Any = None  # the RelationRequest when chatbi.relations answered this turn
 
 
 class Conversation:
@@ -31,10 +36,11 @@ class Conversation:
         self._turns: deque[Turn] = deque(maxlen=max_turns)
         self._lock = threading.Lock()
 
-    def add(self, question: str, plan: Plan, pending: Any = None) -> None:
-        """Record a turn (the planners call this after planning)."""
+    def add(self, question: str, plan: Plan, pending: Any = None, relation: Any = None) -> None:
+        """Record a turn (the planners call this after planning; the answer layer for
+        relationship answers, with ``relation`` set)."""
         with self._lock:
-            self._turns.append(Turn(question, plan, pending))
+            self._turns.append(Turn(question, plan, pending, relation))
 
     @property
     def turns(self) -> tuple[Turn, ...]:
@@ -52,12 +58,21 @@ class Conversation:
             return self._turns[-1] if self._turns else None
 
     def last_answerable(self) -> Plan | None:
-        """The newest plan a follow-up can change (a query, why or copy plan)."""
+        """The newest plan a follow-up can change (a query, why or copy plan); None when a
+        relationship answer came after it (the follow-up is about that answer, which has no
+        plan to change)."""
         with self._lock:
             for turn in reversed(self._turns):
+                if turn.relation is not None:
+                    return None
                 if turn.plan.intent in ("query", "why", "copy"):
                     return turn.plan
         return None
+
+    def last_relation(self) -> Any:
+        """The relationship request of the newest turn, when that turn was one (else None)."""
+        with self._lock:
+            return self._turns[-1].relation if self._turns else None
 
     def clear(self) -> None:
         with self._lock:

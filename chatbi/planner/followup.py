@@ -68,6 +68,16 @@ def is_followup(u: Understanding, previous: Plan | None) -> bool:
     return not _own_metrics(u) and (weak or changes)
 
 
+_ANY_QUERY = Plan(intent="query", language="zh")
+
+
+def looks_like_followup(u: Understanding) -> bool:
+    """Would this question change an earlier query rather than stand on its own (那华南呢,
+    按地区呢, and last year?)? For answers that have no plan to change (relationship
+    answers), where the caller decides what the follow-up applies to."""
+    return is_followup(u, _ANY_QUERY)
+
+
 def _asks_for_values(u: Understanding) -> bool:
     """After a definition, "那今年的复购率是多少" asks for a number, not another definition:
     the question adds a time range, a value, a grouping or a filter, or is complete on its

@@ -337,7 +337,7 @@ def _without_sql_turns(conversation: Conversation | None) -> Conversation | None
     view = Conversation()
     for turn in conversation.turns:
         if not getattr(turn.plan, "sql", None):
-            view.add(turn.question, turn.plan, turn.pending)
+            view.add(turn.question, turn.plan, turn.pending, turn.relation)
     return view
 
 

@@ -238,7 +238,8 @@ class ContextBuilder:
             return []
         lines = []
         for turn in conversation.turns[-MAX_TURNS:]:
-            lines.append(f"Q: {untrusted(turn.question, 200)}\nA: {_plan_text(turn.plan)}")
+            answer = _plan_text(turn.plan) if turn.relation is None else _relation_text(turn.relation)
+            lines.append(f"Q: {untrusted(turn.question, 200)}\nA: {answer}")
         return lines
 
     # ------------------------------------------------------------------ rendering
@@ -313,6 +314,11 @@ def _add(target: list[str], names: Sequence[str]) -> None:
 
 def _lines(lines: Sequence[str]) -> str:
     return "\n".join(lines) if lines else "(none)"
+
+
+def _relation_text(request: Any) -> str:
+    """A turn answered by the relationship analysis (funnel, graph, KOL…), not by a plan."""
+    return f"answered by the relationship analysis ({getattr(request, 'kind', 'relation')}); no semantic query to change"
 
 
 def _plan_text(plan: Plan) -> str:

@@ -35,7 +35,7 @@ from chatbi.planner.build import (
 )
 from chatbi.planner.compat import Compatibility
 from chatbi.planner.context import Conversation
-from chatbi.planner.followup import apply_followup, is_followup
+from chatbi.planner.followup import apply_followup, is_followup, looks_like_followup
 from chatbi.planner.lexicon import Lexicon
 from chatbi.planner.numbers import to_int
 from chatbi.planner.text import language_of, normalize
@@ -77,6 +77,13 @@ class OfflinePlanner:
             pending = u if plan.intent == "clarify" and u is not None else None
             conversation.add(question, plan, pending)
         return plan
+
+    def is_followup_text(self, question: str, *, as_of: date) -> bool:
+        """Is ``question`` shaped as a follow-up of an earlier answer (那…呢, 按地区呢, and by
+        region?) rather than a complete question of its own?"""
+        if self._refusal_or_empty(question) is not None:
+            return False
+        return looks_like_followup(understand(question[:_MAX_QUESTION], as_of, self.lexicon))
 
     # ------------------------------------------------------------------ routing
     def _refusal_or_empty(self, question: str) -> Plan | None:

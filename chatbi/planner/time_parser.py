@@ -122,6 +122,9 @@ _MONTH_ZH = r"(?<!\d)(?P<mo>1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七�
 _FEST_WORDS = _alternation([w for w in _FESTIVALS if w != "618"])
 _FEST = rf"(?P<fest>{_FEST_WORDS}|(?<!\d)618(?!\d))(?P<during>\s*(?:大促期间|活动期间|期间|大促|购物节|当天|假期|sale|period|shopping festival|festival)?)"
 _EN_MONTH_ALT = _alternation(_EN_MONTHS)
+# A month name alone ("August", "Aug"): "may" only as the whole text ("in May" is labelled
+# "May"), elsewhere it is the verb ("users who may churn").
+_EN_MONTH_BARE_ALT = _alternation(w for w in _EN_MONTHS if w != "may")
 
 _DATE_NUM = r"(?:19|20)\d{2}[-/.](?:1[0-2]|0?[1-9])[-/.](?:[12]\d|3[01]|0?[1-9])(?!\d)"
 _DATE_ZH = r"(?:(?:19|20)\d{2}\s*年\s*)?(?:1[0-2]|0?[1-9])\s*月\s*(?:[12]\d|3[01]|0?[1-9])\s*[日号]"
@@ -341,7 +344,7 @@ def _r_en_half(m: re.Match[str], as_of: date) -> _Resolved | None:
 
 
 def _r_en_month(m: re.Match[str], as_of: date) -> _Resolved | None:
-    month = _EN_MONTHS[m["mname"]]
+    month = _EN_MONTHS[m["mname"] or m["mname2"]]
     year = _rel_year(m.groupdict().get("ery"), m.groupdict().get("y"), as_of)
     found = _month_or_recent(year, month, as_of)
     return (*found, "month") if found else None
@@ -374,6 +377,7 @@ _RULES: list[tuple[str, _Resolver]] = [
     (rf"\b(?:the\s+)?(?P<h>first|second|1st|2nd)\s+half\b{_EN_YEAR_Q}|\b(?P<y2>(?:19|20)\d{{2}})\s*(?P<h2>h[12])\b", lambda m, a: _r_en_half_any(m, a)),
     (rf"\b(?P<mname>{_EN_MONTH_ALT})\.?,?\s+(?:of\s+)?(?:(?P<y>(?:19|20)\d{{2}})|(?P<ery>this year|last year))\b", _r_en_month),
     (rf"\b(?:in|during|for|since|of)\s+(?P<mname>{_EN_MONTH_ALT})\b(?P<y>)(?P<ery>)", _r_en_month),
+    (rf"\b(?P<mname>{_EN_MONTH_BARE_ALT})\b\.?(?P<y>)(?P<ery>)|^\s*(?P<mname2>may)\s*\.?\s*$", _r_en_month),
     (r"(?P<fest>double 11|double eleven|singles'? day|11\.11|double 12|12\.12|chinese new year|spring festival|lunar new year|national day|golden week)(?:\s+(?:sale|period|shopping festival|festival|holiday))?" + _EN_YEAR_Q, _r_en_festival),
     (r"(?:\bin\s+|\bfor\s+|\bduring\s+)?(?<![\d\-/.])(?P<y>(?:19|20)\d{2})(?![\d\-/.]|\s*年|\s*q\d)(?P<ry>)", _r_year),
 ]

@@ -14,6 +14,7 @@ from typing import Literal
 
 from chatbi.planner import intents, predicted
 from chatbi.planner.lexicon import Entry, Lexicon, Match
+from chatbi.planner.merchant_refs import find_merchant_refs
 from chatbi.planner.numbers import to_int
 from chatbi.planner.text import language_of, mask_spans, normalize
 from chatbi.planner.time_parser import parse_time
@@ -129,8 +130,9 @@ def understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
     """Recognise metrics, dimensions, values, time and intent words in ``question``."""
     norm = normalize(question)
     u = Understanding(question=question, norm=norm, language=language_of(question))  # type: ignore[arg-type]
-    u.time = _parse_time_outside_names(question, norm, as_of, lexicon)
-    blocked: list[tuple[int, int]] = list(u.time.spans) if u.time else []
+    merchant_spans = _merchant_ids(u, norm, lexicon)
+    u.time = _parse_time_outside_names(mask_spans(question, merchant_spans), mask_spans(norm, merchant_spans), as_of, lexicon)
+    blocked: list[tuple[int, int]] = [*(u.time.spans if u.time else ()), *merchant_spans]
     blocked.extend(_ages(u, norm, as_of, lexicon))
     matches, covered = _scan(norm, blocked, lexicon)
     audience = predicted.find_predicted(norm, matches, lexicon)
@@ -180,6 +182,24 @@ def _parse_time_outside_names(question: str, norm: str, as_of: date, lexicon: Le
     if not names:
         return parsed
     return parse_time(mask_spans(question, names), as_of)
+
+
+def _merchant_ids(u: Understanding, norm: str, lexicon: Lexicon) -> list[tuple[int, int]]:
+    """商户15 / 15号商户 / merchant 15 → a filter on the merchant id dimension (two ids: an
+    ``in`` filter grouped by merchant, so they are compared). Returns the spans read."""
+    dimension = "merchant_id"
+    if lexicon.dimension_type(dimension) is None:
+        return []
+    refs = find_merchant_refs(norm)
+    ids = list(dict.fromkeys(ref.merchant_id for ref in refs))
+    if not ids:
+        return []
+    if len(ids) == 1:
+        u.extra_filters.append(Filter(dimension=dimension, op="eq", value=ids[0]))
+    else:
+        u.extra_filters.append(Filter(dimension=dimension, op="in", value=ids))
+        u.group_dims.append(dimension)
+    return [(ref.start, ref.end) for ref in refs]
 
 
 def _ages(u: Understanding, norm: str, as_of: date, lexicon: Lexicon) -> list[tuple[int, int]]:

@@ -132,6 +132,7 @@ _FUNNEL_DIM_WORDS: list[tuple[re.Pattern[str], str]] = [
     (_c(r"(?:按|分)\s*性别|男女|\bby gender\b"), "gender"),
     (_c(r"(?:按|分|各)\s*(?:城市等级|城市线级|线级)|\bby city tier\b"), "city_tier"),
 ]
+FUNNEL_DIMENSION_WORDS = _FUNNEL_DIM_WORDS  # (pattern, dimension) of funnel breakdowns, for follow-ups
 _NAME_PATTERNS = [
     _c(r"(?:和|与|跟)\s*(?P<name>[^\s,.?!，。？！]{2,30}?)\s*(?:之间)?(?:的)?(?:共享|共同|重叠|重合|交叉)"),
     _c(r"(?P<name>[^\s,.?!，。？！]{2,30}?)\s*的\s*(?:客户网络|用户网络|关系网络|关系图|关系网|关联图谱|关系图谱|网络)"),

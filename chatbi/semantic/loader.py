@@ -3,7 +3,10 @@
 Every problem (YAML syntax, unknown keys, wrong types, unknown measures, clashing names,
 cycles…) is collected with its ``file:line`` and raised together as one
 ``SemanticLayerError`` whose ``problems`` lists them; a broken file never produces a
-traceback. Loaded layers are cached by the files' modification times.
+traceback. A file that cannot be parsed (YAML syntax) or read is reported alone: the rest
+of the layer is not cross-checked without it, since every reference into the missing file
+would be a false "unknown …" problem. Loaded layers are cached by the files' modification
+times.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Problem:
     file: str
     line: int
     message: str
+    unreadable: bool = field(default=False, compare=False)  # YAML syntax error / unreadable file
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.message}"
@@ -175,21 +179,37 @@ def _record_metric(metric: Metric, raw: LineDict, file: str, src: SourceMap) -> 
     _record_fields(("metric", key), raw, file, src)
 
 
+# Errors whose context mark is the opening bracket or quote left unclosed: that is the line to fix.
+_OPENED_CONTEXTS = ("while parsing a flow", "while scanning a quoted scalar")
+
+
+def _syntax_error(exc: yaml.YAMLError) -> tuple[int, str]:
+    """(1-based line, message) of a YAML error: the line where the parser stopped, or the line
+    of the unclosed bracket/quote it was reading (the other line is named in the message)."""
+    problem = getattr(exc, "problem_mark", None)
+    opened = getattr(exc, "context_mark", None)
+    reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    mark = problem or opened
+    line = mark.line + 1 if mark is not None else 1
+    if context and opened is not None and problem is not None and opened.line != problem.line:
+        if context.startswith(_OPENED_CONTEXTS):
+            return opened.line + 1, f"{context} (not closed; the parser stopped at line {problem.line + 1}), {reason}"
+        return line, f"{context} (started at line {opened.line + 1}), {reason}"
+    return line, f"{context}, {reason}" if context else reason
+
+
 def _read_file(path: Path, file: str, out: _Collected) -> None:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        out.problems.append(Problem(file, 1, f"cannot read file: {exc}"))
+        out.problems.append(Problem(file, 1, f"cannot read file: {exc}", unreadable=True))
         return
     try:
         data, duplicates = load_with_lines(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        context = getattr(exc, "context", None)
-        detail = f"{context}, {reason}" if context else reason
-        out.problems.append(Problem(file, line, f"YAML syntax error: {detail}"))
+        line, detail = _syntax_error(exc)
+        out.problems.append(Problem(file, line, f"YAML syntax error: {detail}", unreadable=True))
         return
     out.problems.extend(Problem(file, line, msg) for line, msg in duplicates)
     if data is None:
@@ -263,6 +283,9 @@ def load_semantic_layer_uncached(directory: Path) -> SemanticLayer:
     from chatbi.semantic.validation import validate_layer
 
     layer, sources, problems = read_layer(directory)
+    unreadable = [p for p in problems if p.unreadable]
+    if unreadable:  # the other problems would be echoes of the missing file
+        _raise(unreadable, directory)
     problems = problems + validate_layer(layer, sources)
     if problems:
         _raise(problems, directory)

@@ -9,13 +9,25 @@ never half of one, and a writer killed halfway leaves the previous file untouche
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from chatbi.errors import WarehouseError
+
+try:  # POSIX: writers hold a lock while they work (see ``_hold_lock`` / ``_in_use``)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: an open file cannot be deleted anyway
+    fcntl = None  # type: ignore[assignment]
+
+#: temp files of a warehouse older than this (and not in use) are removed by the next writer
+STALE_AFTER_S = 3600.0
+log = logging.getLogger(__name__)
 
 
 def ensure_writable_dir(db_path: Path) -> None:
@@ -45,7 +57,9 @@ def atomic_replace(db_path: Path, *, copy_existing: bool = False) -> Iterator[Pa
     """
     db_path = Path(db_path)
     ensure_writable_dir(db_path)
+    sweep_stale_temps(db_path)
     tmp = db_path.with_name(f".{db_path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    lock = _hold_lock(tmp.with_name(tmp.name + ".lock"))
     try:
         if copy_existing:
             if not db_path.exists():
@@ -59,6 +73,123 @@ def atomic_replace(db_path: Path, *, copy_existing: bool = False) -> Iterator[Pa
             os.fsync(handle.fileno())
         os.replace(tmp, db_path)
     finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal"), tmp.with_name(tmp.name + ".lock")):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+        if lock is not None:
+            os.close(lock)
+
+
+# ---------------------------------------------------------------------------- stale temp files
+def _temp_pattern(db_name: str) -> re.Pattern[str]:
+    """What a writer of ``db_name`` leaves beside it: ``.<name>.<id>.tmp`` and its ``.wal``,
+    ``.lock`` and DuckDB spill folder ``..<name>.<id>.tmp.spill-*``."""
+    return re.compile(
+        rf"^(?P<spill>\.)?\.{re.escape(db_name)}\.(?P<id>[0-9a-f]{{8}})\.tmp"
+        r"(?(spill)\.spill-.+|(?:\.wal|\.lock)?)$"
+    )
+
+
+def _hold_lock(path: Path) -> int | None:
+    """Create ``path`` and hold an exclusive ``flock`` on it until the descriptor is closed:
+    a sweeper in any process (or another thread of this one) then sees the temp in use."""
+    if fcntl is None:
+        return None
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _flock_held(path: Path) -> bool:
+    """True when another open file holds ``path``'s flock (a live writer's lock file)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _duckdb_locked(path: Path) -> bool:
+    """True when a process has the database file open for writing (DuckDB's fcntl lock).
+    Only asked for temps without a live lock file, i.e. never for this process's own."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _in_use(temp: Path) -> bool:
+    if fcntl is None:
+        return False
+    if _flock_held(temp.with_name(temp.name + ".lock")):
+        return True
+    return temp.exists() and _duckdb_locked(temp)
+
+
+def _newest_mtime(path: Path) -> float:
+    newest = path.lstat().st_mtime
+    if path.is_dir() and not path.is_symlink():
+        for child in path.rglob("*"):
+            with contextlib.suppress(OSError):
+                newest = max(newest, child.lstat().st_mtime)
+    return newest
+
+
+def sweep_stale_temps(db_path: Path, *, older_than_s: float = STALE_AFTER_S,
+                      now: float | None = None) -> list[Path]:
+    """Remove what killed writers of ``db_path`` left beside it: temp copies, their WAL, lock
+    file and spill folder, when every piece is older than ``older_than_s`` seconds and no
+    live process holds the writer's lock or the temp database open. Returns what was removed;
+    never raises (a sweep must not stop a write)."""
+    db_path = Path(db_path)
+    pattern = _temp_pattern(db_path.name)
+    cutoff = (time.time() if now is None else now) - older_than_s
+    groups: dict[str, list[Path]] = {}
+    try:
+        for entry in db_path.parent.iterdir():
+            found = pattern.match(entry.name)
+            if found:
+                groups.setdefault(found["id"], []).append(entry)
+    except OSError:
+        return []
+    removed: list[Path] = []
+    for key, members in groups.items():
+        temp = db_path.with_name(f".{db_path.name}.{key}.tmp")
+        try:
+            if any(_newest_mtime(m) > cutoff for m in members) or _in_use(temp):
+                continue
+        except OSError:
+            continue
+        for member in sorted(members, key=lambda m: m.name.endswith(".lock")):  # the lock file last
+            try:
+                if member.is_dir() and not member.is_symlink():
+                    shutil.rmtree(member)
+                else:
+                    member.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.warning("could not remove stale temp file %s: %s", member, exc)
+                continue
+            removed.append(member)
+    if removed:
+        log.info("removed %d stale temp file(s) of %s: %s", len(removed), db_path.name,
+                 ", ".join(p.name for p in removed))
+    return removed
