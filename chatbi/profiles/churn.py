@@ -48,7 +48,7 @@ class ChurnResult:
 
 def _model() -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(
-        max_iter=300, learning_rate=0.08, max_leaf_nodes=31, min_samples_leaf=40,
+        max_iter=100, learning_rate=0.15, max_leaf_nodes=31, min_samples_leaf=40,
         l2_regularization=1.0, early_stopping=True, validation_fraction=0.15,
         n_iter_no_change=15, random_state=0,
     )
