@@ -62,6 +62,9 @@ def create_recommendations(con: duckdb.DuckDBPyConnection, as_of: date,
     _write(con, "user_next_category", categories.rename(columns={"item": "category"}), as_of)
     merchants = merchants.assign(item=merchants["item"].astype("int64"))
     _write(con, "user_next_merchant", merchants.rename(columns={"item": "merchant_id"}), as_of)
+    del categories, merchants
+    for kind in ("category", "merchant"):   # the evaluation needs only its cut-off's matrices
+        cache.pop((kind, as_of), None)
     con.execute(f"""
         CREATE OR REPLACE TABLE user_predictions AS
         SELECT user_id,

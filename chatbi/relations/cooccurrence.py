@@ -85,3 +85,30 @@ def pair_counts(con: duckdb.DuckDBPyConnection, pairs_sql: str,
                       item_users=np.asarray(co.tocsr().diagonal(), dtype=np.int64),
                       left=co.row[off].astype(np.int64), right=co.col[off].astype(np.int64),
                       shared=co.data[off].astype(np.int64))
+
+
+def strongest_pairs(con: duckdb.DuckDBPyConnection, pairs_sql: str, keys: tuple[str, ...],
+                    per_item: int, block: int = 512) -> PairCounts:
+    """Each item's ``per_item`` partners with the most shared users (ties: lower item
+    index first), computed ``block`` items at a time so memory stays bounded by the block,
+    not by the square of the number of items."""
+    matrix, items = user_item_pairs(con, pairs_sql, keys)
+    by_item = matrix.tocsc()
+    lefts, rights, shareds = [], [], []
+    for start in range(0, matrix.shape[1], block):
+        co = (by_item[:, start:start + block].T @ matrix).tocoo()
+        left = co.row.astype(np.int64) + start
+        off = left != co.col
+        left, right, shared = left[off], co.col[off].astype(np.int64), co.data[off].astype(np.int64)
+        order = np.lexsort((right, -shared, left))
+        left, right, shared = left[order], right[order], shared[order]
+        keep = np.arange(len(left)) - np.searchsorted(left, left, side="left") < per_item
+        lefts.append(left[keep])
+        rights.append(right[keep])
+        shareds.append(shared[keep])
+    empty = np.zeros(0, dtype=np.int64)
+    return PairCounts(items=items, users=matrix.shape[0],
+                      item_users=np.asarray(matrix.sum(axis=0)).ravel().astype(np.int64),
+                      left=np.concatenate(lefts) if lefts else empty,
+                      right=np.concatenate(rights) if rights else empty,
+                      shared=np.concatenate(shareds) if shareds else empty)

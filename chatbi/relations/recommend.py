@@ -223,9 +223,9 @@ def _load(con: duckdb.DuckDBPyConnection, kind: ItemKind,
     source = interactions_sql(con, kind, max(cutoffs))
     items = np.array([r[0] for r in con.execute(
         f"SELECT item FROM (SELECT DISTINCT item FROM ({source}) s UNION {_catalogue_sql(kind)}) t "
-        "ORDER BY item").fetchall()], dtype=object)
+        "ORDER BY item").fetchall()], dtype=object if kind == "category" else np.int64)
     in_catalogue = np.isin(items, np.array([r[0] for r in con.execute(_catalogue_sql(kind)).fetchall()],
-                                           dtype=object))
+                                           dtype=items.dtype))
     columns = []
     for k, cutoff in enumerate(cutoffs):
         c = f"DATE '{cutoff.isoformat()}'"
@@ -242,14 +242,15 @@ def _load(con: duckdb.DuckDBPyConnection, kind: ItemKind,
             GROUP BY user_id, col_no""").fetchnumpy()
     finally:
         con.unregister("_rec_items")
-    user_ids, rows = dense_codes(np.asarray(cells["user_id"], dtype=np.int64))
-    cols = np.asarray(cells["col_no"], dtype=np.int64)
+    user_ids, rows = dense_codes(np.asarray(cells.pop("user_id"), dtype=np.int64))
+    cols = np.asarray(cells.pop("col_no"), dtype=np.int32)
     out = []
-    for k, cutoff in enumerate(cutoffs):
-        mask = np.asarray(cells[f"positive_{k}"]) >= 0
+    for k, cutoff in enumerate(cutoffs):   # each cut-off's columns are freed once used
+        weight, positive = np.asarray(cells.pop(f"weight_{k}")), np.asarray(cells.pop(f"positive_{k}"))
+        mask = positive >= 0
         out.append(_matrices(con, kind, cutoff, items, in_catalogue, user_ids, rows[mask],
-                             cols[mask], np.asarray(cells[f"weight_{k}"])[mask],
-                             np.asarray(cells[f"positive_{k}"])[mask] > 0))
+                             cols[mask], weight[mask], positive[mask] > 0))
+        del weight, positive, mask
     return out
 
 

@@ -82,3 +82,20 @@ def test_top_k_per_row_matches_a_full_sort():
         expected = np.argsort(-block, axis=1, kind="stable")[:, :k]
         assert top.tolist() == expected.tolist()
         assert scores.tolist() == np.take_along_axis(block, expected, axis=1).tolist()
+
+
+def test_strongest_pairs_in_blocks_equal_all_pairs_pruned():
+    con = duckdb.connect()
+    rng = np.random.default_rng(11)
+    users, items = rng.integers(0, 300, 4000), rng.integers(0, 40, 4000)
+    con.register("t", pd.DataFrame({"user_id": users, "item": items}))
+    full = cooccurrence.pair_counts(con, "SELECT * FROM t", ("item",))
+    for block in (1, 7, 64):
+        top = cooccurrence.strongest_pairs(con, "SELECT * FROM t", ("item",), per_item=5, block=block)
+        assert top.item_users.tolist() == full.item_users.tolist() and top.users == full.users
+        for item in range(40):
+            mine = full.left == item
+            expected = sorted(zip((-full.shared[mine]).tolist(), full.right[mine].tolist(), strict=True))[:5]
+            got = [(-int(s), int(r)) for s, r in zip(top.shared[top.left == item], top.right[top.left == item],
+                                                     strict=True)]
+            assert got == expected
