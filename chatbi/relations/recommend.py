@@ -236,10 +236,10 @@ def _load(con: duckdb.DuckDBPyConnection, kind: ItemKind,
     con.register("_rec_items", pd.DataFrame({"item": items.tolist() if len(items) else pd.Series(dtype=object),
                                              "col_no": np.arange(len(items), dtype=np.int32)}))
     try:
-        cells = con.execute(f"""
+        cells = _fetch_columns(con, f"""
             SELECT user_id, col_no, {', '.join(columns)}
             FROM ({source}) s JOIN _rec_items USING (item)
-            GROUP BY user_id, col_no""").fetchnumpy()
+            GROUP BY user_id, col_no""")
     finally:
         con.unregister("_rec_items")
     user_ids, rows = dense_codes(np.asarray(cells.pop("user_id"), dtype=np.int64))
@@ -251,6 +251,25 @@ def _load(con: duckdb.DuckDBPyConnection, kind: ItemKind,
         out.append(_matrices(con, kind, cutoff, items, in_catalogue, user_ids, rows[mask],
                              cols[mask], weight[mask], positive[mask] > 0))
         del weight, positive, mask
+    return out
+
+
+def _fetch_columns(con: duckdb.DuckDBPyConnection, sql: str,
+                   batch_rows: int = 2_000_000) -> dict[str, np.ndarray]:
+    """The result of ``sql`` as one numpy array per column, streamed in Arrow batches.
+
+    ``fetchnumpy`` would hold DuckDB's materialised result and the arrays at once; streaming
+    holds the arrays (tens of millions of rows on the large demo) plus one batch.
+    """
+    reader = con.sql(sql).to_arrow_reader(batch_rows)
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in reader.schema.names}
+    for batch in reader:
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            parts[name].append(column.to_numpy(zero_copy_only=False))
+    out = {}
+    for name in list(parts):
+        chunks = parts.pop(name)
+        out[name] = np.concatenate(chunks) if chunks else np.zeros(0)
     return out
 
 
