@@ -6,9 +6,10 @@ leaves the previous file untouched. Every step is set-based DuckDB SQL; Python o
 and applies the churn and CLV models on arrays. The review classifier (Python-bound) runs in
 a background thread on its own cursor while the SQL steps proceed, and is joined before the
 merchant step needs its labels. When ``chatbi.profiles.recommender`` is installed, its
-tables are built in the same run, in a second background thread started before the
-sentiment step (it reads only raw tables); step ``recommender`` waits for it, and the report
-reports its own duration (as for sentiment).
+tables are built in the same run: on warehouses with up to ``OVERLAP_MAX_ROWS`` order items
+plus events in a second background thread started before the sentiment step (it reads only
+raw tables; step ``recommender`` waits for it and reports its own duration, as for
+sentiment), on larger ones last and alone, so the two do not compete for DuckDB's memory.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ Progress = Callable[[str, float], None]
 PROFILE_TABLES = ("user_profile", "merchant_profile", "user_merchant_relation",
                   "review_sentiment", "tag_history", "alerts")
 MEMORY_LIMIT = "4GB"
+OVERLAP_MAX_ROWS = 40_000_000  # order items + events: the recommender overlaps the other steps
 
 # (key, label shown to the user, share of the total progress bar)
 STEPS = (
@@ -136,9 +138,12 @@ def _build(con: duckdb.DuckDBPyConnection, as_of: date | None, steps: _Steps) ->
         con.execute("CHECKPOINT")
     with steps.step("staging"):
         create_staging(con, as_of)
-    # the recommender reads only raw tables: it runs beside every other step
-    recommender = BackgroundStep(con, lambda cur: _run_recommender(cur, as_of, info),
-                                 name="recommender")
+    # the recommender reads only raw tables: on warehouses up to OVERLAP_MAX_ROWS it runs
+    # beside every other step; above that both would compete for DuckDB's memory limit, so
+    # it runs last, alone
+    recommender = (BackgroundStep(con, lambda cur: _run_recommender(cur, as_of, info),
+                                  name="recommender")
+                   if _interaction_rows(con, info) <= OVERLAP_MAX_ROWS else None)
     job: reviews.BackgroundSentiment | None = None
     senti: reviews.SentimentResult | None = None
     try:
@@ -152,14 +157,22 @@ def _build(con: duckdb.DuckDBPyConnection, as_of: date | None, steps: _Steps) ->
     finally:
         if job is not None:
             job.cancel()
-        recommender.cancel()
+        if recommender is not None:
+            recommender.cancel()
     return report
+
+
+def _interaction_rows(con: duckdb.DuckDBPyConnection, info: InputInfo) -> int:
+    """Rows the recommender aggregates: order items plus events."""
+    events = scalar(con, "SELECT count(*) FROM events") if info.has_events else 0
+    return int(scalar(con, "SELECT count(*) FROM order_items") or 0) + int(events or 0)
 
 
 def _build_rest(con: duckdb.DuckDBPyConnection, as_of: date, info: InputInfo, steps: _Steps,
                 job: reviews.BackgroundSentiment | None,
                 senti: reviews.SentimentResult | None,
-                recommender: BackgroundStep[tuple[dict[str, int], str | None]]) -> BuildReport:
+                recommender: BackgroundStep[tuple[dict[str, int], str | None]] | None
+                ) -> BuildReport:
     with steps.step("features"):
         features.create_user_features(con, info)
     with steps.step("churn"):
@@ -184,9 +197,13 @@ def _build_rest(con: duckdb.DuckDBPyConnection, as_of: date, info: InputInfo, st
         history.create_tag_history(con)
     with steps.step("alerts"):
         alert_count = alerts.create_alerts(con, as_of)
-    with steps.step("recommender"):     # started before the sentiment step; wait for it
-        extra_counts, extra_note = recommender.result()
-    steps.seconds["recommender"] = recommender.seconds
+    with steps.step("recommender"):     # in the background: started before the sentiment step
+        if recommender is None:
+            extra_counts, extra_note = _run_recommender(con, as_of, info)
+        else:
+            extra_counts, extra_note = recommender.result()
+    if recommender is not None:
+        steps.seconds["recommender"] = recommender.seconds
     with steps.step("finish"):
         counts = {t: scalar(con, f"SELECT count(*) FROM {t}") for t in PROFILE_TABLES}
         notes = tuple(n for n in (churn_result.note, clv_result.note, senti.note, extra_note) if n)

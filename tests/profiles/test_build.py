@@ -92,3 +92,29 @@ def test_missing_warehouse_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(WarehouseError) as info:
         build_profiles(tmp_path / "nope.duckdb")
     assert info.value.code == "warehouse_missing"
+
+
+@pytest.mark.parametrize("overlap_max_rows", [0, 10**12])
+def test_recommender_runs_alone_or_beside_the_other_steps(raw_copy: Path, monkeypatch,
+                                                           overlap_max_rows: int) -> None:
+    """Above OVERLAP_MAX_ROWS the recommender runs last in the main thread; either way its
+    tables land with the profiles."""
+    from chatbi.profiles import build as build_module
+    from chatbi.profiles import recommender
+
+    monkeypatch.setattr(build_module, "OVERLAP_MAX_ROWS", overlap_max_rows)
+    threads: list[str] = []
+    original = recommender.create_recommendations
+
+    def spy(con, as_of, info=None):
+        import threading
+        threads.append(threading.current_thread().name)
+        return original(con, as_of, info)
+
+    monkeypatch.setattr(recommender, "create_recommendations", spy)
+    report = build_profiles(raw_copy)
+    assert threads == (["MainThread"] if overlap_max_rows == 0 else ["recommender"])
+    assert report.extra_row_counts["user_next_merchant"] > 0
+    assert report.step_seconds["recommender"] > 0
+    with duckdb.connect(str(raw_copy), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM merchant_links").fetchone()[0] > 0
