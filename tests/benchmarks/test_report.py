@@ -49,6 +49,7 @@ def test_run_writes_markdown_and_results(bench_ctx, tmp_path):
     assert code == 0
     text = out.read_text(encoding="utf-8")
     assert "## Goals" in text and "RFM summary" in text and "| DuckDB | " in text
+    assert "review sentiment accuracy" in text and "excluded (in training data)" in text
     results = json.loads((tmp_path / "benchmarks" / "results.json").read_text())
     assert "rfm" in results["results"] and results["machine"]["cores"]
 
