@@ -68,6 +68,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--fresh", action="store_true", help="delete the warehouse cache first")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--end-date", default="2026-09-30", help="last day of the demo data")
+    p.add_argument("--update", action="store_true",
+                   help="re-run only the selected benchmarks and keep the other sections (and their "
+                        "machine/date line) from the previous results.json")
     p.add_argument("--out", help="Markdown file to write (default docs/benchmarks.md; "
                                  "with --quick data/bench/quick/benchmarks.md)")
     return p.parse_args(argv)
@@ -100,6 +103,28 @@ def run_one(name: str, ctx: Context) -> tuple[Section, bool]:
     return section, ok
 
 
+def _with_previous(out: Path, fresh: dict[str, Section], info: dict[str, str]) -> dict[str, Section]:
+    """The previous run's sections (from results.json beside ``out``) with ``fresh`` ones
+    replacing theirs, in the usual order; ``info`` says which sections come from when."""
+    path = out.parent / "benchmarks" / "results.json"
+    if not path.is_file():
+        return fresh
+    previous = json.loads(path.read_text(encoding="utf-8"))
+    kept = {}
+    for name, raw in previous.get("sections", {}).items():
+        if name in fresh or name not in BENCHMARKS:
+            continue
+        goals = [Goal(**g) for g in raw.pop("goals", [])]
+        kept[name] = Section(**raw, goals=goals)
+    if kept:
+        prior = previous.get("machine", {})
+        info["sections re-measured in this run"] = ", ".join(fresh)
+        info["other sections"] = (f"kept from the run of {prior.get('date', '?')} "
+                                  f"(commit {str(prior.get('git commit', '?'))[:12]})")
+    merged = {**kept, **fresh}
+    return {name: merged[name] for name in BENCHMARKS if name in merged}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     ctx = Context(scales=sorted_scales([s.strip() for s in args.scales.split(",") if s.strip()]),
@@ -120,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         sections[name] = section
         failures += not ok
     info["load average (1/5 min) at end"] = "{:.1f}/{:.1f}".format(*os.getloadavg()[:2])
+    if args.update:
+        sections = _with_previous(out, sections, info)
     charts = plots.charts(sections, out.parent / "benchmarks")
     generated = report.render(list(sections.values()), charts, info, command.strip(), out,
                               time.perf_counter() - started)

@@ -44,10 +44,14 @@ def test_plot_is_written(tmp_path):
 
 def test_run_writes_markdown_and_results(bench_ctx, tmp_path):
     out = tmp_path / "bench.md"
-    code = run.main(["--scales", "tiny", "--quick", "--only", "rfm,sentiment", "--seed", "7",
-                     "--cache-dir", str(bench_ctx.cache_dir), "--out", str(out)])
-    assert code == 0
+    common = ["--scales", "tiny", "--quick", "--seed", "7", "--cache-dir", str(bench_ctx.cache_dir),
+              "--out", str(out)]
+    assert run.main([*common, "--only", "rfm"]) == 0
+    assert "review sentiment accuracy" not in out.read_text(encoding="utf-8")
+    # --update re-runs one section and keeps the others from results.json
+    assert run.main([*common, "--only", "sentiment", "--update"]) == 0
     text = out.read_text(encoding="utf-8")
+    assert "sections re-measured in this run | sentiment" in text
     assert "## Goals" in text and "RFM summary" in text and "| DuckDB | " in text
     assert "review sentiment accuracy" in text and "excluded (in training data)" in text
     results = json.loads((tmp_path / "benchmarks" / "results.json").read_text())
