@@ -15,8 +15,9 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from chatbi.errors import WarehouseError
 
@@ -104,35 +105,30 @@ def _hold_lock(path: Path) -> int | None:
     return fd
 
 
-def _flock_held(path: Path) -> bool:
-    """True when another open file holds ``path``'s flock (a live writer's lock file)."""
+def _lock_taken(path: Path, lock: Callable[[int, int], Any]) -> bool:
+    """True when ``lock(fd, LOCK_EX | LOCK_NB)`` on ``path`` fails: another holder has it."""
     try:
         fd = os.open(path, os.O_RDWR)
     except OSError:
         return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return True
     finally:
         os.close(fd)
     return False
+
+
+def _flock_held(path: Path) -> bool:
+    """True when another open file holds ``path``'s flock (a live writer's lock file)."""
+    return _lock_taken(path, fcntl.flock)
 
 
 def _duckdb_locked(path: Path) -> bool:
     """True when a process has the database file open for writing (DuckDB's fcntl lock).
     Only asked for temps without a live lock file, i.e. never for this process's own."""
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return _lock_taken(path, fcntl.lockf)
 
 
 def _in_use(temp: Path) -> bool:
