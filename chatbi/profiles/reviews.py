@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +19,7 @@ from datetime import date
 import duckdb
 import pyarrow as pa
 
+from chatbi.profiles.background import BackgroundStep
 from chatbi.profiles.staging import scalar, sql_date
 
 LABELS = ("positive", "neutral", "negative")
@@ -177,7 +177,7 @@ def build_review_sentiment(con: duckdb.DuckDBPyConnection, as_of: date,
     return SentimentResult(method=RULE_METHOD, reviews=n, note=note)
 
 
-class BackgroundSentiment:
+class BackgroundSentiment(BackgroundStep[SentimentResult]):
     """Runs :func:`build_review_sentiment` in a thread on its own DuckDB cursor.
 
     The classifier is Python-bound while most other steps run inside DuckDB (which releases
@@ -187,33 +187,10 @@ class BackgroundSentiment:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, as_of: date,
                  classifier: tuple[Classifier | None, str]):
-        self._cursor = con.cursor()
-        self._cancel = threading.Event()
-        self._result: SentimentResult | None = None
-        self._error: BaseException | None = None
-        self.seconds = 0.0
-        self._thread = threading.Thread(target=self._run, args=(as_of, classifier),
-                                        name="review-sentiment", daemon=True)
-        self._thread.start()
-
-    def _run(self, as_of: date, classifier: tuple[Classifier | None, str]) -> None:
-        start = time.perf_counter()
-        try:
-            self._result = build_review_sentiment(self._cursor, as_of, classifier=classifier,
-                                                  cancel=self._cancel)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            self._error = exc
-        finally:
-            self.seconds = round(time.perf_counter() - start, 3)
-            self._cursor.close()
-
-    def result(self) -> SentimentResult:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        return self._result
+        self._stop = threading.Event()
+        super().__init__(con, lambda cursor: build_review_sentiment(
+            cursor, as_of, classifier=classifier, cancel=self._stop), name="review-sentiment")
 
     def cancel(self) -> None:
-        self._cancel.set()
-        self._thread.join()
+        self._stop.set()
+        super().cancel()
