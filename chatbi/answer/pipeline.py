@@ -18,7 +18,7 @@ import threading
 import time
 import unicodedata
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from chatbi.answer.types import Answer
 from chatbi.config import Settings
@@ -64,7 +64,7 @@ def clean_question(question: str) -> str:
     return text
 
 
-def detect_language(text: str) -> str:
+def detect_language(text: str) -> Literal["zh", "en"]:
     """'zh' when the text has any CJK character, else 'en'."""
     return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
 
