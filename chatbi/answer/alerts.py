@@ -21,6 +21,7 @@ from chatbi.answer.findings import check_finding
 from chatbi.answer.fonts import FONT_STACK
 from chatbi.answer.numbers import format_money, format_percent, to_date
 from chatbi.answer.types import json_value
+from chatbi.profiles.merchants import MERCHANT_TAGS
 from chatbi.sql.guard import guard_sql
 from chatbi.sql.policy import AccessPolicy, Role
 
@@ -53,8 +54,11 @@ _NOT_A_LIST = re.compile(r"为什么|为何|原因|\bwhy\b|\bcause", re.IGNORECA
 
 def is_alerts_question(question: str) -> bool:
     """True for questions asking which anomalies were detected (最近有哪些异常？/ any alerts?),
-    not for why-questions that merely use the word (为什么纠纷率异常升高)."""
+    not for why-questions that merely use the word (为什么纠纷率异常升高), nor for questions
+    about a tag whose name holds the word (差评预警 is a merchant tag, not an alert)."""
     text = question or ""
+    for tag in MERCHANT_TAGS:
+        text = text.replace(tag, " ")
     return bool(_QUESTION.search(text)) and not _NOT_A_LIST.search(text)
 
 

@@ -106,6 +106,9 @@ def test_real_build_alerts_on_the_tiny_warehouse(tiny, tiny_db, policy) -> None:
     ("最近有哪些异常？", True), ("有哪些预警", True), ("any alerts this week?", True),
     ("show anomalies", True), ("各大区的GMV", False), ("why did GMV fall?", False),
     ("为什么纠纷率异常升高？", False), ("why are there so many alerts", False),
+    # 差评预警 is a merchant tag: questions about it are tag questions, not alert lists
+    ("差评预警商户有多少个", False), ("哪些商户被打了差评预警标签", False),
+    ("差评预警的商户最近有异常吗", True),
 ])
 def test_alert_questions_are_recognised(question: str, expected: bool) -> None:
     assert is_alerts_question(question) is expected
@@ -114,3 +117,13 @@ def test_alert_questions_are_recognised(question: str, expected: bool) -> None:
 def test_dates_in_the_finding_are_the_build_date(hand_made, policy) -> None:
     _, finding, _ = answer_alerts(executor=hand_made, policy=policy, role=ADMIN)
     assert date(2026, 9, 30).isoformat() in finding
+
+
+def test_a_tag_question_is_answered_from_merchant_tags(tiny_pipeline, tiny_db) -> None:
+    answer = tiny_pipeline.ask("差评预警商户有多少个")
+    assert answer.error is None and answer.sql and "merchant_profile" in answer.sql
+    with duckdb.connect(str(tiny_db), read_only=True) as con:
+        expected = con.execute("SELECT count(*) FROM merchant_profile "
+                               "WHERE list_contains(tags, '差评预警')").fetchone()[0]
+    assert expected > 0
+    assert answer.columns == ["merchant_count"] and answer.rows == [[expected]]
