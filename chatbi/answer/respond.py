@@ -25,6 +25,8 @@ def respond(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_
     refuse_other_merchant(text, role)
     if _relation(pipeline, text, conversation=conversation, role=role, as_of=as_of, timer=timer, answer=answer):
         return answer
+    if _transition(pipeline, text, role=role, as_of=as_of, timer=timer, answer=answer):
+        return answer
     planner = pipeline.planner
     if getattr(planner, "name", "offline") == "llm":
         plan = planner.plan(text, as_of=as_of, conversation=conversation, role=role)
@@ -114,6 +116,32 @@ def _relation(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, a
                              layer=pipeline.layer, as_of=as_of, language=request.language)
     fill_answer(answer, result)
     answer.intent = "query"
+    timer.stage("sql", started)
+    return True
+
+
+def _transition(pipeline: Pipeline, text: str, *, role: Role, as_of: Any, timer: _Timer,
+                answer: Answer) -> bool:
+    """"上个月有多少用户从活跃变成沉默": counted from the tag history's month-end snapshots."""
+    from chatbi.answer.transitions import answer_transition, detect_transition, tag_catalog
+
+    if not any(word in text for word in ("从", "由")) and "from" not in text.lower():
+        return False
+    started = time.perf_counter()
+    try:
+        tags, snapshots = tag_catalog(pipeline.executor)
+    except Exception:  # noqa: BLE001 - no tag history (not built yet): the planner answers
+        return False
+    request = detect_transition(text, tags, snapshots, as_of)
+    if request is None:
+        return False
+    started = timer.stage("plan", started)
+    frame, finding, sql = answer_transition(request, executor=pipeline.executor,
+                                            policy=pipeline.policy, role=role, language=answer.language)
+    answer.intent = "query"
+    _fill_table(answer, frame)
+    answer.finding, answer.sql = finding, sql
+    answer.time_range_text = f"{request.start.isoformat()} 至 {request.end.isoformat()}"
     timer.stage("sql", started)
     return True
 
