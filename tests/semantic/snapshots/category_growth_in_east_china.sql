@@ -21,15 +21,25 @@ WITH cur_agg_order_lines AS (
       CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
-        WHEN SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id) > 0
+        WHEN ot.items_value > 0
         THEN o.pay_amount * (
           oi.price * oi.quantity
-        ) / SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id)
-        ELSE o.pay_amount / COUNT(*) OVER (PARTITION BY o.order_id)
+        ) / ot.items_value
+        ELSE o.pay_amount / ot.item_count
       END AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
+    LEFT JOIN (
+      SELECT
+        order_id,
+        SUM(price * quantity) AS items_value,
+        COUNT(*) AS item_count
+      FROM order_items
+      GROUP BY
+        order_id
+    ) AS ot
+      ON ot.order_id = o.order_id
   ) AS order_lines
   LEFT JOIN products
     ON order_lines.product_id = products.product_id
@@ -68,15 +78,25 @@ WITH cur_agg_order_lines AS (
       CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
-        WHEN SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id) > 0
+        WHEN ot.items_value > 0
         THEN o.pay_amount * (
           oi.price * oi.quantity
-        ) / SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id)
-        ELSE o.pay_amount / COUNT(*) OVER (PARTITION BY o.order_id)
+        ) / ot.items_value
+        ELSE o.pay_amount / ot.item_count
       END AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
+    LEFT JOIN (
+      SELECT
+        order_id,
+        SUM(price * quantity) AS items_value,
+        COUNT(*) AS item_count
+      FROM order_items
+      GROUP BY
+        order_id
+    ) AS ot
+      ON ot.order_id = o.order_id
   ) AS order_lines
   LEFT JOIN products
     ON order_lines.product_id = products.product_id
@@ -149,15 +169,25 @@ WITH cur_agg_order_lines AS (
       CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
-        WHEN SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id) > 0
+        WHEN ot.items_value > 0
         THEN CAST(o.pay_amount * (
           oi.price * oi.quantity
-        ) AS DOUBLE PRECISION) / SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id)
-        ELSE CAST(o.pay_amount AS DOUBLE PRECISION) / COUNT(*) OVER (PARTITION BY o.order_id)
+        ) AS DOUBLE PRECISION) / ot.items_value
+        ELSE CAST(o.pay_amount AS DOUBLE PRECISION) / ot.item_count
       END AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
+    LEFT JOIN (
+      SELECT
+        order_id,
+        SUM(price * quantity) AS items_value,
+        COUNT(*) AS item_count
+      FROM order_items
+      GROUP BY
+        order_id
+    ) AS ot
+      ON ot.order_id = o.order_id
   ) AS order_lines
   LEFT JOIN products
     ON order_lines.product_id = products.product_id
@@ -196,15 +226,25 @@ WITH cur_agg_order_lines AS (
       CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
-        WHEN SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id) > 0
+        WHEN ot.items_value > 0
         THEN CAST(o.pay_amount * (
           oi.price * oi.quantity
-        ) AS DOUBLE PRECISION) / SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id)
-        ELSE CAST(o.pay_amount AS DOUBLE PRECISION) / COUNT(*) OVER (PARTITION BY o.order_id)
+        ) AS DOUBLE PRECISION) / ot.items_value
+        ELSE CAST(o.pay_amount AS DOUBLE PRECISION) / ot.item_count
       END AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
+    LEFT JOIN (
+      SELECT
+        order_id,
+        SUM(price * quantity) AS items_value,
+        COUNT(*) AS item_count
+      FROM order_items
+      GROUP BY
+        order_id
+    ) AS ot
+      ON ot.order_id = o.order_id
   ) AS order_lines
   LEFT JOIN products
     ON order_lines.product_id = products.product_id
@@ -277,15 +317,25 @@ WITH cur_agg_order_lines AS (
       CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
-        WHEN SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id) > 0
+        WHEN ot.items_value > 0
         THEN CAST(o.pay_amount * (
           oi.price * oi.quantity
-        ) AS DOUBLE) / SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id)
-        ELSE CAST(o.pay_amount AS DOUBLE) / COUNT(*) OVER (PARTITION BY o.order_id)
+        ) AS DOUBLE) / ot.items_value
+        ELSE CAST(o.pay_amount AS DOUBLE) / ot.item_count
       END AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
+    LEFT JOIN (
+      SELECT
+        order_id,
+        SUM(price * quantity) AS items_value,
+        COUNT(*) AS item_count
+      FROM order_items
+      GROUP BY
+        order_id
+    ) AS ot
+      ON ot.order_id = o.order_id
   ) AS order_lines
   LEFT JOIN products
     ON order_lines.product_id = products.product_id
@@ -324,15 +374,25 @@ WITH cur_agg_order_lines AS (
       CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
-        WHEN SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id) > 0
+        WHEN ot.items_value > 0
         THEN CAST(o.pay_amount * (
           oi.price * oi.quantity
-        ) AS DOUBLE) / SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id)
-        ELSE CAST(o.pay_amount AS DOUBLE) / COUNT(*) OVER (PARTITION BY o.order_id)
+        ) AS DOUBLE) / ot.items_value
+        ELSE CAST(o.pay_amount AS DOUBLE) / ot.item_count
       END AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
+    LEFT JOIN (
+      SELECT
+        order_id,
+        SUM(price * quantity) AS items_value,
+        COUNT(*) AS item_count
+      FROM order_items
+      GROUP BY
+        order_id
+    ) AS ot
+      ON ot.order_id = o.order_id
   ) AS order_lines
   LEFT JOIN products
     ON order_lines.product_id = products.product_id
@@ -405,15 +465,25 @@ WITH cur_agg_order_lines AS (
       CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
-        WHEN SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id) > 0
+        WHEN ot.items_value > 0
         THEN o.pay_amount * (
           oi.price * oi.quantity
-        ) / SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id)
-        ELSE o.pay_amount / COUNT(*) OVER (PARTITION BY o.order_id)
+        ) / ot.items_value
+        ELSE o.pay_amount / ot.item_count
       END AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
+    LEFT JOIN (
+      SELECT
+        order_id,
+        SUM(price * quantity) AS items_value,
+        COUNT(*) AS item_count
+      FROM order_items
+      GROUP BY
+        order_id
+    ) AS ot
+      ON ot.order_id = o.order_id
   ) AS order_lines
   LEFT JOIN products
     ON order_lines.product_id = products.product_id
@@ -452,15 +522,25 @@ WITH cur_agg_order_lines AS (
       CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
-        WHEN SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id) > 0
+        WHEN ot.items_value > 0
         THEN o.pay_amount * (
           oi.price * oi.quantity
-        ) / SUM(oi.price * oi.quantity) OVER (PARTITION BY o.order_id)
-        ELSE o.pay_amount / COUNT(*) OVER (PARTITION BY o.order_id)
+        ) / ot.items_value
+        ELSE o.pay_amount / ot.item_count
       END AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
+    LEFT JOIN (
+      SELECT
+        order_id,
+        SUM(price * quantity) AS items_value,
+        COUNT(*) AS item_count
+      FROM order_items
+      GROUP BY
+        order_id
+    ) AS ot
+      ON ot.order_id = o.order_id
   ) AS order_lines
   LEFT JOIN products
     ON order_lines.product_id = products.product_id
