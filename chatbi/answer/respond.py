@@ -123,9 +123,14 @@ def _relation(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, a
 def _transition(pipeline: Pipeline, text: str, *, role: Role, as_of: Any, timer: _Timer,
                 answer: Answer) -> bool:
     """"上个月有多少用户从活跃变成沉默": counted from the tag history's month-end snapshots."""
-    from chatbi.answer.transitions import answer_transition, detect_transition, tag_catalog
+    from chatbi.answer.transitions import (
+        answer_transition,
+        detect_transition,
+        may_be_transition,
+        tag_catalog,
+    )
 
-    if not any(word in text for word in ("从", "由")) and "from" not in text.lower():
+    if not may_be_transition(text):  # most questions: no read of the tag history at all
         return False
     started = time.perf_counter()
     try:

@@ -67,19 +67,31 @@ def _tags_in(text: str, tags: dict[str, str]) -> list[tuple[int, str]]:
     return sorted(found)
 
 
+def _move_words(text: str) -> tuple[int, int, int] | None:
+    """(end of 从/from, start and end of the move word after it), or None."""
+    origin = _FROM.search(text or "")
+    if origin is None:
+        return None
+    move = _MOVE.search(text, origin.end()) or _TO.search(text, origin.end())
+    return (origin.end(), move.start(), move.end()) if move else None
+
+
+def may_be_transition(text: str) -> bool:
+    """A cheap test on the words alone, before the tag history is read."""
+    return _move_words(text) is not None
+
+
 def detect_transition(text: str, tags: dict[str, str], snapshots: list[date],
                       as_of: date) -> Transition | None:
     """The transition the question asks about, or None when it is not one."""
     text = text or ""
-    origin = _FROM.search(text)
-    if origin is None or len(snapshots) < 2:
+    words = _move_words(text)
+    if words is None or len(snapshots) < 2:
         return None
-    move = _MOVE.search(text, origin.end()) or _TO.search(text, origin.end())
-    if move is None:
-        return None
+    origin_end, move_start, move_end = words
     named = _tags_in(text, tags)
-    before = [tag for pos, tag in named if origin.end() <= pos < move.start()]
-    after = [tag for pos, tag in named if pos >= move.end()]
+    before = [tag for pos, tag in named if origin_end <= pos < move_start]
+    after = [tag for pos, tag in named if pos >= move_end]
     if len(before) != 1 or not after or tags[before[0]] != tags[after[0]]:
         return None
     parsed = parse_time(text, as_of)
