@@ -9,6 +9,8 @@ A question set is one YAML file (or a directory of them, merged in name order)::
       - id: zh-value-001            # unique across the set
         language: zh                # zh | en
         capability: value           # free label, used to group the report
+        group: manager              # optional: manager | marketer | operations | merchant
+        style: colloquial           # optional: plain | colloquial (typos, mixed zh/en…)
         question: 上个月的GMV是多少
         gold_sql: SELECT SUM(pay_amount) AS gmv FROM orders WHERE ...
         order_matters: false        # compare row sequences (default: row multisets)
@@ -50,7 +52,9 @@ LANGUAGES = ("zh", "en")
 DEFAULT_TOLERANCE = 0.005
 
 _TURN_KEYS = {"question", "gold_sql", "order_matters", "order_key", "expect", "expect_metrics", "note"}
-_CASE_KEYS = _TURN_KEYS | {"id", "language", "capability", "turns"}
+_CASE_KEYS = _TURN_KEYS | {"id", "language", "capability", "turns", "group", "style"}
+GROUPS = ("manager", "marketer", "operations", "merchant")
+STYLES = ("plain", "colloquial")
 _SET_KEYS = {"description", "as_of", "tolerance", "cases"}
 
 
@@ -93,6 +97,8 @@ class Case:
     turns: tuple[Turn, ...]
     source: str = ""
     note: str | None = None
+    group: str = ""  # who asks: manager, marketer, operations, merchant (PRODUCT.md's users)
+    style: str = ""  # plain, or colloquial (typos, no punctuation, mixed zh/en)
 
 
 @dataclass(frozen=True)
@@ -224,6 +230,11 @@ def _case(file: Path, index: int, raw: Any, problems: list[str]) -> Case | None:
     capability = raw.get("capability", "")
     if not isinstance(capability, str) or not capability.strip():
         problems.append(f"{where}: `capability` must be a non-empty string")
+    group, style = raw.get("group", ""), raw.get("style", "")
+    if group and group not in GROUPS:
+        problems.append(f"{where}: `group` must be one of {', '.join(GROUPS)}")
+    if style and style not in STYLES:
+        problems.append(f"{where}: `style` must be one of {', '.join(STYLES)}")
     turn_keys = _TURN_KEYS & set(raw)
     turns: list[Turn] = []
     if "turns" in raw:
@@ -252,7 +263,7 @@ def _case(file: Path, index: int, raw: Any, problems: list[str]) -> Case | None:
         return None
     note = raw.get("note")
     return Case(case_id.strip(), language, capability.strip(), tuple(turns), str(file),
-                str(note) if note is not None else None)
+                str(note) if note is not None else None, str(group or ""), str(style or ""))
 
 
 def _turn(where: str, raw: Mapping[str, Any], problems: list[str]) -> Turn | None:

@@ -26,6 +26,8 @@ class QuestionResult:
     expected: str  # "gold" or the expected intents joined by "/"
     outcome: str
     detail: str = ""
+    group: str = ""
+    style: str = ""
     intent: str | None = None
     planner: str | None = None
     columns: list[str] = field(default_factory=list)
@@ -44,6 +46,7 @@ class QuestionResult:
         return {
             "case_id": self.case_id, "turn": self.turn, "question": self.question,
             "language": self.language, "capability": self.capability, "expected": self.expected,
+            "group": self.group, "style": self.style,
             "outcome": self.outcome, "correct": self.is_correct, "detail": self.detail,
             "intent": self.intent, "planner": self.planner, "columns": self.columns,
             "row_count": self.row_count, "semantic_query": self.semantic_query, "error": self.error,
@@ -149,6 +152,8 @@ class EvalReport:
             "llm": self.llm_usage(),
             "by_language": self.breakdown("language"),
             "by_capability": self.breakdown("capability"),
+            "by_group": self.breakdown("group"),
+            "by_style": self.breakdown("style"),
             "results": [r.to_dict() for r in self.results],
         }
 
@@ -206,7 +211,8 @@ class EvalReport:
             latency.add_row(stage, _ms(values["p50"]), _ms(values["p95"]), str(values["n"]))
         console.print(latency)
 
-        for key, title in (("language", "by language"), ("capability", "by capability")):
+        for key, title in (("language", "by language"), ("group", "by user group"), ("style", "by style"),
+                           ("capability", "by capability")):
             table = Table(title=title)
             for column in (key, "questions", "accuracy", "wrong", "clarified", "refused", "error"):
                 table.add_column(column, justify="left" if column == key else "right")

@@ -79,7 +79,7 @@ def _run_turn(case: Case, index: int, turn: Turn, pipeline: Any, conversation: A
               gold: GoldRunner, tolerance: float) -> QuestionResult:
     result = QuestionResult(
         case_id=case.id, turn=index, question=turn.question, language=case.language,
-        capability=case.capability, expected="gold" if turn.has_gold else "/".join(turn.expect),
+        capability=case.capability, group=case.group, style=case.style, expected="gold" if turn.has_gold else "/".join(turn.expect),
         outcome="error",
     )
     started = time.perf_counter()
