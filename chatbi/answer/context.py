@@ -2,7 +2,7 @@
 
 ``ChartContext`` is built once per answer (``ChartContext.from_layer``) and passed to
 ``charts`` and ``findings``. ``result_columns`` sorts a result frame's columns into time,
-dimension and metric columns following the TEAM_RULES naming convention
+dimension and metric columns following the result-column naming of docs/semantic_layer.md
 (``<grain>``, ``<dimension>``, ``<metric>``, ``<metric>_previous|_growth|_share``).
 """
 
@@ -163,7 +163,7 @@ class ResultColumns:
 
 
 def result_columns(df: pd.DataFrame, ctx: ChartContext) -> ResultColumns:
-    """Sort the frame's columns into time, dimensions and metrics (TEAM_RULES naming)."""
+    """Sort the frame's columns into time, dimensions and metrics (docs/semantic_layer.md naming)."""
     cols = [str(c) for c in df.columns]
     time_col: str | None = None
     if ctx.query.grain and ctx.query.grain in cols:

@@ -43,7 +43,7 @@ class Period:
 def quarters(as_of: date) -> tuple[Period, Period]:
     """上个季度 (the calendar quarter before the one containing ``as_of``) and the one before.
 
-    This is the same "last quarter" the question answering uses (docs/dev/TEAM_RULES.md):
+    This is the same "last quarter" the question answering uses (docs/semantic_layer.md, result columns):
     for as_of 2026-09-30 it is 2026-04-01..2026-06-30, compared with 2026-01-01..03-31.
     """
     current = date(as_of.year, 3 * ((as_of.month - 1) // 3) + 1, 1)

@@ -15,7 +15,7 @@ How (the MetricFlow way, trimmed):
    left joins), metrics are computed from the measures, and the comparison period, share
    of total, metric filters, order and limit are applied on top.
 
-Result columns follow TEAM_RULES.md: dimensions by name, the time bucket by its grain
+Result columns (docs/semantic_layer.md): dimensions by name, the time bucket by its grain
 (period-start DATE), metrics by name, ``<metric>_previous``, ``<metric>_growth``,
 ``<metric>_share``.
 """
