@@ -58,6 +58,7 @@ class Dimension(_Frozen):
     data_type: DataType | None = None  # type of a value (filters are coerced to it)
     values: list[str] = Field(default_factory=list)  # fixed values when known (age bands)
     value_labels: dict[str, str] = Field(default_factory=dict)  # raw value -> words (1 -> 一线)
+    value_labels_en: dict[str, str] = Field(default_factory=dict)  # raw value -> English words (华东 -> East China)
 
 
 class Measure(_Frozen):

@@ -364,6 +364,32 @@ class _Checker:
                 self.add(("access",), f"access: unknown table `{table}` in merchant_forbidden_tables")
 
 
+    # ---- translations ----------------------------------------------------------------------
+    def translations(self) -> None:
+        """``value_labels_en``: known values only (when ``values`` is given), no empty words, and
+        one value translated the same way wherever it appears (华东 is East China in every region)."""
+        seen: dict[str, tuple[str, str]] = {}
+        for mi, model in enumerate(self.layer.models):
+            for ii, dim in enumerate(model.dimensions):
+                if not dim.value_labels_en:
+                    continue
+                key = self.dim_key(mi, ii) + ("field", "value_labels_en")
+                unknown = sorted(set(dim.value_labels_en) - set(dim.values)) if dim.values else []
+                if unknown:
+                    self.add(key, f"dimension `{dim.name}`: value_labels_en for unknown value(s) "
+                             f"{', '.join(unknown)} (values: {', '.join(dim.values)})")
+                for raw, words in dim.value_labels_en.items():
+                    if not str(words).strip():
+                        self.add(key, f"dimension `{dim.name}`: empty English label for `{raw}`")
+                        continue
+                    if raw in dim.value_labels:
+                        continue  # a code (app, 1): its words depend on the dimension
+                    first = seen.setdefault(raw, (dim.name, words))
+                    if first[1] != words:
+                        self.add(key, f"dimension `{dim.name}`: `{raw}` is `{words}` here but "
+                                 f"`{first[1]}` in dimension `{first[0]}`")
+
+
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else exc.__class__.__name__
@@ -377,4 +403,5 @@ def validate_layer(layer: SemanticLayer, sources: SourceMap | None = None) -> li
     checker.structure()
     checker.metrics()
     checker.access()
+    checker.translations()
     return checker.problems
