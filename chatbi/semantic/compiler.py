@@ -30,7 +30,7 @@ import sqlglot
 from sqlglot import exp
 
 from chatbi.errors import CompileError
-from chatbi.semantic.filters import dimension_condition, metric_condition
+from chatbi.semantic.filters import dimension_condition, metric_condition, operand
 from chatbi.semantic.graph import DimensionPath, Hop, JoinGraph
 from chatbi.semantic.models import Measure, Metric, SemanticLayer, SemanticModel
 from chatbi.semantic.periods import Shift, comparison_range, comparison_shift
@@ -394,7 +394,7 @@ class _Compiler:
             occ = exp.Count(this=exp.Star())
         inner = select.select(*[tree.copy().as_(name) for name, tree in keys],
                               value.copy().as_("counted_value"), occ.as_("occurrences_count"), copy=False)
-        conds = conds + [exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))]
+        conds = conds + [exp.Not(this=exp.Is(this=operand(value.copy()), expression=exp.Null()))]
         inner = inner.where(exp.and_(*conds), copy=False)
         inner = inner.group_by(*[tree.copy() for _, tree in keys], value.copy(), copy=False)
         outer = exp.select(*[exp.column(name, table="occurrences").as_(name) for name, _ in keys],

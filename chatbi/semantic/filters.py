@@ -64,9 +64,24 @@ def _as_list(value: Any) -> list[Any]:
     return [value]
 
 
+def operand(tree: exp.Expression) -> exp.Expression:
+    """``tree`` ready to be the left side of an operator: a boolean expression is parenthesized.
+
+    A dimension defined by a predicate (``coupon_id IS NOT NULL``) compared with ``= FALSE``
+    must render ``(NOT x IS NULL) = FALSE``; sqlglot's generator does not add the parentheses
+    itself, and without them the text means something else (or does not parse).
+    """
+    # a boolean expression (AND / OR / NOT / comparison / IS / IN / LIKE…); arithmetic binds
+    # tighter than every operator a filter puts around it, so it needs no parentheses
+    if isinstance(tree, exp.Connector | exp.Not | exp.Predicate):
+        return exp.Paren(this=tree)
+    return tree
+
+
 def dimension_condition(flt: Filter, target: exp.Expression, dim: Dimension) -> exp.Expression:
     """The ``WHERE`` condition for one dimension filter over the dimension's expression."""
     op = flt.op
+    target = operand(target)
     if dim.type == "tag":
         values = [str(v) for v in _as_list(flt.value) if v is not None]
         if not values:
@@ -117,7 +132,7 @@ def dimension_condition(flt: Filter, target: exp.Expression, dim: Dimension) -> 
 def comparison(op: str, left: exp.Expression, right: exp.Expression) -> exp.Expression:
     """``left <op> right`` for eq, ne, gt, gte, lt, lte."""
     cls = {"eq": exp.EQ, "ne": exp.NEQ, "gt": exp.GT, "gte": exp.GTE, "lt": exp.LT, "lte": exp.LTE}[op]
-    return cast(exp.Expression, cls(this=left, expression=right))
+    return cast(exp.Expression, cls(this=operand(left), expression=right))
 
 
 def metric_condition(flt: MetricFilter, target: exp.Expression) -> exp.Expression:

@@ -26,9 +26,32 @@ def fill_as_of(sql: str, as_of: date | None) -> str:
     return sql.replace("{as_of_year}", str(day.year)).replace("{as_of}", f"DATE '{day.isoformat()}'")
 
 
+def _is_date(tree: exp.Expression) -> bool:
+    return isinstance(tree, exp.Cast) and tree.to.is_type(exp.DataType.Type.DATE)
+
+
+def calendar_days(tree: exp.Expression) -> exp.Expression:
+    """Make ``date_diff('day', a, b)`` count calendar days in every dialect.
+
+    DuckDB counts day boundaries crossed; Spark's ``DATEDIFF(DAY, ts, ts)`` counts whole
+    24-hour periods (a product listed at 20:00 and sold at 08:00 the next day is 1 day on
+    DuckDB, 0 on Spark). Comparing the two dates (``CAST(… AS DATE)``) means the same on
+    every engine.
+    """
+    def fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.DateDiff) and str(node.unit.name if node.unit else "day").lower() == "day":
+            for key in ("this", "expression"):
+                arg = node.args.get(key)
+                if arg is not None and not _is_date(arg):
+                    node.set(key, exp.cast(arg, exp.DataType.build("DATE")))
+        return node
+
+    return tree.transform(fix, copy=False)
+
+
 @functools.lru_cache(maxsize=4096)
 def _parse(sql: str) -> exp.Expression:
-    return cast(exp.Expression, sqlglot.parse_one(sql, read=READ_DIALECT))
+    return calendar_days(cast(exp.Expression, sqlglot.parse_one(sql, read=READ_DIALECT)))
 
 
 def parse_expr(sql: str, as_of: date | None = None) -> exp.Expression:

@@ -41,7 +41,7 @@ WITH agg_order_lines AS (
       CAST(o.order_ts AS DATE) AS order_date,
       oi.product_id,
       oi.quantity,
-      CASE
+      CAST(CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
         WHEN ot.items_value > 0
@@ -49,7 +49,7 @@ WITH agg_order_lines AS (
           oi.price * oi.quantity
         ) / ot.items_value
         ELSE o.pay_amount / ot.item_count
-      END AS allocated_amount
+      END AS DOUBLE) AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
@@ -145,7 +145,7 @@ WITH agg_order_lines AS (
       CAST(o.order_ts AS DATE) AS order_date,
       oi.product_id,
       oi.quantity,
-      CASE
+      CAST(CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
         WHEN ot.items_value > 0
@@ -153,7 +153,7 @@ WITH agg_order_lines AS (
           oi.price * oi.quantity
         ) AS DOUBLE PRECISION) / ot.items_value
         ELSE CAST(o.pay_amount AS DOUBLE PRECISION) / ot.item_count
-      END AS allocated_amount
+      END AS DOUBLE PRECISION) AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
@@ -249,7 +249,7 @@ WITH agg_order_lines AS (
       CAST(o.order_ts AS DATE) AS order_date,
       oi.product_id,
       oi.quantity,
-      CASE
+      CAST(CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
         WHEN ot.items_value > 0
@@ -257,7 +257,7 @@ WITH agg_order_lines AS (
           oi.price * oi.quantity
         ) AS DOUBLE) / ot.items_value
         ELSE CAST(o.pay_amount AS DOUBLE) / ot.item_count
-      END AS allocated_amount
+      END AS DOUBLE) AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
@@ -353,7 +353,7 @@ WITH agg_order_lines AS (
       CAST(o.order_ts AS DATE) AS order_date,
       oi.product_id,
       oi.quantity,
-      CASE
+      CAST(CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
         WHEN ot.items_value > 0
@@ -361,7 +361,7 @@ WITH agg_order_lines AS (
           oi.price * oi.quantity
         ) / ot.items_value
         ELSE o.pay_amount / ot.item_count
-      END AS allocated_amount
+      END AS DOUBLE) AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id

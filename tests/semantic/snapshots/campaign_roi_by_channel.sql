@@ -10,7 +10,7 @@ WITH agg_campaign_orders AS (
       o.order_id,
       o.user_id,
       o.order_ts,
-      o.pay_amount / COUNT(*) OVER (PARTITION BY o.order_id) AS attributed_amount
+      CAST(o.pay_amount / COUNT(*) OVER (PARTITION BY o.order_id) AS DOUBLE) AS attributed_amount
     FROM (
       SELECT DISTINCT
         campaign_id,
@@ -68,7 +68,7 @@ WITH agg_campaign_orders AS (
       o.order_id,
       o.user_id,
       o.order_ts,
-      CAST(o.pay_amount AS DOUBLE PRECISION) / COUNT(*) OVER (PARTITION BY o.order_id) AS attributed_amount
+      CAST(CAST(o.pay_amount AS DOUBLE PRECISION) / COUNT(*) OVER (PARTITION BY o.order_id) AS DOUBLE PRECISION) AS attributed_amount
     FROM (
       SELECT DISTINCT
         campaign_id,
@@ -126,7 +126,7 @@ WITH agg_campaign_orders AS (
       o.order_id,
       o.user_id,
       o.order_ts,
-      CAST(o.pay_amount AS DOUBLE) / COUNT(*) OVER (PARTITION BY o.order_id) AS attributed_amount
+      CAST(CAST(o.pay_amount AS DOUBLE) / COUNT(*) OVER (PARTITION BY o.order_id) AS DOUBLE) AS attributed_amount
     FROM (
       SELECT DISTINCT
         campaign_id,
@@ -184,7 +184,7 @@ WITH agg_campaign_orders AS (
       o.order_id,
       o.user_id,
       o.order_ts,
-      o.pay_amount / COUNT(*) OVER (PARTITION BY o.order_id) AS attributed_amount
+      CAST(o.pay_amount / COUNT(*) OVER (PARTITION BY o.order_id) AS DOUBLE) AS attributed_amount
     FROM (
       SELECT DISTINCT
         campaign_id,

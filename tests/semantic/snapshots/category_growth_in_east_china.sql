@@ -18,7 +18,7 @@ WITH cur_agg_order_lines AS (
       CAST(o.order_ts AS DATE) AS order_date,
       oi.product_id,
       oi.quantity,
-      CASE
+      CAST(CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
         WHEN ot.items_value > 0
@@ -26,7 +26,7 @@ WITH cur_agg_order_lines AS (
           oi.price * oi.quantity
         ) / ot.items_value
         ELSE o.pay_amount / ot.item_count
-      END AS allocated_amount
+      END AS DOUBLE) AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
@@ -75,7 +75,7 @@ WITH cur_agg_order_lines AS (
       CAST(o.order_ts AS DATE) AS order_date,
       oi.product_id,
       oi.quantity,
-      CASE
+      CAST(CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
         WHEN ot.items_value > 0
@@ -83,7 +83,7 @@ WITH cur_agg_order_lines AS (
           oi.price * oi.quantity
         ) / ot.items_value
         ELSE o.pay_amount / ot.item_count
-      END AS allocated_amount
+      END AS DOUBLE) AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
@@ -166,7 +166,7 @@ WITH cur_agg_order_lines AS (
       CAST(o.order_ts AS DATE) AS order_date,
       oi.product_id,
       oi.quantity,
-      CASE
+      CAST(CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
         WHEN ot.items_value > 0
@@ -174,7 +174,7 @@ WITH cur_agg_order_lines AS (
           oi.price * oi.quantity
         ) AS DOUBLE PRECISION) / ot.items_value
         ELSE CAST(o.pay_amount AS DOUBLE PRECISION) / ot.item_count
-      END AS allocated_amount
+      END AS DOUBLE PRECISION) AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
@@ -223,7 +223,7 @@ WITH cur_agg_order_lines AS (
       CAST(o.order_ts AS DATE) AS order_date,
       oi.product_id,
       oi.quantity,
-      CASE
+      CAST(CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
         WHEN ot.items_value > 0
@@ -231,7 +231,7 @@ WITH cur_agg_order_lines AS (
           oi.price * oi.quantity
         ) AS DOUBLE PRECISION) / ot.items_value
         ELSE CAST(o.pay_amount AS DOUBLE PRECISION) / ot.item_count
-      END AS allocated_amount
+      END AS DOUBLE PRECISION) AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
@@ -314,7 +314,7 @@ WITH cur_agg_order_lines AS (
       CAST(o.order_ts AS DATE) AS order_date,
       oi.product_id,
       oi.quantity,
-      CASE
+      CAST(CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
         WHEN ot.items_value > 0
@@ -322,7 +322,7 @@ WITH cur_agg_order_lines AS (
           oi.price * oi.quantity
         ) AS DOUBLE) / ot.items_value
         ELSE CAST(o.pay_amount AS DOUBLE) / ot.item_count
-      END AS allocated_amount
+      END AS DOUBLE) AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
@@ -371,7 +371,7 @@ WITH cur_agg_order_lines AS (
       CAST(o.order_ts AS DATE) AS order_date,
       oi.product_id,
       oi.quantity,
-      CASE
+      CAST(CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
         WHEN ot.items_value > 0
@@ -379,7 +379,7 @@ WITH cur_agg_order_lines AS (
           oi.price * oi.quantity
         ) AS DOUBLE) / ot.items_value
         ELSE CAST(o.pay_amount AS DOUBLE) / ot.item_count
-      END AS allocated_amount
+      END AS DOUBLE) AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
@@ -462,7 +462,7 @@ WITH cur_agg_order_lines AS (
       CAST(o.order_ts AS DATE) AS order_date,
       oi.product_id,
       oi.quantity,
-      CASE
+      CAST(CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
         WHEN ot.items_value > 0
@@ -470,7 +470,7 @@ WITH cur_agg_order_lines AS (
           oi.price * oi.quantity
         ) / ot.items_value
         ELSE o.pay_amount / ot.item_count
-      END AS allocated_amount
+      END AS DOUBLE) AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
@@ -519,7 +519,7 @@ WITH cur_agg_order_lines AS (
       CAST(o.order_ts AS DATE) AS order_date,
       oi.product_id,
       oi.quantity,
-      CASE
+      CAST(CASE
         WHEN oi.order_id IS NULL
         THEN o.pay_amount
         WHEN ot.items_value > 0
@@ -527,7 +527,7 @@ WITH cur_agg_order_lines AS (
           oi.price * oi.quantity
         ) / ot.items_value
         ELSE o.pay_amount / ot.item_count
-      END AS allocated_amount
+      END AS DOUBLE) AS allocated_amount
     FROM orders AS o
     LEFT JOIN order_items AS oi
       ON oi.order_id = o.order_id
