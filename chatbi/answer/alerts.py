@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import altair as alt
 import pandas as pd
 
 from chatbi.answer.charts import VEGA_LITE_SCHEMA, WIDTH
@@ -138,6 +137,8 @@ def _finding(frame: pd.DataFrame, counts: dict[str, int], role: Role, language: 
 
 def _chart(frame: pd.DataFrame, language: str) -> dict[str, Any] | None:
     """Each alert's change against its baseline (value ÷ baseline − 1), coloured by severity."""
+    import altair as alt  # only alert questions draw this chart
+
     rows = frame[frame["change_vs_baseline"].notna()]
     if rows.empty:
         return None

@@ -1,12 +1,15 @@
-"""Charts chosen by the result's shape: Vega-Lite v5 specs built with Altair, data inline.
+"""Charts chosen by the result's shape: Vega-Lite v5 specs as plain dicts, data inline.
 
 ``choose_chart`` maps the shape (``context.classify``) to a chart kind; ``build_chart`` makes
 the spec and says why a chart was left out; ``chart_png`` renders a spec with vl-convert and
 a registered CJK font. Nothing here executes generated code: specs are plain data.
 
-Altair 6 emits Vega-Lite v6 specs; the specs here use only features Vega-Lite 5 has, are
-stamped with the v5 ``$schema`` (``VEGA_LITE_SCHEMA``) and rendered with vl-convert's
-Vega-Lite ``VL_VERSION``, which is what INTERFACES.md promises.
+The specs are built as dicts (the shape Altair's ``to_dict`` produces) rather than through
+Altair, whose object building, deep copies and schema validation cost more than the query
+on a typical answer; tests/answer/test_charts.py validates them against the Vega-Lite v5
+JSON schema instead. They use only Vega-Lite 5 features, are stamped with the v5
+``$schema`` (``VEGA_LITE_SCHEMA``) and rendered with vl-convert's Vega-Lite ``VL_VERSION``,
+which is what INTERFACES.md promises.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import altair as alt
 import pandas as pd
 
 from chatbi.answer.context import (
@@ -155,9 +157,8 @@ def build_chart(df: pd.DataFrame, ctx: ChartContext) -> ChartResult:
         return ChartResult(None, choice, (_omitted(ctx, choice.reason),))
     builder = _Builder(prepare_frame(df), ctx)
     try:
-        chart = getattr(builder, f"_{choice.kind}")()
-        spec = _finish(chart, ctx)
-    except (ValueError, KeyError, TypeError, IndexError, alt.utils.schemapi.SchemaValidationError) as exc:
+        spec = _finish(getattr(builder, f"_{choice.kind}")())
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
         reason = f"{type(exc).__name__}: {exc}"[:200]
         return ChartResult(None, choice, tuple(builder.notes) + (_omitted(ctx, reason),))
     return ChartResult(spec, choice, tuple(builder.notes))
@@ -167,15 +168,71 @@ def _omitted(ctx: ChartContext, reason: str) -> str:
     return f"No chart: {reason}" if ctx.en else f"未生成图表：{reason}"
 
 
-def _finish(chart: alt.TopLevelMixin, ctx: ChartContext) -> dict[str, Any]:
-    chart = chart.configure(font=FONT_STACK).configure_view(stroke=None)
-    spec = chart.to_dict()
-    spec["$schema"] = VEGA_LITE_SCHEMA
+# ---- plain Vega-Lite dicts ------------------------------------------------------------
+# Specs are built as plain dicts, the shape Altair's ``to_dict`` gave (tests/answer validates
+# them against the Vega-Lite v5 JSON schema): no schema objects, deep copies or validation
+# on the answering path.
+
+_TYPES = {"Q": "quantitative", "N": "nominal", "O": "ordinal", "T": "temporal"}
+
+
+def channel(shorthand: str, **props: Any) -> dict[str, Any]:
+    """An encoding channel from Altair-style shorthand: ``"gmv:Q"``, ``"sum(gmv):Q"``,
+    ``"count():Q"``; keyword properties are added as given (None is JSON null)."""
+    name, _, kind = shorthand.rpartition(":") if shorthand[-2:-1] == ":" else (shorthand, "", "")
+    out: dict[str, Any] = {}
+    if name.endswith(")") and "(" in name:
+        aggregate, _, inner = name[:-1].partition("(")
+        out["aggregate"] = aggregate
+        if inner:
+            out["field"] = inner
+    else:
+        out["field"] = name
+    if kind:
+        out["type"] = _TYPES[kind]
+    out.update(props)
+    return out
+
+
+def title_params(text: str, subtitle: str | None = None) -> dict[str, Any]:
+    """A chart title anchored at the start, with an optional subtitle."""
+    out: dict[str, Any] = {"text": text, "anchor": "start"}
+    if subtitle is not None:
+        out["subtitle"] = subtitle
+    return out
+
+
+def view(mark: str, encoding: dict[str, Any], **mark_props: Any) -> dict[str, Any]:
+    """One unit view (mark and encoding, no data)."""
+    return {"mark": {"type": mark, **mark_props}, "encoding": encoding}
+
+
+def top_level(data: list[dict[str, Any]], body: dict[str, Any] | list[dict[str, Any]], *,
+              width: int, height: int, title: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A top-level spec: one view (``body`` a dict) or a layer of views (a list), data inline."""
+    spec: dict[str, Any] = {}
+    if isinstance(body, list):
+        spec["layer"] = body
+        spec["data"] = {"values": data}
+    else:
+        spec["data"] = {"values": data}
+        spec.update(body)
+    spec.update(extra)
+    spec.update({"height": height, "title": title, "width": width})
     return spec
 
 
+def _finish(spec: dict[str, Any]) -> dict[str, Any]:
+    """Add the shared config (CJK font stack, no view border) and the v5 ``$schema``."""
+    return {"config": {"view": {"continuousWidth": 300, "continuousHeight": 300, "stroke": None},
+                       "font": FONT_STACK},
+            **spec, "$schema": VEGA_LITE_SCHEMA}
+
+
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): json_value(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+    columns = [str(c) for c in df.columns]
+    return [{k: json_value(v) for k, v in zip(columns, row, strict=True)}
+            for row in df.itertuples(index=False, name=None)]
 
 
 class _Builder:
@@ -185,7 +242,7 @@ class _Builder:
         self.lang = ctx.language
         self.notes: list[str] = []
 
-    # -- labels ----------------------------------------------------------------------------
+    # -- labels: every title and field title passes through these ---------------------------
     def metric_meta(self, name: str) -> MetricMeta:
         return self.ctx.metric(name)
 
@@ -201,24 +258,21 @@ class _Builder:
     def dim_title(self, column: str) -> str:
         return self.ctx.dimension_title(column)
 
-    def title(self, *parts: str) -> alt.TitleParams:
+    def title(self, *parts: str) -> dict[str, Any]:
         start, end, label = self.ctx.time_bounds()
         joiner = " by " if self.ctx.en else " · 按"
         text = parts[0] + (joiner + parts[1] if len(parts) > 1 and parts[1] else "")
-        return alt.TitleParams(text=text, subtitle=describe_time(start, end, label, self.lang),
-                               anchor="start")
+        return title_params(text, describe_time(start, end, label, self.lang))
 
-    def metric_axis(self, name: str, values: pd.Series, **extra: Any) -> alt.Axis:
+    def metric_axis(self, name: str, values: pd.Series, **extra: Any) -> dict[str, Any]:
         meta = self.metric_meta(name)
         max_abs = float(pd.to_numeric(values, errors="coerce").abs().max() or 0)
-        props: dict[str, Any] = {"title": self.metric_title(name),
-                                 **axis_format(meta.format, max_abs, self.lang), **extra}
-        return alt.Axis(**props)
+        return {"title": self.metric_title(name), **axis_format(meta.format, max_abs, self.lang), **extra}
 
-    def tooltip(self, name: str, field: str | None = None) -> alt.Tooltip:
+    def tooltip(self, name: str, field: str | None = None) -> dict[str, Any]:
         meta = self.metric_meta(name)
-        return alt.Tooltip(field or name, type="quantitative", title=self.metric_title(name),
-                           format=tooltip_format(meta.format))
+        return channel(field or name, type="quantitative", title=self.metric_title(name),
+                       format=tooltip_format(meta.format))
 
     def top_categories(self, frame: pd.DataFrame, dim: str, metric: str, keep: int
                        ) -> tuple[pd.DataFrame, bool]:
@@ -236,7 +290,7 @@ class _Builder:
         return frame.groupby(keys, dropna=False, sort=False).sum(numeric_only=True).reset_index(), True
 
     # -- kinds -----------------------------------------------------------------------------
-    def _big_number(self) -> alt.TopLevelMixin:
+    def _big_number(self) -> dict[str, Any]:
         row = self.df.iloc[0]
         cards = []
         for name in self.cols.metrics[:4]:
@@ -253,20 +307,22 @@ class _Builder:
                 record.update(self._comparison(meta, float(growth), previous))
             cards.append(record)
         context = " · ".join(str(row[d]) for d in self.cols.dimensions)
-        base = alt.Chart(alt.Data(values=cards))
-        y = alt.Y("label:N", axis=None, sort=None)
-        label = base.mark_text(align="left", baseline="bottom", dy=-22, fontSize=14, color="#555").encode(
-            x=alt.value(8), y=y, text="label:N")
-        value = base.mark_text(align="left", baseline="middle", fontSize=36, fontWeight="bold").encode(
-            x=alt.value(8), y=y, text="value_text:N")
-        comparison = base.mark_text(align="left", baseline="top", dy=24, fontSize=14).encode(
-            x=alt.value(8), y=y, text="comparison_text:N",
-            color=alt.Color("direction:N", legend=None,
-                            scale=alt.Scale(domain=["good", "bad", "none"], range=[GOOD, BAD, "#555"])))
+
+        def text(field: str, **extra: Any) -> dict[str, Any]:
+            return {"text": channel(f"{field}:N"), "x": {"value": 8},
+                    "y": channel("label:N", axis=None, sort=None), **extra}
+
+        direction = channel("direction:N", legend=None,
+                            scale={"domain": ["good", "bad", "none"], "range": [GOOD, BAD, "#555"]})
+        layers = [
+            view("text", text("label"), align="left", baseline="bottom", color="#555", dy=-22, fontSize=14),
+            view("text", text("value_text"), align="left", baseline="middle", fontSize=36, fontWeight="bold"),
+            view("text", text("comparison_text", color=direction), align="left", baseline="top", dy=24,
+                 fontSize=14),
+        ]
         title = self.title(" · ".join(c["label"] for c in cards) + (f"（{context}）" if context and not self.ctx.en
                                                                    else f" ({context})" if context else ""))
-        return alt.layer(label, value, comparison).properties(
-            width=360, height=110 * len(cards), title=title)
+        return top_level(cards, layers, width=360, height=110 * len(cards), title=title)
 
     def _comparison(self, meta: MetricMeta, growth: float, previous: Any) -> dict[str, Any]:
         kind = self.ctx.query.comparison or "previous_period"
@@ -282,7 +338,7 @@ class _Builder:
         return {"comparison_text": text, "growth": growth, "previous": json_value(previous),
                 "direction": "none" if growth == 0 else "good" if good else "bad"}
 
-    def _line(self) -> alt.TopLevelMixin:
+    def _line(self) -> dict[str, Any]:
         time_col = self.cols.time
         assert time_col is not None
         metric = self.cols.metrics[0]
@@ -297,22 +353,23 @@ class _Builder:
         fmt = _TIME_FORMATS.get(grain, "%Y 年 Q%q" if not self.ctx.en else "%Y Q%q")
         if grain == "quarter":
             fmt = "%Y Q%q" if self.ctx.en else "%Y年Q%q"
-        x = alt.X(f"{time_col}:T", timeUnit=_UTC_UNITS.get(grain, "utcyearmonthdate"),
-                  title=self.dim_title(time_col), axis=alt.Axis(format=fmt, labelAngle=0))
-        y = alt.Y(f"{metric}:Q", axis=self.metric_axis(metric, frame[metric]))
-        tooltip = [alt.Tooltip(f"{time_col}:T", timeUnit=_UTC_UNITS.get(grain, "utcyearmonthdate"),
-                               title=self.dim_title(time_col), format=fmt), self.tooltip(metric)]
-        encoding: dict[str, Any] = {"x": x, "y": y}
+        unit = _UTC_UNITS.get(grain, "utcyearmonthdate")
+        tooltip = [channel(f"{time_col}:T", timeUnit=unit, title=self.dim_title(time_col), format=fmt),
+                   self.tooltip(metric)]
+        encoding: dict[str, Any] = {
+            "x": channel(f"{time_col}:T", timeUnit=unit, title=self.dim_title(time_col),
+                         axis={"format": fmt, "labelAngle": 0}),
+            "y": channel(f"{metric}:Q", axis=self.metric_axis(metric, frame[metric])),
+        }
         if dim:
-            encoding["color"] = alt.Color(f"{dim}:N", title=self.dim_title(dim))
-            tooltip.insert(1, alt.Tooltip(f"{dim}:N", title=self.dim_title(dim)))
-        points = frame[time_col].nunique() <= 36
-        chart = alt.Chart(alt.Data(values=_records(frame))).mark_line(point=points).encode(
-            tooltip=tooltip, **encoding)
-        return chart.properties(width=WIDTH, height=300,
-                                title=self.title(self.metric_meta(metric).title(self.lang)))
+            encoding["color"] = channel(f"{dim}:N", title=self.dim_title(dim))
+            tooltip.insert(1, channel(f"{dim}:N", title=self.dim_title(dim)))
+        encoding["tooltip"] = tooltip
+        points = bool(frame[time_col].nunique() <= 36)
+        return top_level(_records(frame), view("line", encoding, point=points), width=WIDTH, height=300,
+                         title=self.title(self.metric_meta(metric).title(self.lang)))
 
-    def _bar(self) -> alt.TopLevelMixin:
+    def _bar(self) -> dict[str, Any]:
         metric = self.cols.metrics[0]
         dims = list(self.cols.dimensions)
         frame = self.df
@@ -323,17 +380,16 @@ class _Builder:
             label_col = dims[0]
         frame = self._limit_bars(frame, metric)
         y_title = " / ".join(self.dim_title(d) for d in dims)
-        y = alt.Y(f"{label_col}:N", sort="-x", title=y_title)
-        x = alt.X(f"{metric}:Q", axis=self.metric_axis(metric, frame[metric]))
-        tooltip = [alt.Tooltip(f"{label_col}:N", title=y_title), self.tooltip(metric)]
+        tooltip = [channel(f"{label_col}:N", title=y_title), self.tooltip(metric)]
         if metric in self.cols.share:
-            tooltip.append(alt.Tooltip(f"{self.cols.share[metric]}:Q", format=".1%",
-                                       title="占比" if not self.ctx.en else "Share"))
-        chart = alt.Chart(alt.Data(values=_records(frame))).mark_bar(color=NEUTRAL).encode(
-            x=x, y=y, tooltip=tooltip)
-        return chart.properties(width=WIDTH, height=_bar_height(len(frame)),
-                                title=self.title(self.metric_meta(metric).title(self.lang),
-                                                 " / ".join(self.dim_title(d) for d in dims)))
+            tooltip.append(channel(f"{self.cols.share[metric]}:Q", format=".1%",
+                                   title="占比" if not self.ctx.en else "Share"))
+        encoding = {"x": channel(f"{metric}:Q", axis=self.metric_axis(metric, frame[metric])),
+                    "y": channel(f"{label_col}:N", sort="-x", title=y_title), "tooltip": tooltip}
+        return top_level(_records(frame), view("bar", encoding, color=NEUTRAL), width=WIDTH,
+                         height=_bar_height(len(frame)),
+                         title=self.title(self.metric_meta(metric).title(self.lang),
+                                          " / ".join(self.dim_title(d) for d in dims)))
 
     def _limit_bars(self, frame: pd.DataFrame, metric: str, column: str | None = None) -> pd.DataFrame:
         if len(frame) <= MAX_BARS:
@@ -343,7 +399,7 @@ class _Builder:
                           else f"图中只画出 {len(frame)} 行中最大的 {MAX_BARS} 行。")
         return frame.loc[key.sort_values(ascending=False).index[:MAX_BARS]]
 
-    def _diverging_bar(self) -> alt.TopLevelMixin:
+    def _diverging_bar(self) -> dict[str, Any]:
         metric = self.cols.metrics[0]
         growth = self.cols.growth[metric]
         dims = list(self.cols.dimensions)
@@ -362,28 +418,24 @@ class _Builder:
         growth_title = (f"{meta.title(self.lang)} growth ({'vs previous period' if kind == 'previous_period' else 'YoY'}, %)"
                         if self.ctx.en else
                         f"{meta.title(self.lang)}{'环比' if kind == 'previous_period' else '同比'}增长率（%）")
-        base = alt.Chart(alt.Data(values=_records(frame)))
         y_title = " / ".join(self.dim_title(d) for d in dims)
-        y = alt.Y(f"{label_col}:N", sort="-x", title=y_title)
-        tooltip = [alt.Tooltip(f"{label_col}:N", title=y_title),
-                   alt.Tooltip(f"{growth}:Q", format="+.1%", title=growth_title), self.tooltip(metric)]
+        tooltip = [channel(f"{label_col}:N", title=y_title),
+                   channel(f"{growth}:Q", format="+.1%", title=growth_title), self.tooltip(metric)]
         if metric in self.cols.previous:
             previous_title = "Previous" if self.ctx.en else "上期"
-            tooltip.append(alt.Tooltip(f"{self.cols.previous[metric]}:Q", title=previous_title,
-                                       format=tooltip_format(meta.format)))
-        bars = base.mark_bar().encode(
-            x=alt.X(f"{growth}:Q", axis=alt.Axis(title=growth_title, format="+.0~%")),
-            y=y,
-            color=alt.Color("direction:N", title=None,
-                            scale=alt.Scale(domain=[up, down], range=colours)),
-            tooltip=tooltip)
-        rule = base.mark_rule(color="#333").encode(x=alt.datum(0))
-        return alt.layer(bars, rule).properties(
-            width=WIDTH, height=_bar_height(len(frame)),
-            title=self.title(growth_title.replace("（%）", "").replace(", %)", ")"),
-                             " / ".join(self.dim_title(d) for d in dims)))
+            tooltip.append(channel(f"{self.cols.previous[metric]}:Q", title=previous_title,
+                                   format=tooltip_format(meta.format)))
+        bars = view("bar", {
+            "x": channel(f"{growth}:Q", axis={"title": growth_title, "format": "+.0~%"}),
+            "y": channel(f"{label_col}:N", sort="-x", title=y_title),
+            "color": channel("direction:N", title=None, scale={"domain": [up, down], "range": colours}),
+            "tooltip": tooltip})
+        rule = view("rule", {"x": {"datum": 0}}, color="#333")
+        return top_level(_records(frame), [bars, rule], width=WIDTH, height=_bar_height(len(frame)),
+                         title=self.title(growth_title.replace("（%）", "").replace(", %)", ")"),
+                                          " / ".join(self.dim_title(d) for d in dims)))
 
-    def _donut(self) -> alt.TopLevelMixin:
+    def _donut(self) -> dict[str, Any]:
         metric = self.cols.metrics[0]
         dim = self.cols.dimensions[0]
         frame = self.df[[dim, metric]].copy()
@@ -399,21 +451,24 @@ class _Builder:
             ["_last", metric], ascending=[True, False]).drop(columns="_last")
         share_title = "Share" if self.ctx.en else "占比"
         frame["_order"] = range(len(frame))
-        base = alt.Chart(alt.Data(values=_records(frame))).encode(
-            theta=alt.Theta(f"{metric}:Q", stack=True),
-            color=alt.Color(f"{dim}:N", title=self.dim_title(dim), sort=list(frame[dim].astype(str))),
-            order=alt.Order("_order:Q"),
-            tooltip=[alt.Tooltip(f"{dim}:N", title=self.dim_title(dim)), self.tooltip(metric),
-                     alt.Tooltip(f"{share_col}:Q", format=".1%", title=share_title)])
-        arcs = base.mark_arc(innerRadius=70, outerRadius=130)
-        labels = base.mark_text(radius=150, fontSize=12).encode(
-            text=alt.Text(f"{share_col}:Q", format=".0%"))
-        return alt.layer(arcs, labels).properties(
-            width=340, height=320,
-            title=self.title(f"{self.metric_meta(metric).title(self.lang)}{' share' if self.ctx.en else '占比'}",
-                             self.dim_title(dim)))
 
-    def _stacked_bar(self) -> alt.TopLevelMixin:
+        def encoding(**extra: Any) -> dict[str, Any]:
+            return {
+                "theta": channel(f"{metric}:Q", stack=True),
+                "color": channel(f"{dim}:N", title=self.dim_title(dim), sort=list(frame[dim].astype(str))),
+                "order": channel("_order:Q"),
+                "tooltip": [channel(f"{dim}:N", title=self.dim_title(dim)), self.tooltip(metric),
+                            channel(f"{share_col}:Q", format=".1%", title=share_title)],
+                **extra,
+            }
+
+        arcs = view("arc", encoding(), innerRadius=70, outerRadius=130)
+        labels = view("text", encoding(text=channel(f"{share_col}:Q", format=".0%")), fontSize=12, radius=150)
+        return top_level(_records(frame), [arcs, labels], width=340, height=320,
+                         title=self.title(f"{self.metric_meta(metric).title(self.lang)}"
+                                          f"{' share' if self.ctx.en else '占比'}", self.dim_title(dim)))
+
+    def _stacked_bar(self) -> dict[str, Any]:
         metric = self.cols.metrics[0]
         dim1, dim2 = self.cols.dimensions[0], self.cols.dimensions[1]
         frame = self.df[[dim1, dim2, metric]].copy()
@@ -422,55 +477,58 @@ class _Builder:
             self.notes.append(f"Colours after the top {MAX_SLICES} are combined into Other." if self.ctx.en
                               else f"颜色只区分前 {MAX_SLICES} 名，其余合并为“其他”。")
         share = self.ctx.query.share_of_total or bool(self.cols.share)
-        axis = (alt.Axis(title="Share (%)" if self.ctx.en else "占比（%）", format=".0%") if share
+        axis = ({"title": "Share (%)" if self.ctx.en else "占比（%）", "format": ".0%"} if share
                 else self.metric_axis(metric, frame.groupby(dim1)[metric].sum()))
-        x = alt.X(f"{metric}:Q", stack="normalize" if share else "zero", axis=axis)
-        if not share:
-            x = alt.X(f"sum({metric}):Q", stack="zero", axis=axis)
-        chart = alt.Chart(alt.Data(values=_records(frame))).mark_bar().encode(
-            x=x,
-            y=alt.Y(f"{dim1}:N", sort="-x", title=self.dim_title(dim1)),
-            color=alt.Color(f"{dim2}:N", title=self.dim_title(dim2)),
-            tooltip=[alt.Tooltip(f"{dim1}:N", title=self.dim_title(dim1)),
-                     alt.Tooltip(f"{dim2}:N", title=self.dim_title(dim2)), self.tooltip(metric)])
+        x = (channel(f"{metric}:Q", stack="normalize", axis=axis) if share
+             else channel(f"sum({metric}):Q", stack="zero", axis=axis))
+        encoding = {
+            "x": x,
+            "y": channel(f"{dim1}:N", sort="-x", title=self.dim_title(dim1)),
+            "color": channel(f"{dim2}:N", title=self.dim_title(dim2)),
+            "tooltip": [channel(f"{dim1}:N", title=self.dim_title(dim1)),
+                        channel(f"{dim2}:N", title=self.dim_title(dim2)), self.tooltip(metric)],
+        }
         n = frame[dim1].nunique()
-        return chart.properties(width=WIDTH, height=_bar_height(n),
-                                title=self.title(self.metric_meta(metric).title(self.lang),
-                                                 f"{self.dim_title(dim1)} / {self.dim_title(dim2)}"))
+        return top_level(_records(frame), view("bar", encoding), width=WIDTH, height=_bar_height(n),
+                         title=self.title(self.metric_meta(metric).title(self.lang),
+                                          f"{self.dim_title(dim1)} / {self.dim_title(dim2)}"))
 
-    def _scatter(self) -> alt.TopLevelMixin:
+    def _scatter(self) -> dict[str, Any]:
         m1, m2 = self.cols.metrics[0], self.cols.metrics[1]
         dims = list(self.cols.dimensions)
         frame = self.df
-        tooltip = [alt.Tooltip(f"{d}:N", title=self.dim_title(d)) for d in dims]
+        tooltip = [channel(f"{d}:N", title=self.dim_title(d)) for d in dims]
         tooltip += [self.tooltip(m1), self.tooltip(m2)]
-        base = alt.Chart(alt.Data(values=_records(frame))).encode(
-            x=alt.X(f"{m1}:Q", axis=self.metric_axis(m1, frame[m1])),
-            y=alt.Y(f"{m2}:Q", axis=self.metric_axis(m2, frame[m2])),
-            tooltip=tooltip)
-        points = base.mark_circle(size=80, color=NEUTRAL, opacity=0.8)
-        layers = [points]
+
+        def encoding(**extra: Any) -> dict[str, Any]:
+            return {"x": channel(f"{m1}:Q", axis=self.metric_axis(m1, frame[m1])),
+                    "y": channel(f"{m2}:Q", axis=self.metric_axis(m2, frame[m2])),
+                    "tooltip": tooltip, **extra}
+
+        layers = [view("circle", encoding(), color=NEUTRAL, opacity=0.8, size=80)]
         if dims and len(frame) <= 20:
-            layers.append(base.mark_text(align="left", dx=7, fontSize=11).encode(text=f"{dims[0]}:N"))
+            layers.append(view("text", encoding(text=channel(f"{dims[0]}:N")), align="left", dx=7, fontSize=11))
         title = (f"{self.metric_meta(m1).title(self.lang)} vs {self.metric_meta(m2).title(self.lang)}"
                  if self.ctx.en else
                  f"{self.metric_meta(m1).title(self.lang)}与{self.metric_meta(m2).title(self.lang)}")
-        return alt.layer(*layers).properties(width=WIDTH, height=340, title=self.title(title))
+        return top_level(_records(frame), layers, width=WIDTH, height=340, title=self.title(title))
 
-    def _histogram(self) -> alt.TopLevelMixin:
+    def _histogram(self) -> dict[str, Any]:
         metric = self.cols.metrics[0]
         dim = self.cols.dimension
         count_title = (f"Number of {self.dim_title(dim) if dim else 'rows'}" if self.ctx.en
                        else f"{self.dim_title(dim) if dim else '记录'}数")
         frame = self.df[[metric]]
-        chart = alt.Chart(alt.Data(values=_records(frame))).mark_bar(color=NEUTRAL).encode(
-            x=alt.X(f"{metric}:Q", bin=alt.Bin(maxbins=20), axis=self.metric_axis(metric, frame[metric])),
-            y=alt.Y("count():Q", title=count_title),
-            tooltip=[alt.Tooltip(f"{metric}:Q", bin=alt.Bin(maxbins=20), title=self.metric_title(metric)),
-                     alt.Tooltip("count():Q", title=count_title)])
+        encoding = {
+            "x": channel(f"{metric}:Q", bin={"maxbins": 20}, axis=self.metric_axis(metric, frame[metric])),
+            "y": channel("count():Q", title=count_title),
+            "tooltip": [channel(f"{metric}:Q", bin={"maxbins": 20}, title=self.metric_title(metric)),
+                        channel("count():Q", title=count_title)],
+        }
         title = (f"Distribution of {self.metric_meta(metric).title(self.lang)}" if self.ctx.en
                  else f"{self.metric_meta(metric).title(self.lang)}分布")
-        return chart.properties(width=WIDTH, height=280, title=self.title(title))
+        return top_level(_records(frame), view("bar", encoding, color=NEUTRAL), width=WIDTH, height=280,
+                         title=self.title(title))
 
 
 def _numeric_columns(frame: pd.DataFrame) -> list[str]:

@@ -89,7 +89,7 @@ def _relation(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, a
     recorded in the conversation; a follow-up right after one is applied to it (按地区呢
     after a funnel) or answered with a clarifying question, never applied to an older turn."""
     from chatbi.planner.types import Plan
-    from chatbi.relations import answer_relation, detect_relation_question, fill_answer
+    from chatbi.relations.intents import detect_relation_question
     from chatbi.relations.followup import clarify_message, relation_followup
 
     started = time.perf_counter()
@@ -112,6 +112,8 @@ def _relation(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, a
     started = timer.stage("plan", started)
     if conversation is not None:  # recorded first: a follow-up of a refused one is still about it
         conversation.add(text, Plan(intent="query", language=answer.language), relation=request)  # type: ignore[arg-type]
+    from chatbi.relations.answers import answer_relation, fill_answer
+
     result = answer_relation(request, executor=pipeline.executor, policy=pipeline.policy, role=role,
                              layer=pipeline.layer, as_of=as_of, language=request.language)
     fill_answer(answer, result)

@@ -12,14 +12,31 @@ The recommender tables are written by the profile-build step
 ``chatbi.profiles.recommender.create_recommendations``.
 """
 
-from chatbi.relations.answers import (
-    RelationResult,
-    RelationsNotBuiltError,
-    answer_relation,
-    fill_answer,
-    relation_policy,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from chatbi.relations.intents import RelationRequest, detect_relation_question
+
+if TYPE_CHECKING:
+    from chatbi.relations.answers import (
+        RelationResult,
+        RelationsNotBuiltError,
+        answer_relation,
+        fill_answer,
+        relation_policy,
+    )
 
 __all__ = ["RelationRequest", "RelationResult", "RelationsNotBuiltError", "answer_relation",
            "detect_relation_question", "fill_answer", "relation_policy"]
+_ANSWERS = ("RelationResult", "RelationsNotBuiltError", "answer_relation", "fill_answer", "relation_policy")
+
+
+def __getattr__(name: str) -> Any:
+    """The answering half (graph, charts, networkx) is imported when first used, so detecting
+    that a question is not about relations costs no import of it."""
+    if name in _ANSWERS:
+        from chatbi.relations import answers
+
+        return getattr(answers, name)
+    raise AttributeError(f"module 'chatbi.relations' has no attribute {name!r}")

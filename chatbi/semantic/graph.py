@@ -55,6 +55,7 @@ class JoinGraph:
             self._dims.setdefault(dim.name, (model, dim))
         self._bfs: dict[str, list[tuple[str, tuple[Hop, ...]]]] = {}
         self._paths: dict[tuple[str, str], DimensionPath | None] = {}
+        self._edges: dict[str, list[Hop]] = {}
 
     @classmethod
     def of(cls, layer: SemanticLayer) -> JoinGraph:
@@ -65,7 +66,10 @@ class JoinGraph:
         return graph
 
     def edges(self, model_name: str) -> list[Hop]:
-        """Joins out of a model, in entity order then layer order."""
+        """Joins out of a model, in entity order then layer order (computed once per model)."""
+        cached = self._edges.get(model_name)
+        if cached is not None:
+            return cached
         model = self._models[model_name]
         out: list[Hop] = []
         for entity in model.entities:
@@ -75,6 +79,7 @@ class JoinGraph:
                 target = other.entity(entity.name)
                 if target is not None and target.type in ("primary", "unique"):
                     out.append(Hop(model_name, entity.name, other.name))
+        self._edges[model_name] = out
         return out
 
     def bfs(self, source: str) -> list[tuple[str, tuple[Hop, ...]]]:
