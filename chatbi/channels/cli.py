@@ -589,6 +589,11 @@ def slack(db: DbOption = None) -> None:
     run(settings_for(db))
 
 
+from chatbi.channels.users_cli import build_users_app  # noqa: E402
+
+app.add_typer(build_users_app(handle_errors), name="users")
+
+
 def main() -> None:
     """Console script entry point (``chatbi``)."""
     app()

@@ -1,0 +1,107 @@
+"""``chatbi users add/list/remove``: the web app's accounts (see chatbi.channels.accounts).
+
+Exit status as everywhere: 0 done; 2 bad input (unknown role, duplicate or unknown user,
+empty or weak password); 1 the application database cannot be used.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chatbi.config import Settings
+from chatbi.errors import UserInputError
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", metavar="PATH", help="warehouse file; accounts live beside it in <warehouse>.app.sqlite"),
+]
+
+
+def settings_for(db: Path | None) -> Settings:
+    return Settings.from_env(db)
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The password from one line of stdin, or typed twice at a hidden prompt."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise UserInputError(
+            "没有终端可输入密码 / no terminal to type the password: pipe it with --password-stdin",
+            code="invalid_input",
+        )
+    return str(typer.prompt("密码 / password", hide_input=True, confirmation_prompt=True, default="",
+                            show_default=False))
+
+
+def build_users_app(handle_errors: Any) -> typer.Typer:
+    """The ``users`` command group with the CLI's error handling (passed in, so this module
+    does not import ``chatbi.channels.cli``)."""
+    users_app = typer.Typer(help="网页版账户 / web-app accounts (sign-in and roles).", no_args_is_help=True)
+
+    @users_app.command("add")
+    @handle_errors
+    def add(
+        username: Annotated[str, typer.Argument(metavar="NAME", help="user name, or the e-mail for --sso")],
+        role: Annotated[str, typer.Option("--role", metavar="ROLE", help="admin | analyst | marketer | merchant:<id>")],
+        sso: Annotated[bool, typer.Option("--sso", help="a single-sign-on identity (no password here)")] = False,
+        password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+        db: DbOption = None,
+    ) -> None:
+        """添加账户 / add an account (asks for the password unless --sso)."""
+        from chatbi.channels.accounts import AccountStore, validate_role, validate_username
+
+        validate_username(username)  # fail before asking for a password
+        validate_role(role)
+        store = AccountStore.from_settings(settings_for(db))
+        if store.get(username) is not None:
+            from chatbi.channels.accounts import AccountError
+
+            raise AccountError(f"用户已存在 / the user {username.strip()!r} already exists", code="duplicate_user")
+        password = None if sso else _read_password(password_stdin)
+        account = store.add(username, role, password, sso=sso)
+        Console(stderr=True, highlight=False).print(
+            f"已添加 / added {account.username} ({account.kind}, role {account.role}) → {store.path}")
+
+
+    @users_app.command("list")
+    @handle_errors
+    def list_users(
+        as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+        db: DbOption = None,
+    ) -> None:
+        """列出账户 / list accounts (never shows password hashes)."""
+        from chatbi.channels.accounts import AccountStore
+
+        accounts = AccountStore.from_settings(settings_for(db)).list()
+        if as_json:
+            typer.echo(json.dumps([{"username": a.username, "role": a.role, "kind": a.kind,
+                                    "created_at": a.created_at} for a in accounts], ensure_ascii=False))
+            return
+        table = Table("user", "role", "kind", "created")
+        for a in accounts:
+            table.add_row(a.username, a.role, a.kind, a.created_at)
+        Console(highlight=False).print(table if accounts else "还没有账户 / no accounts yet: `chatbi users add NAME --role ROLE`")
+
+
+    @users_app.command("remove")
+    @handle_errors
+    def remove(
+        username: Annotated[str, typer.Argument(metavar="NAME")],
+        db: DbOption = None,
+    ) -> None:
+        """删除账户（并让其登录失效）/ remove an account and sign it out everywhere."""
+        from chatbi.channels.accounts import AccountStore
+
+        store = AccountStore.from_settings(settings_for(db))
+        store.remove(username)
+        Console(stderr=True, highlight=False).print(f"已删除 / removed {username.strip()}")
+
+    return users_app
