@@ -37,7 +37,10 @@ import pandas as pd
 
 from chatbi.errors import GuardError, QueryTimeoutError, UserInputError, WarehouseError
 
-__all__ = ["Executor", "QueryResult", "QueryError"]
+__all__ = ["Executor", "QueryResult", "QueryError", "value_bytes", "DEFAULT_MAX_RESULT_BYTES"]
+
+DEFAULT_MAX_RESULT_BYTES = 20_000_000
+FETCH_CHUNK_ROWS = 100
 
 
 class QueryError(UserInputError):
@@ -125,9 +128,11 @@ class Executor:
         timeout_s: float = 10.0,
         memory_limit: str = "4GB",
         threads: int = 2,
+        max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
     ):
         self.db_path = Path(db_path)
         self.timeout_s = float(timeout_s)
+        self.max_result_bytes = int(max_result_bytes)
         self.memory_limit = memory_limit
         self.threads = int(threads)
         self._handle: _Handle | None = None
@@ -137,7 +142,16 @@ class Executor:
     # -- public -------------------------------------------------------------------------------
 
     def run(self, sql: str, *, max_rows: int = 1000) -> QueryResult:
-        """Run one guarded SELECT; fetch at most ``max_rows`` rows (``truncated`` if more)."""
+        """Run one guarded SELECT; fetch at most ``max_rows`` rows (``truncated`` if more).
+
+        The time limit counts from this call: a timer interrupts DuckDB at the deadline
+        (whatever it is doing: planning, executing or streaming rows), and the fetch loop
+        stops there too. Rows are fetched in chunks and their size counted: past
+        ``max_result_bytes`` the rows so far are returned as ``truncated``, or the query is
+        refused (``result_too_large``) when not even the first row fits.
+        """
+        started = time.perf_counter()
+        deadline = started + self.timeout_s
         handle, cur = self._acquire()
         timed_out = threading.Event()
 
@@ -150,13 +164,14 @@ class Executor:
 
         timer = threading.Timer(self.timeout_s, interrupt)
         timer.daemon = True
-        started = time.perf_counter()
+        timer.start()
         try:
             self._check_single_select(cur, sql)
-            timer.start()
+            if timed_out.is_set():
+                raise self._timeout_error()
             cur.execute(sql)
-            rows = cur.fetchmany(max_rows + 1)
             columns = [str(d[0]) for d in (cur.description or [])]
+            rows, truncated = self._fetch(cur, max_rows, deadline, timed_out)
         except duckdb.Error as exc:
             if timed_out.is_set() or isinstance(exc, duckdb.InterruptException):
                 raise self._timeout_error() from exc
@@ -168,8 +183,37 @@ class Executor:
             finally:
                 handle.release()
         elapsed = (time.perf_counter() - started) * 1000
-        truncated = len(rows) > max_rows
-        return QueryResult(columns, [tuple(r) for r in rows[:max_rows]], truncated, elapsed)
+        return QueryResult(columns, rows, truncated, elapsed)
+
+    def _fetch(
+        self, cur: duckdb.DuckDBPyConnection, max_rows: int, deadline: float,
+        timed_out: threading.Event,
+    ) -> tuple[list[tuple], bool]:
+        """Up to ``max_rows`` rows in chunks, within the deadline and ``max_result_bytes``."""
+        rows: list[tuple] = []
+        size = 0
+        while len(rows) <= max_rows:
+            chunk = cur.fetchmany(min(FETCH_CHUNK_ROWS, max_rows + 1 - len(rows)))
+            if timed_out.is_set() or time.perf_counter() > deadline:
+                raise self._timeout_error()
+            if not chunk:
+                break
+            for row in chunk:
+                size += value_bytes(row)
+                if size > self.max_result_bytes:
+                    if not rows:
+                        raise self._too_large_error()
+                    return rows[:max_rows], True
+                rows.append(tuple(row))
+        return rows[:max_rows], len(rows) > max_rows
+
+    def _too_large_error(self) -> QueryError:
+        mb = f"{self.max_result_bytes / 1_000_000:g}"
+        return QueryError(
+            f"查询结果超过 {mb} MB，请减少列或缩短文本 / the result is larger than {mb} MB; "
+            "select fewer or shorter columns.",
+            code="result_too_large",
+        )
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -357,6 +401,19 @@ class Executor:
                 detail=str(exc),
             )
         return QueryError(f"查询执行失败 / the query failed: {detail}", detail=str(exc))
+
+
+def value_bytes(value: Any) -> int:
+    """About how many bytes ``value`` takes in a JSON answer (text as UTF-8, nested values summed)."""
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "replace")) + 2
+    if isinstance(value, bytes | bytearray):
+        return 2 * len(value) + 2
+    if isinstance(value, list | tuple | set):
+        return sum(value_bytes(v) for v in value) + 2
+    if isinstance(value, dict):
+        return sum(value_bytes(k) + value_bytes(v) for k, v in value.items()) + 2
+    return 16
 
 
 _CORRUPT = re.compile(r"corrupt database file|does not match stored checksum", re.IGNORECASE)

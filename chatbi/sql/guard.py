@@ -14,8 +14,11 @@ that may run, rewritten for the role. The rules, in the order they are checked:
    (``sql_function_not_allowed``); table functions other than ``unnest``, ``range`` and
    ``generate_series`` are refused; parameters, lambdas, ``COLUMNS()``, positional ``#1``,
    dotted method calls, PIVOT and time travel are refused (``sql_syntax_not_allowed``).
+2b. Sizes are bounded (``chatbi.sql.limits``): ``range``/``generate_series`` with constant
+   bounds and a maximum length, string builders (``repeat``, ``lpad``…) with constant sizes
+   and a maximum built length, string distances on short inputs (``sql_resource_limit``).
 3. Every table reference is resolved with SQL scoping (a CTE name hides a table only where
-   the CTE is visible). Real tables must be in the policy, unqualified or in schema ``main``
+   the CTE is visible). Real tables must be in the policy, unqualified or in the allowed schema (``main``, or ``CHATBI_WAREHOUSE_SCHEMA``)
    (``sql_table_not_allowed``; ``FROM 'file.csv'`` is a table name here and is refused). A CTE
    may not be named like a policy table (``sql_cte_shadows_table``), so what the guard
    treats as a CTE is what DuckDB treats as one. Column alias lists on a real table
@@ -44,8 +47,11 @@ that may run, rewritten for the role. The rules, in the order they are checked:
    Only a non-negative integer literal LIMIT (or FETCH FIRST n ROWS) is accepted. The LIMIT
    change is a note, not a "rewrite".
 
-The output is DuckDB SQL generated from the checked tree without comments, parsed again and
-re-checked before it is returned. The input ``dialect`` is the dialect to read.
+The output is SQL for the engine (``engine``: DuckDB by default, PostgreSQL or Spark)
+generated from the checked tree without comments, parsed again in that dialect and re-checked
+before it is returned. The input ``dialect`` is the dialect to read. Functions are reviewed
+per engine too (``allowlist.ENGINE_REFUSED_FUNCTIONS``: PostgreSQL's ``pg_read_file``,
+``dblink``, ``pg_sleep``, ``lo_*``…, Spark's ``reflect``, ``java_method``…).
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ from sqlglot.optimizer.scope import Scope, build_scope
 from chatbi.errors import GuardError
 from chatbi.sql import allowlist
 from chatbi.sql.access import column_order, default_policy, merchant_links
+from chatbi.sql.limits import check_limits
 from chatbi.sql.policy import AccessPolicy, Role
 from chatbi.warehouse.schema import RAW_TABLES
 
@@ -111,11 +118,18 @@ class GuardedSQL:
 
 
 def guard_sql(
-    sql: str, policy: AccessPolicy, role: Role, *, dialect: str = "duckdb"
+    sql: str, policy: AccessPolicy, role: Role, *, dialect: str = "duckdb",
+    engine: str | None = None, schema: str | None = None,
 ) -> GuardedSQL:
-    """Check ``sql`` against ``policy`` for ``role``; return the SQL to run or raise GuardError."""
+    """Check ``sql`` against ``policy`` for ``role``; return the SQL to run or raise GuardError.
+
+    ``dialect`` is the dialect ``sql`` is written in; ``engine`` the dialect of the warehouse
+    it will run on (default: the same), which the output, the column checks, the re-check and
+    the per-engine function review follow; ``schema`` the one schema tables may be qualified
+    with (default: the engine's, ``main`` on DuckDB).
+    """
     try:
-        return _Guard(policy, role, dialect).run(sql)
+        return _Guard(policy, role, dialect, engine, schema).run(sql)
     except RecursionError as exc:
         raise _refuse(
             "sql_parse_error", "查询嵌套过深", "the query is nested too deeply"
@@ -179,10 +193,14 @@ def _tables_under_star(root: exp.Expr) -> set[int] | None:
 class _Guard:
     """One guard run: the checks and rewrites of the module docstring, in order."""
 
-    def __init__(self, policy: AccessPolicy, role: Role, dialect: str):
+    def __init__(self, policy: AccessPolicy, role: Role, dialect: str,
+                 engine: str | None = None, schema: str | None = None):
         self.policy = policy
         self.role = role
         self.dialect = dialect
+        self.engine = engine or (dialect if dialect in allowlist.ENGINE_DIALECTS else OUTPUT_DIALECT)
+        self.schemas = {"main"} if self.engine == "duckdb" else set()
+        self.schemas.add((schema or allowlist.DEFAULT_SCHEMAS.get(self.engine, "main")).lower())
         self.tables = {t.lower(): frozenset(c.lower() for c in cols) for t, cols in policy.tables.items()}
         self.pii = {t.lower(): frozenset(c.lower() for c in cols) for t, cols in policy.pii.items()}
         self.security = {t.lower(): c.lower() for t, c in policy.security_columns.items()}
@@ -199,13 +217,14 @@ class _Guard:
         root = self._parse(sql)
         self._normalize(root)
         self._check_nodes(root)
+        check_limits(root)  # 2b. bounded generators, string builders, distances
         refs = self._resolve_tables(root)
         names = self._check_tables(refs)
         self._check_pii(root, names)
         self._check_columns(root, names)
         self._rewrite_tables(refs)
         self._apply_limit(root)
-        out = root.sql(dialect=OUTPUT_DIALECT, comments=False)
+        out = root.sql(dialect=self.engine, comments=False)
         self._verify(out)
         return GuardedSQL(out, self.rewritten, tuple(self.notes), frozenset(names))
 
@@ -269,15 +288,17 @@ class _Guard:
         return node.key.upper()
 
     def _normalize(self, root: exp.Expr) -> None:
-        """Drop comments and ``main.`` qualifiers (refusing any other schema or catalog)."""
+        """Drop comments and qualifiers naming the allowed schema (``main`` on DuckDB, the
+        configured one elsewhere), refusing any other schema, catalog or path (Spark's
+        ``parquet.`/path```)."""
         for node in root.walk():
             node.comments = None
             if isinstance(node, exp.Table | exp.Column):
                 db, catalog = node.args.get("db"), node.args.get("catalog")
-                if db is not None and not catalog and str(db.name).lower() == "main":
+                if db is not None and not catalog and str(db.name).lower() in self.schemas:
                     node.set("db", None)
                 elif db is not None or catalog is not None:
-                    qualified = node.sql(dialect=OUTPUT_DIALECT)
+                    qualified = node.sql(dialect=self.engine)
                     raise _refuse(
                         "sql_table_not_allowed", f"不允许访问其他 schema 或数据库：{qualified}",
                         f"other schemas or databases are not allowed: {qualified}",
@@ -314,14 +335,14 @@ class _Guard:
     def _check_function(self, node: exp.Func) -> None:
         name = allowlist.function_name(node)
         in_table = isinstance(node.parent, exp.Table) and node.arg_key == "this"
-        if in_table and not allowlist.is_safe_table_function(node):
+        if in_table and not allowlist.is_safe_table_function(node, self.engine):
             raise _refuse(
                 "sql_function_not_allowed",
                 f"不允许的表函数 {name}()（不能读取文件、网络或系统信息）",
                 f"table function {name}() is not allowed (no files, network or system "
                 "catalog); only unnest, range and generate_series",
             )
-        if not in_table and not allowlist.is_safe_function(node):
+        if not in_table and not allowlist.is_safe_function(node, self.engine):
             raise _refuse(
                 "sql_function_not_allowed",
                 f"不允许的函数 {name}()（不能读取文件、网络、环境变量或系统设置）",
@@ -471,7 +492,7 @@ class _Guard:
             schema[table] = {c: types.get(c, "UNKNOWN") for c in column_order(table, self._visible(table))}
         try:
             qualified = qualify(
-                root.copy(), schema=schema, dialect=OUTPUT_DIALECT,
+                root.copy(), schema=schema, dialect=self.engine,
                 validate_qualify_columns=True, quote_identifiers=False, identify=False,
             )
         except OptimizeError as exc:
@@ -541,7 +562,7 @@ class _Guard:
 
     def _explain(self, name: str, row_filter: exp.Expr | None, hidden: frozenset[str]) -> None:
         if row_filter is not None:
-            cond = row_filter.sql(dialect=OUTPUT_DIALECT)
+            cond = row_filter.sql(dialect=self.engine)
             self.notes.append(f"已将 {name} 限定为商户 {self.role.merchant_id} 的数据（{cond}） / "
                               f"{name} limited to merchant {self.role.merchant_id}'s rows ({cond})")
         if hidden:
@@ -623,7 +644,7 @@ class _Guard:
     def _verify(self, out: str) -> None:
         """Parse the generated SQL again: still one query made of allowed nodes."""
         try:
-            again = [s for s in sqlglot.parse(out, read=OUTPUT_DIALECT) if s is not None]
+            again = [s for s in sqlglot.parse(out, read=self.engine) if s is not None]
         except SqlglotError as exc:
             raise _refuse("sql_syntax_not_allowed", "改写后的 SQL 无法校验", "the rewritten SQL cannot be verified") from exc
         if len(again) != 1 or not isinstance(again[0], _QUERY_TYPES):
