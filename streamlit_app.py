@@ -30,7 +30,7 @@ def load_pipeline(key: str, _settings: Settings) -> Any:
     or changed settings get a new one (exceptions are not cached)."""
     from chatbi.channels.cli import load_pipeline as open_pipeline
 
-    return open_pipeline(_settings)
+    return open_pipeline(_settings, server=True)  # queries in worker processes (issue 18)
 
 
 def current_pipeline() -> Any:

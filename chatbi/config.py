@@ -42,6 +42,8 @@ class Settings:
     query_timeout_s: float = 10.0
     max_rows: int = 1000
     memory_limit: str = "4GB"
+    max_result_bytes: int = 20_000_000
+    query_workers: int | None = None  # None: servers use 4 worker processes, the CLI none
     api_keys: dict[str, str] = field(default_factory=dict)
     slack_bot_token: str | None = None
     slack_app_token: str | None = None
@@ -78,6 +80,9 @@ class Settings:
             llm_timeout_s=float(env.get("CHATBI_LLM_TIMEOUT", "20")),
             llm_text=env.get("CHATBI_LLM_TEXT", "").strip().lower() in ("1", "true", "yes"),
             query_timeout_s=float(env.get("CHATBI_QUERY_TIMEOUT", "10")),
+            memory_limit=env.get("CHATBI_MEMORY_LIMIT") or "4GB",
+            max_result_bytes=int(env.get("CHATBI_MAX_RESULT_BYTES") or 20_000_000),
+            query_workers=int(env["CHATBI_QUERY_WORKERS"]) if env.get("CHATBI_QUERY_WORKERS") else None,
             api_keys=_api_keys(env.get("CHATBI_API_KEYS", "")),
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
             slack_app_token=env.get("SLACK_APP_TOKEN") or None,

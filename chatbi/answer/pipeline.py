@@ -73,12 +73,12 @@ class Pipeline:
     """Long-lived answering engine shared by every channel and session."""
 
     def __init__(self, settings: Settings):
+        from chatbi.retrieval.planning_cache import load_layer
         from chatbi.semantic.catalog import Catalog
-        from chatbi.semantic.loader import load_semantic_layer
         from chatbi.sql.executor import Executor
 
         self.settings = settings
-        self.layer = load_semantic_layer(settings.semantic_dir)
+        self.layer = load_layer(settings.semantic_dir, settings.index_dir)  # validated, cached
         self.catalog_ = Catalog(self.layer)
         self.policy = self.catalog_.access_policy(settings.max_rows)
         self.executor = Executor(settings.db_path, timeout_s=settings.query_timeout_s,
@@ -98,11 +98,26 @@ class Pipeline:
     def dimension_values(self) -> dict[str, list[str]]:
         """Distinct values of low-cardinality dimensions, read once from the warehouse."""
         with self._lock:
-            if self._values is None:
+            if self._values is None and not self._cached_planning():
+                from chatbi.retrieval.planning_cache import save_planning
                 from chatbi.retrieval.values import read_dimension_values
 
-                self._values = read_dimension_values(self.layer, self.executor, self.default_as_of())
+                as_of = self.default_as_of()
+                self._values = read_dimension_values(self.layer, self.executor, as_of)
+                save_planning(self.settings.index_dir, self.executor.version(), self.layer, as_of, self._values)
+            assert self._values is not None
             return self._values
+
+    def _cached_planning(self) -> bool:
+        """Take the as-of date and dimension values from the index folder when they were saved
+        for this version of the warehouse file (``chatbi.retrieval.planning_cache``)."""
+        from chatbi.retrieval.planning_cache import load_planning
+
+        hit = load_planning(self.settings.index_dir, self.executor.version(), self.layer)
+        if hit is None:
+            return False
+        self._default_as_of, self._values = hit
+        return True
 
     @property
     def planner(self) -> Any:
@@ -152,7 +167,7 @@ class Pipeline:
 
     def default_as_of(self) -> date:
         """The warehouse's as-of date: the date of the latest order."""
-        if self._default_as_of is None:
+        if self._default_as_of is None and not self._cached_planning():
             value = self.executor.scalar("SELECT CAST(MAX(order_ts) AS DATE) FROM orders")
             self._default_as_of = value or date.today()
         return self._default_as_of

@@ -113,7 +113,7 @@ class PipelineHolder:
                 if self._pipeline is None:
                     from chatbi.channels.cli import load_pipeline
 
-                    self._pipeline = load_pipeline(self.settings)
+                    self._pipeline = load_pipeline(self.settings, server=True)
         return self._pipeline
 
 

@@ -171,8 +171,9 @@ def settings_for(db: Path | None) -> Settings:
     return Settings.from_env(db)
 
 
-def load_pipeline(settings: Settings) -> Pipeline:
-    """Open the pipeline; a missing warehouse or pipeline module is a clear error."""
+def load_pipeline(settings: Settings, *, server: bool = False) -> Pipeline:
+    """Open the pipeline; a missing warehouse or pipeline module is a clear error. Servers
+    (``server=True``) run queries in worker processes (``chatbi.sql.isolated``)."""
     if not settings.db_path.exists():
         raise WarehouseError(
             f"数据仓库不存在 / warehouse not found: {settings.db_path}. "
@@ -183,7 +184,11 @@ def load_pipeline(settings: Settings) -> Pipeline:
         from chatbi.answer.pipeline import Pipeline
     except ImportError as exc:
         raise ChatBIError(f"组件缺失 / component missing: {exc}", code="component_missing") from exc
-    return Pipeline.from_settings(settings)
+    from chatbi.sql.isolated import configure_executor
+
+    pipeline = Pipeline.from_settings(settings)
+    configure_executor(pipeline, settings, server=server)
+    return pipeline
 
 
 def write_json(obj: Any) -> None:

@@ -290,7 +290,7 @@ def run(settings: Settings) -> None:
 
     from chatbi.channels.cli import load_pipeline
 
-    bot = SlackBot.from_env(load_pipeline(settings))
+    bot = SlackBot.from_env(load_pipeline(settings, server=True))
     app = build_app(settings, bot)
     try:
         app.client.auth_test()

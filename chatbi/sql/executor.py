@@ -309,7 +309,8 @@ class Executor:
             raise WarehouseError(
                 f"无法启动查询引擎 / cannot start DuckDB: {exc}", code="warehouse_error"
             ) from exc
-        path = str(self.db_path.resolve()).replace("'", "''")
+        # absolute(), not resolve(): /proc/self/fd/N (a worker's pinned version) must stay as it is
+        path = str(self.db_path.absolute()).replace("'", "''")
         try:
             con.execute(f"ATTACH '{path}' AS warehouse (READ_ONLY)")
             con.execute("USE warehouse")
