@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from chatbi.planner.types import Plan
@@ -27,6 +27,8 @@ class Turn:
     plan: Plan
     pending: Any = None
     relation: Any = None  # the RelationRequest when chatbi.relations answered this turn
+    failed: bool = False  # the answer was an error: nothing of this turn carries forward
+    shown_keys: tuple[str, tuple[Any, ...]] | None = None  # (dimension, values) a top/bottom N showed
 
 
 class Conversation:
@@ -41,6 +43,13 @@ class Conversation:
         relationship answers, with ``relation`` set)."""
         with self._lock:
             self._turns.append(Turn(question, plan, pending, relation))
+
+    def mark_last(self, *, failed: bool = False, shown_keys: tuple[str, tuple[Any, ...]] | None = None) -> None:
+        """Record what became of the newest turn: it failed (an error answer), or the entities
+        a top/bottom N showed (a later change of grain keeps those same entities)."""
+        with self._lock:
+            if self._turns:
+                self._turns[-1] = replace(self._turns[-1], failed=failed, shown_keys=shown_keys)
 
     @property
     def turns(self) -> tuple[Turn, ...]:
@@ -58,15 +67,20 @@ class Conversation:
             return self._turns[-1] if self._turns else None
 
     def last_answerable(self) -> Plan | None:
-        """The newest plan a follow-up can change (a query, why or copy plan); None when a
-        relationship answer came after it (the follow-up is about that answer, which has no
-        plan to change)."""
+        """The newest plan a follow-up can change (a query, why or copy plan)."""
+        turn = self.last_answerable_turn()
+        return turn.plan if turn is not None else None
+
+    def last_answerable_turn(self) -> Turn | None:
+        """The newest turn a follow-up can change; None when a relationship answer, an error,
+        a clarifying question or a refusal came after it: those never carry into the next
+        turn, and a follow-up after them has nothing it may silently reuse."""
         with self._lock:
             for turn in reversed(self._turns):
-                if turn.relation is not None:
+                if turn.relation is not None or turn.failed or turn.plan.intent in ("clarify", "refuse"):
                     return None
                 if turn.plan.intent in ("query", "why", "copy"):
-                    return turn.plan
+                    return turn
         return None
 
     def last_relation(self) -> Any:

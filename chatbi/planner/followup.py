@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from dateutil.relativedelta import relativedelta
+
 from chatbi.planner import intents, messages
 from chatbi.planner.build import (
     Env,
@@ -26,7 +28,7 @@ from chatbi.planner.numbers import to_int
 from chatbi.planner.time_parser import default_range
 from chatbi.planner.types import CopyRequest, Plan
 from chatbi.planner.understand import Understanding
-from chatbi.semantic.query import Filter, OrderBy
+from chatbi.semantic.query import Filter, OrderBy, TimeRange
 
 _STRONG_START = re.compile(
     r"^\s*(?:那么?|那如果|如果换成|换成|换为|改成|改为|改看|换个|只看|仅看|就看|再看|去掉|不看|加上|再加|再来|再写|"
@@ -91,8 +93,36 @@ def _asks_for_values(u: Understanding) -> bool:
     return adds or bool(_own_metrics(u) and _VALUE_QUESTION.search(u.norm))
 
 
-def apply_followup(env: Env, u: Understanding, previous: Plan) -> Plan:
-    """The previous plan changed by the follow-up ``u``."""
+_SHIFT_BACK = re.compile(
+    r"(?:再?往前|前一|上一|再前一)个?\s*(?P<zh>天|周|星期|月|季度|季|年)|"
+    r"\bthe (?P<en>day|week|month|quarter|year) before\b|\b(?:previous|prior|preceding|earlier) (?P<en2>day|week|month|quarter|year)\b",
+    re.ASCII,
+)
+_SHIFT_UNITS = {"天": "days", "周": "weeks", "星期": "weeks", "月": "months", "季度": "quarters", "季": "quarters",
+                "年": "years", "day": "days", "week": "weeks", "month": "months", "quarter": "quarters", "year": "years"}
+
+
+def _shifted_back(u: Understanding, previous: TimeRange | None) -> TimeRange | None:
+    """"and the quarter before?" / 上一个季度呢 after a period: that period moved back one unit."""
+    found = _SHIFT_BACK.search(u.norm)
+    if found is None or previous is None:
+        return None
+    unit = _SHIFT_UNITS[found["zh"] or found["en"] or found["en2"]]
+    step = relativedelta(months=3) if unit == "quarters" else relativedelta(**{unit: 1})
+    start = previous.start - step
+    end = previous.start - relativedelta(days=1)
+    if unit == "days":
+        start, end = previous.start - relativedelta(days=1), previous.start - relativedelta(days=1)
+    said = u.question[found.start() : found.end()]
+    label = f"{previous.label or previous.start.isoformat()}的{said}" if u.language == "zh" else f"{said} {previous.label or ''}".strip()
+    return TimeRange(start=start, end=end, label=label)
+
+
+def apply_followup(env: Env, u: Understanding, previous: Plan,
+                   shown: tuple[str, tuple[object, ...]] | None = None) -> Plan:
+    """The previous plan changed by the follow-up ``u``. ``shown`` is the (dimension, values)
+    of the entities a previous top/bottom N showed: a change of grain or breakdown keeps
+    those same entities instead of cutting the finer result at N rows."""
     lang = u.language
     if previous.intent == "definition":
         return Plan(intent="definition", language=lang, definitions=tuple(u.metrics), followup=True)
@@ -131,12 +161,21 @@ def apply_followup(env: Env, u: Understanding, previous: Plan) -> Plan:
     if bad:
         return incompatible_plan(env, bad[0], bad[1], lang)
 
+    notes = [messages.text("note_followup", lang)]
+    regrouped = bool(u.grain or u.trend or u.which_grain or set(dims) - set(query.dimensions))
+    keep_shown = bool(shown and query.limit and regrouped and not (u.top_n or u.order or u.growth) and shown[0] in dims)
+    if shown and keep_shown:
+        filters = [f for f in filters if f.dimension != shown[0]]
+        filters.append(Filter(dimension=shown[0], op="in", value=list(shown[1])))
+        notes.append(messages.text("note_same_entities", lang, n=str(len(shown[1]))))
     changes: dict[str, object] = {"metrics": metrics, "filters": filters, "dimensions": dims}
-    if u.time and u.time.range:
+    shifted = _shifted_back(u, query.time_range)
+    if shifted is not None:
+        changes["time_range"] = shifted
+    elif u.time and u.time.range:
         changes["time_range"] = u.time.range
     if u.time and u.time.comparison:
         changes["comparison"] = u.time.comparison
-    notes = [messages.text("note_followup", lang)]
     if (changes.get("comparison") or query.comparison) and not changes.get("time_range", query.time_range):
         changes["time_range"] = default_range(default_unit(u), env.as_of, lang)  # a comparison needs a range
         notes.append(messages.text("note_default_time", lang, label=changes["time_range"].label or ""))  # type: ignore[attr-defined]
@@ -156,6 +195,8 @@ def apply_followup(env: Env, u: Understanding, previous: Plan) -> Plan:
     changes["order_by"] = order_by
     if u.top_n:
         changes["limit"] = u.top_n
+    elif keep_shown:
+        changes["limit"] = None  # the same N entities, every row of them
     changes["having"] = [h for h in query.having if h.metric in metrics] + [h for h in u.having if h.metric in metrics]
     new_query = query.with_changes(**changes)
     text = time_text(new_query, lang)

@@ -224,6 +224,10 @@ class Lexicon:
                     self._add(f"{value_text} {dim_surface}", entry)  # high severity
 
     # ------------------------------------------------------------ lookups
+    def surface_entries(self) -> list[tuple[str, list[Entry]]]:
+        """Every surface with its meanings (for near-match search)."""
+        return list(self._entries.items())
+
     def entries(self, surface: str) -> list[Entry]:
         return list(self._entries.get(normalize(surface).strip(), []))
 

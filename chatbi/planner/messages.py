@@ -69,6 +69,22 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "出于隐私保护，不能查询手机号、姓名、地址等个人信息。可以看汇总指标，例如各大区的高价值用户数。",
         "en": "For privacy, personal data such as phone numbers, names or addresses can't be queried. Aggregates are fine, e.g. high-value users by region.",
     },
+    "unknown_word": {
+        "zh": "没看懂「{term}」：语义层的指标、维度和取值里都没有它。你是指：{candidates}？也可以换个说法再问。",
+        "en": "I don't know \"{term}\": it is not a metric, dimension or value in the semantic layer. Did you mean: {candidates}? Or rephrase the question.",
+    },
+    "unknown_word_plain": {
+        "zh": "没看懂「{term}」：语义层的指标、维度和取值里都没有它。请换个说法，例如：上个季度各品类的销售额。",
+        "en": "I don't know \"{term}\": it is not a metric, dimension or value in the semantic layer. Please rephrase, e.g. \"GMV by category last quarter\".",
+    },
+    "not_in_data": {
+        "zh": "数据里没有{label}（「{term}」），所以无法回答，也不会拿别的数字代替。可以问：{instead}。",
+        "en": "The data holds no {label} (\"{term}\"), so I can't answer that and won't substitute another number. You can ask about {instead}.",
+    },
+    "future_range": {
+        "zh": "「{label}」在数据的最新日期 {as_of} 之后，数据里还没有这段时间；也不做预测。可以看截至 {as_of} 的历史和趋势。",
+        "en": "\"{label}\" is after the latest data date {as_of}: the data has nothing for that period yet, and I don't forecast. You can see history and trends up to {as_of}.",
+    },
     "note_default_time": {"zh": "未指定时间，默认按{label}。", "en": "No time given; defaulting to {label}."},
     "note_all_time": {"zh": "未指定时间，按全部数据计算。", "en": "No time given; using all data."},
     "note_default_metric": {"zh": "未指定指标，按「{metric}」衡量。", "en": "No metric given; measured by \"{metric}\"."},
@@ -77,6 +93,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     "note_modifier": {"zh": "「{term}」被理解为修饰词，指标按「{metric}」计算。", "en": "\"{term}\" read as a qualifier; the metric is \"{metric}\"."},
     "note_fuzzy": {"zh": "「{term}」按「{metric}」理解。", "en": "Read \"{term}\" as \"{metric}\"."},
     "note_unrecognised": {"zh": "未识别的词已忽略：{term}。", "en": "Ignored words I did not recognise: {term}."},
+    "note_same_entities": {"zh": "沿用上一问的 {n} 个对象（不再截取前 N 行）。", "en": "Kept the same {n} entities as the previous answer (not cut at N rows)."},
     "note_followup": {"zh": "基于上一个问题调整。", "en": "Adjusted the previous question."},
 }
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -35,6 +36,7 @@ from chatbi.planner.build import (
 )
 from chatbi.planner.compat import Compatibility
 from chatbi.planner.context import Conversation
+from chatbi.planner.interpretation import interpret
 from chatbi.planner.followup import apply_followup, is_followup, looks_like_followup
 from chatbi.planner.lexicon import Lexicon
 from chatbi.planner.numbers import to_int
@@ -42,6 +44,7 @@ from chatbi.planner.text import language_of, normalize
 from chatbi.planner.time_parser import latest_complete_month
 from chatbi.planner.types import Cohort, CopyRequest, Plan, WhyRequest
 from chatbi.planner.understand import Understanding, understand
+from chatbi.planner.unknown import NearMatch, NearMatcher, not_in_data
 from chatbi.semantic.models import SemanticLayer
 from chatbi.semantic.query import SemanticQuery
 
@@ -62,6 +65,7 @@ class OfflinePlanner:
         self.lexicon = Lexicon(layer, values)
         self.compat = Compatibility(layer)
         self._user_dims = self.compat.entity_dimensions("user")
+        self.near = NearMatcher(self.lexicon)
         for metric in layer.metrics:  # warm the compatibility cache
             self.compat.dimensions_for(metric.name)
 
@@ -69,10 +73,12 @@ class OfflinePlanner:
     def plan(self, question: str, *, as_of: date, conversation: Conversation | None = None) -> Plan:
         """Plan one question; records the turn in ``conversation`` when given."""
         u: Understanding | None = None
+        previous = conversation.last_answerable() if conversation is not None else None
         plan = self._refusal_or_empty(question)
         if plan is None:
             u = understand(question[:_MAX_QUESTION], as_of, self.lexicon)
-            plan = self._plan(u, as_of, conversation)
+            plan, read = self._plan(u, as_of, conversation)
+            plan = replace(plan, interpretation=interpret(plan, self.layer, understanding=read, previous=previous))
         if conversation is not None:
             pending = u if plan.intent == "clarify" and u is not None else None
             conversation.add(question, plan, pending)
@@ -103,11 +109,20 @@ class OfflinePlanner:
                 return Plan(intent="refuse", language=lang, message=messages.text(key, lang))  # type: ignore[arg-type]
         return None
 
-    def _plan(self, u: Understanding, as_of: date, conversation: Conversation | None) -> Plan:
-        env = Env(self.layer, self.lexicon, self.compat, as_of)
+    def _plan(self, u: Understanding, as_of: date, conversation: Conversation | None) -> tuple[Plan, Understanding]:
+        """The plan, and the understanding it was made from (typos and homophones read as
+        their near matches)."""
         if u.pii_dims:
-            return Plan(intent="refuse", language=u.language, message=messages.text("refuse_pii", u.language))
-        previous = conversation.last_answerable() if conversation is not None else None
+            return Plan(intent="refuse", language=u.language, message=messages.text("refuse_pii", u.language)), u
+        accounted = self._account_for_words(u, as_of)
+        if isinstance(accounted, Plan):
+            return accounted, u
+        return self._route(accounted, as_of, conversation), accounted
+
+    def _route(self, u: Understanding, as_of: date, conversation: Conversation | None) -> Plan:
+        env = Env(self.layer, self.lexicon, self.compat, as_of)
+        previous_turn = conversation.last_answerable_turn() if conversation is not None else None
+        previous = previous_turn.plan if previous_turn is not None else None
         last = conversation.last_turn if conversation is not None else None
         if last is not None and last.plan.intent == "clarify" and isinstance(last.pending, Understanding):
             merged = _complete_pending(last.pending, u)
@@ -115,8 +130,8 @@ class OfflinePlanner:
                 u = merged
         elif last is not None and last.plan.intent == "definition" and is_followup(u, last.plan):
             return apply_followup(env, u, last.plan)  # 复购率怎么算 → 那客单价呢: another definition
-        elif previous is not None and is_followup(u, previous):
-            return apply_followup(env, u, previous)
+        elif previous is not None and previous_turn is not None and is_followup(u, previous):
+            return apply_followup(env, u, previous, shown=previous_turn.shown_keys)
 
         if not u.recognised:
             term = u.residue.strip()
@@ -130,6 +145,42 @@ class OfflinePlanner:
         if u.why:
             return self._why(env, u, as_of)
         return self._query(env, u)
+
+    def _account_for_words(self, u: Understanding, as_of: date) -> Understanding | Plan:
+        """Every word accounted for: a period after the data is refused, a concept the data
+        does not hold is refused with what exists, an unknown word is read as its near match
+        (and the reading is stated) or asked about. Copy topics are free text and skipped."""
+        lang = u.language
+        time_range = u.time.range if u.time else None
+        if time_range is not None and time_range.start > as_of:
+            label = time_range.label or f"{time_range.start.isoformat()} – {time_range.end.isoformat()}"
+            return Plan(intent="refuse", language=lang,
+                        message=messages.text("future_range", lang, label=label, as_of=as_of.isoformat()))
+        if u.copy:
+            return u
+        concept = not_in_data(self.layer, u.residual)
+        if concept is not None:
+            found, word = concept
+            return Plan(intent="refuse", language=lang, message=messages.text(
+                "not_in_data", lang, label=found.label if lang == "zh" else found.label_en, term=word,
+                instead=(found.instead if lang == "zh" else found.instead_en) or "-"))
+        if not u.unknowns:
+            return u
+        near = [self.near.resolve(x) for x in u.unknowns]
+        if all(near):
+            again = understand(_substitute(u.question, near), as_of, self.lexicon)  # type: ignore[arg-type]
+            if not again.unknowns and not_in_data(self.layer, again.residual) is None:
+                again.fuzzy_terms.extend((m.unknown.text, m.surface) for m in near if m is not None)
+                return again
+        unresolved = [x.text for x, m in zip(u.unknowns, near, strict=True) if m is None] or [x.text for x in u.unknowns]
+        term = messages.join(list(dict.fromkeys(unresolved))[:3], lang)
+        if not u.recognised and looks_like_gibberish(" ".join(unresolved).lower()):
+            return Plan(intent="clarify", language=lang, message=messages.text("gibberish", lang))
+        choices = self.near.closest(unresolved[0], self.layer, lang)
+        key = "unknown_word" if choices else "unknown_word_plain"
+        return Plan(intent="clarify", language=lang,
+                    message=messages.text(key, lang, term=term, candidates=messages.join([c[2] for c in choices], lang)),
+                    candidates=tuple(name for kind, name, _ in choices if kind == "metric"))
 
     @staticmethod
     def _is_definition(u: Understanding) -> bool:
@@ -264,6 +315,14 @@ class OfflinePlanner:
         if u.growth or compared:  # 增长最快的品类 / 华东 vs 华南: sales is what is compared
             return first_metric(env, ["gmv", "order_count"], dims)
         return None
+
+
+def _substitute(question: str, near: list[NearMatch]) -> str:
+    """The question with each unknown word replaced by the surface it was read as."""
+    out = question
+    for match in sorted(near, key=lambda m: -m.unknown.start):
+        out = out[: match.unknown.start] + match.surface + out[match.unknown.end :]
+    return out
 
 
 def _cohort(u: Understanding, metric: str) -> Cohort:

@@ -6,7 +6,7 @@ Both planners (offline and LLM) return a ``Plan``; the pipeline routes on ``inte
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from chatbi.semantic.query import ComparisonKind, Filter, Grain, SemanticQuery, TimeRange
 
@@ -89,3 +89,4 @@ class Plan:
     notes: tuple[str, ...] = ()  # assumptions made, in ``language``
     candidates: tuple[str, ...] = ()  # metric names offered in a clarifying question
     followup: bool = False  # built by changing the previous question's plan
+    interpretation: Any = None  # chatbi.planner.interpretation.Interpretation: how the question was read

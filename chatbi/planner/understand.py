@@ -17,6 +17,7 @@ from chatbi.planner.lexicon import Entry, Lexicon, Match
 from chatbi.planner.merchant_refs import find_merchant_refs
 from chatbi.planner.numbers import to_int
 from chatbi.planner.text import language_of, mask_spans, normalize
+from chatbi.planner.unknown import find_unknowns
 from chatbi.planner.time_parser import parse_time
 from chatbi.planner.types import TimeParse
 from chatbi.semantic.query import Filter, Grain, MetricFilter
@@ -110,6 +111,8 @@ class Understanding:
     entity_text: str = ""  # text with time, metric and dimension words masked (values kept)
     dimension_spans: list[tuple[int, int]] = field(default_factory=list)  # where dimension words were said
     residue: str = ""  # meaningful characters nobody recognised
+    masked: str = ""  # the question with every recognised, intent and stop word blanked (positions kept)
+    unknowns: list = field(default_factory=list)  # chatbi.planner.unknown.Unknown: words nobody claimed
     metric_spans: list[tuple[int, int]] = field(default_factory=list)  # where metric words were said
     qualifiers: list[str] = field(default_factory=list)  # unrecognised words qualifying a metric (竞争对手的GMV)
     notes: list[str] = field(default_factory=list)
@@ -153,6 +156,8 @@ def understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
         if u.entity == "user" and u.metrics and all(m in u.entity_metrics for m in u.metrics):
             u.metrics, u.entity_metrics = [], []
     u.residue = _STOP.sub("", _strip_intent_words(u.residual))
+    u.masked = _blank(_STOP, _positional_strip(u.residual))
+    u.unknowns = find_unknowns(u, u.masked)
     u.qualifiers = _unknown_qualifiers(u, blocked)
     return u
 

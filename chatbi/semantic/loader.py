@@ -26,12 +26,13 @@ from chatbi.semantic.models import (
     Entity,
     Measure,
     Metric,
+    NotInData,
     SemanticLayer,
     SemanticModel,
 )
 from chatbi.semantic.yaml_lines import LineDict, LineList, line_at, load_with_lines
 
-TOP_LEVEL_KEYS = ("semantic_models", "metrics", "access")
+TOP_LEVEL_KEYS = ("semantic_models", "metrics", "access", "not_in_data")
 
 
 @dataclass(frozen=True, order=True)
@@ -90,6 +91,7 @@ class _Collected:
     metrics: list[Metric] = field(default_factory=list)
     access: dict[str, Any] = field(default_factory=lambda: {"merchant_links": {},
                                                             "merchant_forbidden_tables": []})
+    not_in_data: list[NotInData] = field(default_factory=list)
     sources: SourceMap = field(default_factory=SourceMap)
     problems: list[Problem] = field(default_factory=list)
 
@@ -252,6 +254,15 @@ def _read_file(path: Path, file: str, out: _Collected) -> None:
             out.access["merchant_links"].update(rules.merchant_links)
             out.access["merchant_forbidden_tables"].extend(rules.merchant_forbidden_tables)
             out.sources.add(("access",), file, access.line if isinstance(access, LineDict) else 1)
+    concepts = data.get("not_in_data")
+    if concepts is not None:
+        if not isinstance(concepts, LineList):
+            out.problems.append(Problem(file, data.line_of("not_in_data"), "`not_in_data` must be a list"))
+        else:
+            for i, raw in enumerate(concepts):
+                concept = _validate_item(NotInData, raw, file, f"not_in_data #{i + 1}", out)
+                if isinstance(concept, NotInData):
+                    out.not_in_data.append(concept)
 
 
 def read_layer(directory: Path) -> tuple[SemanticLayer, SourceMap, list[Problem]]:
@@ -266,7 +277,7 @@ def read_layer(directory: Path) -> tuple[SemanticLayer, SourceMap, list[Problem]
     for path in files:
         _read_file(path, path.name, out)
     layer = SemanticLayer(models=out.models, metrics=out.metrics,
-                          access=AccessRules(**out.access))
+                          access=AccessRules(**out.access), not_in_data=out.not_in_data)
     return layer, out.sources, out.problems
 
 

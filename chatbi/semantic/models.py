@@ -196,12 +196,25 @@ class AccessRules(_Frozen):
     merchant_forbidden_tables: list[str] = Field(default_factory=list)
 
 
+class NotInData(_Frozen):
+    """A concept the warehouse does not record (height, shipping, competitors, the future):
+    a question about it is refused with what the data holds instead, never answered."""
+
+    name: str
+    label: str
+    label_en: str
+    words: list[str] = Field(min_length=1)
+    instead: str = ""
+    instead_en: str = ""
+
+
 class SemanticLayer(_Frozen):
     """All semantic models and metrics, with lookups by global name."""
 
     models: list[SemanticModel]
     metrics: list[Metric]
     access: AccessRules = Field(default_factory=AccessRules)
+    not_in_data: list[NotInData] = Field(default_factory=list)
     _cache: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     def metric(self, name: str) -> Metric:
