@@ -182,10 +182,12 @@ class Pipeline:
             as_of: date | None = None) -> Answer:
         """Answer one question; user problems come back as an Answer with ``error`` set."""
         from chatbi.answer.respond import respond
+        from chatbi.answer.turns import record_outcome
 
         timer = _Timer()
         raw = "" if question is None else str(question)
         answer = Answer(question=raw[:MAX_QUESTION_CHARS], language=detect_language(raw))
+        turn_before = getattr(conversation, "last_turn", None)
         try:
             text = clean_question(raw)
             answer.question = text
@@ -200,6 +202,7 @@ class Pipeline:
             answer.intent = "refuse" if isinstance(exc, RefusedError) else "clarify"
             answer.error = exc.to_dict()
             answer.finding = exc.message
+        record_outcome(conversation, answer, turn_before)
         answer.timings_ms = timer.finish()
         return answer
 

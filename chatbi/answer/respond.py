@@ -40,6 +40,7 @@ def respond(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_
     answer.intent = plan.intent
     answer.time_range_text = plan.time_text
     answer.notes.extend(getattr(plan, "notes", ()) or ())
+    answer.interpretation = interpretation_of(plan, pipeline.layer)
     if plan.intent in ("clarify", "query") and _asks_for_alerts(plan, text, is_alerts_question):
         _alerts(pipeline, plan, role=role, answer=answer)
     elif plan.intent in ("clarify", "refuse"):
@@ -63,6 +64,16 @@ def respond(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_
     if "sql" not in timer.timings:  # why/copy/alerts: their queries count as SQL time
         timer.stage("sql", started)
     return answer
+
+
+def interpretation_of(plan: Any, layer: Any) -> dict[str, Any] | None:
+    """The plan's interpretation as JSON (built from its query when the planner gave none)."""
+    from chatbi.planner.interpretation import interpret
+
+    found = getattr(plan, "interpretation", None)
+    if found is None and getattr(plan, "intent", None) in ("query", "why", "copy", "definition"):
+        found = interpret(plan, layer)
+    return found.to_dict() if found is not None and found.text else None
 
 
 def refuse_other_merchant(text: str, role: Role) -> None:

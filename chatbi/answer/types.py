@@ -95,6 +95,7 @@ class Answer:
     time_range_text: str | None = None
     notes: list[str] = field(default_factory=list)
     language: Literal["zh", "en"] = "zh"
+    interpretation: dict[str, Any] | None = None  # how the question was read (chatbi.planner.interpretation)
 
     @property
     def ok(self) -> bool:
@@ -124,4 +125,5 @@ class Answer:
             "error": self.error,
             "time_range": self.time_range_text,
             "notes": list(self.notes),
+            "interpretation": self.interpretation,
         }

@@ -82,7 +82,10 @@ class _Labels:
 
 def _value_text(value: Any, zh: bool) -> str:
     if isinstance(value, list):
-        return ("、" if zh else ", ").join(str(v) for v in value)
+        shown = ("、" if zh else ", ").join(str(v) for v in value[:4])
+        if len(value) > 4:
+            shown += f" 等 {len(value)} 个" if zh else f" … ({len(value)} in all)"
+        return shown
     return str(value)
 
 
@@ -170,7 +173,8 @@ def _inherited(query: SemanticQuery, previous: SemanticQuery | None, labels: _La
         kept.append(query.time_range.label or f"{query.time_range.start}–{query.time_range.end}")
     kept.extend(labels.metric(m) for m in query.metrics if m in previous.metrics)
     kept.extend(filter_text(f, labels) for f in query.filters if f in previous.filters)
-    kept.extend(labels.dimension(d) for d in query.dimensions if d in previous.dimensions)
+    kept.extend(labels.dimension(d) for d in query.dimensions
+                if d in previous.dimensions and not re.fullmatch(r"[a-z]+_(?:id|name|title)", d))
     return tuple(dict.fromkeys(kept))
 
 
