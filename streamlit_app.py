@@ -197,6 +197,9 @@ def render_answer(message: dict[str, Any]) -> None:
     else:
         if not (data.get("finding") or data.get("copy") or data.get("columns") or data.get("definitions")):
             st.info("没有可显示的结果 / nothing to show for this question")
+        interpretation = (data.get("interpretation") or {}).get("text")
+        if interpretation:
+            st.caption(web.md(interpretation))
         if data.get("finding"):
             st.markdown(web.md(data["finding"]))
         render_copy(data.get("copy") or [])

@@ -91,6 +91,9 @@ def render_answer(answer: Any, console: Console, *, show_sql: bool = True, max_r
         return
     if not (data.get("finding") or data.get("copy") or data.get("columns") or data.get("definitions")):
         console.print(Text("（没有可显示的结果 / nothing to show for this question）", style="yellow"))
+    interpretation = (data.get("interpretation") or {}).get("text")
+    if interpretation:
+        console.print(Text(interpretation, style="cyan"))
     if data.get("finding"):
         console.print(Text(data["finding"], style="bold"))
     for item in data.get("copy") or []:

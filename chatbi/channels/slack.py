@@ -107,6 +107,9 @@ def answer_blocks(data: Mapping[str, Any], role: Role | str | None = None) -> tu
         table = compact_table(list(data["columns"]), list(data["rows"]))
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```{mrkdwn_escape(table)}```"}})
     context = []
+    interpretation = (data.get("interpretation") or {}).get("text")
+    if interpretation and not error:
+        context.append(mrkdwn_escape(interpretation))
     if data.get("time_range"):
         context.append(f"时间 / time: {data['time_range']}")
     if role is not None:
