@@ -46,6 +46,23 @@ class _Timer:
         return self.timings
 
 
+MIN_AS_OF = date(1900, 1, 1)
+MAX_AS_OF = date(2999, 12, 31)
+
+
+def check_as_of(as_of: date | None) -> date | None:
+    """Refuse an as-of date outside ``MIN_AS_OF``..``MAX_AS_OF``: every period computed around
+    it (last quarter, a year earlier, rolling windows) must stay a valid date."""
+    if as_of is not None and not MIN_AS_OF <= as_of <= MAX_AS_OF:
+        raise UserInputError(
+            f"日期 {as_of.isoformat()} 超出范围，请用 {MIN_AS_OF.isoformat()} 到 {MAX_AS_OF.isoformat()} "
+            f"之间的日期 / the date {as_of.isoformat()} is out of range; use a date between "
+            f"{MIN_AS_OF.isoformat()} and {MAX_AS_OF.isoformat()}.",
+            code="invalid_date",
+        )
+    return as_of
+
+
 def clean_question(question: str) -> str:
     """Strip control characters and surrounding space; reject empty or oversized input."""
     if question is None:
@@ -190,6 +207,7 @@ class Pipeline:
         turn_before = getattr(conversation, "last_turn", None)
         try:
             text = clean_question(raw)
+            check_as_of(as_of)
             answer.question = text
             role_obj = role if isinstance(role, Role) else Role.parse(role)
             with self.executor.snapshot():

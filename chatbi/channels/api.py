@@ -39,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chatbi import __version__
+from chatbi.answer.pipeline import check_as_of
 from chatbi.channels.roles import parse_role_map
 from chatbi.channels.sessions import SessionStore
 from chatbi.config import Settings
@@ -235,6 +236,10 @@ def create_app(
     @app.post("/ask", response_model=None)
     def ask(body: AskRequest, who: Auth) -> dict[str, Any]:
         """Answer a question: the INTERFACES.md answer object plus ``session_id``."""
+        try:
+            check_as_of(body.as_of)
+        except UserInputError as exc:
+            raise ApiError(422, exc.code, exc.message) from None
         pipe = holder.get()
         session_id = body.session_id or uuid.uuid4().hex
         session = sessions.get((who.key_id, session_id))

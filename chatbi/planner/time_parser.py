@@ -422,7 +422,10 @@ def parse_time(text: str, as_of: date) -> TimeParse | None:
             start, end = _trim(masked, *m.span())
             if end <= start:
                 continue
-            resolved = resolver(m, as_of)
+            try:
+                resolved = resolver(m, as_of)
+            except (ValueError, OverflowError):  # a period past year 1 or 9999: not a range
+                resolved = None
             if resolved is None:
                 continue
             if best is None or (end - start, -start) > (best[1] - best[0], -best[0]):
