@@ -31,6 +31,9 @@ class Settings:
     """Everything configurable, resolved once from the environment."""
 
     db_path: Path = DEFAULT_DB
+    engine: str = "duckdb"  # duckdb (the db_path file) | postgres | spark
+    warehouse_url: str | None = None  # postgres: a libpq URL; spark: a master (local[2]) or sc://
+    warehouse_schema: str | None = None  # the schema holding the tables (default public / default)
     semantic_dir: Path = field(default_factory=_semantic_dir)
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     planner: str = "auto"  # auto | offline | llm
@@ -71,8 +74,13 @@ class Settings:
     def from_env(cls, db_path: str | Path | None = None) -> Settings:
         env = os.environ
         db = Path(db_path) if db_path else Path(env.get("CHATBI_DB") or DEFAULT_DB)
+        from chatbi.sql.engines import check_engine
+
         return cls(
             db_path=db,
+            engine=check_engine(env.get("CHATBI_ENGINE", "duckdb")),
+            warehouse_url=env.get("CHATBI_WAREHOUSE_URL") or None,
+            warehouse_schema=env.get("CHATBI_WAREHOUSE_SCHEMA") or None,
             planner=env.get("CHATBI_PLANNER", "auto").strip().lower() or "auto",
             openai_api_key=env.get("OPENAI_API_KEY") or None,
             openai_base_url=env.get("OPENAI_BASE_URL") or None,

@@ -21,6 +21,7 @@ from chatbi.answer.fonts import FONT_STACK
 from chatbi.answer.numbers import format_money, format_percent, to_date
 from chatbi.answer.types import json_value
 from chatbi.profiles.merchants import MERCHANT_TAGS
+from chatbi.sql.engines import guard_options
 from chatbi.sql.guard import guard_sql
 from chatbi.sql.policy import AccessPolicy, Role
 
@@ -183,14 +184,15 @@ def answer_alerts(*, executor: Any, policy: AccessPolicy, role: Role, language: 
     """
     lang = "en" if language == "en" else "zh"
     limit = max(1, int(limit))
-    listed = guard_sql(alerts_sql(limit), policy, role)
+    options = guard_options(executor, read="duckdb")  # DuckDB text, written for the engine
+    listed = guard_sql(alerts_sql(limit), policy, role, **options)
     result = executor.run(listed.sql, max_rows=limit)
     frame = result.to_frame()
     if frame.empty:
         frame = pd.DataFrame(columns=result.columns)
     frame["change_vs_baseline"] = [_relative(v, b) for v, b in zip(frame["value"], frame["baseline"],
                                                                    strict=True)]
-    counted = guard_sql(COUNT_SQL, policy, role)
+    counted = guard_sql(COUNT_SQL, policy, role, **options)
     count_row = executor.run(counted.sql, max_rows=1).to_frame()
     counts = {k: int(count_row[k].iloc[0] or 0) for k in ("alerts", "high", "medium", "low")}
     finding = _finding(frame, counts, role, lang)
@@ -202,6 +204,8 @@ def answer_alerts(*, executor: Any, policy: AccessPolicy, role: Role, language: 
     return frame, finding, _chart(frame, lang)
 
 
-def sql_for_alerts(policy: AccessPolicy, role: Role, limit: int = 20) -> list[str]:
-    """The guarded statements ``answer_alerts`` runs (for "show your work")."""
-    return [guard_sql(alerts_sql(limit), policy, role).sql, guard_sql(COUNT_SQL, policy, role).sql]
+def sql_for_alerts(policy: AccessPolicy, role: Role, limit: int = 20, executor: Any = None) -> list[str]:
+    """The guarded statements ``answer_alerts`` runs (for "show your work"), for ``executor``'s engine."""
+    options = guard_options(executor, read="duckdb")
+    return [guard_sql(alerts_sql(limit), policy, role, **options).sql,
+            guard_sql(COUNT_SQL, policy, role, **options).sql]

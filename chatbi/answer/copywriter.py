@@ -48,6 +48,7 @@ from chatbi.semantic.catalog import Catalog
 from chatbi.semantic.compiler import compile_query
 from chatbi.semantic.models import SemanticLayer
 from chatbi.semantic.query import Filter, OrderBy, SemanticQuery
+from chatbi.sql.engines import guard_options
 from chatbi.sql.guard import guard_sql
 from chatbi.sql.policy import AccessPolicy, Role
 
@@ -230,17 +231,20 @@ def read_profile(runner: Runner, filters: list[Filter], size: int) -> SegmentPro
     )
 
 
-def segment_ids_sql(filters: Sequence[Filter], layer: SemanticLayer, as_of: date) -> str:
-    """Unguarded SQL listing the segment's ``user_id`` only (never a PII column)."""
+def segment_ids_sql(filters: Sequence[Filter], layer: SemanticLayer, as_of: date,
+                    dialect: str = "duckdb") -> str:
+    """Unguarded SQL (for ``dialect``) listing the segment's ``user_id`` only (never a PII column)."""
     query = SemanticQuery(metrics=[SIZE_METRIC], dimensions=["user_id"], filters=list(filters))
-    compiled = compile_query(query, layer, as_of=as_of)
+    compiled = compile_query(query, layer, as_of=as_of, dialect=dialect)
     return f"SELECT segment.user_id FROM (\n{compiled.sql}\n) AS segment ORDER BY segment.user_id"
 
 
 def _guarded_ids_sql(filters: Sequence[Filter], *, layer: SemanticLayer, policy: AccessPolicy,
-                     role: Role, as_of: date, rows: int) -> str:
+                     role: Role, as_of: date, rows: int, executor: Any = None) -> str:
     export_policy = dataclasses.replace(policy, max_rows=max(1, min(rows, MAX_EXPORT_IDS)))
-    return guard_sql(segment_ids_sql(filters, layer, as_of), export_policy, role).sql
+    options = guard_options(executor)
+    return guard_sql(segment_ids_sql(filters, layer, as_of, options["engine"]), export_policy, role,
+                     **options).sql
 
 
 # ---------------------------------------------------------------------------------------
@@ -470,7 +474,8 @@ def write_copy(request: CopyRequest, *, layer: SemanticLayer, policy: AccessPoli
                                     count=len(items), language=lang)
     labels = [segment] + [c for c, _, _ in profile.top_categories] + [profile.preferred_channel or ""]
     check = check_finding(finding, _profile_facts(profile, lang, labels, len(items)))
-    ids_sql = _guarded_ids_sql(filters, layer=layer, policy=policy, role=role, as_of=as_of, rows=size)
+    ids_sql = _guarded_ids_sql(filters, layer=layer, policy=policy, role=role, as_of=as_of, rows=size,
+                               executor=executor)
     return CopyResult(
         items=items, profile=profile.to_dict(), sql=list(runner.sql), segment_user_ids_sql=ids_sql,
         finding=finding, segment_size=size, segment=segment, channel=request.channel, theme=theme,
@@ -491,7 +496,8 @@ def export_segment_ids(request: CopyRequest, *, layer: SemanticLayer, policy: Ac
     if size < min_segment_size:
         raise _too_small(size, min_segment_size, segment, lang)
     rows = min(size, MAX_EXPORT_IDS)
-    sql = _guarded_ids_sql(filters, layer=layer, policy=policy, role=role, as_of=as_of, rows=rows)
+    sql = _guarded_ids_sql(filters, layer=layer, policy=policy, role=role, as_of=as_of, rows=rows,
+                           executor=executor)
     result = executor.run(sql, max_rows=rows)
     return [int(row[0]) for row in result.rows]
 

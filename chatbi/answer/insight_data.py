@@ -29,6 +29,7 @@ from chatbi.semantic.catalog import Catalog
 from chatbi.semantic.compiler import compile_query
 from chatbi.semantic.models import SemanticLayer
 from chatbi.semantic.query import SemanticQuery, TimeRange
+from chatbi.sql.engines import guard_options
 from chatbi.sql.guard import guard_sql
 from chatbi.sql.policy import AccessPolicy, Role
 
@@ -53,11 +54,12 @@ class Runner:
     sql: list[str] = field(default_factory=list)
 
     def frame(self, query: SemanticQuery) -> tuple[pd.DataFrame, bool]:
-        compiled = compile_query(query, self.layer, as_of=self.as_of)
+        options = guard_options(self.executor)  # compiled and guarded for the engine
+        compiled = compile_query(query, self.layer, as_of=self.as_of, dialect=options["engine"])
         policy = self.policy
         if policy.max_rows != self.max_rows:
             policy = dataclasses.replace(policy, max_rows=self.max_rows)
-        guarded = guard_sql(compiled.sql, policy, self.role)
+        guarded = guard_sql(compiled.sql, policy, self.role, **options)
         result = self.executor.run(guarded.sql, max_rows=self.max_rows)
         self.sql.append(guarded.sql)
         return result.to_frame(), bool(result.truncated)

@@ -92,14 +92,13 @@ class Pipeline:
     def __init__(self, settings: Settings):
         from chatbi.retrieval.planning_cache import load_layer
         from chatbi.semantic.catalog import Catalog
-        from chatbi.sql.executor import Executor
+        from chatbi.sql.engines import open_executor
 
         self.settings = settings
         self.layer = load_layer(settings.semantic_dir, settings.index_dir)  # validated, cached
         self.catalog_ = Catalog(self.layer)
         self.policy = self.catalog_.access_policy(settings.max_rows)
-        self.executor = Executor(settings.db_path, timeout_s=settings.query_timeout_s,
-                                 memory_limit=settings.memory_limit)
+        self.executor = open_executor(settings)  # CHATBI_ENGINE: duckdb, postgres or spark
         self._lock = threading.Lock()
         self._values: dict[str, list[str]] | None = None
         self._planner: Any = None
@@ -185,9 +184,15 @@ class Pipeline:
     def default_as_of(self) -> date:
         """The warehouse's as-of date: the date of the latest order."""
         if self._default_as_of is None and not self._cached_planning():
-            value = self.executor.scalar("SELECT CAST(MAX(order_ts) AS DATE) FROM orders")
+            value = self.executor.scalar(self._sql("SELECT CAST(MAX(order_ts) AS DATE) FROM orders"))
             self._default_as_of = value or date.today()
         return self._default_as_of
+
+    def _sql(self, duckdb_sql: str) -> str:
+        """SQL the pipeline writes itself (DuckDB text), rendered for the engine."""
+        from chatbi.sql.engines import dialect_of, render
+
+        return render(duckdb_sql, dialect_of(self.executor))
 
     def new_conversation(self) -> Any:
         from chatbi.planner.context import Conversation
@@ -248,7 +253,7 @@ class Pipeline:
         latest = self.default_as_of()
         built = None
         try:
-            built = self.executor.scalar("SELECT MAX(built_at) FROM profile_build_info")
+            built = self.executor.scalar(self._sql("SELECT MAX(built_at) FROM profile_build_info"))
         except ChatBIError:
             built = None
         return {

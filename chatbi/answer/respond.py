@@ -55,7 +55,8 @@ def respond(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_
     elif plan.intent == "copy" and plan.copy_request is not None:
         _copy(pipeline, plan, role=role, as_of=as_of, answer=answer)
     elif plan.intent == "query" and getattr(plan, "sql", None):
-        respond_sql(pipeline, plan.sql, role=role, timer=timer, answer=answer)  # guarded again
+        # the model writes DuckDB SQL (prompts/plan_system.md); the guard writes it for the engine
+        respond_sql(pipeline, plan.sql, role=role, timer=timer, answer=answer, dialect="duckdb")
     elif plan.query is not None:
         from chatbi.answer.followups import suggest_followups
 
@@ -191,7 +192,7 @@ def _alerts(pipeline: Pipeline, plan: Any, *, role: Role, answer: Answer) -> Non
     answer.intent, answer.error = "query", None
     _fill_table(answer, frame)
     answer.finding, answer.chart = finding, chart
-    answer.sql = ";\n\n".join(sql_for_alerts(pipeline.policy, role))
+    answer.sql = ";\n\n".join(sql_for_alerts(pipeline.policy, role, executor=pipeline.executor))
 
 
 def _why(pipeline: Pipeline, plan: Any, text: str, *, role: Role, as_of: Any, answer: Answer) -> None:
@@ -241,7 +242,9 @@ def run_query(pipeline: Pipeline, query: SemanticQuery, *, role: Role, as_of: An
     from chatbi.sql.run import run_guarded
 
     started = time.perf_counter()
-    compiled = compile_query(query, pipeline.layer, as_of=as_of)
+    from chatbi.sql.engines import dialect_of
+
+    compiled = compile_query(query, pipeline.layer, as_of=as_of, dialect=dialect_of(pipeline.executor))
     guarded, result = run_guarded(compiled.sql, executor=pipeline.executor, policy=pipeline.policy,
                                   role=role, max_rows=pipeline.settings.max_rows)
     started = timer.stage("sql", started)
@@ -270,14 +273,16 @@ def run_query(pipeline: Pipeline, query: SemanticQuery, *, role: Role, as_of: An
     return frame
 
 
-def respond_sql(pipeline: Pipeline, sql: str, *, role: Role, timer: _Timer, answer: Answer) -> Answer:
-    """Guard and run hand-written SQL; no planner, no semantic query. For merchant roles a
-    DuckDB error is not quoted (it could show a value from a row the merchant may not see)."""
+def respond_sql(pipeline: Pipeline, sql: str, *, role: Role, timer: _Timer, answer: Answer,
+                dialect: str | None = None) -> Answer:
+    """Guard and run hand-written SQL (in ``dialect``, default the engine's); no planner, no
+    semantic query. For merchant roles an engine error is not quoted (it could show a value
+    from a row the merchant may not see)."""
     from chatbi.sql.run import run_guarded
 
     started = time.perf_counter()
     guarded, result = run_guarded(sql, executor=pipeline.executor, policy=pipeline.policy, role=role,
-                                  max_rows=pipeline.settings.max_rows)
+                                  max_rows=pipeline.settings.max_rows, dialect=dialect)
     timer.stage("sql", started)
     answer.sql = guarded.sql
     answer.columns = list(result.columns)

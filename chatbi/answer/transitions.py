@@ -21,6 +21,7 @@ from chatbi.answer.facts import FactNumber, Facts
 from chatbi.answer.findings import check_finding
 from chatbi.planner.time_parser import parse_time
 from chatbi.sql.access import AccessPolicy
+from chatbi.sql.engines import dialect_of, guard_options, render
 from chatbi.sql.guard import guard_sql
 from chatbi.sql.policy import Role
 
@@ -46,9 +47,10 @@ class Transition:
 
 def tag_catalog(executor: Any) -> tuple[dict[str, str], list[date]]:
     """({tag: entity type}, snapshot dates ascending) read from ``tag_history``."""
-    tags = executor.run("SELECT DISTINCT tag, entity_type FROM tag_history WHERE tag IS NOT NULL",
-                        max_rows=100_000).to_frame()
-    days = executor.run("SELECT DISTINCT snapshot_date FROM tag_history ORDER BY 1",
+    dialect = dialect_of(executor)
+    tags = executor.run(render("SELECT DISTINCT tag, entity_type FROM tag_history WHERE tag IS NOT NULL",
+                               dialect), max_rows=100_000).to_frame()
+    days = executor.run(render("SELECT DISTINCT snapshot_date FROM tag_history ORDER BY 1", dialect),
                         max_rows=100_000).to_frame()
     return (dict(zip(tags["tag"].astype(str), tags["entity_type"].astype(str), strict=True)),
             [pd.Timestamp(d).date() for d in days["snapshot_date"]])
@@ -126,7 +128,7 @@ def transition_sql(t: Transition) -> str:
 def answer_transition(t: Transition, *, executor: Any, policy: AccessPolicy, role: Role,
                       language: str) -> tuple[pd.DataFrame, str, str]:
     """(table, finding, guarded SQL) for the transition."""
-    guarded = guard_sql(transition_sql(t), policy, role)
+    guarded = guard_sql(transition_sql(t), policy, role, **guard_options(executor, read="duckdb"))
     row = executor.run(guarded.sql, max_rows=1).to_frame().iloc[0]
     start_count, moved = int(row["start_count"] or 0), int(row["moved_count"] or 0)
     share = moved / start_count if start_count else None

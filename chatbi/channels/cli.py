@@ -174,7 +174,7 @@ def settings_for(db: Path | None) -> Settings:
 def load_pipeline(settings: Settings, *, server: bool = False) -> Pipeline:
     """Open the pipeline; a missing warehouse or pipeline module is a clear error. Servers
     (``server=True``) run queries in worker processes (``chatbi.sql.isolated``)."""
-    if not settings.db_path.exists():
+    if settings.engine == "duckdb" and not settings.db_path.exists():
         raise WarehouseError(
             f"数据仓库不存在 / warehouse not found: {settings.db_path}. "
             "运行 `chatbi init --demo` 或 `make run` / run `chatbi init --demo` first.",

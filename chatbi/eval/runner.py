@@ -30,9 +30,12 @@ class GoldRunner:
         self._cache: dict[str, GoldResult] = {}
 
     def run(self, sql: str) -> GoldResult:
+        """Gold SQL is DuckDB text; it is rendered for the executor's engine through sqlglot."""
         if sql not in self._cache:
             try:
-                result = self.executor.run(sql, max_rows=GOLD_MAX_ROWS)
+                from chatbi.sql.engines import dialect_of, render
+
+                result = self.executor.run(render(sql, dialect_of(self.executor)), max_rows=GOLD_MAX_ROWS)
             except ChatBIError as exc:
                 self._cache[sql] = GoldResult([], [], f"{exc.code}: {exc.message}")
             else:
@@ -119,9 +122,9 @@ def _gold_executor(pipeline: Any) -> Any:
     executor = getattr(pipeline, "executor", None)
     if executor is not None:
         return executor
-    from chatbi.sql.executor import Executor
+    from chatbi.sql.engines import open_executor
 
-    return Executor(pipeline.settings.db_path)
+    return open_executor(pipeline.settings)
 
 
 def _warm_up(pipeline: Any) -> None:

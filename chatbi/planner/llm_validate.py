@@ -35,6 +35,7 @@ from chatbi.planner.types import CopyChannel, CopyRequest, Grain, Plan, WhyReque
 from chatbi.semantic.catalog import Catalog
 from chatbi.semantic.compiler import compile_query
 from chatbi.semantic.query import Filter, FilterOp, OrderBy, SemanticQuery, TimeRange
+from chatbi.sql.engines import dialect_of, guard_options
 from chatbi.sql.guard import guard_sql
 from chatbi.sql.policy import AccessPolicy, Role
 
@@ -250,13 +251,13 @@ class PlanChecker:
 
     def _compiles(self, query: SemanticQuery, as_of: date, role: Role) -> Problem | None:
         try:
-            compiled = compile_query(query, self.layer, as_of=as_of)
+            compiled = compile_query(query, self.layer, as_of=as_of, dialect=dialect_of(self.executor))
         except CompileError as exc:
             return Problem("compile", "the semantic query cannot be compiled", _cap(exc.message, _HINT_CHARS))
         except (ValueError, KeyError) as exc:
             return Problem("compile", "the semantic query cannot be compiled", _cap(str(exc), _HINT_CHARS))
         try:
-            guard_sql(compiled.sql, self.policy, role)
+            guard_sql(compiled.sql, self.policy, role, **guard_options(self.executor))
         except GuardError as exc:
             return Problem("guard", f"the access guard refused this query for role {role}",
                            _cap(exc.message, _HINT_CHARS), user_message=exc.message)
@@ -280,7 +281,8 @@ class PlanChecker:
         if not sql:
             return Problem("args", "write_sql needs the SQL text", "")
         try:
-            guarded = guard_sql(sql, self.policy, role)
+            # DuckDB SQL (prompts/plan_system.md), written by the guard for the engine
+            guarded = guard_sql(sql, self.policy, role, **guard_options(self.executor, read="duckdb"))
         except GuardError as exc:
             return Problem("guard", f"the access guard refused this SQL for role {role}",
                            _cap(exc.message, _HINT_CHARS), user_message=exc.message)

@@ -145,7 +145,7 @@ class _Ctx:
         are shown as the answer's SQL (the first) or as extra SQL."""
         try:
             guarded, result = run_guarded(sql, executor=self.executor, policy=self.policy,
-                                          role=self.role)
+                                          role=self.role, dialect="duckdb")  # DuckDB text
         except (QueryError, WarehouseError) as exc:
             text = str(exc.message)
             if any(t in text for t in RELATION_TABLES) and ("not exist" in text or "Catalog" in text):

@@ -7,7 +7,6 @@ makes the Chroma index match (rebuilding only when something changed).
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from chatbi.config import Settings
 from chatbi.retrieval.retriever import Retriever
@@ -21,15 +20,17 @@ Progress = Callable[[str, float], None]
 def build_index(settings: Settings, progress: Progress | None = None,
                 layer: SemanticLayer | None = None) -> Retriever:
     """Read dimension values from the warehouse and (re)build the index when it is stale."""
-    from chatbi.sql.executor import Executor
+    from chatbi.sql.engines import open_executor
 
     report = progress or (lambda _step, _fraction: None)
     report("读取语义层 / loading the semantic layer", 0.0)
     layer = layer or load_semantic_layer(settings.semantic_dir)
     report("读取维度取值 / reading dimension values", 0.01)
-    with Executor(Path(settings.db_path), timeout_s=settings.query_timeout_s,
-                  memory_limit=settings.memory_limit) as executor:
+    executor = open_executor(settings)
+    try:
         values = read_dimension_values(layer, executor)
+    finally:
+        executor.close()
     retriever = Retriever(layer, index_dir=settings.index_dir, values=values,
                           app_db_path=settings.app_db_path)
     retriever.ensure_index(progress)

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from chatbi.errors import ChatBIError
 from chatbi.semantic.catalog import Catalog
 from chatbi.semantic.models import SemanticLayer
+from chatbi.sql.engines import dialect_of, render
 
 log = logging.getLogger(__name__)
 MAX_VALUES_PER_DIMENSION = 300
@@ -37,7 +38,8 @@ def read_dimension_values(layer: SemanticLayer, executor: _Runs,
             continue
         if not dim.index_values:
             continue
-        sql = catalog.dimension_values_sql(dim.name, as_of=as_of, limit=MAX_VALUES_PER_DIMENSION)
+        sql = render(catalog.dimension_values_sql(dim.name, as_of=as_of, limit=MAX_VALUES_PER_DIMENSION),
+                     dialect_of(executor))  # DuckDB text, written for the engine
         try:
             result = executor.run(sql, max_rows=MAX_VALUES_PER_DIMENSION)
         except ChatBIError as exc:  # a table missing from this warehouse: no values for it

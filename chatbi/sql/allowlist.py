@@ -157,6 +157,46 @@ STATEMENT_TYPES = tuple(_types(
 ))
 
 
+# The engines the guard writes SQL for, and the schema each keeps its tables in by default.
+ENGINE_DIALECTS = frozenset({"duckdb", "postgres", "spark"})
+DEFAULT_SCHEMAS = {"duckdb": "main", "postgres": "public", "spark": "default"}
+
+# Per-engine review of the allow-list. Everything above is allowed by name or type, so a
+# function not listed is refused anyway; these are refused *by name* on the engine where they
+# reach outside the query (files, other servers, Java, sleeping, settings), so that no later
+# addition to the lists above, and no sqlglot parse of engine SQL into a listed type, can let
+# one through. Prefixes cover families (``pg_*``: catalog, files, backend control; ``lo_*``:
+# large objects that read and write server files).
+ENGINE_REFUSED_FUNCTIONS: dict[str, frozenset[str]] = {
+    "duckdb": frozenset({"read_csv", "read_csv_auto", "read_parquet", "read_json", "read_text",
+                         "read_blob", "glob", "getenv", "current_setting", "query",
+                         "query_table"}),
+    "postgres": frozenset({
+        "dblink", "dblink_exec", "dblink_connect", "dblink_send_query", "copy", "set_config",
+        "current_setting", "query_to_xml", "table_to_xml", "cursor_to_xml", "txid_current",
+        "nextval", "setval", "currval", "lastval", "version", "inet_server_addr",
+        "current_user", "session_user", "current_database", "current_schema", "has_table_privilege",
+    }),
+    "spark": frozenset({
+        "reflect", "java_method", "try_reflect", "input_file_name", "input_file_block_start",
+        "input_file_block_length", "current_user", "current_catalog", "current_database",
+        "current_schema", "version", "read_files", "assert_true", "raise_error", "spark_partition_id",
+    }),
+}
+ENGINE_REFUSED_PREFIXES: dict[str, tuple[str, ...]] = {
+    "duckdb": ("duckdb_", "pragma_", "read_"),
+    "postgres": ("pg_", "lo_", "dblink"),
+    "spark": ("java_", "reflect", "read_"),
+}
+
+
+def refused_on_engine(name: str, engine: str) -> bool:
+    """True when ``name`` reaches outside the query on ``engine`` (see ENGINE_REFUSED_*)."""
+    name = name.lower()
+    return name in ENGINE_REFUSED_FUNCTIONS.get(engine, frozenset()) or name.startswith(
+        ENGINE_REFUSED_PREFIXES.get(engine, ()))
+
+
 def function_name(node: exp.Func) -> str:
     """The SQL name of a function node, lower-case (``read_csv``, ``sum``)."""
     if isinstance(node, exp.Anonymous | exp.AnonymousAggFunc):
@@ -164,15 +204,19 @@ def function_name(node: exp.Func) -> str:
     return node.sql_name().lower()
 
 
-def is_safe_function(node: exp.Func) -> bool:
-    """True when the function computes only from its arguments."""
+def is_safe_function(node: exp.Func, engine: str = "duckdb") -> bool:
+    """True when the function computes only from its arguments (on ``engine``)."""
+    if refused_on_engine(function_name(node), engine):
+        return False
     if isinstance(node, exp.Anonymous | exp.AnonymousAggFunc):
         return str(node.name).lower() in SAFE_FUNCTION_NAMES
     return type(node) in SAFE_FUNCTION_TYPES
 
 
-def is_safe_table_function(node: exp.Expr) -> bool:
+def is_safe_table_function(node: exp.Expr, engine: str = "duckdb") -> bool:
     """True for the few table functions allowed in ``FROM`` (unnest, range, generate_series)."""
+    if isinstance(node, exp.Func) and refused_on_engine(function_name(node), engine):
+        return False
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower() in SAFE_TABLE_FUNCTION_NAMES
     return type(node) in SAFE_TABLE_FUNCTION_TYPES

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from chatbi.sql.engines import guard_options
 from chatbi.sql.executor import Executor, QueryError, QueryResult
 from chatbi.sql.guard import GuardedSQL, guard_sql
 from chatbi.sql.policy import AccessPolicy, Role
@@ -18,9 +19,12 @@ def run_guarded(
     policy: AccessPolicy,
     role: Role,
     max_rows: int | None = None,
-    dialect: str = "duckdb",
+    dialect: str | None = None,
 ) -> tuple[GuardedSQL, QueryResult]:
     """Guard ``sql`` for ``role`` and run the guarded SQL; ``max_rows`` defaults to the policy's.
+
+    ``sql`` is written in ``dialect`` (default: the executor's engine); the guard writes the
+    engine's dialect.
 
     For roles that see only part of the data (merchants), DuckDB's error text is not passed
     on: a failing cast could otherwise quote a value from a row the filter hides.
@@ -28,7 +32,7 @@ def run_guarded(
     limit = policy.max_rows if max_rows is None else int(max_rows)
     if limit != policy.max_rows:
         policy = dataclasses.replace(policy, max_rows=limit)
-    guarded = guard_sql(sql, policy, role, dialect=dialect)
+    guarded = guard_sql(sql, policy, role, **guard_options(executor, read=dialect))
     try:
         result = executor.run(guarded.sql, max_rows=limit)
     except QueryError as exc:
