@@ -54,8 +54,9 @@ def pick_scale(ref: float, language: str, *, minimum: float = 1e4) -> tuple[floa
 def _scaled(value: float, language: str, ref: float | None, minimum: float,
             integer: bool = False) -> str:
     divisor, suffix = pick_scale(value if ref is None else ref, language, minimum=minimum)
-    if ref is not None and divisor > 1 and abs(value / divisor) < 0.1:
-        divisor, suffix = pick_scale(value, language, minimum=minimum)  # too small for ref's scale
+    # Too small for ref's scale: its own (¥2,536万, never ¥0.25亿; English keeps ¥0.21M of ¥5.00M).
+    if ref is not None and divisor > 1 and abs(value / divisor) < (0.1 if language == "en" else 1.0):
+        divisor, suffix = pick_scale(value, language, minimum=minimum)
     scaled = value / divisor
     if divisor == 1.0 and integer:
         digits = 0

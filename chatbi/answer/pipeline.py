@@ -226,8 +226,16 @@ class Pipeline:
             answer.error = exc.to_dict()
             answer.finding = exc.message
         record_outcome(conversation, answer, turn_before)
+        self._label(answer)
         answer.timings_ms = timer.finish()
         return answer
+
+    def _label(self, answer: Answer) -> None:
+        """Attach the labelled table every channel shows and exports (``chatbi.answer.labels``)."""
+        from chatbi.answer.labels import label_answer
+
+        table = label_answer(answer, self.layer) if answer.error is None else None
+        answer.table = table.to_dict() if table is not None else None
 
     def run_sql(self, sql: str, *, role: str | Role = "admin") -> Answer:
         """Hand-written SQL through the same guard and executor (``chatbi sql``)."""
@@ -245,6 +253,7 @@ class Pipeline:
             answer.intent = "refuse"
             answer.error = exc.to_dict()
             answer.finding = exc.message
+        self._label(answer)
         answer.timings_ms = timer.finish()
         return answer
 

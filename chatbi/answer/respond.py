@@ -238,6 +238,7 @@ def run_query(pipeline: Pipeline, query: SemanticQuery, *, role: Role, as_of: An
     from chatbi.answer.charts import build_chart
     from chatbi.answer.context import ChartContext
     from chatbi.answer.findings import finding_for
+    from chatbi.answer.labels import label_frame
     from chatbi.semantic.compiler import compile_query
     from chatbi.sql.run import run_guarded
 
@@ -255,7 +256,7 @@ def run_query(pipeline: Pipeline, query: SemanticQuery, *, role: Role, as_of: An
     answer.truncated = result.truncated
     answer.definitions = [pipeline.catalog_.metric_definition(m) for m in query.metrics]
     answer.notes.extend(getattr(compiled, "notes", ()) or ())
-    frame = result.to_frame()
+    frame = label_frame(result.to_frame(), pipeline.layer, answer.language)
     ctx = ChartContext.from_layer(pipeline.layer, query=query, language=answer.language,
                                   time_text=answer.time_range_text, truncated=result.truncated)
     chart = build_chart(frame, ctx)

@@ -96,6 +96,7 @@ class Answer:
     notes: list[str] = field(default_factory=list)
     language: Literal["zh", "en"] = "zh"
     interpretation: dict[str, Any] | None = None  # how the question was read (chatbi.planner.interpretation)
+    table: dict[str, Any] | None = None  # labelled headers and values (chatbi.answer.labels)
 
     @property
     def ok(self) -> bool:
@@ -126,4 +127,6 @@ class Answer:
             "time_range": self.time_range_text,
             "notes": list(self.notes),
             "interpretation": self.interpretation,
+            "table": self.table,
+            "language": self.language,
         }

@@ -211,8 +211,10 @@ def error_answer(question: str, exc: ChatBIError) -> Answer:
     return Answer(question=question, intent=intent, error=exc.to_dict())  # type: ignore[arg-type]
 
 
-def emit_answer(answer: Answer, *, as_json: bool, chart_png: Path | None = None) -> int:
-    """Print an answer (JSON or rich), write the chart PNG if asked; return the exit status."""
+def emit_answer(answer: Answer, *, as_json: bool, chart_png: Path | None = None,
+                exports: dict[str, Path | None] | None = None) -> int:
+    """Print an answer (JSON or rich), write the chart PNG and the ``exports`` asked for
+    (format -> file: csv, xlsx, svg); return the exit status."""
     if as_json:
         write_json(answer.to_dict())
     else:
@@ -228,11 +230,19 @@ def emit_answer(answer: Answer, *, as_json: bool, chart_png: Path | None = None)
         else:
             _err().print("这个回答没有图表，未写 PNG / this answer has no chart; no PNG written",
                          style="yellow")
+    for fmt, target in (exports or {}).items():
+        if target is None or answer.error is not None:
+            continue
+        from chatbi.answer.exports import write_export
+
+        write_export(answer.to_dict(), target, fmt)
+        _err().print(f"已导出 / written: {target}", style="dim")
     return 2 if answer.error else 0
 
 
 def _answer_or_error_json(question: str, as_json: bool, produce: Callable[[], Answer],
-                          chart_png: Path | None = None) -> None:
+                          chart_png: Path | None = None,
+                          exports: dict[str, Path | None] | None = None) -> None:
     """Run ``produce``; in JSON mode a raised ChatBIError still prints an answer object."""
     try:
         answer = produce()
@@ -240,7 +250,7 @@ def _answer_or_error_json(question: str, as_json: bool, produce: Callable[[], An
         if as_json:
             write_json(error_answer(question, exc).to_dict())
         raise
-    raise typer.Exit(emit_answer(answer, as_json=as_json, chart_png=chart_png))
+    raise typer.Exit(emit_answer(answer, as_json=as_json, chart_png=chart_png, exports=exports))
 
 
 def build_derived(db_path: Path, console: Console, *, as_of: dt.date | None = None,
@@ -398,6 +408,9 @@ def ask(
     as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="answer as of this date, YYYY-MM-DD")] = None,
     as_json: JsonOption = False,
     chart_png: Annotated[Path | None, typer.Option("--chart-png", metavar="FILE", help="write the chart as PNG")] = None,
+    chart_svg: Annotated[Path | None, typer.Option("--chart-svg", metavar="FILE", help="write the chart as SVG")] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", metavar="FILE", help="write the table as CSV (labelled, rounded)")] = None,
+    xlsx_file: Annotated[Path | None, typer.Option("--xlsx", metavar="FILE", help="write the table as an Excel workbook")] = None,
 ) -> None:
     """回答一个问题 / answer one question."""
 
@@ -413,7 +426,8 @@ def ask(
         finally:
             pipeline.close()
 
-    _answer_or_error_json(question, as_json, produce, chart_png)
+    _answer_or_error_json(question, as_json, produce, chart_png,
+                          {"csv": csv_file, "xlsx": xlsx_file, "svg": chart_svg})
 
 
 @app.command()

@@ -82,6 +82,23 @@ def answer_table(columns: list[str], rows: list[list[Any]], *, max_rows: int = 5
     return table
 
 
+def labelled_table(table: Mapping[str, Any], *, max_rows: int = 50, truncated: bool = False) -> Table:
+    """A rich table of an answer's labelled table (``Answer.table``: headers and display text)."""
+    out = Table(show_header=True, header_style="bold cyan", show_lines=False)
+    kinds = list(table.get("kinds") or [])
+    for i, header in enumerate(table.get("headers") or []):
+        numeric = i < len(kinds) and kinds[i] not in ("text", "date", "period", "id", "boolean")
+        out.add_column(escape(str(header)), justify="right" if numeric else "left", overflow="fold")
+    rows = list(table.get("rows") or [])
+    for row in rows[:max_rows]:
+        out.add_row(*[escape(str(v)) for v in row])
+    hidden = len(rows) - max_rows
+    if hidden > 0 or truncated:
+        more = f"{hidden} more rows" if hidden > 0 else "more rows exist"
+        out.caption = f"… {more} (结果已截断 / truncated)"
+    return out
+
+
 def render_answer(answer: Any, console: Console, *, show_sql: bool = True, max_rows: int = 50) -> None:
     """Print the finding, the table, the time range, notes, copy, and the SQL dimmed."""
     data: Mapping[str, Any] = answer if isinstance(answer, Mapping) else answer.to_dict()
@@ -104,7 +121,9 @@ def render_answer(answer: Any, console: Console, *, show_sql: bool = True, max_r
         console.print(Panel(escape(body), title=escape(title), title_align="left", border_style="green"))
     columns = list(data.get("columns") or [])
     rows = list(data.get("rows") or [])
-    if columns and rows:
+    if columns and rows and data.get("table"):
+        console.print(labelled_table(data["table"], max_rows=max_rows, truncated=bool(data.get("truncated"))))
+    elif columns and rows:
         console.print(answer_table(columns, rows, max_rows=max_rows, truncated=bool(data.get("truncated"))))
     elif columns:
         console.print(Text("（没有数据 / no rows）", style="yellow"))

@@ -88,6 +88,28 @@ def compact_table(columns: list[str], rows: list[list[Any]], *, max_rows: int = 
     return text[:SECTION_LIMIT - 10]
 
 
+def compact_labelled(table: Mapping[str, Any], *, max_rows: int = TABLE_ROWS,
+                     max_columns: int = TABLE_COLUMNS) -> str:
+    """A monospace table of an answer's labelled table (``Answer.table``), CJK-width aware."""
+    headers = [str(h) for h in table.get("headers") or []]
+    rows = [[str(v) for v in r] for r in table.get("rows") or []]
+    kinds = list(table.get("kinds") or [])
+    cols = headers[:max_columns]
+    cells = [[v[:24] for v in row[:max_columns]] for row in rows[:max_rows]]
+    numeric = [i < len(kinds) and kinds[i] not in ("text", "date", "period", "id", "boolean")
+               for i in range(len(cols))]
+    widths = [max([cell_len(c)] + [cell_len(r[i]) for r in cells if i < len(r)]) for i, c in enumerate(cols)]
+    lines = ["  ".join(_pad(c, widths[i], numeric[i]) for i, c in enumerate(cols))]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in cells:
+        lines.append("  ".join(_pad(v, widths[i], numeric[i]) for i, v in enumerate(r)))
+    if len(rows) > max_rows:
+        lines.append(f"… 共 {len(rows)} 行 / {len(rows)} rows")
+    if len(headers) > max_columns:
+        lines.append(f"… 共 {len(headers)} 列 / {len(headers)} columns")
+    return "\n".join(lines)[:SECTION_LIMIT - 10]
+
+
 def answer_blocks(data: Mapping[str, Any], role: Role | str | None = None) -> tuple[str, list[dict[str, Any]]]:
     """Fallback text and Block Kit blocks for an answer dict (``Answer.to_dict()``)."""
     blocks: list[dict[str, Any]] = []
@@ -104,7 +126,8 @@ def answer_blocks(data: Mapping[str, Any], role: Role | str | None = None) -> tu
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
                                                    "text": (head + "\n" + mrkdwn_escape(body))[:SECTION_LIMIT]}})
     if not error and data.get("columns") and data.get("rows"):
-        table = compact_table(list(data["columns"]), list(data["rows"]))
+        table = (compact_labelled(data["table"]) if data.get("table")
+                 else compact_table(list(data["columns"]), list(data["rows"])))
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```{mrkdwn_escape(table)}```"}})
     context = []
     interpretation = (data.get("interpretation") or {}).get("text")

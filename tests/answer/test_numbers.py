@@ -31,6 +31,7 @@ from chatbi.answer.numbers import (
     (44_000, "en", None, "¥44.0K"),
     (2_500_000_000, "en", None, "¥2.50B"),
     (5_000, "zh", 100_000_000, "¥5,000"),  # too small for the reference's 亿: own scale
+    (25_362_386, "zh", 238_794_087, "¥2,536万"),  # never ¥0.25亿
 ])
 def test_format_money(value: float, language: str, ref: float | None, expected: str) -> None:
     assert format_money(value, language, ref) == expected

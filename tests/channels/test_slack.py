@@ -33,7 +33,8 @@ def test_mention_replies_in_thread_with_table_and_chart(bot, fake_slack, slack_c
     assert reply["channel"] == "C1" and reply["text"]
     blocks = reply["blocks"]
     table = next(b for b in blocks if b["type"] == "section" and b["text"]["text"].startswith("```"))
-    assert "region" in table["text"]["text"] and "华东" in table["text"]["text"]
+    assert "大区" in table["text"]["text"] and "华东" in table["text"]["text"]  # labelled header
+    assert "region" not in table["text"]["text"]
     assert any("admin" in b["elements"][0]["text"] for b in blocks if b["type"] == "context")
     # the chart went up as a PNG in the same thread (files_upload_v2: 3 steps)
     methods = fake_slack.methods()
