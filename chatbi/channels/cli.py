@@ -581,6 +581,22 @@ def eval_(
     raise typer.Exit(eval_command(questions, db, as_json))
 
 
+@app.command("eval-roundtrip")
+@handle_errors
+def eval_roundtrip(
+    db: DbOption = None,
+    n: Annotated[int, typer.Option("--n", metavar="N", help="number of sampled queries")] = 500,
+    seed: Annotated[int, typer.Option("--seed", metavar="SEED", help="random seed")] = 1,
+    typo_share: Annotated[float, typer.Option("--typo-share", metavar="SHARE", help="share of questions with one typo")] = 0.3,
+    as_json: JsonOption = False,
+    out: Annotated[Path | None, typer.Option("--out", metavar="FILE", help="also write the JSON report here")] = None,
+) -> None:
+    """随机语义查询 → 中英文问法 → 离线规划，报告还原率 / round trip: sampled queries, worded, planned back."""
+    from chatbi.eval.roundtrip import roundtrip_command
+
+    raise typer.Exit(roundtrip_command(db, n, seed, typo_share, as_json, out))
+
+
 @app.command()
 @handle_errors
 def serve(
