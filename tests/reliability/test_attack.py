@@ -1,0 +1,117 @@
+"""Issue 18, "safe under attack": the hostile inputs of the outside attack, kept in the suite.
+
+Resource limits through the real ``chatbi sql`` command (a subprocess, its own peak memory
+measured) and ``Pipeline.run_sql``; dates out of range through the CLI, the HTTP API and the
+time parser. The limits are generous so the suite stays stable on a busy 2-core machine: the
+statements must stop within 2× the time limit (plus the CLI's start-up) and under 1.5 GB.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from chatbi.answer.pipeline import MAX_AS_OF, MIN_AS_OF
+from chatbi.channels.api import create_app
+from chatbi.channels.cli import app as cli_app
+from chatbi.planner.time_parser import parse_time
+
+CHATBI = Path(sys.executable).with_name("chatbi")
+QUERY_TIMEOUT_S = 5.0
+STARTUP_ALLOWANCE_S = 15.0  # importing the CLI on a loaded CI machine
+PEAK_RSS_LIMIT_MB = 1500
+
+# The statements of the attack report (each grew to GBs or ran past the time limit).
+ISSUE_STATEMENTS = [
+    "SELECT len(range(100000000))",
+    "SELECT repeat('x', 1000000) AS s FROM range(1000)",
+    "SELECT length(repeat('x', 2000000000))",
+    "SELECT damerau_levenshtein(repeat('a', 24000), repeat('b', 24000))",
+]
+
+
+@pytest.mark.parametrize("sql", ISSUE_STATEMENTS[:2])
+def test_chatbi_sql_stops_the_attack_statements(sql: str, tiny_db: Path) -> None:
+    env = {**os.environ, "CHATBI_QUERY_TIMEOUT": str(QUERY_TIMEOUT_S), "CHATBI_PLANNER": "offline"}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [str(CHATBI), "sql", sql, "--role", "marketer", "--db", str(tiny_db), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    # wait4 reports the child's own peak memory
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    assert os.waitstatus_to_exitcode(status) == 2, out[-400:]
+    answer = json.loads(out.strip().splitlines()[-1])
+    assert answer["error"]["code"] == "sql_resource_limit"
+    assert elapsed < 2 * QUERY_TIMEOUT_S + STARTUP_ALLOWANCE_S
+    assert usage.ru_maxrss / 1024 < PEAK_RSS_LIMIT_MB
+
+
+@pytest.mark.parametrize("sql", ISSUE_STATEMENTS + [
+    "SELECT * FROM range(100000000)",
+    "SELECT levenshtein(repeat('a', 100000), repeat('b', 100000))",
+    "SELECT repeat(s, 1000) FROM (SELECT string_agg(region, '') AS s FROM users) AS t",
+])
+@pytest.mark.parametrize("role", ["marketer", "admin", "merchant:3"])
+def test_run_sql_refuses_with_the_reason(sql: str, role: str, tiny_pipeline) -> None:
+    started = time.perf_counter()
+    answer = tiny_pipeline.run_sql(sql, role=role).to_dict()
+    assert time.perf_counter() - started < 2 * QUERY_TIMEOUT_S
+    assert answer["error"] is not None and answer["error"]["code"] in (
+        "sql_resource_limit", "sql_table_not_allowed")
+    assert " / " in answer["error"]["message"]
+
+
+# ---------------------------------------------------------------------------- dates out of range
+
+BAD_DATES = ["9999-12-31", "0001-02-01", "0001-01-01", "1899-12-31", "3000-01-01"]
+
+
+@pytest.mark.parametrize("as_of", BAD_DATES)
+def test_cli_refuses_dates_out_of_range(as_of: str, tiny_db: Path, cli_on_session_pipeline) -> None:
+    result = CliRunner().invoke(cli_app, ["ask", "上个季度各大区的GMV", "--as-of", as_of, "--json",
+                                          "--db", str(tiny_db)])
+    assert result.exit_code == 2, result.stdout[-300:]
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["error"]["code"] == "invalid_date"
+    assert as_of in answer["error"]["message"] and "internal" not in result.stdout.lower()
+
+
+def test_cli_accepts_the_ends_of_the_range(tiny_db: Path, cli_on_session_pipeline) -> None:
+    for as_of in (MIN_AS_OF, MAX_AS_OF):
+        result = CliRunner().invoke(cli_app, ["ask", "上个季度各大区的GMV", "--as-of", as_of.isoformat(),
+                                              "--json", "--db", str(tiny_db)])
+        assert result.exit_code in (0, 2), result.stdout[-300:]
+        answer = json.loads(result.stdout.strip().splitlines()[-1])
+        assert answer["error"] is None or answer["error"]["code"] != "invalid_date"
+
+
+def test_api_answers_422_for_dates_out_of_range(tiny_settings, tiny_pipeline) -> None:
+    settings = dataclasses.replace(tiny_settings, api_keys={"key-a": "admin"})
+    client = TestClient(create_app(settings, pipeline=tiny_pipeline), raise_server_exceptions=False,
+                        headers={"Authorization": "Bearer key-a"})
+    for as_of in BAD_DATES:
+        response = client.post("/ask", json={"question": "上个季度各大区的GMV", "as_of": as_of})
+        assert response.status_code == 422, response.text[-300:]
+        assert response.json()["error"]["code"] == "invalid_date"
+    good = client.post("/ask", json={"question": "上个季度各大区的GMV", "as_of": "2025-06-30"})
+    assert good.status_code == 200 and good.json()["error"] is None
+
+
+@pytest.mark.parametrize("as_of", [date(1, 1, 1), date(1, 2, 1), date(9999, 12, 31), MIN_AS_OF, MAX_AS_OF])
+@pytest.mark.parametrize("text", ["上个季度", "去年同期", "下个月", "明年", "近2100年", "last 3000 years",
+                                  "过去99999天", "9999年", "本周", "next quarter", "上半年"])
+def test_time_parser_never_raises_at_the_ends_of_time(text: str, as_of: date) -> None:
+    result = parse_time(text, as_of)
+    assert result is None or result.range is None or result.range.start <= result.range.end
