@@ -93,6 +93,8 @@ def test_compare_detects_changed_metric_filter_time_and_ranking():
     other = base.with_changes(filters=[Filter(dimension="region", value="华南")])
     assert compare(base, _plan(other), equivalent=lambda a, b: True)[0] == "match"
     assert compare(base, _plan(other), equivalent=lambda a, b: False)[0] == "mismatch"
+    dropped = base.with_changes(filters=[])  # a dropped filter is never equivalent
+    assert compare(base, _plan(dropped), equivalent=lambda a, b: True)[0] == "mismatch"
 
 
 def test_rendering_uses_layer_words_and_typos(parts):
