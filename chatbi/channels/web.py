@@ -76,6 +76,26 @@ def answer_frame(data: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns) if columns else pd.DataFrame()
 
 
+_TABLE_FORMATS = {"money": "localized", "signed_money": "localized", "integer": "localized",
+                  "number": "localized", "percent": "%.1f%%", "signed_percent": "%+.1f%%", "pp": "%+.1f",
+                  "days": "%.1f", "score": "%.2f"}
+
+
+def table_view(table: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The labelled table (``Answer.table``) as a frame for st.dataframe: labelled headers with
+    units, rounded numbers (percentages × 100), and the number format of each numeric column."""
+    headers: list[str] = []
+    for header in table.get("export_headers") or table.get("headers") or []:
+        name = str(header)
+        while name in headers:  # st.dataframe needs distinct column names
+            name += " "
+        headers.append(name)
+    frame = pd.DataFrame([list(r) for r in table.get("values") or []], columns=headers)
+    kinds = list(table.get("kinds") or [])
+    formats = {h: _TABLE_FORMATS[k] for h, k in zip(headers, kinds, strict=False) if k in _TABLE_FORMATS}
+    return frame, formats
+
+
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """CSV for download; UTF-8 with BOM so Excel opens Chinese text correctly."""
     return frame.to_csv(index=False).encode("utf-8-sig")

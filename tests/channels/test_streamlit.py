@@ -51,11 +51,11 @@ def test_ask_renders_finding_chart_table_and_work(app):
     assert len(charts(app)) == 1
     assert len(app.dataframe) == 1
     frame = app.dataframe[0].value
-    assert {"region", "gmv"} <= set(frame.columns) and "华东" in set(frame["region"])
+    assert {"大区", "GMV（元）"} <= set(frame.columns) and "华东" in set(frame["大区"])  # labelled
     assert any(e.label.startswith("查看SQL与口径") for e in app.expander)
     sql_blocks = [c.value for c in app.code if "SELECT" in c.value.upper()]
     assert sql_blocks
-    assert len(app.get("download_button")) == 1
+    assert len(app.get("download_button")) == 4  # CSV, Excel, chart PNG and SVG
     assert message.markdown and message.markdown[0].value  # the finding
 
 
