@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from chatbi.channels import web
+from chatbi.channels import web, web_auth, web_history
 from chatbi.config import Settings
 
 st.set_page_config(page_title="ChatBI", page_icon="📊", layout="wide")
@@ -44,6 +44,28 @@ def feedback_store(app_db: str) -> Any:
     return FeedbackStore(app_db)
 
 
+@st.cache_resource
+def account_store(app_db: str) -> Any:
+    from chatbi.channels.accounts import AccountStore
+
+    return AccountStore(app_db)
+
+
+@st.cache_resource
+def history_store(app_db: str) -> Any:
+    from chatbi.channels.history import HistoryStore
+
+    return HistoryStore(app_db)
+
+
+def get_history() -> Any | None:
+    try:
+        return history_store(str(SETTINGS.app_db_path))
+    except Exception as exc:  # history is optional: the chat still works
+        st.sidebar.warning(f"历史不可用 / history unavailable: {getattr(exc, 'message', exc)}")
+        return None
+
+
 def get_store() -> Any | None:
     try:
         return feedback_store(str(SETTINGS.app_db_path))
@@ -68,8 +90,7 @@ def ask_later(question: str) -> None:
 
 
 def new_chat() -> None:
-    st.session_state.messages = []
-    st.session_state.conversation = None
+    web_history.forget_current()
 
 
 def rate(message_id: str, rating: str) -> None:
@@ -100,16 +121,24 @@ def promote(feedback_id: int) -> None:
 
 # ------------------------------------------------------------------ sidebar
 
-def sidebar(pipeline: Any | None) -> tuple[Any, dt.date | None]:
-    """Role, as-of date, planner, freshness, profile rebuild, admin feedback; returns (role, as_of)."""
+def sidebar(pipeline: Any | None, signed: web_auth.SignedIn) -> tuple[Any, dt.date | None]:
+    """Account, as-of date, planner, freshness, admin controls, history; returns (role, as_of).
+
+    The role is the account's; an admin may view the app as a narrower role."""
     bar = st.sidebar
     bar.title("📊 ChatBI")
-    choice = str(bar.selectbox("角色 / role", list(web.ROLE_CHOICES), key="role_choice",
-                               format_func=lambda c: web.ROLE_LABELS.get(c, c)))
-    merchant_id = None
-    if choice == "merchant":
-        merchant_id = int(bar.number_input("商户ID / merchant id", min_value=1, step=1, value=1, key="merchant_id"))
-    role = web.role_from_choice(choice, merchant_id)
+    bar.caption(web_auth.account_caption(signed))
+    if signed.method != "local":
+        bar.button("退出登录 / sign out", key="sign_out", on_click=web_auth.sign_out,
+                   args=(account_store(str(SETTINGS.app_db_path)),))
+    role = signed.account.role_obj
+    if signed.account.is_admin:
+        choice = str(bar.selectbox("查看角色 / view as", list(web.ROLE_CHOICES), key="role_choice",
+                                   format_func=lambda c: web.ROLE_LABELS.get(c, c)))
+        merchant_id = None
+        if choice == "merchant":
+            merchant_id = int(bar.number_input("商户ID / merchant id", min_value=1, step=1, value=1, key="merchant_id"))
+        role = web.role_from_choice(choice, merchant_id)
     as_of = None
     if pipeline is not None:
         try:
@@ -127,10 +156,13 @@ def sidebar(pipeline: Any | None) -> tuple[Any, dt.date | None]:
         bar.caption(f"最新订单 / latest order: {latest or '—'}  \n"
                     f"画像生成 / profiles built: {fresh.get('profile_built_at') or '—'}")
     bar.button("新对话 / new chat", on_click=new_chat, key="new_chat")
-    if pipeline is not None and not role.is_merchant:
+    admin = signed.account.is_admin and role.name == "admin"  # viewing as another role hides them
+    if pipeline is not None and admin:
         rebuild_section(pipeline)
-    if role.name == "admin":
+    if admin:
         admin_section()
+    if pipeline is not None:
+        web_history.sidebar(get_history(), str(role), display_for(pipeline))
     return role, as_of
 
 
@@ -185,7 +217,20 @@ def admin_section() -> None:
 
 # ------------------------------------------------------------------ answer rendering
 
+def display_for(pipeline: Any) -> Any:
+    """Column labels for a stored answer (as ``answer_question`` computes them)."""
+    def display(data: dict[str, Any]) -> Any:
+        try:
+            return web.column_display(list(data.get("columns") or []), pipeline.catalog(),
+                                      str(data.get("language") or "zh"))
+        except Exception:
+            return None
+    return display
+
+
 def render_answer(message: dict[str, Any]) -> None:
+    if web_history.stale_notice(message, ask_later):
+        return
     data: dict[str, Any] = message["answer"]
     mid = message["id"]
     error = data.get("error")
@@ -209,6 +254,7 @@ def render_answer(message: dict[str, Any]) -> None:
         render_work(data)
     render_followups(data.get("followups") or [], mid)
     render_feedback(message)
+    web_history.answer_actions(get_history(), message)
 
 
 def render_copy(items: list[dict[str, Any]]) -> None:
@@ -225,9 +271,6 @@ def render_copy(items: list[dict[str, Any]]) -> None:
 
 def render_table(data: dict[str, Any], mid: str,
                  display: tuple[dict[str, str], set[str]] | None = None) -> None:
-    if data.get("table") and data.get("columns"):
-        render_labelled_table(data, mid)
-        return
     frame = web.answer_frame(data)
     if frame.empty and not len(frame.columns):
         return
@@ -243,32 +286,6 @@ def render_table(data: dict[str, Any], mid: str,
     left.caption(f"{len(frame)} 行 / rows{note}")
     right.download_button("下载 CSV / download", web.csv_bytes(frame), file_name="chatbi.csv",
                           mime="text/csv", key=f"csv_{mid}")
-
-
-def render_labelled_table(data: dict[str, Any], mid: str) -> None:
-    """The answer's labelled table (chatbi.answer.labels) and its downloads: CSV, Excel, chart."""
-    from functools import partial
-
-    from chatbi.answer import exports
-
-    frame, formats = web.table_view(data["table"])
-    config: dict[str, Any] = {c: st.column_config.NumberColumn(format=f) for c, f in formats.items()}  # type: ignore[arg-type]
-    st.dataframe(frame, hide_index=True, column_config=config)
-    en = data.get("language") == "en"
-    note = (" · truncated" if en else " · 结果已截断") if data.get("truncated") else ""
-    st.caption(f"{len(frame)} {'rows' if en else '行'}{note}")
-    buttons = [("CSV", partial(exports.csv_bytes, data), "chatbi.csv", "text/csv", "csv"),
-               ("Excel", partial(exports.xlsx_bytes, data), "chatbi.xlsx",
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")]
-    if data.get("chart"):
-        buttons += [(("Chart" if en else "图表") + " PNG", partial(exports.chart_image, data["chart"], "png"),
-                     "chatbi.png", "image/png", "png"),
-                    (("Chart" if en else "图表") + " SVG", partial(exports.chart_image, data["chart"], "svg"),
-                     "chatbi.svg", "image/svg+xml", "svg")]
-    cols = st.columns(len(buttons) + 2)
-    for col, (label, produce, name, mime, key) in zip(cols, buttons, strict=False):
-        col.download_button(("Download " if en else "下载 ") + label, produce, file_name=name, mime=mime,
-                            key=f"{key}_{mid}", on_click="ignore")
 
 
 def render_work(data: dict[str, Any]) -> None:
@@ -315,6 +332,7 @@ def render_feedback(message: dict[str, Any]) -> None:
 
 def answer_question(pipeline: Any, question: str, role: Any, as_of: dt.date | None) -> None:
     state = st.session_state
+    web_history.prepare_conversation(pipeline, role, as_of)
     if state.conversation is None or state.conversation_role != str(role):
         state.conversation = pipeline.new_conversation()
         state.conversation_role = str(role)
@@ -332,17 +350,32 @@ def answer_question(pipeline: Any, question: str, role: Any, as_of: dt.date | No
         message = {"id": uuid.uuid4().hex[:12], "role": "assistant", "question": question,
                    "answer": data, "asked_as": str(role), "feedback": None, "display": display}
         state.messages.append(message)
+        web_history.save_turn(get_history(), message, as_of)
         render_answer(message)
 
 
 def main() -> None:
     init_state()
+    try:
+        accounts = account_store(str(SETTINGS.app_db_path))
+    except Exception as exc:  # without the account store nobody can be let in
+        st.error(f"无法打开账户库 / cannot open the account store: {getattr(exc, 'message', exc)}")
+        return
+    web_auth.cookie_script()
+    signed = web_auth.current(accounts)
+    if signed is None:
+        web_auth.sign_in_page(accounts)
+        return
+    st.session_state.history_user = signed.account.username
     pipeline, load_error = None, None
     try:
         pipeline = current_pipeline()
     except Exception as exc:
         load_error = exc
-    role, as_of = sidebar(pipeline)
+    shared = web_history.take_shared_link(get_history())
+    if shared is not None:
+        web_history.start_chain(shared)
+    role, as_of = sidebar(pipeline, signed)
     flash = st.session_state.pop("flash", None)
     if flash:
         st.toast(flash)
@@ -355,8 +388,13 @@ def main() -> None:
     assert pipeline is not None
     st.caption(f"角色 / role: **{role}** · 用中文或英文提问 / ask in Chinese or English")
     typed = st.chat_input("问一个问题… / ask a question…", max_chars=2000)  # pinned to the bottom
+    web_history.restore_from_url(get_history(), str(role), display_for(pipeline))
     question = typed or st.session_state.pending
     st.session_state.pending = None
+    chain = st.session_state.pop("pending_chain", None)
+    if chain is not None and not typed:
+        question = chain.question
+        as_of = dt.date.fromisoformat(chain.as_of) if chain.as_of else None  # pins: the latest data
     if not st.session_state.messages and not question:
         st.markdown("**试试这些问题 / try one of these**")
         try:

@@ -15,6 +15,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """AppTest runs the app in this process, as ``make run`` does bound to 127.0.0.1: with no
+    accounts in the app database the web app serves this machine in local mode (admin)."""
+    from streamlit import config as streamlit_config
+
+    streamlit_config.set_option("server.address", "127.0.0.1")
+
+
 @pytest.fixture(scope="session")
 def tiny_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny generated warehouse with profiles built (seed 7, default end date)."""

@@ -307,7 +307,7 @@ class AccountStore:
 
     def session_account(self, token: str | None) -> Account | None:
         """The password account of a live session token (expired or removed: None)."""
-        if not token:
+        if not token or not isinstance(token, str):
             return None
         with self._connect() as conn:
             row = conn.execute(
