@@ -28,6 +28,7 @@ from typing import Any
 from rich.cells import cell_len
 
 from chatbi.channels.render import format_cell
+from chatbi.channels.replay import SeenIds, delivery_id
 from chatbi.channels.roles import parse_role_map
 from chatbi.channels.sessions import SessionStore
 from chatbi.config import Settings
@@ -176,6 +177,15 @@ class SlackBot:
         self.default_role = default_role
         self.render_png = render_png
         self.sessions: SessionStore[Any] = SessionStore(pipeline.new_conversation, max_sessions)
+        self.seen = SeenIds()
+
+    def first_delivery(self, body: Mapping[str, Any]) -> bool:
+        """False for a replayed or re-sent delivery (same event_id / trigger_id): answer once."""
+        key = delivery_id(body)
+        if self.seen.first_time(key):
+            return True
+        log.info("slack: ignored a repeated delivery %s", key)
+        return False
 
     @classmethod
     def from_env(cls, pipeline: Any, env: Mapping[str, str] | None = None) -> SlackBot:
@@ -288,18 +298,21 @@ def build_app(settings: Settings, bot: SlackBot, *, client: Any = None,
     )
 
     @app.event("app_mention")
-    def _mention(event: dict[str, Any], client: Any) -> None:
-        bot.on_mention(event, client)
+    def _mention(event: dict[str, Any], client: Any, body: dict[str, Any]) -> None:
+        if bot.first_delivery(body):
+            bot.on_mention(event, client)
 
     @app.event("message")
-    def _message(event: dict[str, Any], client: Any) -> None:
-        bot.on_message(event, client)
+    def _message(event: dict[str, Any], client: Any, body: dict[str, Any]) -> None:
+        if bot.first_delivery(body):
+            bot.on_message(event, client)
 
     @app.command("/chatbi")
     def _command(ack: Callable[..., Any], command: dict[str, Any], client: Any,
                  respond: Callable[..., Any]) -> None:
         ack()
-        bot.on_command(command, client, respond)
+        if bot.first_delivery(command):
+            bot.on_command(command, client, respond)
 
     return app
 
