@@ -10,7 +10,7 @@ there are even when only ``limit`` are listed.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -18,12 +18,16 @@ from chatbi.answer.charts import VEGA_LITE_SCHEMA, WIDTH
 from chatbi.answer.facts import FactNumber, Facts
 from chatbi.answer.findings import check_finding
 from chatbi.answer.fonts import FONT_STACK
+from chatbi.answer.labels import cell_words
 from chatbi.answer.numbers import format_money, format_percent, to_date
 from chatbi.answer.types import json_value
 from chatbi.profiles.merchants import MERCHANT_TAGS
 from chatbi.sql.engines import guard_options
 from chatbi.sql.guard import guard_sql
 from chatbi.sql.policy import AccessPolicy, Role
+
+if TYPE_CHECKING:
+    from chatbi.semantic.models import SemanticLayer
 
 __all__ = ["ALERTS_SQL", "answer_alerts", "alerts_sql", "is_alerts_question"]
 
@@ -84,17 +88,31 @@ def _value_text(metric: str, value: Any, language: str) -> str:
     return f"{float(value):,.2f}"
 
 
-def _describe(row: pd.Series, language: str) -> str:
+def _words(row: pd.Series, layer: SemanticLayer | None) -> tuple[tuple[str, str], str, tuple[str, str]]:
+    """(entity type words, entity id words, metric words) as (中文, English) pairs; the id in
+    the layer's words when a layer is given (华南/抖音 → South China/Douyin in English)."""
+    entity = ENTITY_WORDS.get(str(row["entity_type"]), (str(row["entity_type"]),) * 2)
+    label = METRIC_WORDS.get(str(row["metric"]), (str(row["metric"]),) * 2)
+    if layer is None:
+        return entity, str(row["entity_id"]), label
+    columns, values = list(row.index), list(row.values)
+    pair = [tuple(cell_words(columns, values, c, layer, lang) for lang in ("zh", "en"))
+            for c in ("entity_type", "metric")]
+    ids = (cell_words(columns, values, "entity_id", layer, "zh"), cell_words(columns, values, "entity_id", layer, "en"))
+    return pair[0], ids, pair[1]  # type: ignore[return-value]
+
+
+def _describe(row: pd.Series, language: str, layer: SemanticLayer | None = None) -> str:
     """One alert in words: the build's own message (Chinese), or a structured English line."""
     if language != "en" and isinstance(row["message"], str) and row["message"].strip():
         return row["message"].strip()
     metric = str(row["metric"])
-    entity = ENTITY_WORDS.get(str(row["entity_type"]), (str(row["entity_type"]),) * 2)
-    label = METRIC_WORDS.get(metric, (metric, metric))
+    entity, ids, label = _words(row, layer)
+    entity_id = ids[1 if language == "en" else 0] if isinstance(ids, tuple) else ids
     if language == "en":
-        return (f"{entity[1]} {row['entity_id']}: {label[1]} {_value_text(metric, row['value'], 'en')} "
+        return (f"{entity[1]} {entity_id}: {label[1]} {_value_text(metric, row['value'], 'en')} "
                 f"vs baseline {_value_text(metric, row['baseline'], 'en')} ({row['severity']})")
-    return (f"{entity[0]} {row['entity_id']} 的{label[0]}为 {_value_text(metric, row['value'], 'zh')}，"
+    return (f"{entity[0]} {entity_id} 的{label[0]}为 {_value_text(metric, row['value'], 'zh')}，"
             f"基线 {_value_text(metric, row['baseline'], 'zh')}")
 
 
@@ -114,7 +132,8 @@ def _facts(frame: pd.DataFrame, counts: dict[str, int], described: list[str], la
                  rank_max=len(frame))
 
 
-def _finding(frame: pd.DataFrame, counts: dict[str, int], role: Role, language: str) -> str:
+def _finding(frame: pd.DataFrame, counts: dict[str, int], role: Role, language: str,
+             layer: SemanticLayer | None = None) -> str:
     en = language == "en"
     total = counts.get("alerts", 0)
     whose = ("your shop" if en else "你的店铺") if role.is_merchant else None
@@ -124,7 +143,7 @@ def _finding(frame: pd.DataFrame, counts: dict[str, int], role: Role, language: 
         return f"最近一次画像构建没有发现{whose + '的' if whose else ''}异常预警。"
     latest = to_date(frame["detected_at"].iloc[0]) if len(frame) else None
     day = latest.isoformat() if latest else ""
-    top = [_describe(row, language) for _, row in frame.head(MENTIONED).iterrows()]
+    top = [_describe(row, language, layer) for _, row in frame.head(MENTIONED).iterrows()]
     sev = [(k, counts.get(k, 0)) for k in ("high", "medium", "low") if counts.get(k, 0)]
     if en:
         split = ", ".join(f"{n} {SEVERITY_WORDS[k][1]}" for k, n in sev)
@@ -136,7 +155,7 @@ def _finding(frame: pd.DataFrame, counts: dict[str, int], role: Role, language: 
     return head + "最需要关注的是：" + "；".join(top) + "。"
 
 
-def _chart(frame: pd.DataFrame, language: str) -> dict[str, Any] | None:
+def _chart(frame: pd.DataFrame, language: str, layer: SemanticLayer | None = None) -> dict[str, Any] | None:
     """Each alert's change against its baseline (value ÷ baseline − 1), coloured by severity."""
     import altair as alt  # only alert questions draw this chart
 
@@ -146,11 +165,11 @@ def _chart(frame: pd.DataFrame, language: str) -> dict[str, Any] | None:
     en = language == "en"
     records = []
     for _, row in rows.iterrows():
-        entity = ENTITY_WORDS.get(str(row["entity_type"]), (str(row["entity_type"]),) * 2)
-        metric = METRIC_WORDS.get(str(row["metric"]), (str(row["metric"]),) * 2)
+        entity, ids, metric = _words(row, layer)
+        entity_id = ids[1 if en else 0] if isinstance(ids, tuple) else ids
         records.append({
-            "alert": (f"{entity[1]} {row['entity_id']} · {metric[1]}" if en
-                      else f"{entity[0]} {row['entity_id']} · {metric[0]}"),
+            "alert": (f"{entity[1]} {entity_id} · {metric[1]}" if en
+                      else f"{entity[0]} {entity_id} · {metric[0]}"),
             "change": json_value(row["change_vs_baseline"]),
             "severity": SEVERITY_WORDS.get(str(row["severity"]), (str(row["severity"]),) * 2)[1 if en else 0],
         })
@@ -176,8 +195,10 @@ def _chart(frame: pd.DataFrame, language: str) -> dict[str, Any] | None:
 
 
 def answer_alerts(*, executor: Any, policy: AccessPolicy, role: Role, language: str = "zh",
-                  limit: int = 20) -> tuple[pd.DataFrame, str, dict[str, Any] | None]:
-    """The latest alerts (newest, then severest first), a finding and a chart.
+                  limit: int = 20, layer: SemanticLayer | None = None
+                  ) -> tuple[pd.DataFrame, str, dict[str, Any] | None]:
+    """The latest alerts (newest, then severest first), a finding and a chart; with ``layer``
+    the entities and metrics are worded as the answer's table words them (``chatbi.answer.labels``).
 
     Returns ``(frame, finding, chart)``; the frame's columns are the alert's own plus
     ``change_vs_baseline`` (value ÷ baseline − 1). ``sql_for_alerts`` gives the SQL shown.
@@ -195,13 +216,13 @@ def answer_alerts(*, executor: Any, policy: AccessPolicy, role: Role, language: 
     counted = guard_sql(COUNT_SQL, policy, role, **options)
     count_row = executor.run(counted.sql, max_rows=1).to_frame()
     counts = {k: int(count_row[k].iloc[0] or 0) for k in ("alerts", "high", "medium", "low")}
-    finding = _finding(frame, counts, role, lang)
-    described = [_describe(row, lang) for _, row in frame.head(MENTIONED).iterrows()]
+    finding = _finding(frame, counts, role, lang, layer)
+    described = [_describe(row, lang, layer) for _, row in frame.head(MENTIONED).iterrows()]
     check = check_finding(finding, _facts(frame, counts, described, lang))
     if not check.ok:  # never state a number the data did not produce
         finding = _finding(frame.iloc[0:0], {"alerts": 0}, role, lang) if not counts["alerts"] else (
             f"{counts['alerts']} alerts." if lang == "en" else f"共有 {counts['alerts']} 条异常预警。")
-    return frame, finding, _chart(frame, lang)
+    return frame, finding, _chart(frame, lang, layer)
 
 
 def sql_for_alerts(policy: AccessPolicy, role: Role, limit: int = 20, executor: Any = None) -> list[str]:

@@ -443,6 +443,15 @@ def label_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], layer: Se
     return LabelledTable(described, [list(r) for r in rows], lang, layer, hide)
 
 
+def cell_words(columns: Sequence[str], row: Sequence[Any], column: str, layer: SemanticLayer,
+               language: str) -> str:
+    """One cell of a row in words, labelled as the answer's table labels it (for sentences and
+    chart labels that quote a row: "region · sign-up channel South China/Douyin")."""
+    table = label_table([str(c) for c in columns], [list(row)], layer, language)
+    i = list(columns).index(column)
+    return table.cell_text(table.columns[i], table.rows[0], table.rows[0][i])
+
+
 def hidden_columns(columns: Sequence[str], language: str) -> list[str]:
     """Columns not worth showing: a row's dimension name when its label is there too, and
     columns written in another language only (the alert build's Chinese message)."""

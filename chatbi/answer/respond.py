@@ -188,7 +188,7 @@ def _alerts(pipeline: Pipeline, plan: Any, *, role: Role, answer: Answer) -> Non
     from chatbi.answer.alerts import answer_alerts, sql_for_alerts
 
     frame, finding, chart = answer_alerts(executor=pipeline.executor, policy=pipeline.policy,
-                                          role=role, language=plan.language)
+                                          role=role, language=plan.language, layer=pipeline.layer)
     answer.intent, answer.error = "query", None
     _fill_table(answer, frame)
     answer.finding, answer.chart = finding, chart
