@@ -370,7 +370,9 @@ class _Compiler:
             trees = [qualify(parse_expr(f, self.as_of), base) for f in filters]
             conds.append(trees[0] if len(trees) == 1 else cast(exp.Expression, exp.or_(*[exp.Paren(this=t) for t in trees])))
         projections = [tree.copy().as_(name) for name, tree in keys]
-        projections += [aggregate(ref.measure, base, self.as_of).as_(ref.key) for ref in group.refs]
+        money = money_measures(self.layer)
+        projections += [aggregate(ref.measure, base, self.as_of, exact=ref.measure.name in money).as_(ref.key)
+                        for ref in group.refs]
         select = select.select(*projections, copy=False)
         if conds:
             select = select.where(exp.and_(*conds), copy=False)
@@ -570,6 +572,24 @@ class _Compiler:
                              expression=nullif_zero(before.copy()))
             select = select.select(growth.as_(f"{name}_growth"), copy=False)
         return "compared", select
+
+
+def money_measures(layer: SemanticLayer) -> frozenset[str]:
+    """Measures a currency metric reads (its measure, a ratio's numerator): their sums are
+    computed exactly (``aggregate(exact=True)``). A derived currency metric's money parts are
+    currency metrics of their own, so they are covered too."""
+    cache = layer.cache()
+    found = cache.get("money_measures")
+    if found is None:
+        names = set()
+        for metric in layer.metrics:
+            if metric.format != "currency":
+                continue
+            name = metric.measure if metric.type == "simple" else metric.numerator if metric.type == "ratio" else None
+            if name:
+                names.add(name)
+        found = cache["money_measures"] = frozenset(names)
+    return found  # type: ignore[no-any-return]
 
 
 def compile_query(query: SemanticQuery, layer: SemanticLayer, *, as_of: date,

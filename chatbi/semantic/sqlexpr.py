@@ -134,19 +134,32 @@ def safe_divisions(tree: exp.Expression) -> exp.Expression:
     return tree.transform(fix, copy=False)
 
 
-def aggregate(measure: Measure, alias: str, as_of: date | None = None) -> exp.Expression:
-    """The aggregate of a measure over rows of ``alias``, its filter as a CASE inside."""
+MONEY_TYPE = "DECIMAL(38, 6)"  # exact sums: the same total whatever order rows are added in
+MONEY_RESULT = "DECIMAL(38, 2)"  # a money total in cents, as the warehouse stores amounts
+
+
+def aggregate(measure: Measure, alias: str, as_of: date | None = None, *, exact: bool = False) -> exp.Expression:
+    """The aggregate of a measure over rows of ``alias``, its filter as a CASE inside.
+
+    ``exact`` (money): a SUM or AVG adds ``DECIMAL(38, 6)`` values, so the result does not
+    depend on the order parallel threads add rows in (floating-point sums of allocated
+    amounts came back as 283189381.0 one time and 283189380.99999994 the next); the sum is
+    given in cents (allocated amounts have sub-cent parts that add up to whole cents)."""
     value = qualify(parse_expr(measure.expr, as_of), alias)
     is_star = measure.expr.strip() == "1"
     if measure.filter:
         cond = qualify(parse_expr(measure.filter, as_of), alias)
         value = exp.Case(ifs=[exp.If(this=cond, true=value)])
         is_star = False
+    if exact and measure.agg in ("sum", "avg"):
+        value = exp.cast(value, exp.DataType.build(MONEY_TYPE))
     if measure.agg == "count":
         return exp.Count(this=exp.Star()) if is_star else exp.Count(this=value)
     if measure.agg == "count_distinct":
         return exp.Count(this=exp.Distinct(expressions=[value]))
     func = {"sum": exp.Sum, "avg": exp.Avg, "min": exp.Min, "max": exp.Max}[measure.agg]
+    if exact and measure.agg == "sum":
+        return exp.cast(func(this=value), exp.DataType.build(MONEY_RESULT))
     return cast(exp.Expression, func(this=value))
 
 

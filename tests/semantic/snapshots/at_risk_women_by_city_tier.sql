@@ -15,7 +15,7 @@ WITH agg_users AS (
 ), agg_user_profile AS (
   SELECT
     users.city_tier AS city_tier,
-    AVG(user_profile.predicted_clv) AS predicted_clv
+    AVG(CAST(user_profile.predicted_clv AS DECIMAL(38, 6))) AS predicted_clv
   FROM user_profile
   LEFT JOIN users
     ON user_profile.user_id = users.user_id
@@ -70,7 +70,7 @@ WITH agg_users AS (
 ), agg_user_profile AS (
   SELECT
     users.city_tier AS city_tier,
-    AVG(user_profile.predicted_clv) AS predicted_clv
+    AVG(CAST(user_profile.predicted_clv AS DECIMAL(38, 6))) AS predicted_clv
   FROM user_profile
   LEFT JOIN users
     ON user_profile.user_id = users.user_id
@@ -125,7 +125,7 @@ WITH agg_users AS (
 ), agg_user_profile AS (
   SELECT
     users.city_tier AS city_tier,
-    AVG(user_profile.predicted_clv) AS predicted_clv
+    AVG(CAST(user_profile.predicted_clv AS DECIMAL(38, 6))) AS predicted_clv
   FROM user_profile
   LEFT JOIN users
     ON user_profile.user_id = users.user_id
@@ -174,7 +174,7 @@ WITH agg_users AS (
 ), agg_user_profile AS (
   SELECT
     users.city_tier AS city_tier,
-    AVG(user_profile.predicted_clv) AS predicted_clv
+    AVG(CAST(user_profile.predicted_clv AS DECIMAL(38, 6))) AS predicted_clv
   FROM user_profile
   LEFT JOIN users
     ON user_profile.user_id = users.user_id

@@ -22,9 +22,9 @@ WITH agg_order_lines AS (
     COUNT(
       DISTINCT CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.user_id END
     ) AS buyer_count,
-    SUM(
-      CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END
-    ) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
     COUNT(
       DISTINCT CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.order_id END
     ) AS order_count
@@ -126,9 +126,9 @@ WITH agg_order_lines AS (
     COUNT(
       DISTINCT CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.user_id END
     ) AS buyer_count,
-    SUM(
-      CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END
-    ) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
     COUNT(
       DISTINCT CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.order_id END
     ) AS order_count
@@ -230,9 +230,9 @@ WITH agg_order_lines AS (
     COUNT(
       DISTINCT CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.user_id END
     ) AS buyer_count,
-    SUM(
-      CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END
-    ) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
     COUNT(
       DISTINCT CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.order_id END
     ) AS order_count
@@ -334,9 +334,9 @@ WITH agg_order_lines AS (
     COUNT(
       DISTINCT CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.user_id END
     ) AS buyer_count,
-    SUM(
-      CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END
-    ) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
     COUNT(
       DISTINCT CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.order_id END
     ) AS order_count

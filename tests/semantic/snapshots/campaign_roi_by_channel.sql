@@ -2,7 +2,7 @@
 WITH agg_campaign_orders AS (
   SELECT
     campaign_orders.channel AS channel,
-    SUM(campaign_orders.attributed_amount) AS campaign_revenue
+    CAST(SUM(CAST(campaign_orders.attributed_amount AS DECIMAL(38, 6))) AS DECIMAL(38, 2)) AS campaign_revenue
   FROM (
     SELECT
       t.campaign_id,
@@ -29,7 +29,7 @@ WITH agg_campaign_orders AS (
 ), agg_campaigns AS (
   SELECT
     campaigns.channel AS channel,
-    SUM(campaigns.spend) AS spend
+    CAST(SUM(CAST(campaigns.spend AS DECIMAL(38, 6))) AS DECIMAL(38, 2)) AS spend
   FROM campaigns
   GROUP BY
     campaigns.channel
@@ -60,7 +60,7 @@ ORDER BY
 WITH agg_campaign_orders AS (
   SELECT
     campaign_orders.channel AS channel,
-    SUM(campaign_orders.attributed_amount) AS campaign_revenue
+    CAST(SUM(CAST(campaign_orders.attributed_amount AS DECIMAL(38, 6))) AS DECIMAL(38, 2)) AS campaign_revenue
   FROM (
     SELECT
       t.campaign_id,
@@ -87,7 +87,7 @@ WITH agg_campaign_orders AS (
 ), agg_campaigns AS (
   SELECT
     campaigns.channel AS channel,
-    SUM(campaigns.spend) AS spend
+    CAST(SUM(CAST(campaigns.spend AS DECIMAL(38, 6))) AS DECIMAL(38, 2)) AS spend
   FROM campaigns
   GROUP BY
     campaigns.channel
@@ -118,7 +118,7 @@ ORDER BY
 WITH agg_campaign_orders AS (
   SELECT
     campaign_orders.channel AS channel,
-    SUM(campaign_orders.attributed_amount) AS campaign_revenue
+    CAST(SUM(CAST(campaign_orders.attributed_amount AS DECIMAL(38, 6))) AS DECIMAL(38, 2)) AS campaign_revenue
   FROM (
     SELECT
       t.campaign_id,
@@ -145,7 +145,7 @@ WITH agg_campaign_orders AS (
 ), agg_campaigns AS (
   SELECT
     campaigns.channel AS channel,
-    SUM(campaigns.spend) AS spend
+    CAST(SUM(CAST(campaigns.spend AS DECIMAL(38, 6))) AS DECIMAL(38, 2)) AS spend
   FROM campaigns
   GROUP BY
     campaigns.channel
@@ -176,7 +176,7 @@ ORDER BY
 WITH agg_campaign_orders AS (
   SELECT
     campaign_orders.channel AS channel,
-    SUM(campaign_orders.attributed_amount) AS campaign_revenue
+    CAST(SUM(CAST(campaign_orders.attributed_amount AS DECIMAL(38, 6))) AS DECIMAL(38, 2)) AS campaign_revenue
   FROM (
     SELECT
       t.campaign_id,
@@ -203,7 +203,7 @@ WITH agg_campaign_orders AS (
 ), agg_campaigns AS (
   SELECT
     campaigns.channel AS channel,
-    SUM(campaigns.spend) AS spend
+    CAST(SUM(CAST(campaigns.spend AS DECIMAL(38, 6))) AS DECIMAL(38, 2)) AS spend
   FROM campaigns
   GROUP BY
     campaigns.channel

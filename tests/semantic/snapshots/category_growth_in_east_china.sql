@@ -2,9 +2,9 @@
 WITH cur_agg_order_lines AS (
   SELECT
     products.category AS category,
-    SUM(
-      CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END
-    ) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM (
     SELECT
       o.order_id,
@@ -59,9 +59,9 @@ WITH cur_agg_order_lines AS (
 ), prev_agg_order_lines AS (
   SELECT
     products.category AS category,
-    SUM(
-      CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END
-    ) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM (
     SELECT
       o.order_id,
@@ -150,9 +150,9 @@ LIMIT 10
 WITH cur_agg_order_lines AS (
   SELECT
     products.category AS category,
-    SUM(
-      CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END
-    ) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM (
     SELECT
       o.order_id,
@@ -207,9 +207,9 @@ WITH cur_agg_order_lines AS (
 ), prev_agg_order_lines AS (
   SELECT
     products.category AS category,
-    SUM(
-      CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END
-    ) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM (
     SELECT
       o.order_id,
@@ -298,9 +298,9 @@ LIMIT 10
 WITH cur_agg_order_lines AS (
   SELECT
     products.category AS category,
-    SUM(
-      CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END
-    ) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM (
     SELECT
       o.order_id,
@@ -355,9 +355,9 @@ WITH cur_agg_order_lines AS (
 ), prev_agg_order_lines AS (
   SELECT
     products.category AS category,
-    SUM(
-      CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END
-    ) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM (
     SELECT
       o.order_id,
@@ -446,9 +446,9 @@ LIMIT 10
 WITH cur_agg_order_lines AS (
   SELECT
     products.category AS category,
-    SUM(
-      CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END
-    ) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM (
     SELECT
       o.order_id,
@@ -503,9 +503,9 @@ WITH cur_agg_order_lines AS (
 ), prev_agg_order_lines AS (
   SELECT
     products.category AS category,
-    SUM(
-      CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END
-    ) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN order_lines.status <> 'cancelled' THEN order_lines.allocated_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM (
     SELECT
       o.order_id,

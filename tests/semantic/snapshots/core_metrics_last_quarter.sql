@@ -1,8 +1,12 @@
 -- dialect: duckdb
 WITH agg_orders AS (
   SELECT
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv,
-    SUM(CASE WHEN orders.status = 'completed' THEN orders.pay_amount END) AS net_sales,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status = 'completed' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS net_sales,
     COUNT(CASE WHEN orders.status <> 'cancelled' THEN 1 END) AS order_count,
     COUNT(DISTINCT CASE WHEN orders.status <> 'cancelled' THEN orders.user_id END) AS buyer_count,
     COUNT(CASE WHEN orders.status IN ('returned', 'refunded') THEN 1 END) AS returned_orders,
@@ -45,8 +49,12 @@ ORDER BY
 -- dialect: postgres
 WITH agg_orders AS (
   SELECT
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv,
-    SUM(CASE WHEN orders.status = 'completed' THEN orders.pay_amount END) AS net_sales,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status = 'completed' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS net_sales,
     COUNT(CASE WHEN orders.status <> 'cancelled' THEN 1 END) AS order_count,
     COUNT(DISTINCT CASE WHEN orders.status <> 'cancelled' THEN orders.user_id END) AS buyer_count,
     COUNT(CASE WHEN orders.status IN ('returned', 'refunded') THEN 1 END) AS returned_orders,
@@ -89,8 +97,12 @@ ORDER BY
 -- dialect: trino
 WITH agg_orders AS (
   SELECT
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv,
-    SUM(CASE WHEN orders.status = 'completed' THEN orders.pay_amount END) AS net_sales,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status = 'completed' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS net_sales,
     COUNT(CASE WHEN orders.status <> 'cancelled' THEN 1 END) AS order_count,
     COUNT(DISTINCT CASE WHEN orders.status <> 'cancelled' THEN orders.user_id END) AS buyer_count,
     COUNT(CASE WHEN orders.status IN ('returned', 'refunded') THEN 1 END) AS returned_orders,
@@ -133,8 +145,12 @@ ORDER BY
 -- dialect: spark
 WITH agg_orders AS (
   SELECT
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv,
-    SUM(CASE WHEN orders.status = 'completed' THEN orders.pay_amount END) AS net_sales,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status = 'completed' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS net_sales,
     COUNT(CASE WHEN orders.status <> 'cancelled' THEN 1 END) AS order_count,
     COUNT(DISTINCT CASE WHEN orders.status <> 'cancelled' THEN orders.user_id END) AS buyer_count,
     COUNT(CASE WHEN orders.status IN ('returned', 'refunded') THEN 1 END) AS returned_orders,

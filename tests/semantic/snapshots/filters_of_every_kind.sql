@@ -2,7 +2,9 @@
 WITH agg_orders AS (
   SELECT
     orders.device AS device,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM orders
   LEFT JOIN users
     ON orders.user_id = users.user_id
@@ -30,7 +32,9 @@ ORDER BY
 WITH agg_orders AS (
   SELECT
     orders.device AS device,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM orders
   LEFT JOIN users
     ON orders.user_id = users.user_id
@@ -58,7 +62,9 @@ ORDER BY
 WITH agg_orders AS (
   SELECT
     orders.device AS device,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM orders
   LEFT JOIN users
     ON orders.user_id = users.user_id
@@ -86,7 +92,9 @@ ORDER BY
 WITH agg_orders AS (
   SELECT
     orders.device AS device,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM orders
   LEFT JOIN users
     ON orders.user_id = users.user_id

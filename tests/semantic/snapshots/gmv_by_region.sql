@@ -2,7 +2,9 @@
 WITH agg_orders AS (
   SELECT
     users.region AS region,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM orders
   LEFT JOIN users
     ON orders.user_id = users.user_id
@@ -23,7 +25,9 @@ ORDER BY
 WITH agg_orders AS (
   SELECT
     users.region AS region,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM orders
   LEFT JOIN users
     ON orders.user_id = users.user_id
@@ -44,7 +48,9 @@ ORDER BY
 WITH agg_orders AS (
   SELECT
     users.region AS region,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM orders
   LEFT JOIN users
     ON orders.user_id = users.user_id
@@ -65,7 +71,9 @@ ORDER BY
 WITH agg_orders AS (
   SELECT
     users.region AS region,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM orders
   LEFT JOIN users
     ON orders.user_id = users.user_id

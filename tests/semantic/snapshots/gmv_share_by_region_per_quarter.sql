@@ -3,7 +3,9 @@ WITH agg_orders AS (
   SELECT
     CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE) AS quarter,
     users.region AS region,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM orders
   LEFT JOIN users
     ON orders.user_id = users.user_id
@@ -40,7 +42,9 @@ WITH agg_orders AS (
   SELECT
     CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE) AS quarter,
     users.region AS region,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM orders
   LEFT JOIN users
     ON orders.user_id = users.user_id
@@ -77,7 +81,9 @@ WITH agg_orders AS (
   SELECT
     CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE) AS quarter,
     users.region AS region,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM orders
   LEFT JOIN users
     ON orders.user_id = users.user_id
@@ -114,7 +120,9 @@ WITH agg_orders AS (
   SELECT
     CAST(DATE_TRUNC('QUARTER', CAST(orders.order_ts AS DATE)) AS DATE) AS quarter,
     users.region AS region,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv
   FROM orders
   LEFT JOIN users
     ON orders.user_id = users.user_id

@@ -2,7 +2,9 @@
 WITH cur_agg_orders AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(orders.order_ts AS DATE)) AS DATE) AS month,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
     COUNT(CASE WHEN orders.status <> 'cancelled' THEN 1 END) AS order_count
   FROM orders
   WHERE
@@ -18,7 +20,9 @@ WITH cur_agg_orders AS (
 ), prev_agg_orders AS (
   SELECT
     CAST(CAST(DATE_TRUNC('MONTH', CAST(orders.order_ts AS DATE)) AS DATE) + INTERVAL '1' YEAR AS DATE) AS month,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
     COUNT(CASE WHEN orders.status <> 'cancelled' THEN 1 END) AS order_count
   FROM orders
   WHERE
@@ -74,7 +78,9 @@ ORDER BY
 WITH cur_agg_orders AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(orders.order_ts AS DATE)) AS DATE) AS month,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
     COUNT(CASE WHEN orders.status <> 'cancelled' THEN 1 END) AS order_count
   FROM orders
   WHERE
@@ -90,7 +96,9 @@ WITH cur_agg_orders AS (
 ), prev_agg_orders AS (
   SELECT
     CAST(CAST(DATE_TRUNC('MONTH', CAST(orders.order_ts AS DATE)) AS DATE) + INTERVAL '1 YEAR' AS DATE) AS month,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
     COUNT(CASE WHEN orders.status <> 'cancelled' THEN 1 END) AS order_count
   FROM orders
   WHERE
@@ -146,7 +154,9 @@ ORDER BY
 WITH cur_agg_orders AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(orders.order_ts AS DATE)) AS DATE) AS month,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
     COUNT(CASE WHEN orders.status <> 'cancelled' THEN 1 END) AS order_count
   FROM orders
   WHERE
@@ -162,7 +172,9 @@ WITH cur_agg_orders AS (
 ), prev_agg_orders AS (
   SELECT
     CAST(CAST(DATE_TRUNC('MONTH', CAST(orders.order_ts AS DATE)) AS DATE) + INTERVAL '1' YEAR AS DATE) AS month,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
     COUNT(CASE WHEN orders.status <> 'cancelled' THEN 1 END) AS order_count
   FROM orders
   WHERE
@@ -218,7 +230,9 @@ ORDER BY
 WITH cur_agg_orders AS (
   SELECT
     CAST(DATE_TRUNC('MONTH', CAST(orders.order_ts AS DATE)) AS DATE) AS month,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
     COUNT(CASE WHEN orders.status <> 'cancelled' THEN 1 END) AS order_count
   FROM orders
   WHERE
@@ -234,7 +248,9 @@ WITH cur_agg_orders AS (
 ), prev_agg_orders AS (
   SELECT
     CAST(CAST(DATE_TRUNC('MONTH', CAST(orders.order_ts AS DATE)) AS DATE) + INTERVAL '1' YEAR AS DATE) AS month,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
     COUNT(CASE WHEN orders.status <> 'cancelled' THEN 1 END) AS order_count
   FROM orders
   WHERE

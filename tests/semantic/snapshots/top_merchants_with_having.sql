@@ -2,7 +2,9 @@
 WITH agg_orders AS (
   SELECT
     merchants.merchant_name AS merchant_name,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
     COUNT(CASE WHEN orders.status <> 'cancelled' THEN 1 END) AS order_count
   FROM orders
   LEFT JOIN merchants
@@ -28,7 +30,9 @@ LIMIT 3
 WITH agg_orders AS (
   SELECT
     merchants.merchant_name AS merchant_name,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
     COUNT(CASE WHEN orders.status <> 'cancelled' THEN 1 END) AS order_count
   FROM orders
   LEFT JOIN merchants
@@ -54,7 +58,9 @@ LIMIT 3
 WITH agg_orders AS (
   SELECT
     merchants.merchant_name AS merchant_name,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
     COUNT(CASE WHEN orders.status <> 'cancelled' THEN 1 END) AS order_count
   FROM orders
   LEFT JOIN merchants
@@ -80,7 +86,9 @@ LIMIT 3
 WITH agg_orders AS (
   SELECT
     merchants.merchant_name AS merchant_name,
-    SUM(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END) AS gmv,
+    CAST(SUM(
+      CAST(CASE WHEN orders.status <> 'cancelled' THEN orders.pay_amount END AS DECIMAL(38, 6))
+    ) AS DECIMAL(38, 2)) AS gmv,
     COUNT(CASE WHEN orders.status <> 'cancelled' THEN 1 END) AS order_count
   FROM orders
   LEFT JOIN merchants
