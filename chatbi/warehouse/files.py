@@ -28,6 +28,8 @@ except ImportError:  # pragma: no cover - Windows: an open file cannot be delete
 
 #: temp files of a warehouse older than this (and not in use) are removed by the next writer
 STALE_AFTER_S = 3600.0
+#: a writer's files whose lock file is this old and not held are removed at once (writer gone)
+LOCK_GRACE_S = 5.0
 log = logging.getLogger(__name__)
 
 
@@ -151,9 +153,11 @@ def _newest_mtime(path: Path) -> float:
 def sweep_stale_temps(db_path: Path, *, older_than_s: float = STALE_AFTER_S,
                       now: float | None = None) -> list[Path]:
     """Remove what killed writers of ``db_path`` left beside it: temp copies, their WAL, lock
-    file and spill folder, when every piece is older than ``older_than_s`` seconds and no
-    live process holds the writer's lock or the temp database open. Returns what was removed;
-    never raises (a sweep must not stop a write)."""
+    file and spill folder, when no live process holds the writer's lock or the temp database
+    open, and either the writer's lock file is there unheld (the writer is gone: removed at
+    once, after ``LOCK_GRACE_S``) or every piece is older than ``older_than_s`` seconds (files
+    without a lock file). Returns what was removed; never raises (a sweep must not stop a
+    write)."""
     db_path = Path(db_path)
     pattern = _temp_pattern(db_path.name)
     cutoff = (time.time() if now is None else now) - older_than_s
@@ -166,10 +170,19 @@ def sweep_stale_temps(db_path: Path, *, older_than_s: float = STALE_AFTER_S,
     except OSError:
         return []
     removed: list[Path] = []
+    current = time.time() if now is None else now
     for key, members in groups.items():
         temp = db_path.with_name(f".{db_path.name}.{key}.tmp")
+        lock_file = temp.with_name(temp.name + ".lock")
         try:
-            if any(_newest_mtime(m) > cutoff for m in members) or _in_use(temp):
+            if _in_use(temp):
+                continue
+            # The writer's lock file is there but nobody holds it: the writer is gone (killed),
+            # whatever the age of its files. A few seconds' grace covers a writer between
+            # creating its lock file and locking it.
+            orphaned = (fcntl is not None and lock_file in members
+                        and current - lock_file.lstat().st_mtime >= LOCK_GRACE_S)
+            if not orphaned and any(_newest_mtime(m) > cutoff for m in members):
                 continue
         except OSError:
             continue

@@ -22,6 +22,7 @@ import pytest
 
 from chatbi.answer.pipeline import Pipeline
 from chatbi.sql.executor import Executor
+from chatbi.warehouse.files import LOCK_GRACE_S
 
 from .rows import same_rows
 
@@ -194,10 +195,15 @@ def test_killed_rebuild_leaves_the_warehouse_intact(command: list[str], rebuild_
     assert not warehouse_copy.with_name(warehouse_copy.name + ".wal").exists()
     if not rebuild_after:
         return
-    # the leftovers break nothing: the next rebuild succeeds and the answers are the same
+    # the leftovers break nothing: the next rebuild succeeds and the answers are the same; it
+    # sweeps them (the killed writer's lock is free), however recent (issue 18)
+    locks = [p for p in leftovers if p.name.endswith(".lock")]
+    assert locks, leftovers
+    time.sleep(max(0.0, LOCK_GRACE_S - (time.time() - min(p.stat().st_mtime for p in locks))))
     done = subprocess.run([*CLI, "profiles", "build", "--db", str(warehouse_copy)], env=child_env(),
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
+    assert not [p for p in leftovers if p.exists()], "the next build did not sweep the leftovers"
     rebuilt = pipeline_on(tiny_settings, warehouse_copy)
     try:
         got = answers(rebuilt)

@@ -1,5 +1,5 @@
 """Stale temp files of killed writers are swept by the next ``atomic_replace`` of the same
-warehouse: only when older than the limit and not held by a live writer (real processes,
+warehouse: when their writer is gone (its lock file unheld) or, without a lock file, when older than the limit and not held by a live writer (real processes,
 real DuckDB, SIGKILL)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from chatbi.warehouse.files import STALE_AFTER_S, atomic_replace, sweep_stale_temps
+from chatbi.warehouse.files import LOCK_GRACE_S, STALE_AFTER_S, atomic_replace, sweep_stale_temps
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX locks and signals")
 TWO_HOURS_AGO = time.time() - 2 * 3600
@@ -134,3 +134,33 @@ def test_a_database_held_open_by_another_process_is_kept(tmp_path: Path) -> None
         _kill(holder)
     assert temp in sweep_stale_temps(db)
     assert not temp.exists()
+
+
+def test_a_killed_writers_recent_files_go_once_its_lock_is_free(tmp_path: Path) -> None:
+    """Issue 18: 17 builds killed within the hour left 649 MB. A writer's lock file that nobody
+    holds means the writer is gone, so its files go at the next write whatever their age;
+    a live writer's recent files stay."""
+    db = tmp_path / "warehouse.duckdb"
+    _write(db, 1)
+    child, temp = _start_writer(db)
+    try:
+        soon = time.time() + LOCK_GRACE_S + 1
+        assert sweep_stale_temps(db, now=soon) == []  # alive: kept
+    finally:
+        _kill(child)
+    leftovers = _leftovers(db)
+    assert temp.name in leftovers and temp.name + ".lock" in leftovers
+    assert any(".spill-" in name for name in leftovers)
+    removed = sweep_stale_temps(db, now=time.time() + LOCK_GRACE_S + 1)  # minutes old, not hours
+    assert sorted(p.name for p in removed) == leftovers
+    assert _leftovers(db) == []
+
+
+def test_a_fresh_unheld_lock_file_gets_its_grace(tmp_path: Path) -> None:
+    """A writer between creating its lock file and locking it is not swept."""
+    db = tmp_path / "warehouse.duckdb"
+    lock = tmp_path / ".warehouse.duckdb.0123abcd.tmp.lock"
+    lock.write_bytes(b"")
+    assert sweep_stale_temps(db) == []
+    assert lock.exists()
+    assert sweep_stale_temps(db, now=time.time() + LOCK_GRACE_S + 1) == [lock]
