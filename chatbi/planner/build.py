@@ -365,7 +365,7 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         order_by = [OrderBy(field=metrics[0], descending=True)]
     if ranked and (dims or grain):
         limit = u.top_n
-        if limit is None and entity_dims and not u.list_request:
+        if limit is None and entity_dims and not u.list_request and not u.which:  # "which … highest": the whole ranking
             limit = _DEFAULT_ENTITY_LIMIT
             notes.append(messages.text("note_default_limit", lang, n=str(limit)))
     if u.share and not dims and not grain:
@@ -386,9 +386,6 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
     )
     if u.qualifiers:  # 竞争对手的销售额 / GMV of vintage bags: never answer for everything instead
         return unknown_qualifier_plan(env, u, metrics[0])
-    unknown = re.findall(r"[\u4e00-\u9fff]{2,}|[a-z]{4,}", u.residue)
-    if unknown:
-        notes.append(messages.text("note_unrecognised", lang, term=messages.join(unknown[:3], lang)))
     if time_range is None and not notes_mention_time(notes):
         notes.append(messages.text("note_all_time", lang))
     return Plan(

@@ -213,6 +213,8 @@ def _readings(u: Understanding, layer: SemanticLayer) -> tuple[Reading, ...]:
             readings.append(Reading(text, role, meaning))
     for typed, name in u.fuzzy_terms:
         readings.append(Reading(typed, "near_match", name))
+    for typed, full in u.shorthand:
+        readings.append(Reading(typed, "shorthand", full))
     return tuple(readings)
 
 

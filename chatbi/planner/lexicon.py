@@ -188,8 +188,11 @@ class Lexicon:
                     stripped = text[: -len(suffix)] if text.endswith(suffix) else ""
                     if len(stripped) >= 2 and not self._is_weak(stripped):
                         self._add(stripped, entry)
-        for _, dim in self.layer.all_dimensions():  # words for raw values (1 → 一线)
+        for _, dim in self.layer.all_dimensions():  # words for raw values (1 → 一线, 华东 → East China)
+            labels = {**(getattr(dim, "value_labels_en", None) or {})}
             for raw, words in (getattr(dim, "value_labels", None) or {}).items():
+                labels[raw] = f"{words}/{labels[raw]}" if raw in labels else words
+            for raw, words in labels.items():
                 known = [v for d, v in by_text.get(normalize(str(raw)), []) if d == dim.name]
                 entry = Entry("value", dim.name, known[0] if known else raw, dim.type == "tag", rank=2)
                 for word in re.split(r"[/|]", str(words)):

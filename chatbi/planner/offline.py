@@ -36,10 +36,11 @@ from chatbi.planner.build import (
 )
 from chatbi.planner.compat import Compatibility
 from chatbi.planner.context import Conversation
-from chatbi.planner.interpretation import interpret
 from chatbi.planner.followup import apply_followup, is_followup, looks_like_followup
+from chatbi.planner.interpretation import interpret
 from chatbi.planner.lexicon import Lexicon
 from chatbi.planner.numbers import to_int
+from chatbi.planner.shorthand import expand_shorthand
 from chatbi.planner.text import language_of, normalize
 from chatbi.planner.time_parser import latest_complete_month
 from chatbi.planner.types import Cohort, CopyRequest, Plan, WhyRequest
@@ -76,7 +77,9 @@ class OfflinePlanner:
         previous = conversation.last_answerable() if conversation is not None else None
         plan = self._refusal_or_empty(question)
         if plan is None:
-            u = understand(question[:_MAX_QUESTION], as_of, self.lexicon)
+            text, shorthand = expand_shorthand(question[:_MAX_QUESTION])
+            u = understand(text, as_of, self.lexicon)
+            u.shorthand = shorthand
             plan, read = self._plan(u, as_of, conversation)
             plan = replace(plan, interpretation=interpret(plan, self.layer, understanding=read, previous=previous))
         if conversation is not None:
@@ -89,7 +92,7 @@ class OfflinePlanner:
         region?) rather than a complete question of its own?"""
         if self._refusal_or_empty(question) is not None:
             return False
-        return looks_like_followup(understand(question[:_MAX_QUESTION], as_of, self.lexicon))
+        return looks_like_followup(understand(expand_shorthand(question[:_MAX_QUESTION])[0], as_of, self.lexicon))
 
     # ------------------------------------------------------------------ routing
     def _refusal_or_empty(self, question: str) -> Plan | None:
@@ -170,6 +173,7 @@ class OfflinePlanner:
         if all(near):
             again = understand(_substitute(u.question, near), as_of, self.lexicon)  # type: ignore[arg-type]
             if not again.unknowns and not_in_data(self.layer, again.residual) is None:
+                again.shorthand = u.shorthand
                 again.fuzzy_terms.extend((m.unknown.text, m.surface) for m in near if m is not None)
                 return again
         unresolved = [x.text for x, m in zip(u.unknowns, near, strict=True) if m is None] or [x.text for x in u.unknowns]
@@ -188,9 +192,10 @@ class OfflinePlanner:
             return True
         if not u.definition_weak or not u.metrics or u.mine:
             return False  # "what is our campaign ROI" asks for our number, not the definition
-        plain = not (u.values or u.group_dims or u.time or u.order or u.top_n or u.trend or u.grain or u.share or u.entity)
-        if u.language == "en" and not re.match(r"^\s*what(?:'s| is| are)\b", u.norm):
-            return False
+        plain = not (u.values or u.extra_filters or u.group_dims or u.time or u.order or u.top_n or u.trend
+                     or u.grain or u.share or u.entity)
+        if u.language == "en":
+            return False  # "what is the average rating?" asks for the number; "how is X defined" is strong
         return plain
 
     # ------------------------------------------------------------------ intents

@@ -374,6 +374,7 @@ _RULES: list[tuple[str, _Resolver]] = [
     (r"(?<![\d\-/.])(?P<y>(?:19|20)\d{2})\s*-?\s*q(?P<q>[1-4])\b(?P<qo>)", _r_en_quarter),
     (rf"\bq(?P<q>[1-4])\b(?P<qo>){_EN_YEAR_Q}", _r_en_quarter),
     (rf"\b(?:the\s+)?(?P<qo>first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter\b(?P<q>){_EN_YEAR_Q}", _r_en_quarter),
+    (r"\b(?P<h3>h[12])\s*(?:of\s+|in\s+)?(?P<y3>(?:19|20)\d{2})\b", lambda m, a: _r_en_half_any(m, a)),
     (rf"\b(?:the\s+)?(?P<h>first|second|1st|2nd)\s+half\b{_EN_YEAR_Q}|\b(?P<y2>(?:19|20)\d{{2}})\s*(?P<h2>h[12])\b", lambda m, a: _r_en_half_any(m, a)),
     (rf"\b(?P<mname>{_EN_MONTH_ALT})\.?,?\s+(?:of\s+)?(?:(?P<y>(?:19|20)\d{{2}})|(?P<ery>this year|last year))\b", _r_en_month),
     (rf"\b(?:in|during|for|since|of)\s+(?P<mname>{_EN_MONTH_ALT})\b(?P<y>)(?P<ery>)", _r_en_month),
@@ -389,7 +390,10 @@ def _r_rolling_word(m: re.Match[str], as_of: date) -> _Resolved | None:
 
 
 def _r_en_half_any(m: re.Match[str], as_of: date) -> _Resolved | None:
-    if m["h2"]:
+    groups = m.groupdict()
+    if groups.get("h3"):
+        return (*periods.half_of_year(int(m["y3"]), 1 if m["h3"] == "h1" else 2), None)
+    if groups.get("h2"):
         year = int(m["y2"])
         return (*periods.half_of_year(year, 1 if m["h2"] == "h1" else 2), None)
     return _r_en_half(m, as_of)

@@ -17,9 +17,9 @@ from chatbi.planner.lexicon import Entry, Lexicon, Match
 from chatbi.planner.merchant_refs import find_merchant_refs
 from chatbi.planner.numbers import to_int
 from chatbi.planner.text import language_of, mask_spans, normalize
-from chatbi.planner.unknown import find_unknowns
 from chatbi.planner.time_parser import parse_time
 from chatbi.planner.types import TimeParse
+from chatbi.planner.unknown import find_unknowns
 from chatbi.semantic.query import Filter, Grain, MetricFilter
 
 _STOP = re.compile(
@@ -41,7 +41,7 @@ _WHICH_GRAIN: list[tuple[re.Pattern[str], Grain]] = [
 ]
 _GROUP_MARK = re.compile(r"(?:按照?|各|每个|每一个|每家|分|\bby\b|\bper\b|\beach\b|\bacross\b|\bevery\b|哪个|哪些|哪家|\bwhich\b)\s*$", re.ASCII)
 _ENTITY_BEFORE = re.compile(
-    r"(?:哪些|哪个|哪家|哪几家|哪几个|各|每个|每家|按|列出|列一下|\d+\s*(?:个|家|名|位)|[一二两三四五六七八九十百]+\s*(?:个|家|名|位)|最[高低多少大小好差快慢]的?|排名前\d*|"
+    r"(?:哪些|哪个|哪家|哪几家|哪几个|各|每个|每家|按|列出|列一下|(?:前|后|倒数)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个|家|名|位)?|\d+\s*(?:个|家|名|位)|[一二两三四五六七八九十百]+\s*(?:个|家|名|位)|最[高低多少大小好差快慢]的?|排名前\d*|"
     r"\bwhich\b|\bby\b|\bper\b|\beach\b|\blist(?: the| all)?\b|\bshow(?: me)?(?: the| all)?\b|\btop\s*\d*\b|\bbottom\s*\d*\b)\s*的?\s*$",
     re.ASCII,
 )
@@ -113,6 +113,7 @@ class Understanding:
     residue: str = ""  # meaningful characters nobody recognised
     masked: str = ""  # the question with every recognised, intent and stop word blanked (positions kept)
     unknowns: list = field(default_factory=list)  # chatbi.planner.unknown.Unknown: words nobody claimed
+    shorthand: list[tuple[str, str]] = field(default_factory=list)  # (typed, written out): yr → year
     metric_spans: list[tuple[int, int]] = field(default_factory=list)  # where metric words were said
     qualifiers: list[str] = field(default_factory=list)  # unrecognised words qualifying a metric (竞争对手的GMV)
     notes: list[str] = field(default_factory=list)
@@ -336,13 +337,26 @@ def _read_matches(u: Understanding, matches: list[Match], lexicon: Lexicon) -> N
     # "users", "merchants", "用户": a metric only when nothing else is measured
     for match, entity in entity_metrics:
         u.entity_metric_spans.append((match.start, match.end))
-        if u.metrics:
+        if u.metrics and not _joined_to_metric(u, match):
             continue
         for entry in match.of_kind("metric"):
             if entry.name not in u.metrics:
                 u.metrics.append(entry.name)
                 u.entity_metrics.append(entry.name)
         u.entity = u.entity or entity  # type: ignore[assignment]
+
+
+_CONJUNCTION = re.compile(r"^[\s,;，、；]*(?:和|与|及|以及|还有|跟|加上|\band\b|\bplus\b|&)?[\s,;，、；]*$", re.ASCII)
+
+
+def _joined_to_metric(u: Understanding, match: Match) -> bool:
+    """"orders and buyers" / 订单数和买家数: an entity word listed beside a metric is a
+    metric too (two asks in one), not the entity the metric is about."""
+    for start, end in u.metric_spans:
+        gap = u.norm[end : match.start] if end <= match.start else u.norm[match.end : start]
+        if gap.strip() and _CONJUNCTION.match(gap):
+            return True
+    return False
 
 
 def _predicted_audience(u: Understanding, audience: list[predicted.PredictedHit]) -> None:

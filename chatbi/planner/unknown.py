@@ -96,7 +96,7 @@ def find_unknowns(u: Understanding, masked: str) -> list[Unknown]:
                 found.append(Unknown(u.question[start:end], start, end))
     for word in _EN_WORD.finditer(masked):
         text = word[0].strip("'-")
-        if len(text) < 3 or text in english or text.rstrip("s") in english:
+        if len(text) < 2 or text in english or text.rstrip("s") in english:
             continue
         found.append(Unknown(u.question[word.start() : word.end()], word.start(), word.end()))
     return sorted(found, key=lambda x: x.start)
@@ -153,6 +153,8 @@ class NearMatcher:
                 self._zh.setdefault(len(surface), []).append((surface, key))
             elif surface.isascii() and len(surface) >= 4:
                 self._en.append(surface)
+                self._en.extend(w for w in surface.split() if len(w) >= 4 and w != surface)  # inventry → inventory
+        self._en = sorted(set(self._en))
 
     def resolve(self, unknown: Unknown) -> NearMatch | None:
         """The one surface this word is a typo or homophone of, or None when there is no
@@ -188,13 +190,15 @@ class NearMatcher:
         return self._pick(unknown, best)
 
     def _resolve_en(self, unknown: Unknown, word: str) -> NearMatch | None:
-        from rapidfuzz import fuzz, process
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
 
         assert self._en is not None
         if len(word) < 4:
             return None
-        hits = process.extract(word, self._en, scorer=fuzz.ratio, score_cutoff=85, limit=3)
-        return self._pick(unknown, [(score / 100, surface) for surface, score, _ in hits])
+        most = 1 if len(word) <= 6 else 2  # one slip (a swap, a missing or extra letter) per short word
+        hits = process.extract(word, self._en, scorer=OSA.distance, score_cutoff=most, limit=5)
+        return self._pick(unknown, [(1 - distance / len(word), surface) for surface, distance, _ in hits])
 
     def _pick(self, unknown: Unknown, scored: list[tuple[float, str]]) -> NearMatch | None:
         if not scored:
@@ -205,11 +209,12 @@ class NearMatcher:
         if len(meanings) != 1:
             return None  # two different things are equally close: ask, don't guess
         surface = scored[0][1]
-        kind = self.lexicon.entries(surface)[0].kind
-        return NearMatch(unknown, surface, kind)
+        entries = self.lexicon.entries(surface)
+        return NearMatch(unknown, surface, entries[0].kind if entries else "word")
 
     def _meaning(self, surface: str) -> tuple[tuple[str, str, str], ...]:
-        return tuple(sorted((e.kind, e.name, str(e.value)) for e in self.lexicon.entries(surface)))
+        meaning = tuple(sorted((e.kind, e.name, str(e.value)) for e in self.lexicon.entries(surface)))
+        return meaning or (("word", surface, ""),)
 
     def closest(self, text: str, layer: SemanticLayer, language: str, limit: int = 3) -> list[tuple[str, str, str]]:
         """(kind, name, label) of the metrics and dimensions closest to ``text``, for a

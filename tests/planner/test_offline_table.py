@@ -121,7 +121,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("复购率怎么算", E(intent="definition", defs=["repurchase_rate"])),
     ("客单价的定义是什么", E(intent="definition", defs=["avg_order_value"])),
     ("how is AOV defined", E(intent="definition", defs=["avg_order_value"], lang="en")),
-    ("What is AOV?", E(intent="definition", defs=["avg_order_value"])),
+    ("What is AOV?", E(intent="query", metrics=["avg_order_value"])),  # issue 16: a value question
     ("what does dispute rate mean", E(intent="definition", defs=["dispute_rate"])),
     ("GMV是什么意思", E(intent="definition", defs=["gmv"])),
     # ---- why

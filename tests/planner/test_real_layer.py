@@ -40,7 +40,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("小程序的订单数", E(filters=[("device", "eq", "mini_program")])),
     ("删除所有订单", E(intent="refuse")),
     ("高价值用户的手机号", E(intent="refuse")),
-    ("利润率是多少", E(intent="clarify", message_has="利润率")),
+    ("利润率是多少", E(intent="refuse", message_has="利润")),  # not in the data: refused with what exists
 ]
 
 

@@ -1,0 +1,160 @@
+"""Every word accounted for (issue 16): unknown words are resolved and stated, asked about,
+or refused when the data does not hold them; the interpretation shows how a question was
+read; follow-ups never leak a failed, refused or clarified turn."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from chatbi.planner.context import Conversation
+from chatbi.planner.offline import OfflinePlanner
+from chatbi.planner.unknown import NearMatcher, Unknown, find_unknowns, not_in_data
+from tests.planner.conftest import AS_OF
+from tests.planner.test_eval_regressions import _demo_values
+
+
+@pytest.fixture(scope="module")
+def demo_planner() -> OfflinePlanner:
+    from chatbi.semantic.loader import load_semantic_layer
+
+    return OfflinePlanner(load_semantic_layer(), _demo_values())
+
+
+# ------------------------------------------------------------------ near matches
+@pytest.mark.parametrize(("question", "dimension", "typed"), [
+    ("上个月各品内的订单量", "category", "品内"),  # n/l merged by sound, one character shared
+    ("各大曲的GMV", "region", "大曲"),  # a homophone
+    ("GMV by categroy last month", "category", "categroy"),  # a typo
+])
+def test_a_near_match_is_used_and_stated(demo_planner: OfflinePlanner, question: str, dimension: str, typed: str) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    assert plan.intent == "query" and plan.query is not None, plan
+    assert dimension in plan.query.dimensions
+    assert any(typed in note for note in plan.notes), plan.notes
+    roles = {r.role for r in plan.interpretation.readings}
+    assert "near_match" in roles
+
+
+# ------------------------------------------------------------------ unknown words
+@pytest.mark.parametrize("question", ["上个月的复够金额是多少", "各省份的 flibbertigibbet", "上个月GMV按鬼畜维度看"])
+def test_an_unknown_word_is_named_in_a_clarifying_question(demo_planner: OfflinePlanner, question: str) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    assert plan.intent == "clarify" and plan.query is None, plan
+    unknown = [r.text for r in plan.interpretation.readings if r.role == "unknown"]
+    assert unknown and all(word in (plan.message or "") for word in unknown[:1]), (plan.message, unknown)
+
+
+def test_filler_is_not_unknown(demo_planner: OfflinePlanner) -> None:
+    for question in ("麻烦帮我看一下上个月各大区的GMV分别是多少，谢谢", "hey can you quickly pull GMV by region for last month please"):
+        plan = demo_planner.plan(question, as_of=AS_OF)
+        assert plan.intent == "query" and plan.query is not None, plan
+        assert plan.query.dimensions == ["region"]
+
+
+# ------------------------------------------------------------------ not in the data
+@pytest.mark.parametrize(("question", "concept"), [
+    ("高价值用户的平均身高是多少", "personal_attributes"),
+    ("what's the average income of our buyers", "personal_attributes"),
+    ("上个月的快递平均送达时长", "logistics"),
+    ("竞争对手上个月的GMV", "other_companies"),
+    ("上个月的利润率", "company_internals"),
+    ("明年的GMV会是多少", "future"),
+    ("what will GMV be next month", "future"),
+])
+def test_a_concept_the_data_does_not_hold_is_refused(demo_planner: OfflinePlanner, question: str, concept: str) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    assert plan.intent == "refuse" and plan.query is None, plan
+    found = not_in_data(demo_planner.layer, question.lower())
+    assert found is not None and found[0].name == concept
+    assert found[1] in (plan.message or "")
+
+
+def test_a_period_after_the_data_is_refused(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("2027年各大区的GMV", as_of=AS_OF)
+    assert plan.intent == "refuse" and "2026-09-30" in (plan.message or "")
+
+
+def test_not_in_data_words_are_not_layer_words(demo_planner: OfflinePlanner) -> None:
+    """A word refused as outside the data must not also be a metric, dimension or value."""
+    lexicon = demo_planner.lexicon
+    clashes = [w for c in demo_planner.layer.not_in_data for w in c.words if lexicon.entries(w)]
+    assert clashes == []
+
+
+def test_unknown_words_keep_their_positions(demo_planner: OfflinePlanner) -> None:
+    from chatbi.planner.understand import understand
+
+    u = understand("上个月鬼畜指数的GMV", date(2026, 9, 30), demo_planner.lexicon)
+    assert [(x.text, x.start, x.end) for x in find_unknowns(u, u.masked)] == [("鬼畜指数", 3, 7)]
+    assert NearMatcher(demo_planner.lexicon).resolve(Unknown("鬼畜指数", 3, 7)) is None
+
+
+# ------------------------------------------------------------------ interpretation
+def test_the_interpretation_names_every_part(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("上个季度华南大区GMV前10的商户", as_of=AS_OF)
+    text = plan.interpretation.text
+    assert text.startswith("我理解为：")
+    for part in ("上个季度", "2026-04-01", "华南", "GMV", "前 10", "商户"):
+        assert part in text, text
+    roles = {r.role for r in plan.interpretation.readings}
+    assert {"time", "value", "metric"} <= roles
+
+
+def test_the_interpretation_says_what_a_followup_kept(demo_planner: OfflinePlanner) -> None:
+    conversation = Conversation()
+    demo_planner.plan("上个月各大区的GMV", as_of=AS_OF, conversation=conversation)
+    plan = demo_planner.plan("换成订单数", as_of=AS_OF, conversation=conversation)
+    assert plan.query is not None and plan.query.metrics == ["order_count"]
+    kept = plan.interpretation.inherited
+    assert "上个月" in kept and "大区" in kept and "GMV" not in kept
+
+
+# ------------------------------------------------------------------ conversations
+def test_an_unknown_metric_in_a_followup_does_not_take_the_previous_one(demo_planner: OfflinePlanner) -> None:
+    conversation = Conversation()
+    demo_planner.plan("上个月GMV", as_of=AS_OF, conversation=conversation)
+    for question in ("那利润呢", "那复够金额呢", "asdf呢"):
+        plan = demo_planner.plan(question, as_of=AS_OF, conversation=conversation)
+        assert plan.intent in ("clarify", "refuse") and plan.query is None, (question, plan)
+
+
+def test_a_clarification_or_refusal_does_not_carry_into_the_next_turn(demo_planner: OfflinePlanner) -> None:
+    conversation = Conversation()
+    demo_planner.plan("上个月各大区的GMV", as_of=AS_OF, conversation=conversation)
+    demo_planner.plan("删除所有订单", as_of=AS_OF, conversation=conversation)
+    plan = demo_planner.plan("按月看", as_of=AS_OF, conversation=conversation)
+    assert plan.intent == "clarify" and not plan.followup, plan
+
+
+def test_a_failed_turn_does_not_carry_into_the_next(demo_planner: OfflinePlanner) -> None:
+    conversation = Conversation()
+    first = demo_planner.plan("上个月各大区的GMV", as_of=AS_OF, conversation=conversation)
+    conversation.mark_last(failed=True)
+    plan = demo_planner.plan("那华南呢", as_of=AS_OF, conversation=conversation)
+    assert not plan.followup
+    assert plan.query is None or plan.query.dimensions != first.query.dimensions or plan.query.time_range is None
+
+
+def test_the_quarter_before_moves_the_period(demo_planner: OfflinePlanner) -> None:
+    conversation = Conversation()
+    demo_planner.plan("今年Q2各品类的GMV", as_of=AS_OF, conversation=conversation)
+    for question, start, end in (("上一个季度呢", "2026-01-01", "2026-03-31"), ("and the quarter before?", "2025-10-01", "2025-12-31")):
+        plan = demo_planner.plan(question, as_of=AS_OF, conversation=conversation)
+        assert plan.query is not None and plan.followup
+        assert (plan.query.time_range.start.isoformat(), plan.query.time_range.end.isoformat()) == (start, end)
+        assert plan.query.dimensions == ["category"]
+
+
+def test_a_new_grain_after_a_top_n_keeps_the_same_entities(demo_planner: OfflinePlanner) -> None:
+    conversation = Conversation()
+    top = demo_planner.plan("top 3 merchants by GMV last quarter", as_of=AS_OF, conversation=conversation)
+    assert top.query is not None and top.query.limit == 3
+    conversation.mark_last(shown_keys=("merchant_id", (11, 12, 13)))
+    plan = demo_planner.plan("by month", as_of=AS_OF, conversation=conversation)
+    assert plan.query is not None and plan.query.grain == "month"
+    assert plan.query.limit is None
+    assert any(f.dimension == "merchant_id" and f.op == "in" and f.value == [11, 12, 13] for f in plan.query.filters)
+    again = demo_planner.plan("top 5 instead", as_of=AS_OF, conversation=conversation)
+    assert again.query is not None and again.query.limit == 5
