@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from chatbi.planner import messages, periods
+from chatbi.planner import intents, messages, periods
 from chatbi.planner.compat import Compatibility
 from chatbi.planner.lexicon import Lexicon
 from chatbi.planner.time_parser import default_range
@@ -368,7 +368,12 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         if limit is None and entity_dims and not u.list_request and not u.which:  # "which … highest": the whole ranking
             limit = _DEFAULT_ENTITY_LIMIT
             notes.append(messages.text("note_default_limit", lang, n=str(limit)))
-    if u.share and not dims and not grain:
+    share_part = share_part_of(u, filters) if u.share and not dims and not grain else None
+    if share_part is not None:  # 沉默用户里男性占几成: the part's rows of a breakdown by its dimension
+        filters = [f for f in filters if f.dimension != share_part.dimension]
+        dims = [share_part.dimension]
+        order_by, limit = [], None
+    elif u.share and not dims and not grain:
         return Plan(intent="clarify", language=lang, message=messages.text("share_needs_dimension", lang))
     time_dimension = u.time_dimension if u.time_dimension and all(env.compat.can_use(m, u.time_dimension) for m in metrics) else None
     query = SemanticQuery(
@@ -381,6 +386,7 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         grain=grain,
         comparison=comparison,
         share_of_total=u.share,
+        share_part=share_part,
         order_by=order_by,
         limit=limit,
     )
@@ -396,6 +402,26 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         entity_list=entity_list,
         notes=tuple(_notes(env, u, notes)),
     )
+
+
+def share_part_of(u: Understanding, filters: list[Filter]) -> Filter | None:
+    """The part in a part-of-whole question: the value said right before the share word in
+    Chinese (沉默用户里「男性」占几成), the last value in English (what share of orders came
+    from 「小红书」); the other values narrow the whole. None without a value to take."""
+    positive = [f for f in filters if f.op in ("eq", "in")]
+    if not positive or not u.values:
+        return None
+    share_word = intents.SHARE.search(u.norm)
+    hits = sorted(u.values, key=lambda h: h.start)
+    if u.language == "zh" and share_word is not None:
+        before = [h for h in hits if h.end <= share_word.start()]
+        hit = before[-1] if before else hits[-1]
+    else:
+        hit = hits[-1]
+    for f in positive:
+        if f.dimension in hit.dims:
+            return f
+    return None
 
 
 def notes_mention_time(notes: list[str]) -> bool:

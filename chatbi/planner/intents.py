@@ -83,7 +83,8 @@ GRAIN_WORDS: list[tuple[re.Pattern[str], Grain]] = [
     (_c(r"按季度|每季度|季度|逐季|分季度|各季度|每个季度|按季|\bquarterly\b|\bby quarter\b|\bper quarter\b|\beach quarter\b"), "quarter"),
     (_c(r"按年|每年|年度|逐年|分年|各年|每一年|\byearly\b|\bannual(?:ly)?\b|\bby year\b|\bper year\b|\beach year\b"), "year"),
 ]
-SHARE = _c(r"占比|份额|比重|构成|占多少|分布占比|百分比|\bshare\b|\bproportion\b|\bpercentage\b|\bbreakdown\b|\bmix\b|\bcomposition\b|\bcontribution\b")
+SHARE = _c(r"占比|份额|比重|构成|占多少|占了多少|占几成|几成|百分之几|多大比例|多少比例|比例|分布占比|百分比|"
+           r"\bshare\b|\bproportion\b|\bpercentage\b|\bpercent of\b|\bwhat\s*%|\bbreakdown\b|\bmix\b|\bcomposition\b|\bcontribution\b")
 GROWTH_UP = _c(
     r"(?:增长|增速|涨幅|上涨|提升|增加|上升|增幅|成长)(?:得)?(?:最快|最多|最大|最高|最猛|前)|骤升|飙升|激增|暴涨|猛增|大涨|"
     r"\bfastest[- ]growing\b|\bgrew (?:the )?(?:most|fastest)\b|\b(?:highest|biggest|largest|fastest|top) (?:growth|increase|gains?|growers?)\b|\bgrowing (?:the )?fastest\b|\bjumped (?:the )?most\b|\bspiked?\b|\bsurged?\b"

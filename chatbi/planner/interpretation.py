@@ -131,6 +131,12 @@ def query_parts(query: SemanticQuery, labels: _Labels) -> list[str]:
                      else ("环比上一期" if zh else "vs previous period"))
     parts.extend(filter_text(f, labels) for f in query.filters)
     measured = ("、" if zh else ", ").join(labels.metric(m) for m in query.metrics)
+    if query.share_part is not None:
+        part = filter_text(query.share_part, labels)
+        parts.append(f"{part} 占{measured}的比例" if zh else f"share of {measured} from {part}")
+        if query.grain:
+            parts.append(_GRAIN["zh" if zh else "en"][query.grain])
+        return parts
     if query.share_of_total:
         measured += " 占比" if zh else " share of total"
     for h in query.having:

@@ -314,6 +314,9 @@ class OfflinePlanner:
             return count_metric(env, "merchant")
         if u.entity and u.entity_grouped:
             return first_metric(env, ["gmv", "order_count"], dims)
+        if u.share and u.values and self._user_dims and all(
+                any(d in self._user_dims for d in v.dims) for v in u.values):  # 沉默用户里男性占几成: people
+            return count_metric(env, "user")
         if u.preference and (u.group_dims or u.which):
             return first_metric(env, ["order_count", "gmv"], dims)
         compared = len({(v.start, v.end) for v in u.values}) >= 2 and u.compare

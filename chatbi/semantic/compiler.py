@@ -458,6 +458,13 @@ class _Compiler:
         return ctes, select
 
     # ---- the whole statement -------------------------------------------------------------
+    def result_columns(self) -> list[str]:
+        """The statement's columns: a share part adds up its dimension's rows."""
+        if self.q.share_part is None:
+            return self.output_columns()
+        keys = [c for c in self.key_columns() if c != self.q.share_part.dimension]
+        return keys + [c for name in self.requested for c in (name, f"{name}_share")]
+
     def output_columns(self) -> list[str]:
         cols = self.key_columns()
         for name in self.requested:
@@ -592,6 +599,30 @@ def money_measures(layer: SemanticLayer) -> frozenset[str]:
     return found  # type: ignore[no-any-return]
 
 
+def _part_of_whole(whole: exp.Select, query: SemanticQuery, layer: SemanticLayer,
+                   columns: list[str]) -> exp.Select:
+    """沉睡用户里男性占几成 / what share of orders came from 小红书: the breakdown's rows of the
+    part, added up — each metric and its share of the whole."""
+    part = query.share_part
+    assert part is not None
+    if not query.share_of_total or part.dimension not in query.dimensions or query.comparison or query.limit:
+        raise CompileError("「占比」的部分必须是按它的维度拆分的占比查询 / a share part needs a share-of-total "
+                           "breakdown by its dimension, without comparison or limit")
+    _, dim = layer.dimension(part.dimension)
+    keys = [c for c in columns if not any(c in (m, f"{m}_share") for m in query.metrics)]  # the other groups
+    select = exp.select(*[exp.column(k, table="whole").as_(k) for k in keys])
+    for name in query.metrics:
+        for column in (name, f"{name}_share"):
+            select = select.select(exp.Sum(this=exp.column(column, table="whole")).as_(column), copy=False)
+    condition = dimension_condition(part, exp.column(part.dimension, table="whole"), dim)
+    select = select.from_(exp.Subquery(this=whole, alias=exp.TableAlias(this=exp.to_identifier("whole"))))
+    select = select.where(condition, copy=False)
+    if keys:
+        select = select.group_by(*[exp.column(k, table="whole") for k in keys], copy=False)
+        select = select.order_by(*[exp.column(k, table="whole") for k in keys], copy=False)
+    return select
+
+
 def compile_query(query: SemanticQuery, layer: SemanticLayer, *, as_of: date,
                   dialect: str = "duckdb") -> CompiledQuery:
     """Compile ``query`` to SQL for ``dialect`` (duckdb, postgres, trino, spark).
@@ -603,10 +634,12 @@ def compile_query(query: SemanticQuery, layer: SemanticLayer, *, as_of: date,
         raise CompileError(f"不支持的 SQL 方言 {dialect} / unsupported dialect {dialect!r}")
     compiler = _Compiler(query, layer, as_of)
     tree, previous = compiler.build()
+    if query.share_part is not None:
+        tree = _part_of_whole(tree, query, layer, compiler.result_columns())
     return CompiledQuery(
         sql=tree.sql(dialect=dialect, pretty=True),
         dialect=dialect,
-        columns=compiler.output_columns(),
+        columns=compiler.result_columns(),
         metrics=list(compiler.requested),
         dimensions=list(compiler.group_dims),
         time_column=compiler.bucket,

@@ -68,6 +68,7 @@ class SemanticQuery(_Frozen):
     grain: Grain | None = None  # set for trends: group the time dimension at this grain
     comparison: ComparisonKind | None = None  # adds base value, comparison value, growth
     share_of_total: bool = False  # adds each row's share of the total
+    share_part: Filter | None = None  # with share_of_total: the part of the whole (rows kept and added up)
     order_by: list[OrderBy] = Field(default_factory=list)
     limit: int | None = Field(default=None, ge=1)
 

@@ -71,6 +71,20 @@ def test_user_counts_and_shares_by_value_tier(run: Runner) -> None:
     assert got == {"高价值": (2, 0.5), "一般": (1, 0.25), "潜力型": (1, 0.25)}
 
 
+def test_a_share_part_adds_up_its_rows_of_the_breakdown(run: Runner) -> None:
+    """沉默用户里男性占几成 / what share of users are 高价值 or 一般: the part's rows of the share
+    breakdown, added up into one row (the whole is the breakdown before the part is kept)."""
+    rows = run(metrics=["user_count"], dimensions=["value_tier"], share_of_total=True,
+               share_part={"dimension": "value_tier", "op": "in", "value": ["高价值", "一般"]})
+    assert rows == [{"user_count": 3, "user_count_share": 0.75}]
+    one = run(metrics=["user_count"], dimensions=["value_tier"], share_of_total=True,
+              share_part={"dimension": "value_tier", "op": "eq", "value": "潜力型"})
+    assert one == [{"user_count": 1, "user_count_share": 0.25}]
+    with pytest.raises(CompileError):
+        run(metrics=["user_count"], dimensions=["value_tier"], share_of_total=True, limit=3,
+            share_part={"dimension": "value_tier", "op": "eq", "value": "潜力型"})
+
+
 def test_tag_dimension_groups_and_filters(run: Runner) -> None:
     rows = run(metrics=["gmv"], dimensions=["user_tag"], time_range=Q3)
     got = {r["user_tag"]: _f(r["gmv"]) for r in rows}

@@ -24,7 +24,8 @@ def test_every_yaml_file_loads_without_problems() -> None:
     assert [str(p) for p in validate_layer(layer, sources)] == []
     loaded_from = {sources.where("model", m.name)[0] for m in layer.models}
     loaded_from |= {sources.where("metric", m.name)[0] for m in layer.metrics}
-    assert loaded_from | {"access.yaml"} == {f.name for f in files}
+    assert loaded_from | {"access.yaml", "95_not_in_data.yaml"} == {f.name for f in files}
+    assert layer.not_in_data, "the concepts outside the data are read"
 
 
 def test_load_is_cached_until_a_file_changes(tmp_path: Path) -> None:
