@@ -18,7 +18,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
@@ -29,15 +29,20 @@ from chatbi.answer.findings import CheckResult, check_finding
 from chatbi.answer.insight_data import RESIDUAL, InsightData, Runner, collect, totals_of, value_text
 from chatbi.answer.insight_decompose import Totals
 from chatbi.answer.insight_plan import (
+    ALERT_WINDOWS_SQL,
+    AlertWindow,
     Cohort,
     InsightError,
     InsightPlan,
+    Periods,
     choose_candidates,
     default_time_range,
     make_periods,
+    match_alert,
     metric_shape,
 )
 from chatbi.answer.insight_text import MetricText, insight_chart, insight_facts, write_insight
+from chatbi.answer.numbers import to_date
 from chatbi.answer.types import Definition
 from chatbi.planner.periods import relative_period
 from chatbi.planner.types import WhyRequest
@@ -182,7 +187,11 @@ def _rank(data: InsightData) -> pd.DataFrame:
         frame = dim.frame.copy()
         frame["dimension_score"] = _dimension_score(frame, change)
         segments = frame[frame["kind"] == "segment"]
-        segments = segments.loc[segments["contribution"].abs().sort_values(ascending=False, kind="stable").index]
+        # Segments that moved with the change first (the finding's drivers), each part by size:
+        # rank 1, the chart's first bar and the finding's main driver are the same segment.
+        against = (pd.to_numeric(segments["contribution"], errors="coerce") * change <= 0) if change else False
+        order = pd.DataFrame({"against": against, "size": -segments["contribution"].abs()}, index=segments.index)
+        segments = segments.loc[order.sort_values(["against", "size"], kind="stable").index]
         parts += [segments, frame[frame["kind"] != "segment"]]
     out = pd.concat(parts, ignore_index=True)
     ranks: list[int | None] = []
@@ -193,10 +202,46 @@ def _rank(data: InsightData) -> pd.DataFrame:
 
 
 def _fallback_windows(default: TimeRange, as_of: date, language: str) -> list[TimeRange]:
-    """When the user gave no time: the default window, then the last full quarter."""
+    """When the user gave no time: the default window, then the month before it and the last
+    full quarter (the series' recent periods; the one that moved most in the claimed direction
+    is explained)."""
+    en = language == "en"
+    windows = [default]
+    before = default.start - timedelta(days=1)
+    windows.append(TimeRange(start=before.replace(day=1), end=before,
+                             label=f"{before.year}-{before.month:02d}" if en else f"{before.year}年{before.month}月"))
     start, end = relative_period("quarter", -1, as_of)
-    quarter = TimeRange(start=start, end=end, label="last quarter" if language == "en" else "上个季度")
-    return [default] if (quarter.start, quarter.end) == (default.start, default.end) else [default, quarter]
+    windows.append(TimeRange(start=start, end=end, label="last quarter" if en else "上个季度"))
+    out: list[TimeRange] = []
+    for window in windows:
+        if all((w.start, w.end) != (window.start, window.end) for w in out):
+            out.append(window)
+    return out
+
+
+def _alert_window(runner: Runner, metric: str, cohort: Cohort, filters: tuple[Filter, ...],
+                  role: Role, language: str) -> AlertWindow | None:
+    """The matching alert's period (guarded like the alert list; None without alerts)."""
+    from chatbi.sql.engines import guard_options
+    from chatbi.sql.guard import guard_sql
+
+    try:
+        guarded = guard_sql(ALERT_WINDOWS_SQL, runner.policy, role, **guard_options(runner.executor))
+        frame = runner.executor.run(guarded.sql, max_rows=200).to_frame()
+    except Exception:  # noqa: BLE001 - no alerts table (profiles not built) or not readable: no alert
+        return None
+    rows = [{k: (to_date(v) if k == "detected_at" else v) for k, v in r.items()} for r in frame.to_dict("records")]
+    return match_alert(rows, metric=metric, cohort=cohort, filters=filters,
+                       merchant_id=role.merchant_id if role.is_merchant else None, language=language)
+
+
+def _alert_note(alert: AlertWindow, language: str) -> str:
+    current, base = alert.current, alert.base
+    if language == "en":
+        return (f"No time was given: the period of alert #{alert.alert_id} is analysed "
+                f"({current.start} to {current.end} vs {base.start} to {base.end}), as in the alert list.")
+    return (f"未指定时间：按异常预警 #{alert.alert_id} 发现变化的时段分析"
+            f"（{current.start} 至 {current.end}，对比 {base.start} 至 {base.end}），与预警列表一致。")
 
 
 def _matches(totals: Totals, direction: str | None) -> bool:
@@ -226,16 +271,19 @@ def _choose_window(plans: list[InsightPlan], runner: Runner, direction: str | No
     return [t for t in tried if t is not best][:1] + [best] if best is not tried[0] else [best]
 
 
-def _skipped_window(plan: InsightPlan, metric: MetricText, direction: str | None, language: str) -> str:
-    """No time was given and the default window did not move as claimed: say so first."""
+def _skipped_window(plan: InsightPlan, metric: MetricText, direction: str | None, language: str,
+                    chosen: InsightPlan | None = None) -> str:
+    """No time was given and the default window did not move as claimed: say so first, and
+    name the period analysed instead (the one that moved most in the claimed direction)."""
     window = plan.periods.current
     when = describe_time(window.start, window.end, window.label, language)
+    instead = chosen.periods.current.label if chosen is not None else None
     if language == "en":
         verb = "fall" if direction == "down" else "rise"
         return (f"No time was given; {metric.label} moved less (or did not {verb}) in {when}, so "
-                "the last full quarter, where it moved most, is analysed. ")
+                f"{instead or 'the period'}, where it moved most, is analysed. ")
     verb = "下降" if direction == "down" else "上升"
-    return f"未指定时间：{when}{metric.label}的{verb}不明显，以下分析{verb}更明显的上个季度。"
+    return f"未指定时间：{when}{metric.label}的{verb}不明显，以下分析{verb}更明显的{instead or '时段'}。"
 
 
 def time_was_given(plan: Any) -> bool:
@@ -278,6 +326,11 @@ def explain_change(why: WhyRequest | SemanticQuery, *, layer: SemanticLayer, pol
     windows = [time_range] if time_given or direction is None else _fallback_windows(time_range, as_of, lang)
     plans = [InsightPlan(shape=shape, periods=make_periods(w, comparison, lang), filters=filters,
                          candidates=candidates, cohort=cohort, skipped=skipped) for w in windows]
+    alert = None if time_given else _alert_window(runner, metric, cohort, filters, role, lang)
+    if alert is not None:  # the alert's own window; a rate against the alert's baseline
+        base = alert.base if shape.kind == "ratio" else make_periods(alert.current, comparison, lang).base
+        plans = [InsightPlan(shape=shape, periods=Periods(current=alert.current, base=base, comparison=comparison),
+                             filters=filters, candidates=candidates, cohort=cohort, skipped=skipped)]
     tried = _choose_window(plans, runner, direction)
     plan, totals, weights = tried[-1]
     periods = plan.periods
@@ -293,7 +346,7 @@ def explain_change(why: WhyRequest | SemanticQuery, *, layer: SemanticLayer, pol
     finding = write_insight(frame, data.totals, text_metric, current=periods.current, base=periods.base,
                             language=lang, scope=scope, direction=direction)
     if len(tried) > 1:
-        finding = _skipped_window(tried[0][0], text_metric, direction, lang) + finding
+        finding = _skipped_window(tried[0][0], text_metric, direction, lang, plan) + finding
         facts = dataclasses.replace(facts, windows=facts.windows + (
             (tried[0][0].periods.current.start, tried[0][0].periods.current.end),))
     check = check_finding(finding, facts)
@@ -305,7 +358,9 @@ def explain_change(why: WhyRequest | SemanticQuery, *, layer: SemanticLayer, pol
                                 with_drivers=False)
         check = check_finding(finding, facts)
     if len(tried) > 1:
-        notes.append(_skipped_window(tried[0][0], text_metric, direction, lang).strip())
+        notes.append(_skipped_window(tried[0][0], text_metric, direction, lang, plan).strip())
+    if alert is not None:
+        notes.append(_alert_note(alert, lang))
     chart = insight_chart(frame, text_metric, current=periods.current, base=periods.base, language=lang)
     query = SemanticQuery(metrics=[metric], filters=list(filters), time_range=periods.current,
                           comparison=comparison)

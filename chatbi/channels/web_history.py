@@ -188,7 +188,7 @@ def answer_actions(store: HistoryStore | None, message: dict[str, Any]) -> None:
     if store is None or not message.get("saved") or username() is None:
         return
     mid = message["id"]
-    left, right, _ = st.columns([1, 1, 6])
+    left, right, _ = st.columns([2, 2, 5])
     left.button("📌 置顶 / pin", key=f"pin_{mid}", on_click=_pin, args=(store, mid),
                 help="在侧栏重跑最新数据 / re-run on the latest data from the sidebar")
     right.button("🔗 分享 / share", key=f"share_{mid}", on_click=_share, args=(store, mid),
