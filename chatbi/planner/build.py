@@ -94,8 +94,8 @@ def resolve_values(
     filters: list[Filter] = []
     compare_dims: list[str] = []
     for dim, items in per_dim.items():
-        if items[0][2]:
-            filters.extend(Filter(dimension=dim, op="has_tag", value=v) for v, _, _ in _unique(items))
+        if items[0][2]:  # a tag list: 有/没有 the tag
+            filters.extend(Filter(dimension=dim, op="ne" if neg else "has_tag", value=v) for v, neg, _ in _unique(items))
             continue
         positive = [v for v, neg, _ in _unique(items) if not neg]
         negative = [v for v, neg, _ in _unique(items) if neg]
@@ -324,10 +324,15 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
     """Assemble the SemanticQuery of a query question (metrics already chosen)."""
     lang = u.language
     entity_dims: list[str] = []
+    ranked_ask = bool(u.top_n or u.order)
+    compared = len({(v.start, v.end) for v in u.values}) >= 2
+    if ranked_ask and u.entity and not u.entity_grouped and not u.group_dims and not u.grain and not u.which_grain \
+            and not compared and not u.share:
+        u.entity_grouped = True  # 高客单价型的店里哪家GMV最高: the ranking is over the entity
     if u.entity and u.entity_grouped:
         entity_dims = entity_dimensions(env, u.entity, u.entity_dims_said)
         if not entity_dims:
-            entity = {"merchant": "商户", "user": "用户"}.get(u.entity, u.entity) if lang == "zh" else f"{u.entity}s"
+            entity = {"merchant": "商户", "user": "用户", "product": "商品"}.get(u.entity, u.entity) if lang == "zh" else f"{u.entity}s"
             return Plan(intent="clarify", language=lang, message=messages.text("entity_unknown", lang, entity=entity))
     dims = list(entity_dims)
     for dim in u.group_dims:
@@ -368,6 +373,9 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         if limit is None and entity_dims and not u.list_request and not u.which:  # "which … highest": the whole ranking
             limit = _DEFAULT_ENTITY_LIMIT
             notes.append(messages.text("note_default_limit", lang, n=str(limit)))
+    if ranked_ask and not dims and not grain and not u.share and not compared:
+        # a ranking with nothing to rank (前5的什么？): ask, never answer it with one total
+        return Plan(intent="clarify", language=lang, message=messages.text("ranking_needs_dimension", lang))
     share_part = share_part_of(u, filters) if u.share and not dims and not grain else None
     if share_part is not None:  # 沉默用户里男性占几成: the part's rows of a breakdown by its dimension
         filters = [f for f in filters if f.dimension != share_part.dimension]
@@ -409,6 +417,9 @@ def share_part_of(u: Understanding, filters: list[Filter]) -> Filter | None:
     Chinese (沉默用户里「男性」占几成), the last value in English (what share of orders came
     from 「小红书」); the other values narrow the whole. None without a value to take."""
     positive = [f for f in filters if f.op in ("eq", "in")]
+    yes_no = [f for f in positive if isinstance(f.value, bool)]
+    if yes_no and (not u.values or max(s for s, _ in u.boolean_spans) > max(h.start for h in u.values)):
+        return yes_no[-1]  # what % of orders used a coupon: the yes/no filter is the part
     if not positive or not u.values:
         return None
     share_word = intents.SHARE.search(u.norm)

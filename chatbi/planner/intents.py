@@ -112,7 +112,7 @@ LIST = _c(r"有哪些|是哪些|哪些|有谁|名单|清单|列出|列一下|列
 COUNT = _c(r"有多少|多少个|多少人|多少家|多少位|几个|几家|几位|人数|\bhow many\b|\bnumber of\b|\bcount of\b|\bcount\b")
 COMPARE = _c(r"\bvs\.?\b|\bversus\b|对比|比较|相比|相较|\bcompared?\b|\bcomparison\b")
 _NEGATION_WORDS = (
-    r"(?:除了|除去|除|不含|不包括|不包含|排除|剔除|不看|去掉|非|\bexcluding\b|\bexcept(?: for)?\b|\bother than\b|"
+    r"(?:除了|除去|除|不含|不包括|不包含|排除|剔除|不看|去掉|非|没有|没|不是|不带|未|\bexcluding\b|\bexcept(?: for)?\b|\bother than\b|"
     r"\bwithout\b|\bnot (?:from|in)\b|\boutside(?: of)?\b|\bnot\b|\bexclude\b)"
 )
 NEGATION = _c(_NEGATION_WORDS + r"\s*$")  # right before a value: 除了华东 / excluding East China
@@ -122,7 +122,7 @@ PREFERENCE = _c(r"喜欢|偏好|爱买|常买|偏爱|青睐|\bprefer\b|\blike\b|
 MAINLY = _c(r"主要是|主要集中|主要在|分布|构成|画像|\bmostly\b|\bmainly\b|\bdistribution\b|\bdistributed\b")
 
 ENTITY_WORDS: dict[str, re.Pattern[str]] = {
-    "merchant": _c(r"商户|商家|卖家|店铺|店家|寄卖方|寄卖商|\bmerchants?\b|\bsellers?\b|\bshops?\b|\bstores?\b|\bvendors?\b"),
+    "merchant": _c(r"商户|商家|卖家|店铺|店家|寄卖方|寄卖商|(?<![商书药])店(?![铺长员])|\bmerchants?\b|\bsellers?\b|\bshops?\b|\bstores?\b|\bvendors?\b"),
     "user": _c(r"用户|买家|客户|顾客|会员|消费者|人群|\busers?\b|\bbuyers?\b|\bcustomers?\b|\bshoppers?\b|\bmembers?\b|\bpeople\b"),
 }
 

@@ -97,6 +97,7 @@ class Lexicon:
         self.dimension_surfaces: dict[str, list[str]] = defaultdict(list)
         self.metric_surfaces: dict[str, list[str]] = defaultdict(list)
         self._dim_types: dict[str, str] = {}
+        self.boolean_dimensions: set[str] = set()
         self.pii_dimensions: set[str] = set()
         self._build_metrics(aliases["metric_variants"])
         self._build_dimensions()
@@ -140,6 +141,8 @@ class Lexicon:
     def _build_dimensions(self) -> None:
         for model, dim in self.layer.all_dimensions():
             self._dim_types[dim.name] = dim.type
+            if dim.data_type == "boolean":
+                self.boolean_dimensions.add(dim.name)
             if dim.pii or dim.name in model.pii_columns or dim.expr.strip() in model.pii_columns:
                 self.pii_dimensions.add(dim.name)
             kind: EntryKind = "time" if dim.type == "time" else "dimension"

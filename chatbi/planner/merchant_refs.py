@@ -15,8 +15,8 @@ from chatbi.planner.text import normalize
 
 _NOT_AN_ID = r"(?!\s*[\d年月季天周日个家名位%])(?!\.\d)"
 MERCHANT_REF = re.compile(
-    rf"(?:商户|商家|店铺|卖家|店家)\s*(?:id|编号|号)?\s*(?:[#:=]|为|是)?\s*(?P<a>\d{{1,7}}){_NOT_AN_ID}"
-    r"|(?<![\d.月])(?P<b>\d{1,7})\s*号\s*(?:商户|商家|店铺)"
+    rf"(?:商户|商家|店铺|卖家|店家|店)\s*(?:id|编号|号)?\s*(?:[#:=]|为|是)?\s*(?P<a>\d{{1,7}}){_NOT_AN_ID}"
+    r"|(?<![\d.月])(?P<b>\d{1,7})\s*号\s*(?:商户|商家|店铺|卖家|店家|店)"
     rf"|\b(?:merchant|seller|shop|store)(?:[ _-]?id)?\s*(?:[#:=]|no\.?)?\s*(?P<c>\d{{1,7}})\b{_NOT_AN_ID}",
     re.ASCII,
 )

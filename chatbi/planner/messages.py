@@ -29,6 +29,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "「{metric}」不能按「{dimension}」拆分或筛选。可以按：{options}。",
         "en": "\"{metric}\" cannot be split or filtered by \"{dimension}\". Try: {options}.",
     },
+    "ranking_needs_dimension": {
+        "zh": "要在什么之间排名？请说出对象或维度，例如：GMV 前 5 的品类、订单最少的 3 个省、哪家商户 GMV 最高。",
+        "en": "Rank what? Name the things to rank, e.g. \"top 5 categories by GMV\", \"3 provinces with the fewest orders\", \"which merchant has the highest GMV\".",
+    },
     "share_needs_dimension": {
         "zh": "占比要按哪个维度看？例如：按大区、按品类、按渠道。",
         "en": "Share of total by which dimension? E.g. by region, category or channel.",

@@ -293,7 +293,7 @@ class OfflinePlanner:
             chosen = self._implied_metric(env, u)
             if chosen is None:
                 if u.count_request and u.entity and not u.group_dims:
-                    entity = {"merchant": "商户", "user": "用户"}[u.entity] if u.language == "zh" else f"{u.entity}s"
+                    entity = {"merchant": "商户", "user": "用户"}.get(u.entity, u.entity) if u.language == "zh" else f"{u.entity}s"
                     picked = [m.name for m in env.layer.metrics][:3]
                     message = messages.text("count_unknown", u.language, entity=entity, candidates=describe_metrics(env, picked, u.language))
                     return Plan(intent="clarify", language=u.language, message=message, candidates=tuple(picked))
@@ -306,7 +306,7 @@ class OfflinePlanner:
         """A metric the question implies without naming one (never a silent guess:
         the choice is written into the plan's notes)."""
         dims = [*u.group_dims]
-        if u.entity == "user" and (u.count_request or u.mainly) and not u.list_request:
+        if u.entity == "user" and (u.count_request or u.mainly or (u.order and u.group_dims)) and not u.list_request:
             if u.mine or u.buyers_said:
                 return first_metric(env, ["buyer_count"], dims)
             return count_metric(env, "user") or (first_metric(env, ["buyer_count"], dims) if u.mainly else None)

@@ -46,6 +46,9 @@ _ENTITY_BEFORE = re.compile(
     re.ASCII,
 )
 _ENTITY_AFTER = re.compile(r"^\s*(?:有哪些|是哪些|都有哪些|都是谁|有谁|名单|清单|排名|排行|列表|\bwith the\b|\branked\b|\branking\b|\bwhose\b|\bthat\b|\bwhich\b)", re.ASCII)
+_RANKED_BEFORE = re.compile(  # 前5的省 / 订单最少的3个省: a one-character dimension word after a ranking
+    r"(?:(?:前|后|倒数)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个|名|家|位)?|最[高低多少大小好差快慢](?:的\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个|名|家|位))?)\s*的?\s*$"
+)
 _LIST_BEFORE = re.compile(r"列出|列一下|列举|\blist\b|\bshow me\b", re.ASCII)
 _MY = re.compile(r"我的|我家|我们的|本店|\bmy\b|\bour\b", re.ASCII)
 _BUYER_WORD = re.compile(r"买家|购买用户|\bbuyers?\b|\bshoppers?\b", re.ASCII)
@@ -114,6 +117,7 @@ class Understanding:
     masked: str = ""  # the question with every recognised, intent and stop word blanked (positions kept)
     unknowns: list = field(default_factory=list)  # chatbi.planner.unknown.Unknown: words nobody claimed
     shorthand: list[tuple[str, str]] = field(default_factory=list)  # (typed, written out): yr → year
+    boolean_spans: list[tuple[int, int]] = field(default_factory=list)  # yes/no dimensions said as filters
     metric_spans: list[tuple[int, int]] = field(default_factory=list)  # where metric words were said
     qualifiers: list[str] = field(default_factory=list)  # unrecognised words qualifying a metric (竞争对手的GMV)
     notes: list[str] = field(default_factory=list)
@@ -316,8 +320,15 @@ def _read_matches(u: Understanding, matches: list[Match], lexicon: Lexicon) -> N
                 continue
             if entry.tag:
                 continue  # a tag list is filtered by its values, not grouped
-            if len(match.surface) == 1 and not _GROUP_MARK.search(before[-3:]):
+            if len(match.surface) == 1 and not _GROUP_MARK.search(before[-3:]) and not _RANKED_BEFORE.search(before):
                 continue  # 区 / 市 alone: only next to a value or after 按/各
+            if entry.name in lexicon.boolean_dimensions and not _GROUP_MARK.search(before[-4:]) \
+                    and not re.match(r"\s*(?:是否|有没有|whether)", norm[max(0, match.start - 3) : match.end]) \
+                    and not match.surface.startswith(("是否", "whether")):
+                # 用券的订单 / orders with a coupon: a yes/no dimension said as a qualifier filters on it
+                u.extra_filters.append(Filter(dimension=entry.name, op="eq", value=not intents.NEGATION.search(before)))
+                u.boolean_spans.append((match.start, match.end))
+                continue
             entity = _entity_of(entry.name)
             if entity is not None:
                 u.entity_dims_said.append(entry.name)
