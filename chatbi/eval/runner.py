@@ -45,11 +45,14 @@ class GoldRunner:
 
 
 def run_eval(path_or_set: str | Path | QuestionSet, pipeline: Any, *,
-             progress: Progress | None = None) -> EvalReport:
-    """Evaluate ``pipeline`` (``Pipeline.ask``) on a question set file, directory or object."""
+             progress: Progress | None = None, gold_executor: Any = None) -> EvalReport:
+    """Evaluate ``pipeline`` (``Pipeline.ask``) on a question set file, directory or object.
+
+    Gold SQL runs on ``gold_executor`` (default: the pipeline's own), e.g. on the DuckDB file
+    while the pipeline answers from the same data loaded into PostgreSQL."""
     question_set = path_or_set if isinstance(path_or_set, QuestionSet) else load_question_set(path_or_set)
     started = time.perf_counter()
-    gold = GoldRunner(_gold_executor(pipeline))
+    gold = GoldRunner(gold_executor or _gold_executor(pipeline))
     report = EvalReport(results=[], sources=list(question_set.sources), case_count=len(question_set.cases))
     report.as_of_expected = question_set.as_of.isoformat() if question_set.as_of else None
     warehouse_as_of = _warehouse_as_of(pipeline)

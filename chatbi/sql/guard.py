@@ -73,6 +73,7 @@ from chatbi.sql.access import column_order, default_policy, merchant_links
 from chatbi.sql.limits import check_limits
 from chatbi.sql.policy import AccessPolicy, Role
 from chatbi.warehouse.schema import RAW_TABLES
+from chatbi.warehouse.profile_schema import PROFILE_CONTRACT
 
 __all__ = ["GuardedSQL", "guard_sql", "default_policy", "MAX_SQL_CHARS"]
 
@@ -596,7 +597,10 @@ class _Guard:
             )
             conds.append(exp.column(link.column, table=name).isin(query=sub))
         else:
-            conds.append(exp.column(link.column, table=name).eq(mid))
+            # compare in the column's own type: PostgreSQL has no text = integer (alerts.entity_id)
+            kind = RAW_TABLES.get(name, {}).get(link.column) or PROFILE_CONTRACT.get(name, {}).get(link.column, "")
+            value = exp.Literal.string(str(int(merchant_id))) if kind.upper().startswith("VARCHAR") else mid
+            conds.append(exp.column(link.column, table=name).eq(value))
         return exp.and_(*conds)
 
     # -- 8. limit -------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ def test_merchant_sees_only_its_own_alerts(hand_made, policy) -> None:
     assert set(frame["entity_type"]) == {"merchant"} and {int(e) for e in frame["entity_id"]} == {7}
     assert "你的店铺共有 2 条" in finding and "商户9" not in finding
     for sql in sql_for_alerts(policy, Role("merchant", 7)):
-        assert "entity_type = 'merchant'" in sql and "entity_id = 7" in sql
+        assert "entity_type = 'merchant'" in sql and "entity_id = '7'" in sql  # alerts.entity_id is text
     empty, text, chart = answer_alerts(executor=hand_made, policy=policy, role=Role("merchant", 8))
     assert empty.empty and "没有发现你的店铺的异常预警" in text and chart is None
 
