@@ -251,6 +251,8 @@ def run_query(pipeline: Pipeline, query: SemanticQuery, *, role: Role, as_of: An
     started = timer.stage("sql", started)
     answer.semantic_query = query
     answer.sql = guarded.sql
+    if guarded.probe_sql:  # groups below the minimum size left out: say so (issue 18)
+        answer.notes.extend(n for n in guarded.notes if "fewer than" in n)
     answer.columns = list(result.columns)
     answer.rows = [list(row) for row in result.rows]
     answer.truncated = result.truncated

@@ -373,6 +373,8 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         if limit is None and entity_dims and not u.list_request and not u.which:  # "which … highest": the whole ranking
             limit = _DEFAULT_ENTITY_LIMIT
             notes.append(messages.text("note_default_limit", lang, n=str(limit)))
+    if u.share and comparison and not u.values and not dims:
+        u.share = False  # 比Q1涨了百分之几: the percentage is the growth, not a share
     if ranked_ask and not dims and not grain and not u.share and not compared:
         # a ranking with nothing to rank (前5的什么？): ask, never answer it with one total
         return Plan(intent="clarify", language=lang, message=messages.text("ranking_needs_dimension", lang))

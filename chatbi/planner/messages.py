@@ -29,6 +29,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "「{metric}」不能按「{dimension}」拆分或筛选。可以按：{options}。",
         "en": "\"{metric}\" cannot be split or filtered by \"{dimension}\". Try: {options}.",
     },
+    "two_periods": {
+        "zh": "问题里有两个时间段（「{first}」和「{second}」），但后者既不是前者的上一期，也不是去年同期，我不会只算其中一个。请分开问，或比较上一期/去年同期。",
+        "en": "The question names two periods (\"{first}\" and \"{second}\"), but the second is neither the first's previous period nor the same period last year, and I won't answer for just one. Ask for each, or compare with the previous period or last year.",
+    },
     "ranking_needs_dimension": {
         "zh": "要在什么之间排名？请说出对象或维度，例如：GMV 前 5 的品类、订单最少的 3 个省、哪家商户 GMV 最高。",
         "en": "Rank what? Name the things to rank, e.g. \"top 5 categories by GMV\", \"3 provinces with the fewest orders\", \"which merchant has the highest GMV\".",

@@ -159,6 +159,11 @@ class OfflinePlanner:
             label = time_range.label or f"{time_range.start.isoformat()} – {time_range.end.isoformat()}"
             return Plan(intent="refuse", language=lang,
                         message=messages.text("future_range", lang, label=label, as_of=as_of.isoformat()))
+        if u.other_periods and time_range is not None:
+            other = u.other_periods[0]
+            return Plan(intent="clarify", language=lang, message=messages.text(
+                "two_periods", lang, first=time_range.label or time_range.start.isoformat(),
+                second=other.label or other.start.isoformat()))
         if u.copy:
             return u
         concept = not_in_data(self.layer, u.residual)

@@ -93,6 +93,7 @@ _EN_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 
 _COMPARISONS: list[tuple[str, ComparisonKind, Grain | None]] = [
     (r"同比|去年同期|上年同期|(?:比|较|相比|相较|对比|和|与|跟|vs\.?|versus)\s*(?:于)?\s*(?:去年|上一?年)(?:同期)?(?:相比|比较|比)?", "same_period_last_year", "year"),
     (r"\b(?:yoy|y/y|year[- ]over[- ]year|year[- ]on[- ]year)\b", "same_period_last_year", "year"),
+    (r"\b(?:vs\.?|versus|compared (?:to|with)|against|and|with)?\s*(?:the\s+)?same (?:month|quarter|week|period|time|day|half) (?:of |in )?(?:last|the previous|previous|prior) year\b", "same_period_last_year", "year"),
     (r"\b(?:vs\.?|versus|compared (?:to|with)|than|relative to)\s+(?:the\s+)?(?:same period )?(?:of )?(?:last|previous|prior) year\b", "same_period_last_year", "year"),
     (r"环比|(?:比|较|相比|相较|对比|和|与|跟)\s*(?:于)?\s*(?:上一?期|上周|上一周|上个?月|上一个月|上个?季度|上一季度)(?:相比|比较|比)?", "previous_period", None),
     (r"\b(?:mom|m/m|month[- ]over[- ]month|month[- ]on[- ]month)\b", "previous_period", "month"),

@@ -118,6 +118,7 @@ class Understanding:
     unknowns: list = field(default_factory=list)  # chatbi.planner.unknown.Unknown: words nobody claimed
     shorthand: list[tuple[str, str]] = field(default_factory=list)  # (typed, written out): yr → year
     boolean_spans: list[tuple[int, int]] = field(default_factory=list)  # yes/no dimensions said as filters
+    other_periods: list = field(default_factory=list)  # a second period that is not the first's previous/last year's
     metric_spans: list[tuple[int, int]] = field(default_factory=list)  # where metric words were said
     qualifiers: list[str] = field(default_factory=list)  # unrecognised words qualifying a metric (竞争对手的GMV)
     notes: list[str] = field(default_factory=list)
@@ -140,6 +141,7 @@ def understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
     u = Understanding(question=question, norm=norm, language=language_of(question))  # type: ignore[arg-type]
     merchant_spans = _merchant_ids(u, norm, lexicon)
     u.time = _parse_time_outside_names(mask_spans(question, merchant_spans), mask_spans(norm, merchant_spans), as_of, lexicon)
+    u.time = _second_period(u.time, mask_spans(question, merchant_spans), as_of, u.other_periods)
     blocked: list[tuple[int, int]] = [*(u.time.spans if u.time else ()), *merchant_spans]
     blocked.extend(_ages(u, norm, as_of, lexicon))
     matches, covered = _scan(norm, blocked, lexicon)
@@ -192,6 +194,34 @@ def _parse_time_outside_names(question: str, norm: str, as_of: date, lexicon: Le
     if not names:
         return parsed
     return parse_time(mask_spans(question, names), as_of)
+
+
+def _second_period(parsed: TimeParse | None, question: str, as_of: date, unmatched: list) -> TimeParse | None:
+    """Two periods said (今年Q2比Q1, H1 2026 vs H2 2025, 2025年下半年和上半年比): the later one
+    compared with the earlier when it is its previous period or the same period a year
+    before; a bare sub-period (上半年) takes the year of the period said with it."""
+    if parsed is None or parsed.range is None or parsed.comparison is not None:
+        return parsed
+    second = parse_time(mask_spans(question, list(parsed.spans)), as_of)
+    if second is None or second.range is None:
+        return parsed
+    first_range, other = parsed.range, second.range
+    if not re.search(r"\d{4}|今年|去年|前年|this year|last year", other.label or "") and other.start.year != first_range.start.year:
+        try:
+            other = other.model_copy(update={"start": other.start.replace(year=first_range.start.year),
+                                             "end": other.end.replace(year=first_range.end.year)})
+        except ValueError:
+            return parsed
+    later, earlier = (first_range, other) if first_range.start >= other.start else (other, first_range)
+    from chatbi.semantic.periods import comparison_range
+
+    for kind in ("previous_period", "same_period_last_year"):
+        found = comparison_range(later, kind, None)  # type: ignore[arg-type]
+        if (found.start, found.end) == (earlier.start, earlier.end):
+            return TimeParse(range=later, comparison=kind, grain=parsed.grain, span=parsed.span,  # type: ignore[arg-type]
+                             spans=(*parsed.spans, *second.spans), to_date=parsed.to_date)
+    unmatched.append(other)
+    return parsed
 
 
 def _merchant_ids(u: Understanding, norm: str, lexicon: Lexicon) -> list[tuple[int, int]]:
