@@ -8,7 +8,7 @@ dimension it runs on, and which dimensions can break it down.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
 import sqlglot
@@ -250,3 +250,91 @@ def default_time_range(as_of: date, language: str) -> TimeRange:
     from chatbi.planner.time_parser import latest_complete_month
 
     return latest_complete_month(as_of, language)
+
+
+# ---------------------------------------------------------------------------------------
+# The period of an alert (why-questions without a time agree with the alert list)
+# ---------------------------------------------------------------------------------------
+
+ALERT_WINDOWS_SQL = (
+    "SELECT alert_id, detected_at, entity_type, entity_id, metric FROM alerts "
+    "ORDER BY detected_at DESC, alert_id"
+)
+# Alert metrics that are a semantic-layer metric for a cohort (new-user conversion is the
+# conversion rate of the users who signed up in the period).
+ALERT_METRICS: dict[str, tuple[str, Cohort]] = {"new_user_conversion_rate": ("conversion_rate", "new_users")}
+# The dimensions an alert's entity id stands for (parts joined by "/").
+ALERT_ENTITY_DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "merchant": ("merchant_id",), "region": ("region",), "channel": ("signup_channel",),
+    "region_channel": ("region", "signup_channel"), "category": ("category",),
+}
+
+
+@dataclass(frozen=True)
+class AlertWindow:
+    """The period an alert compared: its window and its baseline."""
+
+    alert_id: int
+    current: TimeRange
+    base: TimeRange
+
+
+def alert_periods(metric: str, detected: date, language: str = "zh") -> tuple[TimeRange, TimeRange]:
+    """The window and baseline the profile build compared for an alert of ``metric`` detected
+    on ``detected`` (chatbi/profiles/alerts.py, rules in chatbi/profiles/rules.py): new-user
+    conversion 上个季度 vs the quarter before; merchant rates the last 30 days vs the 180 before;
+    category GMV the last 30 days vs the 90 before."""
+    from chatbi.planner.periods import relative_period
+    from chatbi.profiles import rules as R
+
+    if metric == "new_user_conversion_rate":
+        start, end = relative_period("quarter", -1, detected)
+        b_start, b_end = relative_period("quarter", -2, detected)
+
+        def label(day: date) -> str:
+            q = (day.month - 1) // 3 + 1
+            return f"Q{q} {day.year}" if language == "en" else f"{day.year}年Q{q}"
+
+        return (TimeRange(start=start, end=end, label=label(start)),
+                TimeRange(start=b_start, end=b_end, label=label(b_start)))
+    recent = R.ALERT_RECENT_DAYS
+    baseline = R.ALERT_CATEGORY_BASELINE_DAYS if metric == "gmv" else R.ALERT_BASELINE_DAYS
+    current = TimeRange(start=detected - timedelta(days=recent - 1), end=detected)
+    base = TimeRange(start=detected - timedelta(days=recent + baseline - 1), end=detected - timedelta(days=recent))
+    return current, base
+
+
+def _scope(filters: tuple[Filter, ...], merchant_id: int | None) -> dict[str, str]:
+    """dimension -> the one value the question fixes (eq, or in with one value)."""
+    scope: dict[str, str] = {}
+    for flt in filters:
+        values = flt.value if isinstance(flt.value, list | tuple) else [flt.value]
+        if flt.op in ("eq", "in") and len(values) == 1:
+            scope[flt.dimension] = str(values[0])
+    if merchant_id is not None:
+        scope.setdefault("merchant_id", str(merchant_id))
+    return scope
+
+
+def match_alert(rows: list[dict[str, object]], *, metric: str, cohort: Cohort, filters: tuple[Filter, ...],
+                merchant_id: int | None = None, language: str = "zh") -> AlertWindow | None:
+    """The newest alert about this metric (and cohort) for exactly the segment the question
+    names (华南 → the region alert, not the region × channel one; a merchant role → its own
+    shop's alert), with the periods it compared; None when there is none."""
+    scope = _scope(filters, merchant_id)
+    if not scope:
+        return None
+    for row in rows:
+        name, alert_cohort = ALERT_METRICS.get(str(row["metric"]), (str(row["metric"]), "all"))
+        if name != metric or alert_cohort != cohort:
+            continue
+        dims = ALERT_ENTITY_DIMENSIONS.get(str(row["entity_type"]))
+        parts = str(row["entity_id"]).split("/")
+        if not dims or len(dims) != len(parts) or dict(zip(dims, parts, strict=True)) != scope:
+            continue
+        detected = row.get("detected_at")
+        if not isinstance(detected, date):
+            continue
+        current, base = alert_periods(str(row["metric"]), detected, language)
+        return AlertWindow(alert_id=int(str(row["alert_id"])), current=current, base=base)
+    return None

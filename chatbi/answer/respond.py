@@ -208,6 +208,8 @@ def _why(pipeline: Pipeline, plan: Any, text: str, *, role: Role, as_of: Any, an
     answer.sql, answer.chart, answer.finding = result.sql_text, result.chart, result.finding
     answer.definitions, answer.semantic_query = list(result.definitions), result.query
     answer.time_range_text = result.time_text(plan.language)
+    if not time_was_given(plan) and result.query.time_range != getattr(plan.why_request, "time_range", None):
+        answer.notes = [n for n in answer.notes if n not in (getattr(plan, "notes", ()) or ())]  # not 默认按本月
     answer.notes.extend(result.notes)
 
 
