@@ -28,6 +28,7 @@ from chatbi.answer.facts import Facts
 from chatbi.answer.findings import CheckResult, check_finding
 from chatbi.answer.insight_data import RESIDUAL, InsightData, Runner, collect, totals_of, value_text
 from chatbi.answer.insight_decompose import Totals
+from chatbi.answer.insight_grouped import GroupedRunner
 from chatbi.answer.insight_plan import (
     ALERT_WINDOWS_SQL,
     AlertWindow,
@@ -322,7 +323,7 @@ def explain_change(why: WhyRequest | SemanticQuery, *, layer: SemanticLayer, pol
     time_range = time_range or default_time_range(as_of, lang)
     candidates, skipped = choose_candidates(catalog, shape, filters, requested=list(dimensions or named),
                                             cohort=cohort, max_dimensions=max_dimensions)
-    runner = Runner(layer, policy, role, executor, as_of, max_rows or policy.max_rows)
+    runner = GroupedRunner(layer, policy, role, executor, as_of, max_rows or policy.max_rows)
     windows = [time_range] if time_given or direction is None else _fallback_windows(time_range, as_of, lang)
     plans = [InsightPlan(shape=shape, periods=make_periods(w, comparison, lang), filters=filters,
                          candidates=candidates, cohort=cohort, skipped=skipped) for w in windows]
@@ -331,6 +332,8 @@ def explain_change(why: WhyRequest | SemanticQuery, *, layer: SemanticLayer, pol
         base = alert.base if shape.kind == "ratio" else make_periods(alert.current, comparison, lang).base
         plans = [InsightPlan(shape=shape, periods=Periods(current=alert.current, base=base, comparison=comparison),
                              filters=filters, candidates=candidates, cohort=cohort, skipped=skipped)]
+    for each in plans:  # one grouped scan per period answers every breakdown (and the totals)
+        runner.expect(each, with_totals=len(plans) == 1)
     tried = _choose_window(plans, runner, direction)
     plan, totals, weights = tried[-1]
     periods = plan.periods

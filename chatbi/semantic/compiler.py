@@ -101,8 +101,19 @@ def _err(message_zh: str, message_en: str) -> CompileError:
     return CompileError(f"{message_zh} / {message_en}")
 
 
+GROUPING_COLUMN = "grouping_id"  # with grouping sets: GROUPING(dimensions…), one value per set
+
+
+def grouping_mask(dimensions: list[str], grouping_set: list[str] | tuple[str, ...]) -> int:
+    """The ``grouping_id`` of a set's rows: bit i (from the left) is 1 for a dimension the set
+    leaves out (SQL ``GROUPING(d1, …, dn)``)."""
+    n = len(dimensions)
+    return sum(1 << (n - 1 - i) for i, name in enumerate(dimensions) if name not in grouping_set)
+
+
 class _Compiler:
-    def __init__(self, query: SemanticQuery, layer: SemanticLayer, as_of: date):
+    def __init__(self, query: SemanticQuery, layer: SemanticLayer, as_of: date,
+                 grouping_sets: list[list[str]] | None = None):
         self.q = query
         self.layer = layer
         self.as_of = as_of
@@ -110,6 +121,7 @@ class _Compiler:
         self.notes: list[str] = []
         self._check_names()
         self._setup_time()
+        self.grouping_sets = self._check_grouping_sets(grouping_sets)
         self.filter_dims = [f.dimension for f in query.filters]
         self.requested = list(dict.fromkeys(query.metrics))
         extra = [h.metric for h in query.having] + [m for m in self._order_metrics() if m]
@@ -164,6 +176,24 @@ class _Compiler:
         if q.time_range is not None and q.time_range.end < q.time_range.start:
             raise _err("时间范围的结束早于开始", "the time range ends before it starts")
         self.uses_metric_time = q.time_range is not None or (self.bucket is not None and not self.time_group_dim)
+
+    def _check_grouping_sets(self, sets: list[list[str]] | None) -> list[list[str]] | None:
+        """Grouping sets over the query's dimensions (one scan for several breakdowns); only
+        for plain aggregates: no time buckets, comparison, share, having, limit or tags."""
+        if sets is None:
+            return None
+        q = self.q
+        sets = [list(dict.fromkeys(s)) for s in sets]
+        if q.comparison or q.share_of_total or q.having or q.limit or self.bucket:
+            raise _err("分组集不能与时间粒度、同比/环比、占比、筛选条件或条数限制同用",
+                       "grouping sets work only without grain, comparison, share, having or limit")
+        if not self.group_dims or {d for s in sets for d in s} != set(self.group_dims):
+            raise _err("分组集必须正好覆盖查询的维度", "grouping sets must cover exactly the query's dimensions")
+        for name in self.group_dims:
+            if self.graph.host_of(name)[1].type == "tag":  # type: ignore[index]
+                raise _err(f"标签维度「{self._dim_label(name)}」不能用于分组集",
+                           f"tag dimension {name} cannot be in grouping sets (its rows are unnested)")
+        return sets
 
     def _order_metrics(self) -> list[str | None]:
         out: list[str | None] = []
@@ -361,6 +391,8 @@ class _Compiler:
             path = paths[flt.dimension]
             conds.append(dimension_condition(flt, self._dim_tree(path), path.dimension))
         if group.special:
+            if self.grouping_sets is not None:
+                raise _err("分组集不支持按出现次数计数的指标", "grouping sets do not support repeat-count measures")
             return self._special_cte(group, select, keys, conds)
         if self.group_dims and group.refs and all(ref.measure.filter for ref in group.refs):
             # every measure here ignores the rows its filter rejects: keep them out of the
@@ -376,6 +408,12 @@ class _Compiler:
         select = select.select(*projections, copy=False)
         if conds:
             select = select.where(exp.and_(*conds), copy=False)
+        if self.grouping_sets is not None:
+            trees = dict(keys)
+            select = select.select(exp.Grouping(expressions=[tree.copy() for _, tree in keys]).as_(GROUPING_COLUMN),
+                                   copy=False)
+            sets = [exp.Tuple(expressions=[trees[name].copy() for name in s]) for s in self.grouping_sets]
+            return select.group_by(exp.GroupingSets(expressions=sets), copy=False)
         if keys:
             select = select.group_by(*[tree.copy() for _, tree in keys], copy=False)
         return select
@@ -413,6 +451,8 @@ class _Compiler:
         cols = list(self.group_dims)
         if self.bucket:
             cols.insert(min(self.bucket_position, len(cols)), self.bucket)
+        if self.grouping_sets is not None:
+            cols.append(GROUPING_COLUMN)
         return cols
 
     def period(self, trees: dict[str, exp.Expression], prefix: str, period: TimeRange | None,
@@ -623,16 +663,29 @@ def _part_of_whole(whole: exp.Select, query: SemanticQuery, layer: SemanticLayer
     return select
 
 
+def measure_sources(query: SemanticQuery, layer: SemanticLayer, *, as_of: date) -> tuple[tuple[str, str, str], ...]:
+    """(measure, model, time dimension) of every measure ``query`` reads: two queries with the
+    same sources and filters aggregate the same rows, so their breakdowns can share one scan
+    (``grouping_sets``). Raises ``CompileError`` as ``compile_query`` would."""
+    compiler = _Compiler(query, layer, as_of)
+    compiler.expand()
+    return tuple(sorted((ref.measure.name, ref.model.name, ref.time_dim or "") for ref in compiler.refs.values()))
+
+
 def compile_query(query: SemanticQuery, layer: SemanticLayer, *, as_of: date,
-                  dialect: str = "duckdb") -> CompiledQuery:
+                  dialect: str = "duckdb", grouping_sets: list[list[str]] | None = None) -> CompiledQuery:
     """Compile ``query`` to SQL for ``dialect`` (duckdb, postgres, trino, spark).
+
+    ``grouping_sets`` (subsets of ``query.dimensions``, ``[]`` for the total) computes several
+    breakdowns in one scan: ``GROUP BY GROUPING SETS``, plus a ``grouping_id`` column
+    (``grouping_mask``) telling each row's set; the why-analysis reads all its segments so.
 
     Raises ``CompileError`` (code ``compile_error``) with a user-facing message when a
     metric or dimension is unknown, a metric cannot be broken down by a dimension, etc.
     """
     if dialect not in SUPPORTED_DIALECTS:
         raise CompileError(f"不支持的 SQL 方言 {dialect} / unsupported dialect {dialect!r}")
-    compiler = _Compiler(query, layer, as_of)
+    compiler = _Compiler(query, layer, as_of, grouping_sets)
     tree, previous = compiler.build()
     if query.share_part is not None:
         tree = _part_of_whole(tree, query, layer, compiler.result_columns())
