@@ -117,6 +117,8 @@ def value_text(catalog: Catalog, dimension: str, value: Any, language: str) -> s
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value)
+    if dim is not None and lang == "en" and text in dim.value_labels_en:  # 华东 → East China
+        return dim.value_labels_en[text]
     if dim is not None and dim.value_labels:
         if lang == "zh":
             return dim.value_labels.get(text, text)
