@@ -341,14 +341,16 @@ def _at_path(report: Any, db_path: Path) -> Any:
     return report
 
 
-def _import(kind: str, directory: Path, db: Path | None, skip_index: bool) -> None:
+def _import(kind: str, directory: Path, db: Path | None, skip_index: bool,
+            loader: Callable[..., Any] | None = None) -> None:
     settings = settings_for(db)
-    if not directory.is_dir():
+    if loader is None and not directory.is_dir():
         raise UserInputError(f"目录不存在 / not a folder: {directory}", code="invalid_input")
     from chatbi.channels.render import progress_bar
     from chatbi.warehouse import importers
 
-    loader = importers.import_olist if kind == "olist" else importers.import_csv
+    if loader is None:
+        loader = importers.import_olist if kind == "olist" else importers.import_csv
     console = _out()
     with atomic_replace(settings.db_path) as tmp:  # one swap: raw data and profiles together
         with progress_bar(console, f"导入 / import {kind}") as report:
@@ -381,6 +383,52 @@ def import_csv(
 ) -> None:
     """导入以原始表命名的 CSV/Parquet 文件 / load CSV or Parquet files named after the raw tables."""
     _import("csv", directory, db, skip_index)
+
+
+@import_app.command("postgres")
+@handle_errors
+def import_postgres(
+    url: Annotated[str, typer.Argument(metavar="URL", help="PostgreSQL connection string, e.g. postgresql://user@host:5432/db")],
+    schema: Annotated[str, typer.Option("--schema", help="the schema holding the raw tables")] = "public",
+    publish: Annotated[bool, typer.Option("--publish", help="then publish the profile tables to the same schema (URL needs CREATE there)")] = False,
+    db: DbOption = None,
+    skip_index: SkipIndexOption = False,
+) -> None:
+    """导入 PostgreSQL schema 的原始表并构建画像 / load a PostgreSQL schema's raw tables, build profiles."""
+    from chatbi.warehouse.postgres import import_postgres as load
+
+    _import("postgres", Path(schema), db, skip_index,
+            loader=lambda _directory, target, progress=None: load(url, schema, target, progress=progress))
+    if publish:
+        _publish(url, schema, settings_for(db).db_path)
+
+
+def _publish(url: str, schema: str, db_path: Path) -> None:
+    from chatbi.channels.render import progress_bar
+    from chatbi.warehouse.postgres import publish_tables
+
+    console = _out()
+    with progress_bar(console, f"发布到 / publish to {schema}") as report:
+        counts = publish_tables(db_path, url, schema=schema, progress=report)
+    console.print(f"已发布 {len(counts)} 张表（一个事务）/ published {len(counts)} tables in one transaction: "
+                  + ", ".join(f"{t} {n:,}" for t, n in counts.items()), markup=False, soft_wrap=True)
+
+
+@profiles_app.command("publish")
+@handle_errors
+def profiles_publish(
+    url: Annotated[str | None, typer.Option("--url", metavar="URL", help="PostgreSQL connection string of a role that may create tables (default: $CHATBI_WAREHOUSE_URL)")] = None,
+    schema: Annotated[str | None, typer.Option("--schema", help="target schema (default: $CHATBI_WAREHOUSE_SCHEMA, else public)")] = None,
+    db: DbOption = None,
+) -> None:
+    """把构建好的画像表发布到 PostgreSQL（一个事务）/ publish the built profile tables to PostgreSQL in one transaction."""
+    settings = settings_for(db)
+    if not settings.db_path.exists():
+        raise WarehouseError(
+            f"数据仓库不存在 / warehouse not found: {settings.db_path}. Run `chatbi import postgres` first.",
+            code="warehouse_missing",
+        )
+    _publish(url or settings.warehouse_url or "", schema or settings.warehouse_schema or "public", settings.db_path)
 
 
 @profiles_app.command("build")

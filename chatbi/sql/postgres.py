@@ -39,7 +39,6 @@ from typing import Any
 import psycopg
 import psycopg.errors
 import sqlglot
-from psycopg import sql as pgsql
 
 from chatbi.errors import GuardError, QueryTimeoutError, WarehouseError
 from chatbi.sql.executor import (

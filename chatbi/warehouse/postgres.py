@@ -72,7 +72,7 @@ def publish_tables(db_path: Path, url: str, *, schema: str = "public", tables: I
                     report(f"发布 / publishing {name}", index / max(1, len(names)))
                     counts[name] = _copy_table(src, conn, schema, name)
             report("完成 / done", 1.0)
-        except psycopg.Error as exc:
+        except (psycopg.Error, duckdb.Error) as exc:
             raise WarehouseError(
                 f"发布到 PostgreSQL 失败，未做任何修改 / publishing to PostgreSQL failed, nothing was "
                 f"changed: {str(exc).strip().splitlines()[0][:300]}",
