@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
@@ -171,6 +172,14 @@ class _Writer:
         elif m.top_share is not None:
             share = (f", {self.g(m.top_share)} of the total" if self.en
                      else f"，占总体的 {self.g(m.top_share)}")
+        if self._ascending():  # 订单最少的3个省 / bottom 4: the headline names the low end first
+            if self.en:
+                first = (f"{self.en_scope(m, dim)}: {m.min.label} is lowest at {self.v(m, m.min.value, ref)}; "
+                         f"{m.max.label} is highest of these at {self.v(m, m.max.value, ref)}.")
+            else:
+                first = (f"{self.zh_prefix()}{m.label}按{dim}看，{m.min.label}最低，为 {self.v(m, m.min.value, ref)}；"
+                         f"其中{m.max.label}最高，为 {self.v(m, m.max.value, ref)}。")
+            return first + self._second_sentence(m)
         if self.en:
             first = (f"{self.en_scope(m, dim)}: {m.max.label} leads with {self.v(m, m.max.value, ref)}"
                      f"{share}; {m.min.label} is lowest at {self.v(m, m.min.value, ref)}.")
@@ -179,6 +188,11 @@ class _Writer:
                      f"{self.v(m, m.max.value, ref)}{share}；{m.min.label}最低，为 "
                      f"{self.v(m, m.min.value, ref)}。")
         return first + self._second_sentence(m)
+
+    def _ascending(self) -> bool:
+        """The question ranked from the low end (bottom N, 最少, biggest drop)."""
+        order = self.ctx.query.order_by
+        return bool(order) and not order[0].descending
 
     _share = _ranking
     _breakdown = _ranking
@@ -192,6 +206,8 @@ class _Writer:
                     else f"{o.label}（{self.v(m, o.value)}）明显偏离其他{f.dimension_label or ''}。")
         if self.ctx.query.limit and f.row_count >= self.ctx.query.limit:
             n = self.ctx.query.limit
+            if self._ascending():
+                return (f" Only the bottom {n} are listed." if self.en else f"仅列出后 {n} 名。")
             return (f" Only the top {n} are listed." if self.en else f"仅列出前 {n} 名。")
         if f.row_count > 2:
             return (f" {f.row_count} rows in all." if self.en
@@ -205,6 +221,8 @@ class _Writer:
         dim = f.dimension_label or ""
         cmp_key = f.comparison or "previous_period"
         fast, slow = m.fastest, m.slowest
+        if self._ascending() and slow.growth is not None and slow.growth < 0:
+            return self._biggest_drop(m, dim, cmp_key, fast, slow)
         ref = max(abs(fast.current or 0), abs(fast.previous or 0))
         arrow = f"{self.v(m, fast.previous, ref)} → {self.v(m, fast.current, ref)}"
         if self.en:
@@ -227,6 +245,27 @@ class _Writer:
             if slow.label != fast.label:
                 word = "下降" if slow.growth < 0 else "增长最慢，增长"
                 text += f"；{slow.label}{word} {self.g(slow.growth)}"
+            text += "。"
+        if m.growth is not None and m.previous is not None and m.current is not None:
+            clause = self._change_clause(m, m.growth, m.previous, m.current)
+            text += f" Overall, {clause}." if self.en else f"整体{clause}。"
+        return text
+
+    def _biggest_drop(self, m: MetricFacts, dim: str, cmp_key: str, fast: Any, slow: Any) -> str:
+        """降得最多的大区 / biggest drop: the headline is the steepest fall."""
+        ref = max(abs(slow.current or 0), abs(slow.previous or 0))
+        arrow = f"{self.v(m, slow.previous, ref)} → {self.v(m, slow.current, ref)}"
+        if self.en:
+            text = f"{self.en_scope(m, dim)}: {slow.label} fell most, down {self.g(slow.growth)} {_CMP_EN[cmp_key]} ({arrow})"
+            if fast.label != slow.label:
+                word = "up" if fast.growth >= 0 else "down"
+                text += f"; {fast.label} did best, {word} {self.g(fast.growth)}"
+            text += "."
+        else:
+            text = f"{self.zh_prefix()}{m.label}降幅最大的{dim}是{slow.label}，{_CMP_ZH[cmp_key]}下降 {self.g(slow.growth)}（{arrow}）"
+            if fast.label != slow.label:
+                word = "增长" if fast.growth >= 0 else "下降"
+                text += f"；表现最好的是{fast.label}，{word} {self.g(fast.growth)}"
             text += "。"
         if m.growth is not None and m.previous is not None and m.current is not None:
             clause = self._change_clause(m, m.growth, m.previous, m.current)

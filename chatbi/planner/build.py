@@ -12,6 +12,7 @@ from typing import Any
 from chatbi.planner import intents, messages, periods
 from chatbi.planner.compat import Compatibility
 from chatbi.planner.lexicon import Lexicon
+from chatbi.planner.snapshots import SnapshotMetrics
 from chatbi.planner.time_parser import default_range
 from chatbi.planner.types import Language, Plan, describe_range
 from chatbi.planner.understand import Understanding, ValueHit
@@ -41,6 +42,7 @@ class Env:
     lexicon: Lexicon
     compat: Compatibility
     as_of: date
+    snapshots: SnapshotMetrics | None = None
 
 
 # ------------------------------------------------------------------ labels
@@ -358,6 +360,10 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         time_range = default_range("year" if grain else default_unit(u), env.as_of, lang)
         notes.append(messages.text("note_default_time", lang, label=time_range.label or ""))
 
+    said_time = bool((u.time and (u.time.range or u.time.comparison)) or grain)
+    stuck = snapshot_problem(env, metrics, said_time, lang)
+    if stuck is not None:
+        return stuck
     order_by: list[OrderBy] = []
     limit: int | None = None
     entity_list = bool(entity_dims) and (u.list_request or not (u.order or u.top_n or u.growth))
@@ -412,6 +418,20 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         entity_list=entity_list,
         notes=tuple(_notes(env, u, notes)),
     )
+
+
+def snapshot_problem(env: Env, metrics: Sequence[str], said_time: bool, language: Language) -> Plan | None:
+    """A period or trend said with a snapshot metric (用户数 is today's count): ask, offering
+    the dated metrics, instead of answering today's number for the period."""
+    if not said_time or env.snapshots is None:
+        return None
+    for metric in metrics:
+        if env.snapshots.is_snapshot(metric):
+            dated = env.snapshots.dated_alternatives(env.layer, metric)
+            message = messages.text("snapshot_time", language, metric=metric_label(env, metric, language),
+                                    candidates=describe_metrics(env, dated, language) if dated else "-")
+            return Plan(intent="clarify", language=language, message=message, candidates=tuple(dated))
+    return None
 
 
 def share_part_of(u: Understanding, filters: list[Filter]) -> Filter | None:

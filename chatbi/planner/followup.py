@@ -22,6 +22,7 @@ from chatbi.planner.build import (
     pick_grain,
     ranking_descending,
     resolve_values,
+    snapshot_problem,
     time_text,
 )
 from chatbi.planner.numbers import to_int
@@ -168,6 +169,10 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
         filters = [f for f in filters if f.dimension != shown[0]]
         filters.append(Filter(dimension=shown[0], op="in", value=list(shown[1])))
         notes.append(messages.text("note_same_entities", lang, n=str(len(shown[1]))))
+    said_time = bool((u.time and (u.time.range or u.time.comparison)) or u.grain or u.trend or u.which_grain)
+    stuck = snapshot_problem(env, metrics, said_time or bool(query.time_range or query.grain or query.comparison), lang)
+    if stuck is not None:
+        return stuck
     changes: dict[str, object] = {"metrics": metrics, "filters": filters, "dimensions": dims}
     shifted = _shifted_back(u, query.time_range)
     if shifted is not None:

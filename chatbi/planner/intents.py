@@ -86,12 +86,12 @@ GRAIN_WORDS: list[tuple[re.Pattern[str], Grain]] = [
 SHARE = _c(r"占比|份额|比重|构成|占多少|占了多少|占几成|几成|百分之几|多大比例|多少比例|比例|分布占比|百分比|"
            r"\bshare\b|\bproportion\b|\bpercentage\b|\bpercent of\b|\bwhat\s*%|\bbreakdown\b|\bmix\b|\bcomposition\b|\bcontribution\b")
 GROWTH_UP = _c(
-    r"(?:增长|增速|涨幅|上涨|提升|增加|上升|增幅|成长)(?:得)?(?:最快|最多|最大|最高|最猛|前)|骤升|飙升|激增|暴涨|猛增|大涨|"
-    r"\bfastest[- ]growing\b|\bgrew (?:the )?(?:most|fastest)\b|\b(?:highest|biggest|largest|fastest|top) (?:growth|increase|gains?|growers?)\b|\bgrowing (?:the )?fastest\b|\bjumped (?:the )?most\b|\bspiked?\b|\bsurged?\b"
+    r"(?:增长|增速|涨幅|上涨|提升|增加|上升|增幅|成长|涨|增)(?:得|的)?(?:最快|最多|最大|最高|最猛|最狠|最厉害|前)|骤升|飙升|激增|暴涨|猛增|大涨|"
+    r"\bfastest[- ]growing\b|\bgrew (?:the )?(?:most|fastest)\b|\b(?:highest|biggest|largest|fastest|top) (?:%\s*|percentage\s+|relative\s+)?(?:growth|increase|gains?|growers?)\b|\bgrowing (?:the )?fastest\b|\bjumped (?:the )?most\b|\bspiked?\b|\bsurged?\b"
 )
 GROWTH_DOWN = _c(
-    r"(?:下降|下滑|跌幅|减少|降幅|下跌|萎缩)(?:得)?(?:最快|最多|最大|最严重|最猛|前)|骤降|暴跌|锐减|大跌|"
-    r"\b(?:declined|dropped|fell|shrank|decreased) (?:the )?(?:most|fastest)\b|\b(?:biggest|largest|fastest|steepest) (?:drops?|declines?|decreases?|falls?)\b|\bfastest[- ]declining\b"
+    r"(?:下降|下滑|跌幅|减少|降幅|下跌|萎缩|降|掉|跌|少)(?:得|的)?(?:最快|最多|最大|最严重|最猛|最狠|最厉害|前)|骤降|暴跌|锐减|大跌|"
+    r"\b(?:declined|dropped|fell|shrank|decreased) (?:the )?(?:most|fastest)\b|\b(?:biggest|largest|fastest|steepest|worst) (?:%\s*|percentage\s+|relative\s+)?(?:drops?|declines?|decreases?|falls?)\b|\bfastest[- ]declining\b"
 )
 GROWTH_GENERIC = _c(r"增长率|增速|增幅|涨幅|变化率|增长了?多少|\bgrowth\b|\bhow much did .{1,40} grow\b")
 SUPER_DESC = _c(

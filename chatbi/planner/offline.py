@@ -41,6 +41,7 @@ from chatbi.planner.interpretation import interpret
 from chatbi.planner.lexicon import Lexicon
 from chatbi.planner.numbers import to_int
 from chatbi.planner.shorthand import expand_shorthand
+from chatbi.planner.snapshots import SnapshotMetrics
 from chatbi.planner.text import language_of, normalize
 from chatbi.planner.time_parser import latest_complete_month
 from chatbi.planner.types import Cohort, CopyRequest, Plan, WhyRequest
@@ -67,6 +68,7 @@ class OfflinePlanner:
         self.compat = Compatibility(layer)
         self._user_dims = self.compat.entity_dimensions("user")
         self.near = NearMatcher(self.lexicon)
+        self.snapshots = SnapshotMetrics(layer)
         for metric in layer.metrics:  # warm the compatibility cache
             self.compat.dimensions_for(metric.name)
 
@@ -123,7 +125,7 @@ class OfflinePlanner:
         return self._route(accounted, as_of, conversation), accounted
 
     def _route(self, u: Understanding, as_of: date, conversation: Conversation | None) -> Plan:
-        env = Env(self.layer, self.lexicon, self.compat, as_of)
+        env = Env(self.layer, self.lexicon, self.compat, as_of, self.snapshots)
         previous_turn = conversation.last_answerable_turn() if conversation is not None else None
         previous = previous_turn.plan if previous_turn is not None else None
         last = conversation.last_turn if conversation is not None else None

@@ -170,7 +170,6 @@ class NearMatcher:
 
     def _resolve_zh(self, unknown: Unknown, word: str) -> NearMatch | None:
         from pypinyin import lazy_pinyin
-        from rapidfuzz.distance import Levenshtein
 
         assert self._zh is not None
         key = tuple(_fuzzy_syllable(s) for s in lazy_pinyin(word))
@@ -179,14 +178,9 @@ class NearMatcher:
             shared = sum(a == b for a, b in zip(word, surface, strict=True))
             if shared == 0:
                 continue  # a homophone shares at least one character with what was meant
-            if key == other:
-                score = 1.0
-            else:  # one syllable off by a letter or two (nei/lei after the n/l merge)
-                diffs = [Levenshtein.distance(a, b) for a, b in zip(key, other, strict=True)]
-                if sum(d > 0 for d in diffs) != 1 or max(diffs) > 1 or len(word) < 2 or shared < len(word) - 1:
-                    continue
-                score = 0.8
-            best.append((score, surface))
+            if key != other:
+                continue  # only true homophones (after the 模糊音 merges): 后年 is not 后浪
+            best.append((1.0, surface))
         return self._pick(unknown, best)
 
     def _resolve_en(self, unknown: Unknown, word: str) -> NearMatch | None:
