@@ -21,6 +21,7 @@ from tests.llm.fake_openai import FakeOpenAI, tool_reply
 
 QUESTION = "各大区的GMV"
 GOAL_S = 5.0
+LLM_GOAL_S = 2.0  # issue 20: the LLM planner's cold start
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -77,7 +78,7 @@ def measure(ctx: Context, scale: str) -> dict:
             fake.script(tool_reply("plan_query", {"intent": "query", "metrics": ["gmv"], "dimensions": ["region"]}))
             llm.append(ask_once(db, env))
         out["llm"] = (statistics.median(s for s, _ in llm), llm[-1][1].get("planner"))
-        if ctx.diagnose and out["llm"][0] > GOAL_S:
+        if ctx.diagnose and out["llm"][0] > LLM_GOAL_S:
             fake.script(tool_reply("plan_query", {"intent": "query", "metrics": ["gmv"], "dimensions": ["region"]}))
             out["llm_imports"] = import_profile(db, env)
     finally:
@@ -105,8 +106,8 @@ def run(ctx: Context) -> Section:
     section.goals = [
         Goal(f"cold start, offline planner ({at})", f"≤ {GOAL_S:.0f} s", fmt_s(m["offline"][0]),
              m["offline"][0] <= GOAL_S),
-        Goal(f"cold start, LLM planner with index ({at})", f"≤ {GOAL_S:.0f} s", fmt_s(m["llm"][0]),
-             m["llm"][0] <= GOAL_S and m["llm"][1] == "llm"),
+        Goal(f"cold start, LLM planner with index ({at})", f"≤ {LLM_GOAL_S:.0f} s", fmt_s(m["llm"][0]),
+             m["llm"][0] <= LLM_GOAL_S and m["llm"][1] == "llm"),
     ]
     for g, key in zip(section.goals, ("offline_imports", "llm_imports"), strict=True):
         if g.passed is False:

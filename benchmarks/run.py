@@ -29,6 +29,7 @@ os.environ.pop("OPENAI_API_KEY", None)  # the offline figures never reach a real
 from benchmarks import (  # noqa: E402
     cold_start,
     concurrency,
+    fast,
     generation,
     llm_prompt,
     others,
@@ -49,6 +50,7 @@ BENCHMARKS: dict[str, Callable[[Context], Section]] = {
     "questions": questions.run,
     "sql_vs_pandas": sql_vs_pandas.run,
     "cold_start": cold_start.run,
+    "fast": fast.run,
     "llm": llm_prompt.run,
     "concurrency": concurrency.run,
     "retrieval": others.retrieval,
