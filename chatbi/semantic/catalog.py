@@ -268,7 +268,10 @@ def _policy(tables: dict[str, frozenset[str]], pii: dict[str, frozenset[str]],
         if table not in layer.access.merchant_forbidden_tables
     }
     try:
+        small = layer.access.small_groups
         return GuardPolicy(tables=tables, pii=pii, security_columns=security, max_rows=max_rows,
-                           merchant_links=links)
+                           merchant_links=links, min_group_size=small.min_group_size,
+                           user_key=small.user_key,
+                           merchant_people_tables=frozenset(small.merchant_people_tables))
     except TypeError:
         return AccessPolicy(tables=tables, pii=pii, security_columns=security, max_rows=max_rows)

@@ -185,6 +185,17 @@ class MerchantLinkSpec(_Frozen):
     when: tuple[str, str] | None = None
 
 
+class SmallGroupRules(_Frozen):
+    """Small groups re-identify people (``chatbi.sql.small_groups``): for roles without PII
+    access, no user-level identifier and no group of fewer than ``min_group_size`` people
+    (0 switches this off; campaign copy uses the same k). Merchants' groups count people only
+    over ``merchant_people_tables``."""
+
+    min_group_size: int = Field(default=50, ge=0)
+    user_key: str = "user_id"
+    merchant_people_tables: list[str] = Field(default_factory=lambda: ["users"])
+
+
 class AccessRules(_Frozen):
     """Row rules for ``merchant:<id>`` roles beyond each model's ``security_column``.
 
@@ -194,6 +205,7 @@ class AccessRules(_Frozen):
 
     merchant_links: dict[str, MerchantLinkSpec] = Field(default_factory=dict)
     merchant_forbidden_tables: list[str] = Field(default_factory=list)
+    small_groups: SmallGroupRules = Field(default_factory=lambda: SmallGroupRules())
 
 
 class NotInData(_Frozen):

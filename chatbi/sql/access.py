@@ -96,6 +96,10 @@ class GuardPolicy(AccessPolicy):
     """``AccessPolicy`` plus the merchant links of tables without a security column."""
 
     merchant_links: dict[str, MerchantLink] = field(default_factory=dict)
+    # Small groups (``chatbi.sql.small_groups``): 0 switches the rules off.
+    min_group_size: int = 0
+    user_key: str = "user_id"
+    merchant_people_tables: frozenset[str] = frozenset({"users"})
 
 
 DEFAULT_MERCHANT_LINKS: dict[str, MerchantLink] = {

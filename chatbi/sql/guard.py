@@ -35,6 +35,10 @@ that may run, rewritten for the role. The rules, in the order they are checked:
    columns the role may see; an unknown, hidden or ambiguous column is refused
    (``sql_column_not_allowed``, ``sql_column_ambiguous``), and so is a whole-row reference
    such as ``SELECT u FROM users u`` (a struct of every column).
+6b. Roles without PII access, when the policy sets a minimum group size k
+   (``chatbi.sql.small_groups``): no user id in the result (``sql_user_level_refused``), no
+   rows of individual people (``sql_small_group_refused``), and aggregates over people get
+   ``HAVING COUNT(DISTINCT user_id) >= k`` (a note says so; ``probe_sql`` counts what was left out).
 7. Rewrite (``rewritten=True``, each change explained in ``notes``): every real table that
    needs it is replaced by a subquery with the original alias, ``(SELECT <visible columns>
    FROM t WHERE <row filter>) AS t``. That happens for merchant roles (row filter on every
@@ -71,9 +75,10 @@ from chatbi.errors import GuardError
 from chatbi.sql import allowlist
 from chatbi.sql.access import column_order, default_policy, merchant_links
 from chatbi.sql.limits import check_limits
+from chatbi.sql.small_groups import SMALL_GROUP_MARK, protect_small_groups
 from chatbi.sql.policy import AccessPolicy, Role
-from chatbi.warehouse.schema import RAW_TABLES
 from chatbi.warehouse.profile_schema import PROFILE_CONTRACT
+from chatbi.warehouse.schema import RAW_TABLES
 
 __all__ = ["GuardedSQL", "guard_sql", "default_policy", "MAX_SQL_CHARS"]
 
@@ -116,6 +121,9 @@ class GuardedSQL:
     rewritten: bool
     notes: tuple[str, ...]
     tables: frozenset[str]
+    # Set when groups below the minimum size are left out (rule 6b): the number of rows the
+    # query would return without that, so an empty answer can say why.
+    probe_sql: str | None = None
 
 
 def guard_sql(
@@ -223,11 +231,13 @@ class _Guard:
         names = self._check_tables(refs)
         self._check_pii(root, names)
         self._check_columns(root, names)
+        small = self._small_groups(root, names)  # 6b. no user ids, no group below k
         self._rewrite_tables(refs)
         self._apply_limit(root)
         out = root.sql(dialect=self.engine, comments=False)
         self._verify(out)
-        return GuardedSQL(out, self.rewritten, tuple(self.notes), frozenset(names))
+        probe = self._probe(root) if small else None
+        return GuardedSQL(out, self.rewritten, tuple(self.notes), frozenset(names), probe)
 
     # -- 1. one SELECT ----------------------------------------------------------------------
 
@@ -515,6 +525,47 @@ class _Guard:
                     f"不允许把整行 {col.name} 当作一列引用，请写出具体的列",
                     f"referencing the whole row {col.name} as a column is not allowed; name the columns",
                 )
+
+    def _schema(self, names: set[str]) -> dict[str, object]:
+        return {t: {c: RAW_TABLES.get(t, {}).get(c, "UNKNOWN") for c in column_order(t, self._visible(t))}
+                for t in names}
+
+    def _small_groups(self, root: exp.Expr, names: set[str]) -> bool:
+        """Rule 6b (``chatbi.sql.small_groups``) for roles without PII access."""
+        k = int(getattr(self.policy, "min_group_size", 0) or 0)
+        if k <= 0 or self.role.can_see_pii:
+            return False
+        key = str(getattr(self.policy, "user_key", "user_id")).lower()
+        protected = {t for t in names if key in self._visible(t)}
+        if self.role.is_merchant:
+            people = {t.lower() for t in getattr(self.policy, "merchant_people_tables", ())}
+            protected &= people
+        try:
+            added = protect_small_groups(root, self._schema(names), k=k, user_key=key,
+                                         protected=frozenset(protected), role=str(self.role),
+                                         dialect=self.engine)
+        except GuardError:
+            raise
+        except Exception as exc:  # sqlglot internals on exotic syntax: fail closed
+            raise _refuse(
+                "sql_syntax_not_allowed", f"无法校验查询的分组大小：{exc}",
+                f"cannot verify the group sizes of this query: {exc}",
+            ) from exc
+        if added:
+            self.notes.append(
+                f"少于 {k} 个用户的分组不显示（角色 {self.role} 不能查看可识别个人的小分组） / groups "
+                f"of fewer than {k} users are left out (role {self.role} may not see small groups "
+                "that could identify people)")
+        return added
+
+    def _probe(self, root: exp.Expr) -> str:
+        """``SELECT COUNT(*)`` of ``root`` without the minimum-group-size conditions."""
+        copy = root.copy()
+        for node in list(copy.find_all(exp.GTE)):
+            if node.meta.get(SMALL_GROUP_MARK):
+                node.replace(exp.true())
+        copy.set("limit", None)
+        return f"SELECT COUNT(*) AS n FROM ({copy.sql(dialect=self.engine, comments=False)}) AS _probe"
 
     def _column_error(self, message: str, names: set[str]) -> GuardError:
         match = _COLUMN_IN_ERROR.search(message)

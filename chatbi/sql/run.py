@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from chatbi.errors import ChatBIError, RefusedError
 from chatbi.sql.engines import guard_options
 from chatbi.sql.executor import Executor, QueryError, QueryResult
 from chatbi.sql.guard import GuardedSQL, guard_sql
@@ -43,4 +44,22 @@ def run_guarded(
                 code=exc.code,
             ) from None
         raise
+    if not result.rows and guarded.probe_sql:
+        _explain_empty(guarded, executor, policy, role)
     return guarded, result
+
+
+def _explain_empty(guarded: GuardedSQL, executor: Executor, policy: AccessPolicy, role: Role) -> None:
+    """An empty answer whose rows were all groups below the minimum size says so."""
+    try:
+        hidden = executor.run(guarded.probe_sql or "", max_rows=1).rows
+    except ChatBIError:
+        return
+    if hidden and hidden[0][0]:
+        k = getattr(policy, "min_group_size", 0)
+        raise RefusedError(
+            f"每个分组都少于 {k} 个用户，为保护个人隐私不显示（角色 {role}）；请放宽筛选条件或减少维度 / "
+            f"every group has fewer than {k} users and is not shown to protect people's privacy "
+            f"(role {role}); widen the filters or use fewer dimensions.",
+            code="small_group_suppressed",
+        )
