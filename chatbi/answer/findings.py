@@ -127,7 +127,8 @@ class _Writer:
                 cmp_parts.append(self._change_clause(m, m.growth, m.previous, value))
         subject = self._single_subject()
         if self.en:
-            text = f"{'; '.join(parts)} {subject}over {self.when()}"
+            when = self.when()
+            text = f"{'; '.join(parts)} {subject}{when if when.startswith('across') else 'over ' + when}"
             where = self.where()
             text += (f", where {where}" if where else "") + "."
             if cmp_parts:

@@ -17,7 +17,8 @@ def record_outcome(conversation: Any, answer: Answer, turn_before: Any) -> None:
     if turn is None or turn is turn_before:
         return
     if answer.error is not None:
-        conversation.mark_last(failed=True)
+        if turn.plan.intent not in ("clarify", "refuse"):  # those are known by their intent
+            conversation.mark_last(failed=True)
         return
     query = answer.semantic_query
     if answer.intent != "query" or query is None or not query.limit or not query.dimensions:

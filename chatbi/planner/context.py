@@ -71,6 +71,20 @@ class Conversation:
         turn = self.last_answerable_turn()
         return turn.plan if turn is not None else None
 
+    def last_answered_before_clarifications(self) -> Turn | None:
+        """The newest answerable turn, looking past clarifying questions (not past errors,
+        refusals or relationship answers): what 他们/them points back to after a 'which
+        metric?' question."""
+        with self._lock:
+            for turn in reversed(self._turns):
+                if turn.plan.intent == "clarify" and not turn.failed:
+                    continue
+                if turn.relation is not None or turn.failed or turn.plan.intent == "refuse":
+                    return None
+                if turn.plan.intent in ("query", "why", "copy"):
+                    return turn
+        return None
+
     def last_answerable_turn(self) -> Turn | None:
         """The newest turn a follow-up can change; None when a relationship answer, an error,
         a clarifying question or a refusal came after it: those never carry into the next

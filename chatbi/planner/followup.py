@@ -49,12 +49,25 @@ def _own_metrics(u: Understanding) -> list[str]:
     return [m for m in u.metrics if m not in u.entity_metrics]
 
 
+_REFERS_BACK = re.compile(
+    r"其中|他们|她们|它们|这些|那些|这部分|这批|那批|这群|那群|这类|那类|"
+    r"\bthem\b|\bthey\b|\bthose\b|\bthese\b|\bof them\b|\bthat (?:group|segment|cohort)\b|\bthis (?:group|segment|cohort)\b",
+    re.ASCII,
+)
+
+
+def refers_back_to_earlier(u: Understanding) -> bool:
+    """其中 / 他们 / them / those: the question points at an earlier answer's subject."""
+    return bool(_REFERS_BACK.search(u.norm))
+
+
 def is_followup(u: Understanding, previous: Plan | None) -> bool:
-    """Does this question change ``previous`` rather than start afresh?"""
+    """Does this question change ``previous`` rather than start afresh? A word that points
+    back (其中, 他们, them, those) makes it one even with a metric of its own."""
     if previous is None or previous.intent not in ("query", "why", "copy", "definition"):
         return False
     norm = u.norm
-    strong = bool(_STRONG_START.search(norm) or intents.FOLLOWUP_END.search(norm))
+    strong = bool(_STRONG_START.search(norm) or intents.FOLLOWUP_END.search(norm) or _REFERS_BACK.search(norm))
     weak = bool(_WEAK_START.search(norm))
     if previous.intent == "definition":
         return strong and bool(u.metrics) and not _asks_for_values(u)
@@ -133,6 +146,8 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
     query = previous.query
     metrics = list(query.metrics)
     said = _own_metrics(u)
+    if not said and u.entity_metrics and not (u.values or u.group_dims or u.extra_filters or u.entity_grouped):
+        said = list(u.entity_metrics)  # what about buyers / 那买家数呢: the entity word is the new measure
     if said:
         metrics = [*metrics, *(m for m in said if m not in metrics)] if _ADD_METRIC.search(u.norm) else said
     filters = list(query.filters)
@@ -189,6 +204,12 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
         changes["grain"] = grain
     if u.share:
         changes["share_of_total"] = True
+        said_filters = [*new_filters, *u.extra_filters]
+        if said_filters and not new_dims and not query.share_part:  # 其中30到34岁的占几成: the part of the previous whole
+            part = said_filters[-1]
+            changes["share_part"] = part
+            changes["filters"] = [f for f in filters if f != part]
+            changes["dimensions"] = [part.dimension]
     order_by = [_rename_order(o, query.metrics, metrics) for o in query.order_by]
     if u.growth:
         changes["comparison"] = changes.get("comparison") or query.comparison or "previous_period"
@@ -197,8 +218,10 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
         field = order_by[0].field if order_by else metrics[0]
         base = next((m for m in metrics if field == m or field.startswith(m + "_")), metrics[0])
         order_by = [OrderBy(field=field, descending=ranking_descending(env, u, base))]
-    changes["order_by"] = order_by
-    if u.top_n:
+    changes["order_by"] = [] if changes.get("share_part") else order_by
+    if changes.get("share_part"):
+        changes["limit"] = None
+    elif u.top_n:
         changes["limit"] = u.top_n
     elif keep_shown:
         changes["limit"] = None  # the same N entities, every row of them

@@ -33,6 +33,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "「{metric}」是当前快照（没有时间维度），不能按时间段筛选或看趋势，否则会把今天的数当成那段时间的数。按时间可以看：{candidates}。",
         "en": "\"{metric}\" is a current snapshot with no time dimension: it can't be filtered to a period or trended (that would show today's figure as the period's). For a period, try: {candidates}.",
     },
+    "refers_to_nothing": {
+        "zh": "「他们/其中」指的是哪些人或对象？前面还没有可以沿用的结果，请把对象说完整，例如：高价值用户的客单价。",
+        "en": "Who are \"they\"? There is no earlier answer to refer to; please name them, e.g. \"AOV of high-value users\".",
+    },
     "two_periods": {
         "zh": "问题里有两个时间段（「{first}」和「{second}」），但后者既不是前者的上一期，也不是去年同期，我不会只算其中一个。请分开问，或比较上一期/去年同期。",
         "en": "The question names two periods (\"{first}\" and \"{second}\"), but the second is neither the first's previous period nor the same period last year, and I won't answer for just one. Ask for each, or compare with the previous period or last year.",

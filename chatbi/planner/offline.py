@@ -36,7 +36,7 @@ from chatbi.planner.build import (
 )
 from chatbi.planner.compat import Compatibility
 from chatbi.planner.context import Conversation
-from chatbi.planner.followup import apply_followup, is_followup, looks_like_followup
+from chatbi.planner.followup import apply_followup, is_followup, looks_like_followup, refers_back_to_earlier
 from chatbi.planner.interpretation import interpret
 from chatbi.planner.lexicon import Lexicon
 from chatbi.planner.numbers import to_int
@@ -127,9 +127,14 @@ class OfflinePlanner:
     def _route(self, u: Understanding, as_of: date, conversation: Conversation | None) -> Plan:
         env = Env(self.layer, self.lexicon, self.compat, as_of, self.snapshots)
         previous_turn = conversation.last_answerable_turn() if conversation is not None else None
+        refers_back = refers_back_to_earlier(u)
+        if previous_turn is None and refers_back and conversation is not None:
+            previous_turn = conversation.last_answered_before_clarifications()
+            if previous_turn is None:  # 他们/them with nothing answered to point at: ask who
+                return Plan(intent="clarify", language=u.language, message=messages.text("refers_to_nothing", u.language))
         previous = previous_turn.plan if previous_turn is not None else None
         last = conversation.last_turn if conversation is not None else None
-        if last is not None and last.plan.intent == "clarify" and isinstance(last.pending, Understanding):
+        if last is not None and last.plan.intent == "clarify" and isinstance(last.pending, Understanding) and not refers_back:
             merged = _complete_pending(last.pending, u)
             if merged is not None:
                 u = merged
