@@ -278,6 +278,9 @@ def build_index_step(db_path: Path, console: Console) -> None:
         return
     with progress_bar(console, "检索索引 / index") as report:
         build_index(settings_for(db_path), progress=report)
+    from chatbi.retrieval.planning_cache import warm
+
+    warm(settings_for(db_path))  # layer, as-of date and values beside the index: a fast first question
 
 
 def _summary_lines(result: Any) -> list[str]:

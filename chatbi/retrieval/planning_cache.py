@@ -129,3 +129,22 @@ def save_planning(index_dir: Path, version: Any, layer: Any, as_of: date,
         "warehouse": warehouse_key(version), "layer": layer_digest(layer),
         "as_of": as_of.isoformat(), "values": values,
     })
+
+
+def warm(settings: Any) -> None:
+    """Write both caches for ``settings``' warehouse now (``chatbi init`` after the index), so
+    the first question after a build is as fast as the next. Problems are only logged."""
+    from chatbi.answer.pipeline import Pipeline
+    from chatbi.errors import ChatBIError
+
+    try:
+        pipeline = Pipeline(settings)
+    except ChatBIError as exc:
+        log.info("planning cache not warmed: %s", exc)
+        return
+    try:
+        pipeline.dimension_values()
+    except ChatBIError as exc:
+        log.info("planning cache not warmed: %s", exc)
+    finally:
+        pipeline.close()

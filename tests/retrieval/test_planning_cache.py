@@ -94,3 +94,9 @@ def test_a_damaged_cache_file_is_ignored(tmp_path: Path) -> None:
     (index / planning_cache.PLANNING_FILE).write_text('{"format": 1, "warehouse": 3}', encoding="utf-8")
     assert planning_cache.load_layer(REAL_LAYER_DIR, index) == load_semantic_layer(REAL_LAYER_DIR)
     assert planning_cache.load_planning(index, (1, 2, 3, 4), load_semantic_layer(REAL_LAYER_DIR)) is None
+
+
+def test_warm_writes_both_caches_for_the_next_process(tiny_settings, warehouse: Path) -> None:
+    planning_cache.warm(replace(tiny_settings, db_path=warehouse))
+    index = warehouse.parent / "w.index"
+    assert (index / planning_cache.LAYER_FILE).is_file() and (index / planning_cache.PLANNING_FILE).is_file()
