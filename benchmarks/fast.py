@@ -67,8 +67,8 @@ def ask_process(db: Path, question: str) -> tuple[float, float, dict[str, Any]]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     lines = proc.stdout.strip().splitlines()
-    if proc.returncode not in (0, 2) or not lines:
-        raise RuntimeError(f"chatbi ask {question!r} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    if proc.returncode not in (0, 2) or not lines:  # an internal error: recorded, not fatal
+        return wall, cpu, {"error": {"code": "internal_error", "message": proc.stderr[-300:]}}
     return wall, cpu, json.loads(lines[-1])
 
 
@@ -156,13 +156,14 @@ def one_shot(ctx: Context, db: Path, cli: str | None) -> dict[str, Any]:
                      "bare_ms": bare_duckdb_ms(db, sqls),
                      "cli_ms": cli_ms(cli, cli_db, sqls) if cli and cli_db else None,
                      "error": (answer.get("error") or {}).get("code")})
+    failed = [f"{r['question']} ({r['error']})" for r in rows if r["error"] == "internal_error"]
     cli_times = [r["cli_ms"] for r in rows if r["cli_ms"] is not None]
     return {"rows": rows, "wall_p50": statistics.median(r["wall_s"] for r in rows),
             "wall_p95": percentile([r["wall_s"] for r in rows], 0.95),
             "cpu_p50": statistics.median(r["cpu_s"] for r in rows),
             "pipeline_p50_ms": statistics.median(r["pipeline_ms"] for r in rows),
             "bare_p50_ms": statistics.median(r["bare_ms"] for r in rows),
-            "cli_p50_ms": statistics.median(cli_times) if cli_times else None}
+            "cli_p50_ms": statistics.median(cli_times) if cli_times else None, "failed": failed}
 
 
 def why_questions(ctx: Context, db: Path, cli: str | None) -> dict[str, Any]:
@@ -267,6 +268,8 @@ def run(ctx: Context) -> Section:
                                      fmt_ms(g.get("cli_ms")) if g.get("cli_ms") is not None else "no shell",
                                      f"was {fmt_ms(s['total_ms'])}, {s['statements']} statements (bare "
                                      f"{fmt_ms(s['bare_ms'])}); same finding: {'yes' if r['same_finding'] else 'NO'}"])
+        if o["failed"]:
+            section.notes.append(f"{scale}: internal errors (counted in the wall times): {', '.join(o['failed'])}")
         sm = m["same"]
         section.rows.append([scale, f"{SAME_NUMBERS}: distinct results in {sm['asks']} asks", str(sm["distinct"]),
                              "", "", "4 fresh pipelines in turn, 4 in threads"])
