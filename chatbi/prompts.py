@@ -4,7 +4,10 @@
 drops HTML comments (notes for the template's readers, not for the model), fills every
 ``{{name}}`` and refuses a template whose placeholders and values do not match, so a typo
 fails loudly instead of sending ``{{question}}`` to a model. Values are inserted as text and
-never re-scanned, so a value that contains ``{{...}}`` stays literal.
+never re-scanned, so a value that contains ``{{...}}`` stays literal, and every tag-like
+sequence in a value (``</facts>``, ``<question >``, ``< /profile>``) has its angle brackets
+replaced (``‹/facts›``): text from users, the data or a model can never open or close a
+template's fence. Comparisons such as ``a <> b`` or ``x < 3`` are left as they are.
 """
 
 from __future__ import annotations
@@ -15,11 +18,18 @@ from pathlib import Path
 
 from chatbi.errors import ChatBIError
 
-__all__ = ["PromptError", "load_template", "placeholders", "render", "DEFAULT_PROMPTS_DIR"]
+__all__ = ["PromptError", "load_template", "placeholders", "render", "escape_fences",
+           "DEFAULT_PROMPTS_DIR"]
 
 DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 _COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
+_TAG = re.compile(r"<(\s*/?\s*[A-Za-z_!][\w:.-]*[^<>]*)>")
+
+
+def escape_fences(text: str) -> str:
+    """``text`` with every tag-like ``<…>`` written ``‹…›`` (it cannot open or close a fence)."""
+    return _TAG.sub(lambda m: "\u2039" + m.group(1).replace("<", "\u2039") + "\u203a", text)
 
 
 class PromptError(ChatBIError):
@@ -59,4 +69,4 @@ def render(name: str, prompts_dir: Path | str | None = None, /, **values: object
             f"模板 {name} 的占位符不匹配 / placeholders of template {name} do not match: "
             f"missing {sorted(missing)}, unexpected {sorted(extra)}"
         )
-    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), template)
+    return _PLACEHOLDER.sub(lambda m: escape_fences(str(values[m.group(1)])), template)

@@ -14,6 +14,7 @@ import pandas as pd
 from chatbi.answer.context import ChartContext, describe_time
 from chatbi.answer.facts import Facts, MetricFacts, compute_facts
 from chatbi.answer.numbers import NumberToken, extract_numbers, format_percent, format_value
+from chatbi.answer.text_safety import unsafe_reason
 
 _CMP_ZH = {"previous_period": "环比", "same_period_last_year": "同比"}
 _CMP_EN = {"previous_period": "vs the previous period", "same_period_last_year": "year over year"}
@@ -381,6 +382,7 @@ class CheckResult:
     numbers: tuple[str, ...]  # every number found, as written
     unmatched: tuple[str, ...]  # the ones that match no fact
     mentions_time: bool  # the text names the time range (or there is none)
+    unsafe: str | None = None  # a link, contact detail, markup or instruction (text_safety)
 
 
 def check_finding(text: str, facts: Facts) -> CheckResult:
@@ -390,8 +392,10 @@ def check_finding(text: str, facts: Facts) -> CheckResult:
         cleaned = cleaned.replace(label, " ")
     tokens = extract_numbers(cleaned)
     unmatched = [tok.text for tok in tokens if not _matches(tok, facts)]
-    return CheckResult(ok=not unmatched, numbers=tuple(t.text for t in tokens),
-                       unmatched=tuple(unmatched), mentions_time=_mentions_time(text, tokens, facts))
+    unsafe = unsafe_reason(cleaned)  # the writer's own words; labels from the data are data
+    return CheckResult(ok=not unmatched and unsafe is None, numbers=tuple(t.text for t in tokens),
+                       unmatched=tuple(unmatched), mentions_time=_mentions_time(text, tokens, facts),
+                       unsafe=unsafe)
 
 
 def _close(a: float, b: float, tol: float) -> bool:

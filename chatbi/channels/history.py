@@ -217,6 +217,17 @@ class HistoryStore:
             conn.execute("DELETE FROM turns WHERE conversation_id = ?", (conversation_id,))
             conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
 
+    def forget_user(self, username: str) -> int:
+        """Delete everything of one user (conversations, turns, links, pins); returns the
+        number of conversations deleted. Used when an account is removed, so a later account
+        with the same name starts empty."""
+        with self._connect() as conn:
+            conn.execute("DELETE FROM shares WHERE owner = ?", (username,))
+            conn.execute("DELETE FROM pins WHERE username = ?", (username,))
+            conn.execute("DELETE FROM turns WHERE conversation_id IN"
+                         " (SELECT id FROM conversations WHERE username = ?)", (username,))
+            return int(conn.execute("DELETE FROM conversations WHERE username = ?", (username,)).rowcount)
+
     def exists(self, username: str, conversation_id: str) -> bool:
         with self._connect() as conn:
             return conn.execute("SELECT 1 FROM conversations WHERE id = ? AND username = ?",

@@ -97,11 +97,15 @@ def build_users_app(handle_errors: Any) -> typer.Typer:
         username: Annotated[str, typer.Argument(metavar="NAME")],
         db: DbOption = None,
     ) -> None:
-        """删除账户（并让其登录失效）/ remove an account and sign it out everywhere."""
+        """删除账户及其历史（并让其登录失效）/ remove an account and its history, and sign it out everywhere."""
         from chatbi.channels.accounts import AccountStore
+        from chatbi.channels.history import HistoryStore
 
-        store = AccountStore.from_settings(settings_for(db))
+        settings = settings_for(db)
+        store = AccountStore.from_settings(settings)
         store.remove(username)
-        Console(stderr=True, highlight=False).print(f"已删除 / removed {username.strip()}")
+        gone = HistoryStore.from_settings(settings).forget_user(username.strip())
+        Console(stderr=True, highlight=False).print(
+            f"已删除 / removed {username.strip()} (and {gone} conversations of its history)")
 
     return users_app

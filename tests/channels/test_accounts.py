@@ -119,5 +119,12 @@ def test_cli_users_add_list_remove(tmp_path):
         done = chatbi(db, *args, stdin=stdin)
         assert done.returncode == 2, (args, done.stderr)
         assert words in done.stderr and "Traceback" not in done.stderr
+    from chatbi.channels.history import HistoryStore
+
+    history = HistoryStore(tmp_path / "w.app.sqlite")
+    cid = history.start("alice", "q")
+    history.add_turn("alice", cid, "t1", "q", {}, "merchant:7")
+    history.pin("alice", "t1")
     assert chatbi(db, "users", "remove", "alice").returncode == 0
+    assert history.conversations("alice") == [] and history.pins("alice") == []  # a new alice starts empty
     assert [u["username"] for u in json.loads(chatbi(db, "users", "list", "--json").stdout)] == ["bob@corp.example"]

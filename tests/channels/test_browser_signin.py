@@ -22,7 +22,7 @@ from .conftest import REPO_ROOT, free_port
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO_ROOT / "artifacts"
 PASSWORD = "Tea-and-7-cakes"
-QUESTION = "各大区的GMV"
+QUESTION = "各品类的GMV"
 TABLE = '[data-testid="stDataFrame"]'
 PROMPT = '[data-testid="stChatInputTextArea"]'
 

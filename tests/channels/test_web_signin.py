@@ -18,7 +18,7 @@ from .conftest import REPO_ROOT
 
 APP = str(REPO_ROOT / "streamlit_app.py")
 PASSWORD = "Tea-and-7-cakes"
-QUESTION = "各大区的GMV"
+QUESTION = "各品类的GMV"
 
 
 @pytest.fixture
@@ -79,14 +79,6 @@ def test_sign_in_is_required_and_the_role_comes_from_the_account(accounts):
     assert not any("重建画像" in label for label in labels)
     assert not any("admin" in e.label for e in at.sidebar.expander)
     assert ask(at, QUESTION)["asked_as"] == "marketer"
-
-
-def test_merchant_sees_its_role_and_no_admin_controls(accounts):
-    at = sign_in(start(), "moe")
-    message = ask(at, QUESTION)
-    assert message["asked_as"] == "merchant:3"
-    assert "merchant_id" in message["answer"]["sql"] and "3" in message["answer"]["sql"]
-    assert not any("重建画像" in b.label for b in at.sidebar.button)
 
 
 def test_admin_gets_admin_controls_and_may_view_as_a_narrower_role(accounts):
@@ -177,8 +169,11 @@ def test_a_shared_answer_is_asked_again_with_the_viewers_role(accounts):
     [link] = [c.value for c in ann.code if "?share=" in c.value]
     token = link.split("?share=", 1)[1]
     moe = sign_in(start(share=token), "moe")
+    assert not any("重建画像" in b.label for b in moe.sidebar.button)  # no admin controls
+    assert not moe.sidebar.selectbox and "role **merchant:3**" in " ".join(c.value for c in moe.sidebar.caption)
     [viewer] = [m for m in moe.session_state["messages"] if m["role"] == "assistant"]
     assert viewer["question"] == QUESTION and viewer["asked_as"] == "merchant:3"
+    assert "merchant_id" in viewer["answer"]["sql"]
     assert viewer["answer"]["rows"] != owner["answer"]["rows"]  # the merchant's own rows only
     assert "share" not in moe.query_params
     bad = sign_in(start(share="not-a-token"), "moe")
@@ -195,3 +190,20 @@ def test_pins_rerun_on_the_latest_data(accounts):
     assert not fresh.exception
     [rerun] = [m for m in fresh.session_state["messages"] if m["role"] == "assistant"]
     assert rerun["question"] == QUESTION and rerun["answer"]["rows"] == message["answer"]["rows"]
+
+
+def test_an_answer_saved_under_another_role_is_asked_again_not_shown(accounts):
+    at = sign_in(start(), "ann")
+    at.sidebar.selectbox(key="role_choice").set_value("merchant").run()
+    at.sidebar.number_input(key="merchant_id").set_value(3).run()
+    merchant_view = ask(at, QUESTION)
+    assert merchant_view["asked_as"] == "merchant:3"
+    cid = at.session_state["conversation_id"]
+    at.sidebar.selectbox(key="role_choice").set_value("admin").run()
+    at.sidebar.button(key=f"history_open_{cid}").click().run()
+    [stored] = [m for m in at.session_state["messages"] if m["role"] == "assistant"]
+    assert stored["stale_role"] == "merchant:3" and stored["answer"] == {}
+    assert not at.dataframe and any("merchant:3" in i.value for i in at.info)
+    at.button(key=f"reask_{stored['id']}").click().run()
+    again = [m for m in at.session_state["messages"] if m["role"] == "assistant"][-1]
+    assert again["asked_as"] == "admin" and again["answer"]["rows"] != merchant_view["answer"]["rows"]
