@@ -156,6 +156,12 @@ def test_sign_in_ask_reload_and_find_the_history(warehouse, browser, tmp_path):
             assert "role marketer" in sidebar_text(page)
             ask_and_reload(page, "signin_password_reload")
             assert "role marketer" in sidebar_text(page)
+            # signing out ends the session: a reload shows the sign-in form again
+            page.get_by_role("button", name="退出登录 / sign out").click()
+            page.get_by_label("密码 / password").wait_for(timeout=60_000)
+            page.reload(wait_until="domcontentloaded")
+            page.get_by_label("密码 / password").wait_for(timeout=60_000)
+            assert page.locator(PROMPT).count() == 0
             # single sign-on through the local OpenID Connect provider (its own browser context)
             page = browser.new_context(viewport={"width": 1400, "height": 1200}, locale="zh-CN").new_page()
             page.goto(url, wait_until="domcontentloaded")
