@@ -242,6 +242,8 @@ def segment_ids_sql(filters: Sequence[Filter], layer: SemanticLayer, as_of: date
 def _guarded_ids_sql(filters: Sequence[Filter], *, layer: SemanticLayer, policy: AccessPolicy,
                      role: Role, as_of: date, rows: int, executor: Any = None) -> str:
     export_policy = dataclasses.replace(policy, max_rows=max(1, min(rows, MAX_EXPORT_IDS)))
+    if getattr(export_policy, "min_group_size", 0):  # the campaign list: ids only, of a segment
+        export_policy = dataclasses.replace(export_policy, min_group_size=0)  # checked >= k before
     options = guard_options(executor)
     return guard_sql(segment_ids_sql(filters, layer, as_of, options["engine"]), export_policy, role,
                      **options).sql

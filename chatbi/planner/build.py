@@ -13,7 +13,7 @@ from chatbi.planner import intents, messages, periods
 from chatbi.planner.compat import Compatibility
 from chatbi.planner.lexicon import Lexicon
 from chatbi.planner.snapshots import SnapshotMetrics
-from chatbi.planner.time_parser import default_range
+from chatbi.planner.time_parser import default_range, latest_complete_month
 from chatbi.planner.types import Language, Plan, describe_range
 from chatbi.planner.understand import Understanding, ValueHit
 from chatbi.semantic.models import SemanticLayer
@@ -360,7 +360,19 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         time_range = default_range("year" if grain else default_unit(u), env.as_of, lang)
         notes.append(messages.text("note_default_time", lang, label=time_range.label or ""))
 
-    said_time = bool((u.time and (u.time.range or u.time.comparison)) or grain)
+    per_period = u.per_period if not grain and not comparison else None
+    if per_period is not None:
+        stuck = per_period_problem(env, metrics, lang)
+        if stuck is not None:
+            return stuck
+        if time_range is None:
+            time_range = latest_complete_month(env.as_of, lang)
+            notes.append(messages.text("note_default_time", lang, label=time_range.label or ""))
+        said = "平均每" + {"day": "天", "week": "周", "month": "月"}.get(per_period, per_period) if lang == "zh" \
+            else f"per {per_period} on average"
+        time_range = time_range.model_copy(update={"label": f"{time_range.label or ''}（{said}）" if lang == "zh"
+                                                            else f"{time_range.label or ''} ({said})"})
+    said_time = bool((u.time and (u.time.range or u.time.comparison)) or grain or per_period)
     stuck = snapshot_problem(env, metrics, said_time, lang)
     if stuck is not None:
         return stuck
@@ -403,6 +415,7 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         comparison=comparison,
         share_of_total=u.share,
         share_part=share_part,
+        per_period=per_period,
         order_by=order_by,
         limit=limit,
     )
@@ -418,6 +431,19 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         entity_list=entity_list,
         notes=tuple(_notes(env, u, notes)),
     )
+
+
+def per_period_problem(env: Env, metrics: Sequence[str], language: Language) -> Plan | None:
+    """平均每天 works for totals (sums and counts): a rate or a distinct count per day is not
+    its period value over the days."""
+    for name in metrics:
+        metric = env.layer.metric(name)
+        models = env.layer.models_with_measure(metric.measure or "") if metric.type == "simple" else []
+        measure = models[0].measure(metric.measure or "") if models else None
+        if measure is None or measure.agg not in ("sum", "count") or getattr(measure, "min_occurrences", None):
+            return Plan(intent="clarify", language=language, message=messages.text(
+                "per_period_not_additive", language, metric=metric_label(env, name, language)))
+    return None
 
 
 def snapshot_problem(env: Env, metrics: Sequence[str], said_time: bool, language: Language) -> Plan | None:

@@ -83,6 +83,26 @@ GRAIN_WORDS: list[tuple[re.Pattern[str], Grain]] = [
     (_c(r"按季度|每季度|季度|逐季|分季度|各季度|每个季度|按季|\bquarterly\b|\bby quarter\b|\bper quarter\b|\beach quarter\b"), "quarter"),
     (_c(r"按年|每年|年度|逐年|分年|各年|每一年|\byearly\b|\bannual(?:ly)?\b|\bby year\b|\bper year\b|\beach year\b"), "year"),
 ]
+#: 平均每天 / per day on average: the range's total over its days (not a daily series)
+PER_PERIOD = _c(
+    r"平均每(?:个)?(?P<zh>天|日|周|星期|月)|(?P<zh2>日|周|月)均|每(?:个)?(?P<zh3>天|日|周|月)平均|平均(?:一|每一)(?P<zh4>天|周|个月|月)|一(?P<zh5>天|周|个月)平均|"
+    r"\b(?:on )?(?:an )?average,? (?:per|a|each) (?P<en>day|week|month)\b|\bper (?P<en2>day|week|month),? on (?:an )?average\b|"
+    r"\b(?:a|each) (?P<en3>day|week|month) on (?:an )?average\b|\baverage (?P<en4>daily|weekly|monthly)\b|\b(?P<en5>daily|weekly|monthly) average\b|"
+    r"\baverage\b[a-z' ]{1,40}\b(?:per|a|each) (?P<en6>day|week|month)\b"
+)
+_PER_UNITS = {"天": "day", "日": "day", "周": "week", "星期": "week", "月": "month", "个月": "month", "day": "day", "week": "week",
+              "month": "month", "daily": "day", "weekly": "week", "monthly": "month"}
+
+
+def per_period_of(text: str) -> Grain | None:
+    """The unit of a per-period average said in ``text`` (平均每天 → day), else None."""
+    found = PER_PERIOD.search(text)
+    if found is None:
+        return None
+    unit = next(g for g in found.groups() if g)
+    return _PER_UNITS[unit]  # type: ignore[return-value]
+
+
 SHARE = _c(r"占比|份额|比重|构成|占多少|占了多少|占几成|几成|百分之几|多大比例|多少比例|比例|分布占比|百分比|"
            r"\bshare\b|\bproportion\b|\bpercentage\b|\bpercent of\b|\bwhat\s*%|\bbreakdown\b|\bmix\b|\bcomposition\b|\bcontribution\b")
 GROWTH_UP = _c(

@@ -37,6 +37,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "「他们/其中」指的是哪些人或对象？前面还没有可以沿用的结果，请把对象说完整，例如：高价值用户的客单价。",
         "en": "Who are \"they\"? There is no earlier answer to refer to; please name them, e.g. \"AOV of high-value users\".",
     },
+    "per_period_not_additive": {
+        "zh": "「{metric}」是比率或去重计数，「平均每天」不能用总数除以天数得到。可以看按天的趋势，例如：上个月每天的{metric}。",
+        "en": "\"{metric}\" is a rate or a distinct count, so a per-day average is not its total over the days. Try the daily trend, e.g. \"daily {metric} last month\".",
+    },
     "two_periods": {
         "zh": "问题里有两个时间段（「{first}」和「{second}」），但后者既不是前者的上一期，也不是去年同期，我不会只算其中一个。请分开问，或比较上一期/去年同期。",
         "en": "The question names two periods (\"{first}\" and \"{second}\"), but the second is neither the first's previous period nor the same period last year, and I won't answer for just one. Ask for each, or compare with the previous period or last year.",

@@ -36,7 +36,12 @@ from chatbi.planner.build import (
 )
 from chatbi.planner.compat import Compatibility
 from chatbi.planner.context import Conversation
-from chatbi.planner.followup import apply_followup, is_followup, looks_like_followup, refers_back_to_earlier
+from chatbi.planner.followup import (
+    apply_followup,
+    is_followup,
+    looks_like_followup,
+    refers_back_to_earlier,
+)
 from chatbi.planner.interpretation import interpret
 from chatbi.planner.lexicon import Lexicon
 from chatbi.planner.numbers import to_int

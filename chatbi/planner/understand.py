@@ -118,6 +118,7 @@ class Understanding:
     unknowns: list = field(default_factory=list)  # chatbi.planner.unknown.Unknown: words nobody claimed
     shorthand: list[tuple[str, str]] = field(default_factory=list)  # (typed, written out): yr → year
     boolean_spans: list[tuple[int, int]] = field(default_factory=list)  # yes/no dimensions said as filters
+    per_period: Grain | None = None  # 平均每天 / per day on average
     other_periods: list = field(default_factory=list)  # a second period that is not the first's previous/last year's
     metric_spans: list[tuple[int, int]] = field(default_factory=list)  # where metric words were said
     qualifiers: list[str] = field(default_factory=list)  # unrecognised words qualifying a metric (竞争对手的GMV)
@@ -440,8 +441,9 @@ def _read_shape(u: Understanding) -> None:
     u.definition_weak = bool(intents.DEFINITION_WEAK.search(text))
     u.direction = intents.direction_of(text)
     u.trend = bool(intents.TREND.search(text))
+    u.per_period = intents.per_period_of(norm)
     for pattern, grain in intents.GRAIN_WORDS:
-        if pattern.search(text):
+        if pattern.search(text) and not u.per_period:
             u.grain = grain
             break
     for pattern, grain in _WHICH_GRAIN:

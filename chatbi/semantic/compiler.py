@@ -672,6 +672,30 @@ def measure_sources(query: SemanticQuery, layer: SemanticLayer, *, as_of: date) 
     return tuple(sorted((ref.measure.name, ref.model.name, ref.time_dim or "") for ref in compiler.refs.values()))
 
 
+def periods_in(time_range: TimeRange, grain: str) -> float:
+    """How many days, weeks, months… the range spans (the divisor of a per-period average)."""
+    days = (time_range.end - time_range.start).days + 1
+    if grain == "day":
+        return float(days)
+    if grain == "week":
+        return days / 7
+    months = (time_range.end.year - time_range.start.year) * 12 + time_range.end.month - time_range.start.month + 1
+    return {"month": float(months), "quarter": months / 3, "year": months / 12}[grain]
+
+
+def _per_period(whole: exp.Select, query: SemanticQuery, columns: list[str]) -> exp.Select:
+    """平均每天卖多少钱 / orders per day on average: the range's total over its number of days
+    (weeks, months…), so days without any activity count as zero."""
+    if query.time_range is None or query.grain or query.comparison or query.share_of_total:
+        raise CompileError("「平均每天」需要一个时间范围，且不能同时看趋势、对比或占比 / a per-period average needs "
+                           "a time range, without a trend, comparison or share")
+    count = periods_in(query.time_range, query.per_period or "day")
+    select = exp.select(*[
+        (exp.Div(this=exp.column(c, table="whole"), expression=exp.Literal.number(round(count, 6))).as_(c)
+         if c in query.metrics else exp.column(c, table="whole").as_(c)) for c in columns])
+    return select.from_(exp.Subquery(this=whole, alias=exp.TableAlias(this=exp.to_identifier("whole"))))
+
+
 def compile_query(query: SemanticQuery, layer: SemanticLayer, *, as_of: date,
                   dialect: str = "duckdb", grouping_sets: list[list[str]] | None = None) -> CompiledQuery:
     """Compile ``query`` to SQL for ``dialect`` (duckdb, postgres, trino, spark).
@@ -689,6 +713,8 @@ def compile_query(query: SemanticQuery, layer: SemanticLayer, *, as_of: date,
     tree, previous = compiler.build()
     if query.share_part is not None:
         tree = _part_of_whole(tree, query, layer, compiler.result_columns())
+    if query.per_period is not None:
+        tree = _per_period(tree, query, compiler.result_columns())
     return CompiledQuery(
         sql=tree.sql(dialect=dialect, pretty=True),
         dialect=dialect,

@@ -158,3 +158,105 @@ def test_a_new_grain_after_a_top_n_keeps_the_same_entities(demo_planner: Offline
     assert any(f.dimension == "merchant_id" and f.op == "in" and f.value == [11, 12, 13] for f in plan.query.filters)
     again = demo_planner.plan("top 5 instead", as_of=AS_OF, conversation=conversation)
     assert again.query is not None and again.query.limit == 5
+
+
+# ------------------------------------------------------------------ constructions
+@pytest.mark.parametrize(("question", "unit"), [
+    ("上个月平均每天卖多少钱", "day"), ("avg gmv per day this month", "day"),
+    ("How many orders did merchant 91 get per day on average in September?", "day"), ("今年月均订单数", "month"),
+])
+def test_a_per_period_average_is_not_a_series(demo_planner: OfflinePlanner, question: str, unit: str) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    assert plan.query is not None and plan.query.per_period == unit and plan.query.grain is None, plan
+    assert plan.query.time_range is not None
+
+
+def test_a_per_day_average_of_a_distinct_count_is_asked_about(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("上个月日均买家数", as_of=AS_OF)
+    assert plan.intent == "clarify" and plan.query is None
+
+
+@pytest.mark.parametrize(("question", "part", "kept"), [
+    ("沉默用户里男性占几成", ("gender", "男"), [("lifecycle_stage", "沉默")]),
+    ("what share of last month's orders came from 小红书", ("channel", "小红书"), []),
+    ("what % of shop 91's buyers are women", ("gender", "女"), [("merchant_id", 91)]),
+    ("what % of orders used a coupon last month", ("used_coupon", True), []),
+])
+def test_part_of_a_whole_is_a_share_not_an_amount(demo_planner: OfflinePlanner, question: str, part: tuple, kept: list) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    q = plan.query
+    assert q is not None and q.share_of_total and q.share_part is not None, plan
+    assert (q.share_part.dimension, q.share_part.value) == part
+    assert [(f.dimension, f.value) for f in q.filters] == kept
+    assert q.dimensions == [part[0]]
+
+
+@pytest.mark.parametrize(("question", "comparison", "start"), [
+    ("今年q2比q1订单量涨了百分之几", "previous_period", "2026-04-01"),
+    ("Compare net sales in H1 2026 with H2 2025.", "previous_period", "2026-01-01"),
+    ("buyers this month vs same month last yr", "same_period_last_year", "2026-09-01"),
+])
+def test_two_periods_compare_the_later_with_the_earlier(demo_planner: OfflinePlanner, question: str,
+                                                       comparison: str, start: str) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    assert plan.query is not None and plan.query.comparison == comparison, plan
+    assert plan.query.time_range.start.isoformat() == start
+    assert not plan.query.share_of_total
+
+
+def test_two_unrelated_periods_are_asked_about(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("2026年Q2和2025年Q4的GMV", as_of=AS_OF)
+    assert plan.intent == "clarify" and "2025年Q4" in (plan.message or "")
+
+
+@pytest.mark.parametrize("question", ["上个月GMV排名", "top 5 by orders last month"])
+def test_a_ranking_with_nothing_to_rank_is_asked_about(demo_planner: OfflinePlanner, question: str) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    assert plan.intent == "clarify" and plan.query is None, plan
+
+
+@pytest.mark.parametrize(("question", "dims", "limit", "descending"), [
+    ("去年订单数前5的省", ["province"], 5, True),
+    ("订单最少的3个省", ["province"], 3, False),
+    ("去年gmv最高的5家店", ["merchant_id", "merchant_name"], 5, True),
+])
+def test_top_and_bottom_n_in_every_phrasing(demo_planner: OfflinePlanner, question: str, dims: list, limit: int,
+                                            descending: bool) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    assert plan.query is not None and plan.query.dimensions == dims and plan.query.limit == limit, plan
+    assert plan.query.order_by[0].descending is descending
+
+
+def test_the_biggest_entity_inside_a_segment(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("滞销风险型商户里哪家GMV最高", as_of=AS_OF)
+    assert plan.query is not None and plan.query.dimensions[:1] == ["merchant_id"], plan
+    assert any(f.op == "has_tag" and f.value == "滞销风险型" for f in plan.query.filters)
+
+
+def test_a_snapshot_metric_with_a_period_is_asked_about(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("去年的用户数", as_of=AS_OF)
+    assert plan.intent == "clarify" and "新用户数" in (plan.message or "")
+
+
+def test_yes_no_dimensions_and_negated_tags_filter(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("未使用优惠券的订单数", as_of=AS_OF)
+    assert [(f.dimension, f.value) for f in plan.query.filters] == [("used_coupon", False)]
+    plan = demo_planner.plan("没有平台认证的商户有多少家", as_of=AS_OF)
+    assert [(f.dimension, f.op, f.value) for f in plan.query.filters] in (
+        [("merchant_tag", "ne", "平台认证")], [("merchant_certified", "eq", False)])
+
+
+def test_two_asks_in_one(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("shop 91 orders and buyers last month", as_of=AS_OF)
+    assert plan.query is not None and plan.query.metrics == ["order_count", "buyer_count"]
+
+
+def test_a_pronoun_keeps_the_earlier_subject_past_a_clarification(demo_planner: OfflinePlanner) -> None:
+    conversation = Conversation()
+    demo_planner.plan("高价值用户有多少", as_of=AS_OF, conversation=conversation)
+    demo_planner.plan("他们花了多少钱呀嘛", as_of=AS_OF, conversation=conversation)
+    plan = demo_planner.plan("avg order value for them", as_of=AS_OF, conversation=conversation)
+    assert plan.query is not None and plan.query.metrics == ["avg_order_value"]
+    assert [(f.dimension, f.value) for f in plan.query.filters] == [("value_tier", "高价值")]
+    fresh = Conversation()
+    assert demo_planner.plan("他们的客单价", as_of=AS_OF, conversation=fresh).intent == "clarify"

@@ -308,3 +308,14 @@ def test_snapshot_metrics_cannot_be_compared(layer: SemanticLayer) -> None:
     query = SemanticQuery(metrics=["avg_clv"], time_range=Q3, comparison="previous_period")
     with pytest.raises(CompileError, match="snapshot"):
         compile_query(query, layer, as_of=AS_OF)
+
+
+def test_a_per_day_average_is_the_total_over_the_days(run: Runner) -> None:
+    """平均每天 / per day on average: days without any order count as zero."""
+    total = run(metrics=["gmv", "order_count"], time_range=Q3)[0]
+    per_day = run(metrics=["gmv", "order_count"], time_range=Q3, per_period="day")[0]
+    days = (Q3["end"] - Q3["start"]).days + 1
+    assert float(per_day["gmv"]) == pytest.approx(float(total["gmv"]) / days)
+    assert float(per_day["order_count"]) == pytest.approx(total["order_count"] / days)
+    with pytest.raises(CompileError):
+        run(metrics=["gmv"], per_period="day")  # needs a time range
