@@ -170,6 +170,13 @@ def test_sign_in_ask_reload_and_find_the_history(warehouse, browser, tmp_path):
             page.locator(PROMPT).wait_for(timeout=90_000)
             assert "role merchant:3" in sidebar_text(page)
             ask_and_reload(page, "signin_sso_reload")
+            # signing out ends the SSO session at the provider too, then back to the sign-in page
+            page.get_by_role("button", name="退出登录 / sign out").click()
+            page.wait_for_url(f"{issuer}/**", timeout=60_000)
+            page.get_by_role("button", name="End session").click()
+            page.wait_for_url(f"{url}/**", timeout=60_000)
+            page.get_by_role("button", name="使用单点登录 / Sign in with SSO").wait_for(timeout=60_000)
+            assert page.locator(PROMPT).count() == 0
             # an identity without an account is turned away after the provider vouches for it
             other = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             other.goto(url, wait_until="domcontentloaded")
