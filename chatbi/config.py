@@ -9,6 +9,8 @@ from pathlib import Path
 PACKAGE_ROOT = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_ROOT.parent
 DEFAULT_DB = Path("data/warehouse.duckdb")
+DEFAULT_BRAND = "好物寄售"  # the demo marketplace's name: the signature of its campaign SMS
+DEFAULT_BRAND_EN = "Haowu"
 
 
 def _semantic_dir() -> Path:
@@ -24,6 +26,12 @@ def _api_keys(raw: str) -> dict[str, str]:
             if key.strip():
                 keys[key.strip()] = role.strip()
     return keys
+
+
+def _english_brand(brand: str | None) -> str:
+    """The brand for English copy: CHATBI_BRAND when it is written in Latin letters."""
+    name = (brand or "").strip()
+    return name if name and name.isascii() else DEFAULT_BRAND_EN
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,8 @@ class Settings:
     slack_bot_token: str | None = None
     slack_app_token: str | None = None
     slack_signing_secret: str | None = None
+    brand: str = DEFAULT_BRAND  # CHATBI_BRAND: the marketplace's name, signing campaign copy
+    brand_en: str = DEFAULT_BRAND_EN  # CHATBI_BRAND_EN: the name in English copy
 
     @property
     def index_dir(self) -> Path:
@@ -95,4 +105,6 @@ class Settings:
             slack_bot_token=env.get("SLACK_BOT_TOKEN") or None,
             slack_app_token=env.get("SLACK_APP_TOKEN") or None,
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+            brand=(env.get("CHATBI_BRAND") or "").strip() or DEFAULT_BRAND,
+            brand_en=(env.get("CHATBI_BRAND_EN") or "").strip() or _english_brand(env.get("CHATBI_BRAND")),
         )

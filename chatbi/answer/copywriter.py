@@ -59,7 +59,20 @@ __all__ = [
 
 MIN_SEGMENT_SIZE = 50
 MAX_EXPORT_IDS = 1_000_000
-SMS_SIGNATURE = {"zh": "【chatbi】", "en": "[chatbi] "}
+BROAD_SHARE = 0.5  # a segment with at least this share of all users is too broad to target
+NARROW_MAX_SHARE = 0.3  # a suggested narrower segment has at most this share
+ANGLES = ("offer", "novelty", "reminder")
+ANGLE_WORDS = {"offer": ("优惠", "offer"), "novelty": ("上新", "novelty"), "reminder": ("提醒", "reminder")}
+# The angle order by theme: what the segment's profile makes the strongest pitch.
+ANGLE_ORDER = {"price_sensitive": ("offer", "novelty", "reminder"),
+               "high_value": ("novelty", "reminder", "offer"),
+               "winback": ("reminder", "offer", "novelty"),
+               "default": ("novelty", "offer", "reminder")}
+# Narrower segments tried when one is too broad, in order of preference by theme.
+NARROWER = {"price_sensitive": (("price_sensitivity", "高"), ("lifecycle_stage", "沉默"), ("value_tier", "高价值")),
+            "high_value": (("value_tier", "高价值"), ("price_sensitivity", "低"), ("lifecycle_stage", "活跃")),
+            "winback": (("churn_risk_level", "高"), ("lifecycle_stage", "沉默"), ("price_sensitivity", "高")),
+            "default": (("price_sensitivity", "高"), ("lifecycle_stage", "沉默"), ("value_tier", "高价值"))}
 SMS_OPT_OUT = {"zh": "回T退订", "en": " Reply T to opt out"}
 SIZE_METRIC = "user_count"
 _CHANNEL_WORDS = {"sms": ("短信", "SMS"), "push": ("推送", "push"), "wechat": ("微信", "WeChat"),
@@ -135,26 +148,44 @@ class CopyResult:
     query: SemanticQuery
     check: CheckResult
     notes: list[str] = field(default_factory=list)
+    base_size: int | None = None  # all users (the share of a too-broad segment)
+    too_broad: bool = False
+    narrower: dict[str, Any] | None = None  # {"segment": words, "size": n, "filter": (dim, value)}
+    words: dict[str, str] = field(default_factory=dict)  # category/channel -> words in the language
 
     @property
     def sql_text(self) -> str:
         """The profile statements, then the export statement (for ``Answer.sql``)."""
-        return ";\n\n".join([*self.sql, self.segment_user_ids_sql])
+        return ";\n\n".join([*self.sql, *([self.segment_user_ids_sql] if self.segment_user_ids_sql else [])])
 
     def profile_table(self, language: str = "zh") -> pd.DataFrame:
-        """The segment's facts as (fact, value) rows, for the answer's table."""
+        """The segment's facts as (fact, value) rows for the answer's table, each value worded
+        and formatted as the answer's tables format it (a count, a share, an amount, a name)."""
+        from chatbi.answer.labels import format_number
+
         en = language == "en"
+        lang = "en" if en else "zh"
         p = self.profile
-        rows: list[tuple[str, Any]] = [("segment size" if en else "人群规模", p["segment_size"])]
+
+        def fmt(value: Any, kind: str) -> str:
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                return "—"
+            decimals = {"integer": 0, "percent": 1, "money": 0}[kind]
+            return format_number(float(value), kind, decimals, lang)
+
+        rows: list[tuple[str, Any]] = [("segment size" if en else "人群规模", fmt(p["segment_size"], "integer"))]
+        if self.base_size:
+            rows.append(("share of all users" if en else "占全部用户", fmt(p["segment_size"] / self.base_size, "percent")))
         for i, cat in enumerate(p["top_categories"], start=1):
-            rows.append((f"favourite category {i}" if en else f"偏好品类{i}", cat["category"]))
-            rows.append((f"share of category {i}" if en else f"偏好品类{i}占比", cat["share"]))
-        rows += [("average order value" if en else "平均客单价", p["avg_order_value"]),
-                 ("coupon order share" if en else "用券订单占比", p["coupon_usage_rate"]),
+            rows.append((f"favourite category {i}" if en else f"偏好品类{i}", self.words.get(cat["category"], cat["category"])))
+            rows.append((f"share of category {i}" if en else f"偏好品类{i}占比", fmt(cat["share"], "percent")))
+        channel = p["preferred_channel"]
+        rows += [("average order value" if en else "平均客单价", fmt(p["avg_order_value"], "money")),
+                 ("coupon order share" if en else "用券订单占比", fmt(p["coupon_usage_rate"], "percent")),
                  ("highly price-sensitive share" if en else "价格敏感度高占比",
-                  p["price_sensitivity"].get("高")),
-                 ("preferred channel" if en else "常用渠道", p["preferred_channel"]),
-                 ("average churn risk" if en else "平均流失风险", p["avg_churn_risk"])]
+                  fmt(p["price_sensitivity"].get("高"), "percent")),
+                 ("preferred channel" if en else "常用渠道", self.words.get(channel, channel) if channel else "—"),
+                 ("average churn risk" if en else "平均流失风险", fmt(p["avg_churn_risk"], "percent"))]
         return pd.DataFrame(rows, columns=["fact", "value"])
 
 
@@ -200,7 +231,13 @@ def _mix(runner: Runner, dimension: str, filters: list[Filter]) -> list[tuple[st
         if value is None or (isinstance(value, float) and math.isnan(value)) or n <= 0:
             continue
         rows.append((str(value), n))
-    known = sum(n for _, n in rows)
+    # Shares are of all users with a value, counted at once: a role that sees no group of fewer
+    # than k users (marketers) would otherwise get shares of the visible groups only.
+    try:
+        known = segment_size(runner, [*filters, Filter(dimension=dimension, op="ne", value="")])
+    except (CompileError, GuardError):
+        known = 0
+    known = max(known, sum(n for _, n in rows))
     return [(v, n, n / known) for v, n in rows] if known else []
 
 
@@ -289,12 +326,9 @@ def _seed(filters: Sequence[Filter], channel: str, language: str) -> int:
     return int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:12], 16)
 
 
-def _pool(channel: str, language: str, theme: str) -> list[Any]:
+def _pool(channel: str, language: str, angle: str) -> list[Any]:
     family = "sms" if channel == "sms" else "push"
-    by_theme = templates().get(family, {}).get(language, {})
-    pool = list(by_theme.get(theme, [])) + [t for t in by_theme.get("default", [])
-                                            if t not in by_theme.get(theme, [])]
-    return pool
+    return list(templates().get(family, {}).get(language, {}).get(angle, []))
 
 
 def _clean_topic(topic: str | None, category: str) -> str | None:
@@ -306,46 +340,94 @@ def _clean_topic(topic: str | None, category: str) -> str | None:
     return text
 
 
-def _render(template: Any, channel: str, language: str, category: str, topic: str | None,
-            segment: str, size: int) -> CopyItem:
+def signature(brand: str | None, language: str) -> str:
+    """The SMS signature: the marketplace's brand (``Settings.brand`` / ``brand_en``)."""
+    from chatbi.config import DEFAULT_BRAND, DEFAULT_BRAND_EN
+
+    name = (brand or (DEFAULT_BRAND_EN if language == "en" else DEFAULT_BRAND)).strip()
+    return f"[{name}] " if language == "en" else f"【{name}】"
+
+
+def _uses_second(template: Any) -> bool:
+    text = json.dumps(template, ensure_ascii=False) if isinstance(template, dict) else str(template)
+    return "{category2}" in text
+
+
+def _render(template: Any, channel: str, language: str, categories: tuple[str, str | None], topic: str | None,
+            segment: str, size: int, brand: str | None = None, angle: str | None = None) -> CopyItem:
+    category, second = categories
+    words = {"category": category, "category2": second or category}
     if isinstance(template, dict):
-        title = str(template.get("title", "")).format(category=category)
-        body = str(template.get("body", "")).format(category=category)
+        title = str(template.get("title", "")).format(**words)
+        body = str(template.get("body", "")).format(**words)
     else:
-        title, body = None, str(template).format(category=category)
+        title, body = None, str(template).format(**words)
     if topic:
         body = (f"{topic}: {body}" if language == "en" else f"{topic}｜{body}")
     if channel == "sms":
-        text = SMS_SIGNATURE[language] + body + SMS_OPT_OUT[language]
-        return CopyItem(segment=segment, channel=channel, text=text, segment_size=size)
+        text = signature(brand, language) + body + SMS_OPT_OUT[language]
+        return CopyItem(segment=segment, channel=channel, text=text, segment_size=size, angle=angle)
     if rule_for(channel).max_title is None:
         title = None
-    return CopyItem(segment=segment, channel=channel, text=body, segment_size=size, title=title)
+    return CopyItem(segment=segment, channel=channel, text=body, segment_size=size, title=title, angle=angle)
+
+
+def angle_order(theme: str) -> tuple[str, ...]:
+    """The angles in the order the segment's profile makes strongest."""
+    return ANGLE_ORDER.get(theme, ANGLE_ORDER["default"])
 
 
 def fallback_items(profile: SegmentProfile, *, channel: str, language: str, count: int,
                    segment: str, filters: Sequence[Filter] = (), topic: str | None = None,
-                   theme: str | None = None) -> list[CopyItem]:
-    """Template copy for the segment: distinct texts that pass ``check_copy``, ``count`` at most."""
+                   theme: str | None = None, brand: str | None = None,
+                   categories: Sequence[str] | None = None) -> list[CopyItem]:
+    """Template copy for the segment: ``count`` distinct texts that pass ``check_copy``, taking
+    the angles in turn (offer, novelty, reminder — ordered by the segment's theme). Templates
+    with ``{category2}`` are used only when the segment has a second favourite category;
+    ``categories`` are the category names in the language (English words for English copy)."""
     lang = "en" if language == "en" else "zh"
-    category = profile.top_category or ("好物" if lang == "zh" else "picks")
+    names = list(categories) if categories is not None else [c for c, _, _ in profile.top_categories]
+    category = names[0] if names else ("好物" if lang == "zh" else "picks")
+    second = names[1] if len(names) > 1 and names[1] != category else None
     theme = theme or choose_theme(profile, filters)
-    pool = _pool(channel, lang, theme)
-    if not pool:
-        return []
-    start = _seed(filters, channel, lang) % len(pool)
-    ordered = pool[start:] + pool[:start]
+    order = angle_order(theme)
+    seed = _seed(filters, channel, lang)
+    pools = {}
+    for angle in order:
+        pool = [t for t in _pool(channel, lang, angle) if second or not _uses_second(t)]
+        start = seed % len(pool) if pool else 0
+        pools[angle] = pool[start:] + pool[:start]
     clean_topic = _clean_topic(topic, category)
     items: list[CopyItem] = []
-    for template in ordered:
-        for with_topic in ([clean_topic, None] if clean_topic else [None]):
-            item = _render(template, channel, lang, category, with_topic, segment, profile.size)
-            if not check_copy(item, channel) and item.text not in {i.text for i in items}:
-                items.append(item)
-                break
-        if len(items) >= count:
-            break
+    texts: set[str] = set()
+    exhausted: set[str] = set()
+    turn = 0
+    while len(items) < count and len(exhausted) < len(order):
+        angle = order[turn % len(order)]
+        turn += 1
+        if angle in exhausted:
+            continue
+        item = _next_item(pools[angle], channel, lang, (category, second), clean_topic, segment, profile.size,
+                          brand, angle, texts)
+        if item is None:
+            exhausted.add(angle)
+            continue
+        items.append(item)
+        texts.add(item.text)
     return items
+
+
+def _next_item(pool: list[Any], channel: str, language: str, categories: tuple[str, str | None],
+               topic: str | None, segment: str, size: int, brand: str | None, angle: str,
+               texts: set[str]) -> CopyItem | None:
+    """The next template of an angle's pool that renders to a new, sendable text (consumed)."""
+    while pool:
+        template = pool.pop(0)
+        for with_topic in ([topic, None] if topic else [None]):
+            item = _render(template, channel, language, categories, with_topic, segment, size, brand, angle)
+            if not check_copy(item, channel) and item.text not in texts:
+                return item
+    return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -375,13 +457,19 @@ def _profile_facts(profile: SegmentProfile, language: str, labels: list[str], co
 
 
 def write_profile_finding(profile: SegmentProfile, *, segment: str, channel: str, count: int,
-                          language: str) -> str:
-    """The segment's facts in two or three sentences, then what the copy is."""
+                          language: str, words: dict[str, str] | None = None,
+                          broad: tuple[float, str, int] | None = None) -> str:
+    """The segment's facts in two or three sentences, then what the copy is. ``words`` name
+    categories and channels in the language; ``broad`` (share of all users, narrower segment,
+    its size) adds the too-broad warning with the narrower suggestion."""
     en = language == "en"
+    words = words or {}
     size = format_count(profile.size, language)
-    words = _CHANNEL_WORDS.get(channel, _CHANNEL_WORDS["generic"])
+    cats = [(words.get(c, c), n, s) for c, n, s in profile.top_categories]
+    channel_name = words.get(profile.preferred_channel or "", profile.preferred_channel)
+    kind = _CHANNEL_WORDS.get(channel, _CHANNEL_WORDS["generic"])
     parts: list[str] = []
-    cats = profile.top_categories
+    warning = _broad_text(broad, segment, language) if broad else ""
     if en:
         text = f"The segment \"{segment}\" has {size} users."
         if cats:
@@ -394,12 +482,13 @@ def write_profile_finding(profile: SegmentProfile, *, segment: str, channel: str
         if profile.price_sensitivity.get("高") is not None:
             parts.append(f"{format_percent(profile.price_sensitivity['高'])} are highly price-sensitive")
         if profile.preferred_channel:
-            parts.append(f"preferred channel {profile.preferred_channel} "
+            parts.append(f"preferred channel {channel_name} "
                          f"({format_percent(profile.preferred_channel_share)})")
         if parts:
             text += " Among those who have bought: " + "; ".join(parts) + "."
-        return text + (f" Below: {count} {words[1]} texts based on this profile, checked for length, "
-                       "opt-out and banned absolute claims.")
+        return text + warning + (f" Below: {count} {kind[1]} texts, one angle each (offer, novelty, "
+                                 "reminder), based on this profile and checked for length, opt-out and "
+                                 "banned absolute claims.")
     text = f"「{segment}」共 {size} 人。"
     if cats:
         listed = "、".join(f"{c}（{format_percent(s)}）" for c, _, s in cats)
@@ -411,10 +500,20 @@ def write_profile_finding(profile: SegmentProfile, *, segment: str, channel: str
     if profile.price_sensitivity.get("高") is not None:
         parts.append(f"价格敏感度高的用户占 {format_percent(profile.price_sensitivity['高'])}")
     if profile.preferred_channel:
-        parts.append(f"常用渠道是{profile.preferred_channel}（{format_percent(profile.preferred_channel_share)}）")
+        parts.append(f"常用渠道是{channel_name}（{format_percent(profile.preferred_channel_share)}）")
     if parts:
         text += "其中有购买记录的用户" + "，".join(parts) + "。"
-    return text + f"以下 {count} 条{words[0]}文案据此撰写，已检查长度、退订提示和广告法禁用的绝对化用语。"
+    return text + warning + (f"以下 {count} 条{kind[0]}文案分别从优惠、上新、提醒的角度据此撰写，"
+                             "已检查长度、退订提示和广告法禁用的绝对化用语。")
+
+
+def _broad_text(broad: tuple[float, str, int], segment: str, language: str) -> str:
+    share, narrower, size = broad
+    if language == "en":
+        text = (f" This segment is {format_percent(share)} of all users: too broad to target.")
+        return text + (f" A narrower one: \"{narrower}\" ({format_count(size, 'en')} users)." if narrower else "")
+    text = f"这个人群占全部用户的 {format_percent(share)}，范围太大，不适合定向投放。"
+    return text + (f"可以缩小为「{narrower}」（{format_count(size, 'zh')} 人）。" if narrower else "")
 
 
 # ---------------------------------------------------------------------------------------
@@ -447,8 +546,13 @@ def _too_small(size: int, minimum: int, segment: str, language: str) -> SegmentT
 
 def write_copy(request: CopyRequest, *, layer: SemanticLayer, policy: AccessPolicy, role: Role,
                executor: Any, as_of: date, language: str = "zh",
-               min_segment_size: int = MIN_SEGMENT_SIZE, catalog: Catalog | None = None) -> CopyResult:
-    """Write ``request.count`` pieces of copy for the segment ``request.filters`` describes.
+               min_segment_size: int = MIN_SEGMENT_SIZE, catalog: Catalog | None = None,
+               brand: str | None = None) -> CopyResult:
+    """Write ``request.count`` pieces of copy for the segment ``request.filters`` describes,
+    one angle each (offer, novelty, reminder), signed with ``brand`` (the marketplace's name,
+    ``Settings.brand`` / ``brand_en``). Category and channel names are in the language. A
+    segment of at least ``BROAD_SHARE`` of all users is flagged as too broad, with a narrower
+    segment suggested from its profile (see ``narrower_segment``).
 
     Raises ``CopyNotAllowedError`` for merchant roles, ``SegmentTooSmallError`` (code
     ``segment_too_small``) below ``min_segment_size`` users, and the compiler's or guard's
@@ -466,23 +570,73 @@ def write_copy(request: CopyRequest, *, layer: SemanticLayer, policy: AccessPoli
     profile = read_profile(runner, filters, size)
     theme = choose_theme(profile, filters)
     count = max(1, int(request.count))
+    words = _profile_words(profile, catalog, lang)
+    categories = [words.get(c, c) for c, _, _ in profile.top_categories]
     items = fallback_items(profile, channel=request.channel, language=lang, count=count,
-                           segment=segment, filters=filters, topic=request.topic, theme=theme)
+                           segment=segment, filters=filters, topic=request.topic, theme=theme,
+                           brand=brand, categories=categories)
     notes = []
     if len(items) < count:
         notes.append(f"Only {len(items)} distinct texts fit the {request.channel} rules." if lang == "en"
                      else f"符合{request.channel}规则的不同文案只有 {len(items)} 条。")
+    base_size = segment_size(runner, []) if filters else size
+    narrower = None
+    broad = None
+    if base_size and size / base_size >= BROAD_SHARE:
+        narrower = narrower_segment(runner, request, catalog, theme, lang, min_segment_size, base_size)
+        broad = (size / base_size, narrower["segment"] if narrower else "", narrower["size"] if narrower else 0)
+        notes.append(_broad_text(broad, segment, lang).strip())
     finding = write_profile_finding(profile, segment=segment, channel=request.channel,
-                                    count=len(items), language=lang)
-    labels = [segment] + [c for c, _, _ in profile.top_categories] + [profile.preferred_channel or ""]
-    check = check_finding(finding, _profile_facts(profile, lang, labels, len(items)))
-    ids_sql = _guarded_ids_sql(filters, layer=layer, policy=policy, role=role, as_of=as_of, rows=size,
-                               executor=executor)
+                                    count=len(items), language=lang, words=words, broad=broad)
+    labels = [segment] + categories + [words.get(profile.preferred_channel or "", profile.preferred_channel or "")]
+    labels += [narrower["segment"]] if narrower else []
+    facts = _profile_facts(profile, lang, labels, len(items))
+    if broad:
+        extra = [FactNumber(broad[0], "ratio")] + ([FactNumber(float(broad[2]), "amount")] if narrower else [])
+        facts = dataclasses.replace(facts, numbers=facts.numbers + tuple(extra),
+                                    counts=facts.counts + ((broad[2],) if narrower else ()))
+    check = check_finding(finding, facts)
+    try:
+        ids_sql = _guarded_ids_sql(filters, layer=layer, policy=policy, role=role, as_of=as_of, rows=size)
+    except GuardError:  # the role may not list user ids (marketers): the copy stands, the export is not offered
+        ids_sql = ""
+        notes.append("The user id list for this segment needs an admin or analyst role." if lang == "en"
+                     else "导出该人群的用户ID名单需要管理员或分析师角色。")
     return CopyResult(
         items=items, profile=profile.to_dict(), sql=list(runner.sql), segment_user_ids_sql=ids_sql,
         finding=finding, segment_size=size, segment=segment, channel=request.channel, theme=theme,
         query=SemanticQuery(metrics=[SIZE_METRIC], filters=filters), check=check, notes=notes,
+        base_size=base_size, too_broad=broad is not None, narrower=narrower, words=words,
     )
+
+
+def _profile_words(profile: SegmentProfile, catalog: Catalog, language: str) -> dict[str, str]:
+    """Category and channel names of the profile in the language (中古包 → Vintage bags)."""
+    pairs = [("favorite_category", c) for c, _, _ in profile.top_categories]
+    if profile.preferred_channel:
+        pairs.append(("preferred_channel", profile.preferred_channel))
+    return {value: value_text(catalog, dim, value, language) for dim, value in pairs}
+
+
+def narrower_segment(runner: Runner, request: CopyRequest, catalog: Catalog, theme: str, language: str,
+                     minimum: int, base_size: int) -> dict[str, Any] | None:
+    """A narrower segment for a too-broad one: the segment plus the first trait (by theme:
+    price sensitivity, dormancy, value tier…) that keeps it between ``minimum`` users and
+    ``NARROW_MAX_SHARE`` of all users. Every size is counted with guarded SQL."""
+    named = {f.dimension for f in request.filters}
+    for dimension, value in NARROWER.get(theme, NARROWER["default"]):
+        if dimension in named or catalog.get_dimension(dimension) is None:
+            continue
+        extra = Filter(dimension=dimension, value=value)
+        try:
+            size = segment_size(runner, [*request.filters, extra])
+        except (CompileError, GuardError):
+            continue
+        if minimum <= size <= NARROW_MAX_SHARE * base_size:
+            narrowed = dataclasses.replace(request, filters=(*request.filters, extra), segment_label="")
+            return {"segment": _segment_label(narrowed, catalog, language), "size": size,
+                    "filter": [dimension, value]}
+    return None
 
 
 def export_segment_ids(request: CopyRequest, *, layer: SemanticLayer, policy: AccessPolicy,

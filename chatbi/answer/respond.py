@@ -216,12 +216,15 @@ def _why(pipeline: Pipeline, plan: Any, text: str, *, role: Role, as_of: Any, an
 def _copy(pipeline: Pipeline, plan: Any, *, role: Role, as_of: Any, answer: Answer) -> None:
     from chatbi.answer.copywriter import write_copy
 
+    settings = pipeline.settings
     result = write_copy(plan.copy_request, layer=pipeline.layer, policy=pipeline.policy, role=role,
                         executor=pipeline.executor, as_of=as_of, language=plan.language,
-                        catalog=pipeline.catalog_)
+                        catalog=pipeline.catalog_,
+                        brand=settings.brand_en if plan.language == "en" else settings.brand)
     _fill_table(answer, result.profile_table(plan.language))
     answer.copy, answer.finding = list(result.items), result.finding
     answer.sql, answer.semantic_query = result.sql_text, result.query
+    answer.notes.extend(result.notes)
 
 
 def _definitions(pipeline: Pipeline, plan: Any, answer: Answer) -> None:

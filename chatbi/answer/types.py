@@ -27,6 +27,7 @@ class CopyItem:
     text: str
     segment_size: int
     title: str | None = None
+    angle: str | None = None  # offer | novelty | reminder
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -35,6 +36,8 @@ class CopyItem:
         }
         if self.title is not None:
             out["title"] = self.title
+        if self.angle is not None:
+            out["angle"] = self.angle
         return out
 
 

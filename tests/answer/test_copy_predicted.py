@@ -47,7 +47,7 @@ def test_copy_for_the_predicted_audience(tiny_pipeline, raw) -> None:
     assert len(answer.copy) == 3
     assert {item.segment_size for item in answer.copy} == {expected}
     assert {item.segment for item in answer.copy} == {"可能购买户外装备的用户"}
-    assert answer.rows[0][1] == expected  # 人群规模
+    assert answer.rows[0][1] == f"{expected:,}"  # 人群规模, formatted as the table shows it
     assert answer.semantic_query is not None
     assert [(f.dimension, f.op, f.value) for f in answer.semantic_query.filters] == [
         ("predicted_next_category", "has_tag", OUTDOOR)]
@@ -112,7 +112,7 @@ def test_the_relations_detector_leaves_copy_and_counts_to_the_planner(tiny_pipel
 
 
 def test_the_guard_allows_the_predictions_to_platform_roles_only(tiny_pipeline) -> None:
-    sql = ("SELECT user_id FROM user_predictions "
+    sql = ("SELECT count(DISTINCT user_id) AS n FROM user_predictions "  # no user ids for marketers
            "WHERE list_contains(predicted_next_categories, '户外装备')")
     for role in ("admin", "analyst", "marketer"):
         assert "user_predictions" in guard_sql(sql, tiny_pipeline.policy, Role.parse(role)).sql

@@ -7,6 +7,7 @@ warehouse (tests/conftest.py ``tiny_db``), never with numbers written into the t
 from __future__ import annotations
 
 import csv
+import re
 from datetime import date
 from importlib import resources
 
@@ -16,12 +17,15 @@ import yaml
 
 from chatbi.answer.ad_rules import CHANNEL_RULES, check_copy, find_banned, has_opt_out
 from chatbi.answer.copywriter import (
+    ANGLES,
     CopyNotAllowedError,
     SegmentProfile,
     SegmentTooSmallError,
     export_segment_ids,
     fallback_items,
+    angle_order,
     segment_ids_sql,
+    signature,
     templates,
     write_copy,
     write_segment_csv,
@@ -40,6 +44,7 @@ from chatbi.warehouse.demo_reference import CATEGORY_NAMES
 
 AS_OF = date(2026, 9, 30)
 MARKETER = Role("marketer")
+ANALYST = Role("analyst")
 CHURN_WOMEN = CopyRequest(
     filters=(Filter(dimension="churn_risk_level", value="高"), Filter(dimension="gender", value="女")),
     channel="sms", count=3, segment_label="流失风险高的女性用户")
@@ -108,24 +113,34 @@ def test_channel_rules_are_enforced() -> None:
 
 
 def test_every_template_passes_the_rules_with_every_category() -> None:
-    """All templates × languages × channels × the demo's categories: sendable as rendered."""
+    """All templates × languages × channels × the demo's categories (with a second favourite
+    category, in the copy's language): every angle yields sendable texts naming the segment's
+    categories. English names come from the semantic layer (value_labels_en)."""
+    layer = load_semantic_layer(Settings.from_env().semantic_dir)
+    english = layer.dimension("favorite_category")[1].value_labels_en
     checked = 0
-    for category in CATEGORY_NAMES:
-        profile = SegmentProfile(size=500, top_categories=[(category, 100, 0.5)], avg_order_value=100.0,
-                                 coupon_usage_rate=0.2, price_sensitivity={}, preferred_channel=None,
-                                 preferred_channel_share=None, avg_churn_risk=0.1, value_tiers={})
+    for i, category in enumerate(CATEGORY_NAMES):
+        second = CATEGORY_NAMES[(i + 1) % len(CATEGORY_NAMES)]
+        profile = SegmentProfile(size=500, top_categories=[(category, 100, 0.5), (second, 50, 0.25)],
+                                 avg_order_value=100.0, coupon_usage_rate=0.2, price_sensitivity={},
+                                 preferred_channel=None, preferred_channel_share=None, avg_churn_risk=0.1,
+                                 value_tiers={})
         for language in ("zh", "en"):
+            names = [english[category], english[second]] if language == "en" else [category, second]
             for channel in CHANNEL_RULES:
+                family = "sms" if channel == "sms" else "push"
+                pools = templates()[family][language]
+                assert set(pools) == set(ANGLES)
                 for theme in ("winback", "high_value", "price_sensitive", "default"):
-                    family = "sms" if channel == "sms" else "push"
-                    pool = templates()[family][language]
-                    n = len(pool[theme]) + len([t for t in pool["default"] if t not in pool[theme]])
                     items = fallback_items(profile, channel=channel, language=language, count=50,
-                                           segment="s", theme=theme)
-                    assert len(items) == n, (category, language, channel, theme)
+                                           segment="s", theme=theme, categories=names)
+                    assert {item.angle for item in items} == set(ANGLES), (category, language, channel, theme)
+                    assert [item.angle for item in items[:3]] == list(angle_order(theme))
                     for item in items:
                         assert check_copy(item, channel) == [], item
-                        assert category in item.text + (item.title or "")
+                        assert any(n in item.text + (item.title or "") for n in names)
+                        if language == "en":
+                            assert not re.search(r"[\u4e00-\u9fff]", item.text + (item.title or "")), item
                         checked += 1
     assert checked > 1000
 
@@ -177,11 +192,12 @@ def test_sms_for_churn_risk_women_obeys_every_rule(churn_women) -> None:
     r = churn_women
     assert len(r.items) == 3 and len({i.text for i in r.items}) == 3
     for item in r.items:
-        assert len(item.text) <= 70 and item.text.endswith("回T退订") and item.text.startswith("【chatbi】")
+        assert len(item.text) <= 70 and item.text.endswith("回T退订") and item.text.startswith(signature(None, "zh"))
         assert find_banned(item.text) == [] and check_copy(item, "sms") == []
         assert item.segment == "流失风险高的女性用户" and item.segment_size == r.segment_size
         assert item.channel == "sms" and item.title is None
     assert r.theme == "winback"
+    assert [i.angle for i in r.items] == ["reminder", "offer", "novelty"]  # three different pitches
 
 
 def test_segment_facts_equal_plain_sql(churn_women, con) -> None:
@@ -216,7 +232,11 @@ def test_copy_mentions_the_segments_real_top_category(churn_women, con) -> None:
     top = con.execute(f"""SELECT favorite_category FROM user_profile WHERE {CHURN_WOMEN_SQL}
                           AND favorite_category IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1
                           LIMIT 1""").fetchone()[0]
-    assert all(top in item.text for item in churn_women.items)
+    names = [c["category"] for c in churn_women.profile["top_categories"]]
+    assert names[0] == top
+    assert all(any(n in item.text for n in names) for item in churn_women.items)
+    assert any(top in item.text for item in churn_women.items)
+    assert any(n in item.text for item in churn_women.items for n in names[1:])  # beyond the first
 
 
 def test_finding_states_the_profile_and_every_number_checks(churn_women) -> None:
@@ -240,8 +260,7 @@ def test_push_copy_in_english_keeps_title_and_body_limits(env) -> None:
     assert len(r.items) == 3 and r.theme == "high_value"
     for item in r.items:
         assert item.title and len(item.title) <= 20 and len(item.text) <= 50
-        assert check_copy(item) == [] and not any("\u4e00" <= ch <= "\u9fff" for ch in item.title.replace(
-            r.profile["top_categories"][0]["category"], ""))
+        assert check_copy(item) == [] and not re.search(r"[\u4e00-\u9fff]", item.title + item.text)  # English
     assert r.finding.startswith("The segment")
 
 
@@ -252,11 +271,13 @@ def test_small_segment_is_refused_with_its_size(env, con) -> None:
     size = con.execute("SELECT count(*) FROM user_profile WHERE list_contains(tags, '高价值') "
                        "AND favorite_category = '中古包'").fetchone()[0]
     minimum = size + 1  # whatever the data holds, one more than the segment
-    with pytest.raises(SegmentTooSmallError) as info:
-        copy_for(env, request, min_segment_size=minimum)
+    with pytest.raises(SegmentTooSmallError) as info:  # an analyst may learn a small group's size
+        copy_for(env, request, min_segment_size=minimum, role=ANALYST)
     assert isinstance(info.value, RefusedError) and info.value.code == "segment_too_small"
     assert info.value.segment_size == size and str(size) in info.value.message
-    assert copy_for(env, request, min_segment_size=size).segment_size == size  # at the minimum: allowed
+    assert copy_for(env, request, min_segment_size=size, role=ANALYST).segment_size == size  # at the minimum
+    with pytest.raises(SegmentTooSmallError):  # a marketer is refused too (small groups are hidden)
+        copy_for(env, request, min_segment_size=minimum)
 
 
 def test_merchants_cannot_target_platform_users(env) -> None:
@@ -273,9 +294,9 @@ def test_merchants_cannot_target_platform_users(env) -> None:
 
 
 def test_segment_ids_export_equals_plain_sql_and_has_no_pii(env, churn_women, con, tmp_path) -> None:
-    sql = churn_women.segment_user_ids_sql
+    sql = copy_for(env, CHURN_WOMEN, role=ANALYST).segment_user_ids_sql
     assert "phone" not in sql and "user_name" not in sql
-    ids = export_segment_ids(CHURN_WOMEN, layer=env["layer"], policy=env["policy"], role=MARKETER,
+    ids = export_segment_ids(CHURN_WOMEN, layer=env["layer"], policy=env["policy"], role=ANALYST,
                              executor=env["executor"], as_of=AS_OF)
     expected = [r[0] for r in con.execute(
         f"SELECT user_id FROM user_profile WHERE {CHURN_WOMEN_SQL} ORDER BY user_id").fetchall()]
@@ -294,3 +315,36 @@ def test_topic_is_added_when_it_fits_and_dropped_when_banned(env) -> None:
     assert r.theme == "price_sensitive" and all("618" in i.text for i in r.items)
     banned = copy_for(env, CopyRequest(filters=request.filters, count=2, topic="史上最低"))
     assert all("史上" not in i.text and check_copy(i) == [] for i in banned.items)
+
+
+def test_a_segment_that_is_most_users_is_flagged_with_a_narrower_one(env, con) -> None:
+    women = copy_for(env, CopyRequest(filters=(Filter(dimension="gender", value="女"),), count=3))
+    total = con.execute("SELECT count(*) FROM users").fetchone()[0]
+    share = women.segment_size / total
+    assert women.base_size == total
+    if share < 0.5:
+        pytest.skip(f"women are {share:.0%} of the tiny demo's users")
+    assert women.too_broad and women.narrower is not None and women.check.ok
+    narrower = women.narrower
+    dim, value = narrower["filter"]
+    column = {"lifecycle_stage": "lifecycle_stage", "price_sensitivity": "price_sensitivity",
+              "value_tier": "value_tier", "churn_risk_level": None}[dim]
+    if column:
+        size = con.execute(f"SELECT count(*) FROM user_profile WHERE gender = '女' AND {column} = ?",
+                           [value]).fetchone()[0]
+        assert narrower["size"] == size
+    assert 50 <= narrower["size"] <= 0.3 * total
+    assert "范围太大" in women.finding and narrower["segment"] in women.finding
+    assert f"{narrower['size']:,}" in women.finding
+    small = copy_for(env, CopyRequest(filters=(Filter(dimension="value_tier", value="高价值"),), count=3))
+    assert not small.too_broad and small.narrower is None and "范围太大" not in small.finding
+
+
+def test_brand_signs_the_sms_and_english_copy_stays_english(env) -> None:
+    r = copy_for(env, CHURN_WOMEN, brand="闲鱼好物")
+    assert all(i.text.startswith("【闲鱼好物】") for i in r.items)
+    en = copy_for(env, CopyRequest(filters=CHURN_WOMEN.filters, count=3), language="en", brand="Relove")
+    assert all(i.text.startswith("[Relove] ") and not re.search(r"[\u4e00-\u9fff]", i.text) for i in en.items)
+    assert not re.search(r"[\u4e00-\u9fff]", en.finding)
+    table = en.profile_table("en")
+    assert not any(re.search(r"[\u4e00-\u9fff]", str(v)) for v in table["value"])
