@@ -230,6 +230,29 @@ class AccountStore:
         if not deleted:
             raise AccountError(f"没有这个用户 / no user named {name!r}", code="unknown_user")
 
+    def set_role(self, username: str, role: str) -> Account:
+        """Change an account's role (effective at the user's next click)."""
+        role_text = validate_role(role)
+        name = (username or "").strip()
+        with self._connect() as conn:
+            changed = conn.execute("UPDATE users SET role = ? WHERE username = ?", (role_text, name)).rowcount
+        account = self.get(name) if changed else None
+        if account is None:
+            raise AccountError(f"没有这个用户 / no user named {name!r}", code="unknown_user")
+        return account
+
+    def set_password(self, username: str, password: str | None) -> None:
+        """Replace a password account's password and sign it out everywhere."""
+        account = self.get(username)
+        if account is None:
+            raise AccountError(f"没有这个用户 / no user named {(username or '').strip()!r}", code="unknown_user")
+        if account.kind != "password":
+            raise AccountError("单点登录账户没有密码 / an SSO account has no password", code="invalid_input")
+        digest = self.hasher.hash(validate_password(password, account.username))
+        with self._connect() as conn:
+            conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", (digest, account.username))
+            conn.execute("DELETE FROM web_sessions WHERE username = ?", (account.username,))
+
     def count(self) -> int:
         with self._connect() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM users").fetchone()[0])

@@ -71,6 +71,36 @@ def build_users_app(handle_errors: Any) -> typer.Typer:
             f"已添加 / added {account.username} ({account.kind}, role {account.role}) → {store.path}")
 
 
+    @users_app.command("set-role")
+    @handle_errors
+    def set_role(
+        username: Annotated[str, typer.Argument(metavar="NAME")],
+        role: Annotated[str, typer.Option("--role", metavar="ROLE", help="admin | analyst | marketer | merchant:<id>")],
+        db: DbOption = None,
+    ) -> None:
+        """改角色（历史保留）/ change an account's role (its history stays)."""
+        from chatbi.channels.accounts import AccountStore
+
+        account = AccountStore.from_settings(settings_for(db)).set_role(username, role)
+        Console(stderr=True, highlight=False).print(f"已更新 / {account.username}: role {account.role}")
+
+    @users_app.command("set-password")
+    @handle_errors
+    def set_password(
+        username: Annotated[str, typer.Argument(metavar="NAME")],
+        password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+        db: DbOption = None,
+    ) -> None:
+        """改密码并让其登录失效 / change a password and sign the account out everywhere."""
+        from chatbi.channels.accounts import AccountError, AccountStore
+
+        store = AccountStore.from_settings(settings_for(db))
+        account = store.get(username)
+        if account is None:
+            raise AccountError(f"没有这个用户 / no user named {username.strip()!r}", code="unknown_user")
+        store.set_password(username, _read_password(password_stdin))
+        Console(stderr=True, highlight=False).print(f"已更新 / password of {account.username} changed")
+
     @users_app.command("list")
     @handle_errors
     def list_users(

@@ -84,6 +84,23 @@ def test_sso_identities_get_their_account_role_or_the_default(store):
         store.add("ann2@corp.example", "admin", GOOD, sso=True)
 
 
+def test_role_and_password_changes(store):
+    store.add("alice", "analyst", GOOD)
+    token = store.start_session("alice")
+    assert store.set_role("ALICE", "merchant:7").role == "merchant:7"
+    assert store.session_account(token).role == "merchant:7"  # takes effect in a live session
+    with pytest.raises(AccountError):
+        store.set_role("alice", "boss")
+    with pytest.raises(AccountError):
+        store.set_password("alice", "short")
+    store.set_password("alice", "Another-9-password")
+    assert store.session_account(token) is None  # signed out everywhere
+    assert store.authenticate("alice", GOOD) is None
+    assert store.authenticate("alice", "Another-9-password") is not None
+    with pytest.raises(AccountError):
+        store.set_role("bob", "admin")
+
+
 def test_repeated_wrong_passwords_lock_the_name(store):
     store.add("alice", "admin", GOOD)
     for _ in range(MAX_FAILURES):
@@ -115,10 +132,17 @@ def test_cli_users_add_list_remove(tmp_path):
         (("users", "add", "carol", "--role", "admin", "--password-stdin"), "abc\n", "too weak"),
         (("users", "add", "carol", "--role", "admin"), "", "--password-stdin"),
         (("users", "remove", "carol"), "", "no user"),
+        (("users", "set-role", "carol", "--role", "admin"), "", "no user"),
+        (("users", "set-role", "alice", "--role", "boss"), "", "unknown role"),
+        (("users", "set-password", "alice", "--password-stdin"), "abc\n", "too weak"),
     ]:
         done = chatbi(db, *args, stdin=stdin)
         assert done.returncode == 2, (args, done.stderr)
         assert words in done.stderr and "Traceback" not in done.stderr
+    assert chatbi(db, "users", "set-role", "alice", "--role", "analyst").returncode == 0
+    done = chatbi(db, "users", "set-password", "alice", "--password-stdin", stdin="Another-9-password\n")
+    assert done.returncode == 0, done.stderr
+    assert AccountStore(tmp_path / "w.app.sqlite").authenticate("alice", "Another-9-password").role == "analyst"
     from chatbi.channels.history import HistoryStore
 
     history = HistoryStore(tmp_path / "w.app.sqlite")
