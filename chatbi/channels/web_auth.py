@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import streamlit as st
+from streamlit.errors import StreamlitAuthError
 
 from chatbi.channels.accounts import Account, AccountError, AccountStore
 
@@ -132,7 +133,10 @@ def sign_in_page(store: AccountStore) -> None:
     if sso_configured():
         provider = os.environ.get("CHATBI_SSO_PROVIDER") or None
         if st.button("使用单点登录 / Sign in with SSO", key="sso_login", type="primary"):
-            st.login(provider)
+            try:
+                st.login(provider)
+            except StreamlitAuthError as exc:  # a broken [auth] section: say so, keep the password form
+                st.error(f"单点登录配置有误 / single sign-on is misconfigured: {exc}")
         st.caption("或使用本地账户 / or use a local account")
     with st.form("signin", clear_on_submit=False):
         username = st.text_input("用户名 / user name", key="signin_user")
