@@ -117,6 +117,11 @@ class _Writer:
         return f"{self.when()}，共返回 {n} 行。"
 
     def _single(self) -> str:
+        part = self.ctx.query.share_part
+        if part is not None and self.facts.metrics:
+            text = self._part_of_whole(part)
+            if text:
+                return text
         parts, cmp_parts = [], []
         for m in self.facts.metrics[:3]:
             value = m.current if m.current is not None else (m.max.value if m.max else None)
@@ -139,6 +144,26 @@ class _Writer:
         if cmp_parts:
             text += "；".join(cmp_parts) + "。"
         return text
+
+    def _part_of_whole(self, part: Any) -> str | None:
+        """沉默用户里男性占几成: the part's share of the whole, then its amount."""
+        m = self.facts.metrics[0]
+        share = next((n.value for n in self.facts.numbers if n.kind == "ratio"), None)
+        value = m.current if m.current is not None else (m.max.value if m.max else None)
+        if share is None or value is None:
+            return None
+        dim = self.ctx.dimension_title(part.dimension)
+        values = part.value if isinstance(part.value, list) else [part.value]
+        yes_no = {True: ("是", "yes"), False: ("否", "no")}
+        said = ("、" if not self.en else ", ").join(
+            yes_no[v][1 if self.en else 0] if isinstance(v, bool) else str(v) for v in values)
+        where = self.where()
+        if self.en:
+            scope = f", where {where}" if where else ""
+            return (f"{self.when()[0].upper()}{self.when()[1:]}{scope}: {dim} {said} makes up "
+                    f"{format_percent(share)} of {m.label} ({self.v(m, value)}).")
+        scope = f"{where}的" if where else ""
+        return f"{self.when()}，{scope}{m.label}中{dim}为{said}的占 {format_percent(share)}（{self.v(m, value)}）。"
 
     def _single_subject(self) -> str:
         if not self.facts.metrics or not self.facts.dimensions or not self.facts.metrics[0].max:

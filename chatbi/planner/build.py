@@ -32,6 +32,9 @@ _COUNT_METRICS = {
 _COUNT_WORDS = {"user": ("用户数", "用户数量", "user count"), "merchant": ("商户数", "商户数量", "merchant count")}
 _VALUE_METRICS = ("gmv", "order_count")
 _DEFAULT_ENTITY_LIMIT = 10
+#: prefixes naming whose place or channel a dimension is (merchant_region, signup_channel), not a
+#: preference (favorite_category)
+_OWNERS = frozenset({"merchant", "seller", "shop", "store", "signup", "user", "buyer"})
 
 
 @dataclass(frozen=True)
@@ -347,7 +350,14 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         if dim not in dims:
             dims.append(dim)
     filters.extend(u.extra_filters)
-    bad = incompatible(env, metrics, [*dims, *(f.dimension for f in u.extra_filters)])
+    dims = [compatible_sibling(env, u, d, metrics) for d in dims]
+    bad = incompatible(env, metrics, [*dims, *(f.dimension for f in filters)])
+    if bad:
+        people = people_by(env, metrics, [*dims, *(f.dimension for f in filters)])
+        if people is not None:
+            notes.append(messages.text("note_people_as_buyers", lang, metric=metric_label(env, people, lang)))
+            metrics = [people if m == bad[0] else m for m in metrics]
+            bad = incompatible(env, metrics, [*dims, *(f.dimension for f in filters)])
     if bad:
         return incompatible_plan(env, bad[0], bad[1], lang)
 
@@ -419,8 +429,8 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         order_by=order_by,
         limit=limit,
     )
-    if u.qualifiers:  # 竞争对手的销售额 / GMV of vintage bags: never answer for everything instead
-        return unknown_qualifier_plan(env, u, metrics[0])
+    if u.qualifiers and any(q.strip() in (x.text for x in u.unknowns) for q in u.qualifiers):
+        return unknown_qualifier_plan(env, u, metrics[0])  # (unknown words are asked about before this)
     if time_range is None and not notes_mention_time(notes):
         notes.append(messages.text("note_all_time", lang))
     return Plan(
@@ -431,6 +441,37 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         entity_list=entity_list,
         notes=tuple(_notes(env, u, notes)),
     )
+
+
+def compatible_sibling(env: Env, u: Understanding, dim: str, metrics: Sequence[str]) -> str:
+    """The dimension the words meant: 渠道 with new users is the signup channel, not the order
+    channel — another dimension said by the same words that the metrics can use."""
+    if all(env.compat.can_use(m, dim) for m in metrics):
+        return dim
+    for start, end in u.dimension_spans:
+        entries = env.lexicon.entries(u.norm[start:end])
+        if any(e.name == dim for e in entries):
+            for entry in entries:
+                if entry.kind == "dimension" and all(env.compat.can_use(m, entry.name) for m in metrics):
+                    return entry.name
+    # the same kind of place or channel owned by what is counted: region → merchant_region
+    for _, other in env.layer.all_dimensions():
+        owner = other.name[: -len(dim) - 1] if other.name.endswith("_" + dim) else ""
+        if owner in _OWNERS and all(env.compat.can_use(m, other.name) for m in metrics):
+            u.notes.append(messages.text("note_owner_dimension", u.language, said=dimension_label(env, dim, u.language),
+                                         used=dimension_label(env, other.name, u.language)))
+            return other.name
+    return dim
+
+
+def people_by(env: Env, metrics: Sequence[str], dims: Sequence[str]) -> str | None:
+    """Counting people by something only orders have (品类, 商户, order channel): the people
+    are the buyers. The buyer metric when it fits and the user count did not."""
+    users = count_metric(env, "user")
+    if users not in metrics:
+        return None
+    buyers = first_metric(env, ["buyer_count"], dims)
+    return buyers
 
 
 def per_period_problem(env: Env, metrics: Sequence[str], language: Language) -> Plan | None:
@@ -488,7 +529,7 @@ def notes_mention_time(notes: list[str]) -> bool:
 
 
 def _notes(env: Env, u: Understanding, notes: list[str]) -> list[str]:
-    out = list(notes)
+    out = [*notes, *u.notes]
     for typed, name in u.fuzzy_terms:
         label = metric_label(env, name, u.language) if metric_exists(env, name) else dimension_label(env, name, u.language)
         out.append(messages.text("note_fuzzy", u.language, term=typed, metric=label))

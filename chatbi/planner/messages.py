@@ -113,6 +113,8 @@ _TEXTS: dict[str, dict[str, str]] = {
     "note_modifier": {"zh": "「{term}」被理解为修饰词，指标按「{metric}」计算。", "en": "\"{term}\" read as a qualifier; the metric is \"{metric}\"."},
     "note_fuzzy": {"zh": "「{term}」按「{metric}」理解。", "en": "Read \"{term}\" as \"{metric}\"."},
     "note_unrecognised": {"zh": "未识别的词已忽略：{term}。", "en": "Ignored words I did not recognise: {term}."},
+    "note_people_as_buyers": {"zh": "按这个维度数人，数的是买过的人：用「{metric}」。", "en": "Counting people by this means the people who bought: using \"{metric}\"."},
+    "note_owner_dimension": {"zh": "「{said}」按「{used}」理解（数的对象自己的{said}）。", "en": "Read \"{said}\" as \"{used}\" (the {said} of what is counted)."},
     "note_same_entities": {"zh": "沿用上一问的 {n} 个对象（不再截取前 N 行）。", "en": "Kept the same {n} entities as the previous answer (not cut at N rows)."},
     "note_followup": {"zh": "基于上一个问题调整。", "en": "Adjusted the previous question."},
 }

@@ -170,6 +170,7 @@ class NearMatcher:
 
     def _resolve_zh(self, unknown: Unknown, word: str) -> NearMatch | None:
         from pypinyin import lazy_pinyin
+        from rapidfuzz.distance import Levenshtein
 
         assert self._zh is not None
         key = tuple(_fuzzy_syllable(s) for s in lazy_pinyin(word))
@@ -178,9 +179,14 @@ class NearMatcher:
             shared = sum(a == b for a, b in zip(word, surface, strict=True))
             if shared == 0:
                 continue  # a homophone shares at least one character with what was meant
-            if key != other:
-                continue  # only true homophones (after the 模糊音 merges): 后年 is not 后浪
-            best.append((1.0, surface))
+            if key == other:  # a homophone after the 模糊音 merges (大曲 → 大区, 品内 → 品类)
+                best.append((1.0, surface))
+                continue
+            # a longer word with one syllable a letter off (转换率 → 转化率); two-character words
+            # need a true homophone (后年 is not 后浪)
+            diffs = [Levenshtein.distance(a, b) for a, b in zip(key, other, strict=True)]
+            if len(word) >= 3 and shared == len(word) - 1 and sum(d > 0 for d in diffs) == 1 and max(diffs) == 1:
+                best.append((0.8, surface))
         return self._pick(unknown, best)
 
     def _resolve_en(self, unknown: Unknown, word: str) -> NearMatch | None:

@@ -72,6 +72,14 @@ def test_followup_replaces_the_merchant(real_planner: OfflinePlanner) -> None:
     check(plan, E(intent="query", metrics=["gmv"], filters=[("merchant_id", "eq", 16)], time=AUG))
 
 
-def test_a_metric_without_merchants_asks_instead_of_answering_the_total(real_planner: OfflinePlanner) -> None:
+def test_a_merchants_users_are_its_buyers_and_it_is_said(real_planner: OfflinePlanner) -> None:
+    """user_count has no merchant; the people of a merchant are its buyers (stated in a note)."""
     plan = real_planner.plan("商户15的用户数", as_of=AS_OF)
+    assert plan.query is not None and plan.query.metrics == ["buyer_count"]
+    assert any("买家数" in note for note in plan.notes)
+    assert ("merchant_id", "eq", 15) in [(f.dimension, f.op, f.value) for f in plan.query.filters]
+
+
+def test_a_metric_without_merchants_asks_instead_of_answering_the_total(real_planner: OfflinePlanner) -> None:
+    plan = real_planner.plan("商户15的平均流失风险", as_of=AS_OF)
     assert plan.intent == "clarify" and plan.query is None

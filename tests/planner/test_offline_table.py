@@ -150,7 +150,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("利润率是多少", E(intent="clarify", message_has="利润率")),
     ("销量是多少", E(intent="clarify", message_has="销量", candidates_include="gmv")),  # 销量 = units: not declared
     ("各大区", E(intent="clarify", message_has="哪个指标", candidates_include="gmv")),
-    ("新用户数按渠道", E(intent="clarify", message_has="渠道")),
+    ("新用户数按渠道", E(intent="query", metrics=["new_users"], dims={"signup_channel"})),  # a user's channel is the signup channel
     ("退货率最低的品类", E(intent="clarify", message_has="品类")),  # return_rate cannot reach category in this layer
     ("GMV占比", E(intent="clarify", message_has="维度")),
     ("为什么下降了", E(intent="clarify", message_has="指标")),
