@@ -37,7 +37,9 @@ from chatbi.semantic.periods import Shift, comparison_range, comparison_shift
 from chatbi.semantic.query import SemanticQuery, TimeRange
 from chatbi.semantic.sqlexpr import (
     aggregate,
+    as_double,
     date_literal,
+    divide,
     nullif_zero,
     parse_expr,
     parse_select,
@@ -250,7 +252,7 @@ class _Compiler:
         if metric.type == "ratio":
             num = self._ref(metric.numerator or "", td, top)
             den = self._ref(metric.denominator or "", td, top)
-            return exp.Div(this=num, expression=nullif_zero(den))
+            return divide(num, den)
         tree = parse_expr(metric.expr or "")
 
         def replace(node: exp.Expression) -> exp.Expression:
@@ -499,7 +501,12 @@ class _Compiler:
 
     # ---- the whole statement -------------------------------------------------------------
     def result_columns(self) -> list[str]:
-        """The statement's columns: a share part adds up its dimension's rows."""
+        """The statement's columns: a share part adds up its dimension's rows; counted
+        entities leave their own dimension and metrics for the count."""
+        if self.q.count_as is not None and self.q.dimensions:
+            entity = self.q.dimensions[-1]
+            keys = [c for c in self.key_columns() if c != entity]
+            return [*keys, self.q.count_as]
         if self.q.share_part is None:
             return self.output_columns()
         keys = [c for c in self.key_columns() if c != self.q.share_part.dimension]
@@ -584,7 +591,7 @@ class _Compiler:
                 partition = [exp.column(self.bucket)] if self.bucket and self.group_dims else []
                 for name in self.requested:
                     window = exp.Window(this=exp.Sum(this=exp.column(name)), partition_by=partition or None)
-                    shares = shares.select(exp.Div(this=exp.column(name), expression=nullif_zero(window))
+                    shares = shares.select(divide(exp.column(name), window)
                                            .as_(f"{name}_share"), copy=False)
                 ctes.append(("shares", shares))
                 source = "shares"
@@ -615,7 +622,7 @@ class _Compiler:
         for name in self.all_metrics:
             now, before = exp.column(name, table=cur), exp.column(name, table=prev)
             select = select.select(now.as_(name), before.copy().as_(f"{name}_previous"), copy=False)
-            growth = exp.Div(this=exp.Paren(this=exp.Sub(this=now.copy(), expression=before.copy())),
+            growth = exp.Div(this=as_double(exp.Paren(this=exp.Sub(this=now.copy(), expression=before.copy()))),
                              expression=nullif_zero(before.copy()))
             select = select.select(growth.as_(f"{name}_growth"), copy=False)
         return "compared", select
@@ -691,9 +698,26 @@ def _per_period(whole: exp.Select, query: SemanticQuery, columns: list[str]) -> 
                            "a time range, without a trend, comparison or share")
     count = periods_in(query.time_range, query.per_period or "day")
     select = exp.select(*[
-        (exp.Div(this=exp.column(c, table="whole"), expression=exp.Literal.number(round(count, 6))).as_(c)
+        (exp.Div(this=as_double(exp.column(c, table="whole")), expression=exp.Literal.number(round(count, 6))).as_(c)
          if c in query.metrics else exp.column(c, table="whole").as_(c)) for c in columns])
     return select.from_(exp.Subquery(this=whole, alias=exp.TableAlias(this=exp.to_identifier("whole"))))
+
+
+def _count_entities(whole: exp.Select, query: SemanticQuery, columns: list[str]) -> exp.Select:
+    """下单3次以上的用户有多少 / people who ordered 3+ times: the entities (the last
+    dimension) whose metrics pass ``having``, counted per the other dimensions."""
+    if not query.dimensions or not query.having or query.limit or query.share_of_total or query.comparison:
+        raise CompileError("「满足条件的对象有多少」需要按对象分组和条件 / counting entities needs the entity "
+                           "dimension and a condition, without limit, share or comparison")
+    entity = query.dimensions[-1]
+    keys = [c for c in columns if c not in query.metrics and c != entity]
+    select = exp.select(*[exp.column(k, table="whole").as_(k) for k in keys])
+    select = select.select(exp.Count(this=exp.Star()).as_(query.count_as), copy=False)
+    select = select.from_(exp.Subquery(this=whole, alias=exp.TableAlias(this=exp.to_identifier("whole"))))
+    if keys:
+        select = select.group_by(*[exp.column(k, table="whole") for k in keys], copy=False)
+        select = select.order_by(*[exp.column(k, table="whole") for k in keys], copy=False)
+    return select
 
 
 def compile_query(query: SemanticQuery, layer: SemanticLayer, *, as_of: date,
@@ -715,6 +739,8 @@ def compile_query(query: SemanticQuery, layer: SemanticLayer, *, as_of: date,
         tree = _part_of_whole(tree, query, layer, compiler.result_columns())
     if query.per_period is not None:
         tree = _per_period(tree, query, compiler.result_columns())
+    if query.count_as is not None:
+        tree = _count_entities(tree, query, compiler.output_columns())
     return CompiledQuery(
         sql=tree.sql(dialect=dialect, pretty=True),
         dialect=dialect,

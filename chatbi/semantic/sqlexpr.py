@@ -124,10 +124,27 @@ def nullif_zero(tree: exp.Expression) -> exp.Expression:
     return exp.Nullif(this=tree, expression=exp.Literal.number(0))
 
 
+def as_double(tree: exp.Expression) -> exp.Expression:
+    """``CAST(tree AS DOUBLE)``: a dividend, so ``/`` is a float division on every engine.
+
+    DuckDB divides decimals into a double; Spark keeps a decimal rounded to 6 places
+    (a growth of 0.085260287… became 0.085260) and PostgreSQL a numeric.
+    """
+    if isinstance(tree, exp.Cast) and tree.to.is_type(exp.DataType.Type.DOUBLE):
+        return tree
+    return exp.cast(tree, exp.DataType.build("DOUBLE"))
+
+
+def divide(num: exp.Expression, den: exp.Expression) -> exp.Div:
+    """``CAST(num AS DOUBLE) / NULLIF(den, 0)``."""
+    return exp.Div(this=as_double(num), expression=nullif_zero(den))
+
+
 def safe_divisions(tree: exp.Expression) -> exp.Expression:
-    """Wrap every divisor in NULLIF(…, 0)."""
+    """Make every division a float division by NULLIF(…, 0)."""
     def fix(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Div):
+            node.set("this", as_double(node.this))
             node.set("expression", nullif_zero(node.expression))
         return node
 

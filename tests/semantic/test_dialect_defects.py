@@ -90,3 +90,31 @@ def test_pay_allocation_is_a_double_on_every_engine(layer: SemanticLayer, wareho
         assert kind == "DOUBLE"
         assert total == pytest.approx(float(Decimal(pay[order_id])))
 
+
+
+@pytest.mark.parametrize("spec", [
+    {"metrics": ["avg_order_value", "return_rate", "campaign_roi"]},  # ratio metrics
+    {"metrics": ["gmv"], "dimensions": ["region"], "share_of_total": True},
+    {"metrics": ["gmv"], "dimensions": ["region"], "comparison": "previous_period",
+     "time_range": {"start": "2026-07-01", "end": "2026-09-30"}},
+])
+def test_every_division_is_a_float_division(layer: SemanticLayer, spec: dict) -> None:
+    """Spark divides decimals into decimal(38,6) (a growth of 0.0852602… became 0.085260):
+    every dividend the compiler writes is CAST AS DOUBLE, so all engines agree with DuckDB."""
+    compiled = compile_query(SemanticQuery.model_validate(spec), layer, as_of=AS_OF, dialect="spark")
+    assert compiled.tree is not None
+    divisions = list(compiled.tree.find_all(exp.Div))
+    assert divisions
+    def double(node: exp.Expression) -> bool:
+        return isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.DOUBLE)
+
+    for node in divisions:  # a float dividend, or inside a model's SQL whose result is cast
+        assert double(node.this) or any(double(a) for a in _ancestors(node)), node.sql()
+
+
+def _ancestors(node: exp.Expression) -> list[exp.Expression]:
+    out = []
+    while node.parent is not None:
+        node = node.parent
+        out.append(node)
+    return out

@@ -95,7 +95,7 @@ SELECT
   agg_order_lines.category AS category,
   agg_order_lines.age_band AS age_band,
   agg_order_lines.buyer_count AS buyer_count,
-  agg_order_lines.gmv / NULLIF(agg_order_lines.order_count, 0) AS avg_order_value
+  CAST(agg_order_lines.gmv AS DOUBLE) / NULLIF(agg_order_lines.order_count, 0) AS avg_order_value
 FROM agg_order_lines
 ORDER BY
   buyer_count DESC,
@@ -407,7 +407,7 @@ SELECT
   agg_order_lines.category AS category,
   agg_order_lines.age_band AS age_band,
   agg_order_lines.buyer_count AS buyer_count,
-  agg_order_lines.gmv / NULLIF(agg_order_lines.order_count, 0) AS avg_order_value
+  CAST(agg_order_lines.gmv AS DOUBLE) / NULLIF(agg_order_lines.order_count, 0) AS avg_order_value
 FROM agg_order_lines
 ORDER BY
   buyer_count DESC,

@@ -44,7 +44,7 @@ WITH agg_campaign_orders AS (
 )
 SELECT
   dimension_keys.channel AS channel,
-  agg_campaign_orders.campaign_revenue / NULLIF(agg_campaigns.spend, 0) AS campaign_roi,
+  CAST(agg_campaign_orders.campaign_revenue AS DOUBLE) / NULLIF(agg_campaigns.spend, 0) AS campaign_roi,
   agg_campaign_orders.campaign_revenue AS campaign_revenue,
   agg_campaigns.spend AS campaign_spend
 FROM dimension_keys
@@ -218,7 +218,7 @@ WITH agg_campaign_orders AS (
 )
 SELECT
   dimension_keys.channel AS channel,
-  agg_campaign_orders.campaign_revenue / NULLIF(agg_campaigns.spend, 0) AS campaign_roi,
+  CAST(agg_campaign_orders.campaign_revenue AS DOUBLE) / NULLIF(agg_campaigns.spend, 0) AS campaign_roi,
   agg_campaign_orders.campaign_revenue AS campaign_revenue,
   agg_campaigns.spend AS campaign_spend
 FROM dimension_keys

@@ -126,9 +126,9 @@ WITH cur_agg_order_lines AS (
     compared_keys.category AS category,
     current_period.gmv AS gmv,
     previous_period.gmv AS gmv_previous,
-    (
+    CAST((
       current_period.gmv - previous_period.gmv
-    ) / NULLIF(previous_period.gmv, 0) AS gmv_growth
+    ) AS DOUBLE) / NULLIF(previous_period.gmv, 0) AS gmv_growth
   FROM compared_keys
   LEFT JOIN current_period
     ON compared_keys.category IS NOT DISTINCT FROM current_period.category
@@ -570,9 +570,9 @@ WITH cur_agg_order_lines AS (
     compared_keys.category AS category,
     current_period.gmv AS gmv,
     previous_period.gmv AS gmv_previous,
-    (
+    CAST((
       current_period.gmv - previous_period.gmv
-    ) / NULLIF(previous_period.gmv, 0) AS gmv_growth
+    ) AS DOUBLE) / NULLIF(previous_period.gmv, 0) AS gmv_growth
   FROM compared_keys
   LEFT JOIN current_period
     ON compared_keys.category IS NOT DISTINCT FROM current_period.category

@@ -17,9 +17,9 @@ SELECT
   agg_events.view_users AS view_users,
   agg_events.cart_users AS cart_users,
   agg_events.purchase_users AS purchase_event_users,
-  agg_events.cart_users / NULLIF(agg_events.view_users, 0) AS view_to_cart_rate,
-  agg_events.purchase_users / NULLIF(agg_events.cart_users, 0) AS cart_to_purchase_rate,
-  agg_events.purchase_users / NULLIF(agg_events.active_users, 0) AS conversion_rate
+  CAST(agg_events.cart_users AS DOUBLE) / NULLIF(agg_events.view_users, 0) AS view_to_cart_rate,
+  CAST(agg_events.purchase_users AS DOUBLE) / NULLIF(agg_events.cart_users, 0) AS cart_to_purchase_rate,
+  CAST(agg_events.purchase_users AS DOUBLE) / NULLIF(agg_events.active_users, 0) AS conversion_rate
 FROM agg_events
 ORDER BY
   view_users DESC,
@@ -98,9 +98,9 @@ SELECT
   agg_events.view_users AS view_users,
   agg_events.cart_users AS cart_users,
   agg_events.purchase_users AS purchase_event_users,
-  agg_events.cart_users / NULLIF(agg_events.view_users, 0) AS view_to_cart_rate,
-  agg_events.purchase_users / NULLIF(agg_events.cart_users, 0) AS cart_to_purchase_rate,
-  agg_events.purchase_users / NULLIF(agg_events.active_users, 0) AS conversion_rate
+  CAST(agg_events.cart_users AS DOUBLE) / NULLIF(agg_events.view_users, 0) AS view_to_cart_rate,
+  CAST(agg_events.purchase_users AS DOUBLE) / NULLIF(agg_events.cart_users, 0) AS cart_to_purchase_rate,
+  CAST(agg_events.purchase_users AS DOUBLE) / NULLIF(agg_events.active_users, 0) AS conversion_rate
 FROM agg_events
 ORDER BY
   view_users DESC,

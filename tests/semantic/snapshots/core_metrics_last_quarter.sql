@@ -37,10 +37,10 @@ SELECT
   agg_orders.net_sales AS net_sales,
   COALESCE(agg_orders.order_count, 0) AS order_count,
   COALESCE(agg_orders.buyer_count, 0) AS buyer_count,
-  agg_orders.gmv / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS avg_order_value,
-  COALESCE(agg_orders.returned_orders, 0) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS return_rate,
-  COALESCE(agg_orders.disputed_orders, 0) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS dispute_rate,
-  COALESCE(agg_orders_repeat_buyers.repeat_buyers, 0) / NULLIF(COALESCE(agg_orders.buyer_count, 0), 0) AS repurchase_rate
+  CAST(agg_orders.gmv AS DOUBLE) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS avg_order_value,
+  CAST(COALESCE(agg_orders.returned_orders, 0) AS DOUBLE) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS return_rate,
+  CAST(COALESCE(agg_orders.disputed_orders, 0) AS DOUBLE) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS dispute_rate,
+  CAST(COALESCE(agg_orders_repeat_buyers.repeat_buyers, 0) AS DOUBLE) / NULLIF(COALESCE(agg_orders.buyer_count, 0), 0) AS repurchase_rate
 FROM agg_orders
 CROSS JOIN agg_orders_repeat_buyers
 ORDER BY
@@ -181,10 +181,10 @@ SELECT
   agg_orders.net_sales AS net_sales,
   COALESCE(agg_orders.order_count, 0) AS order_count,
   COALESCE(agg_orders.buyer_count, 0) AS buyer_count,
-  agg_orders.gmv / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS avg_order_value,
-  COALESCE(agg_orders.returned_orders, 0) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS return_rate,
-  COALESCE(agg_orders.disputed_orders, 0) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS dispute_rate,
-  COALESCE(agg_orders_repeat_buyers.repeat_buyers, 0) / NULLIF(COALESCE(agg_orders.buyer_count, 0), 0) AS repurchase_rate
+  CAST(agg_orders.gmv AS DOUBLE) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS avg_order_value,
+  CAST(COALESCE(agg_orders.returned_orders, 0) AS DOUBLE) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS return_rate,
+  CAST(COALESCE(agg_orders.disputed_orders, 0) AS DOUBLE) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS dispute_rate,
+  CAST(COALESCE(agg_orders_repeat_buyers.repeat_buyers, 0) AS DOUBLE) / NULLIF(COALESCE(agg_orders.buyer_count, 0), 0) AS repurchase_rate
 FROM agg_orders
 CROSS JOIN agg_orders_repeat_buyers
 ORDER BY

@@ -24,7 +24,7 @@ WITH agg_orders AS (
 ), shares AS (
   SELECT
     *,
-    gmv / NULLIF(SUM(gmv) OVER (PARTITION BY quarter), 0) AS gmv_share
+    CAST(gmv AS DOUBLE) / NULLIF(SUM(gmv) OVER (PARTITION BY quarter), 0) AS gmv_share
   FROM metric_values
 )
 SELECT
@@ -141,7 +141,7 @@ WITH agg_orders AS (
 ), shares AS (
   SELECT
     *,
-    gmv / NULLIF(SUM(gmv) OVER (PARTITION BY quarter), 0) AS gmv_share
+    CAST(gmv AS DOUBLE) / NULLIF(SUM(gmv) OVER (PARTITION BY quarter), 0) AS gmv_share
   FROM metric_values
 )
 SELECT

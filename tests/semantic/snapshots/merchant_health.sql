@@ -133,11 +133,11 @@ SELECT
   dimension_keys.merchant_name AS merchant_name,
   agg_merchant_profile.sell_through AS sell_through_rate,
   agg_merchant_profile.turnover_days AS inventory_turnover_days,
-  COALESCE(agg_orders.returned_orders, 0) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS return_rate,
-  COALESCE(agg_orders.disputed_orders, 0) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS dispute_rate,
-  COALESCE(agg_user_merchant_relation.relation_repeat_buyers, 0) / NULLIF(COALESCE(agg_user_merchant_relation.relation_buyers, 0), 0) AS repeat_buyer_share,
+  CAST(COALESCE(agg_orders.returned_orders, 0) AS DOUBLE) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS return_rate,
+  CAST(COALESCE(agg_orders.disputed_orders, 0) AS DOUBLE) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS dispute_rate,
+  CAST(COALESCE(agg_user_merchant_relation.relation_repeat_buyers, 0) AS DOUBLE) / NULLIF(COALESCE(agg_user_merchant_relation.relation_buyers, 0), 0) AS repeat_buyer_share,
   agg_reviews.rating AS avg_rating,
-  COALESCE(agg_review_sentiments.negative_reviews, 0) / NULLIF(COALESCE(agg_review_sentiments.classified_reviews, 0), 0) AS negative_review_share
+  CAST(COALESCE(agg_review_sentiments.negative_reviews, 0) AS DOUBLE) / NULLIF(COALESCE(agg_review_sentiments.classified_reviews, 0), 0) AS negative_review_share
 FROM dimension_keys
 LEFT JOIN agg_merchant_profile
   ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_merchant_profile.merchant_name
@@ -628,11 +628,11 @@ SELECT
   dimension_keys.merchant_name AS merchant_name,
   agg_merchant_profile.sell_through AS sell_through_rate,
   agg_merchant_profile.turnover_days AS inventory_turnover_days,
-  COALESCE(agg_orders.returned_orders, 0) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS return_rate,
-  COALESCE(agg_orders.disputed_orders, 0) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS dispute_rate,
-  COALESCE(agg_user_merchant_relation.relation_repeat_buyers, 0) / NULLIF(COALESCE(agg_user_merchant_relation.relation_buyers, 0), 0) AS repeat_buyer_share,
+  CAST(COALESCE(agg_orders.returned_orders, 0) AS DOUBLE) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS return_rate,
+  CAST(COALESCE(agg_orders.disputed_orders, 0) AS DOUBLE) / NULLIF(COALESCE(agg_orders.order_count, 0), 0) AS dispute_rate,
+  CAST(COALESCE(agg_user_merchant_relation.relation_repeat_buyers, 0) AS DOUBLE) / NULLIF(COALESCE(agg_user_merchant_relation.relation_buyers, 0), 0) AS repeat_buyer_share,
   agg_reviews.rating AS avg_rating,
-  COALESCE(agg_review_sentiments.negative_reviews, 0) / NULLIF(COALESCE(agg_review_sentiments.classified_reviews, 0), 0) AS negative_review_share
+  CAST(COALESCE(agg_review_sentiments.negative_reviews, 0) AS DOUBLE) / NULLIF(COALESCE(agg_review_sentiments.classified_reviews, 0), 0) AS negative_review_share
 FROM dimension_keys
 LEFT JOIN agg_merchant_profile
   ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_merchant_profile.merchant_name

@@ -48,14 +48,14 @@ WITH cur_agg_orders AS (
     compared_keys.month AS month,
     current_period.gmv AS gmv,
     previous_period.gmv AS gmv_previous,
-    (
+    CAST((
       current_period.gmv - previous_period.gmv
-    ) / NULLIF(previous_period.gmv, 0) AS gmv_growth,
+    ) AS DOUBLE) / NULLIF(previous_period.gmv, 0) AS gmv_growth,
     current_period.order_count AS order_count,
     previous_period.order_count AS order_count_previous,
-    (
+    CAST((
       current_period.order_count - previous_period.order_count
-    ) / NULLIF(previous_period.order_count, 0) AS order_count_growth
+    ) AS DOUBLE) / NULLIF(previous_period.order_count, 0) AS order_count_growth
   FROM compared_keys
   LEFT JOIN current_period
     ON compared_keys.month IS NOT DISTINCT FROM current_period.month
@@ -276,14 +276,14 @@ WITH cur_agg_orders AS (
     compared_keys.month AS month,
     current_period.gmv AS gmv,
     previous_period.gmv AS gmv_previous,
-    (
+    CAST((
       current_period.gmv - previous_period.gmv
-    ) / NULLIF(previous_period.gmv, 0) AS gmv_growth,
+    ) AS DOUBLE) / NULLIF(previous_period.gmv, 0) AS gmv_growth,
     current_period.order_count AS order_count,
     previous_period.order_count AS order_count_previous,
-    (
+    CAST((
       current_period.order_count - previous_period.order_count
-    ) / NULLIF(previous_period.order_count, 0) AS order_count_growth
+    ) AS DOUBLE) / NULLIF(previous_period.order_count, 0) AS order_count_growth
   FROM compared_keys
   LEFT JOIN current_period
     ON compared_keys.month IS NOT DISTINCT FROM current_period.month

@@ -41,7 +41,7 @@ WITH agg_orders_repeat_buyers AS (
 )
 SELECT
   dimension_keys.month AS month,
-  COALESCE(agg_orders_repeat_buyers.repeat_buyers, 0) / NULLIF(COALESCE(agg_orders.buyer_count, 0), 0) AS repurchase_rate
+  CAST(COALESCE(agg_orders_repeat_buyers.repeat_buyers, 0) AS DOUBLE) / NULLIF(COALESCE(agg_orders.buyer_count, 0), 0) AS repurchase_rate
 FROM dimension_keys
 LEFT JOIN agg_orders_repeat_buyers
   ON dimension_keys.month IS NOT DISTINCT FROM agg_orders_repeat_buyers.month
@@ -197,7 +197,7 @@ WITH agg_orders_repeat_buyers AS (
 )
 SELECT
   dimension_keys.month AS month,
-  COALESCE(agg_orders_repeat_buyers.repeat_buyers, 0) / NULLIF(COALESCE(agg_orders.buyer_count, 0), 0) AS repurchase_rate
+  CAST(COALESCE(agg_orders_repeat_buyers.repeat_buyers, 0) AS DOUBLE) / NULLIF(COALESCE(agg_orders.buyer_count, 0), 0) AS repurchase_rate
 FROM dimension_keys
 LEFT JOIN agg_orders_repeat_buyers
   ON dimension_keys.month IS NOT DISTINCT FROM agg_orders_repeat_buyers.month

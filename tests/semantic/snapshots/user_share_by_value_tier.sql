@@ -16,7 +16,7 @@ WITH agg_users AS (
 ), shares AS (
   SELECT
     *,
-    user_count / NULLIF(SUM(user_count) OVER (), 0) AS user_count_share
+    CAST(user_count AS DOUBLE) / NULLIF(SUM(user_count) OVER (), 0) AS user_count_share
   FROM metric_values
 )
 SELECT
@@ -106,7 +106,7 @@ WITH agg_users AS (
 ), shares AS (
   SELECT
     *,
-    user_count / NULLIF(SUM(user_count) OVER (), 0) AS user_count_share
+    CAST(user_count AS DOUBLE) / NULLIF(SUM(user_count) OVER (), 0) AS user_count_share
   FROM metric_values
 )
 SELECT
