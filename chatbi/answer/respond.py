@@ -31,7 +31,7 @@ def respond(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_
     if getattr(planner, "name", "offline") == "llm":
         plan = planner.plan(text, as_of=as_of, conversation=conversation, role=role)
     else:
-        plan = planner.plan(text, as_of=as_of, conversation=conversation)
+        plan = planner.plan(text, as_of=as_of, conversation=conversation, role=role)
     started = timer.stage("plan", started)
     answer.planner = getattr(plan, "planner", "offline")
     for key, value in (getattr(plan, "llm_stats", None) or {}).items():

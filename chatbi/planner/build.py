@@ -17,7 +17,7 @@ from chatbi.planner.time_parser import default_range, latest_complete_month
 from chatbi.planner.types import Language, Plan, describe_range
 from chatbi.planner.understand import Understanding, ValueHit
 from chatbi.semantic.models import SemanticLayer
-from chatbi.semantic.query import ComparisonKind, Filter, Grain, OrderBy, SemanticQuery, TimeRange
+from chatbi.semantic.query import ComparisonKind, Filter, Grain, MetricFilter, OrderBy, SemanticQuery, TimeRange
 
 try:  # the compiler's comparison rules (chatbi.semantic.periods)
     from chatbi.semantic import periods as _compiler_periods
@@ -406,6 +406,15 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
     if ranked_ask and not dims and not grain and not u.share and not compared:
         # a ranking with nothing to rank (前5的什么？): ask, never answer it with one total
         return Plan(intent="clarify", language=lang, message=messages.text("ranking_needs_dimension", lang))
+    count_as: str | None = None
+    having = [h for h in u.having if h.metric in metrics]
+    if u.min_orders:  # 下单3次以上的用户有多少: the buyers whose order count passes, counted
+        if "user_id" not in env.compat.dimensions_for(metrics[0]) if env.compat.dimensions_for(metrics[0]) else True:
+            return Plan(intent="clarify", language=lang, message=messages.text("need_metric", lang, candidates="-"))
+        dims = [d for d in dims if not d.startswith("user_")] + ["user_id"]
+        having = [*having, MetricFilter(metric=metrics[0], op="gte", value=float(u.min_orders))]
+        count_as = first_metric(env, ["buyer_count"]) or "buyer_count"
+        u.order, u.top_n, ranked_ask = None, None, False
     share_part = share_part_of(u, filters) if u.share and not dims and not grain else None
     if share_part is not None:  # 沉默用户里男性占几成: the part's rows of a breakdown by its dimension
         filters = [f for f in filters if f.dimension != share_part.dimension]
@@ -418,7 +427,8 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         metrics=metrics,
         dimensions=dims,
         filters=filters,
-        having=[h for h in u.having if h.metric in metrics],
+        having=having,
+        count_as=count_as,
         time_dimension=time_dimension,
         time_range=time_range,
         grain=grain,

@@ -103,6 +103,32 @@ def per_period_of(text: str) -> Grain | None:
     return _PER_UNITS[unit]  # type: ignore[return-value]
 
 
+#: 下单3次以上 / ordered 3+ times / at least 2 orders: people counted by how often they ordered
+_TIMES_EN = r"(?P<n2>\d+|twice|two|three|four|five|six|seven|eight|nine|ten)"
+ORDERED_AT_LEAST = _c(
+    r"(?:下单|购买|买过|买了|买|复购|消费|下过单)\s*(?P<n>\d+|[两二三四五六七八九十])\s*(?:次|单|回|笔)\s*(?P<more>及以上|以上|或以上|或更多|\+|多)?|"
+    r"\b(?:ordered|bought|purchased|shopped|ordering|buying)\s+" + _TIMES_EN + r"\s*(?P<plus>\+)?\s*(?:times?)?\s*(?P<more2>or more(?: times)?|and (?:more|above)|\+|plus)?|"
+    r"\b(?:at least|more than|over)\s+(?P<n3>\d+|two|three|four|five|six|seven|eight|nine|ten)\s+orders\b"
+)
+_TIMES_WORDS = {"twice": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+                "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def ordered_at_least(text: str) -> tuple[int, tuple[int, int]] | None:
+    """(N, span) for "people who ordered at least N times", when said with an "or more";
+    "more than N orders" is N + 1. None otherwise."""
+    found = ORDERED_AT_LEAST.search(text)
+    if found is None:
+        return None
+    said = found["n"] or found["n2"] or found["n3"]
+    n = int(said) if said.isdigit() else _TIMES_WORDS.get(said, 0)
+    if found["n"] and not found["more"] or found["n2"] and not (found["plus"] or found["more2"]):
+        return None  # 买了3次 / ordered three times: exactly, not at least
+    if found["n3"] and re.match(r"(?:more than|over)", found[0]):
+        n += 1
+    return (n, found.span()) if n >= 1 else None
+
+
 SHARE = _c(r"占比|份额|比重|构成|占多少|占了多少|占几成|几成|百分之几|多大比例|多少比例|比例|分布占比|百分比|"
            r"\bshare\b|\bproportion\b|\bpercentage\b|\bpercent of\b|\bwhat\s*%|\bbreakdown\b|\bmix\b|\bcomposition\b|\bcontribution\b")
 GROWTH_UP = _c(
@@ -137,6 +163,9 @@ _NEGATION_WORDS = (
 )
 NEGATION = _c(_NEGATION_WORDS + r"\s*$")  # right before a value: 除了华东 / excluding East China
 NEGATION_WORDS = _c(_NEGATION_WORDS)
+MY_SHOP = _c(r"我们店|我的店|我家店|本店|咱家店|咱们店|我们的店|我的店铺|我们店铺|我们家店|\bmy (?:shop|store)\b|\bour (?:shop|store)\b")
+PEOPLE = _c(r"多少人|几个人|几人|人数|多少位|\bhow many people\b|\bnumber of people\b|\bhow many (?:ppl|folks|persons)\b")
+WHICH_SHOP = _c(r"哪家|哪几家|哪一家|几家店|\bwhich (?:shops?|stores?)\b")
 WHICH = _c(r"哪个|哪一个|哪些|哪家|哪类|哪款|哪种|哪位|\bwhich\b|\bwhat\b")
 PREFERENCE = _c(r"喜欢|偏好|爱买|常买|偏爱|青睐|\bprefer\b|\blike\b|\blove\b|\bfavou?rite\b|\bbuy (?:the )?most\b")
 MAINLY = _c(r"主要是|主要集中|主要在|分布|构成|画像|\bmostly\b|\bmainly\b|\bdistribution\b|\bdistributed\b")

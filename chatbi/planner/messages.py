@@ -41,6 +41,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "「{metric}」是比率或去重计数，「平均每天」不能用总数除以天数得到。可以看按天的趋势，例如：上个月每天的{metric}。",
         "en": "\"{metric}\" is a rate or a distinct count, so a per-day average is not its total over the days. Try the daily trend, e.g. \"daily {metric} last month\".",
     },
+    "whose_shop": {
+        "zh": "「我们店」是哪一家？当前身份不是商户，请说出商户，例如：商户15的复购率。",
+        "en": "Which shop is \"my shop\"? You are not signed in as a merchant; name it, e.g. \"repurchase rate of merchant 15\".",
+    },
     "two_periods": {
         "zh": "问题里有两个时间段（「{first}」和「{second}」），但后者既不是前者的上一期，也不是去年同期，我不会只算其中一个。请分开问，或比较上一期/去年同期。",
         "en": "The question names two periods (\"{first}\" and \"{second}\"), but the second is neither the first's previous period nor the same period last year, and I won't answer for just one. Ask for each, or compare with the previous period or last year.",

@@ -78,8 +78,10 @@ class OfflinePlanner:
             self.compat.dimensions_for(metric.name)
 
     # ------------------------------------------------------------------ entry point
-    def plan(self, question: str, *, as_of: date, conversation: Conversation | None = None) -> Plan:
-        """Plan one question; records the turn in ``conversation`` when given."""
+    def plan(self, question: str, *, as_of: date, conversation: Conversation | None = None,
+             role: Any = None) -> Plan:
+        """Plan one question; records the turn in ``conversation`` when given. ``role`` tells
+        whose "我们店 / my shop" is meant (a merchant role's own; others must name one)."""
         u: Understanding | None = None
         previous = conversation.last_answerable() if conversation is not None else None
         plan = self._refusal_or_empty(question)
@@ -88,6 +90,7 @@ class OfflinePlanner:
             u = understand(text, as_of, self.lexicon)
             u.shorthand = shorthand
             plan, read = self._plan(u, as_of, conversation)
+            plan = _whose_shop(plan, read, role)
             plan = replace(plan, interpretation=interpret(plan, self.layer, understanding=read, previous=previous))
         if conversation is not None:
             pending = u if plan.intent == "clarify" and u is not None else None
@@ -156,7 +159,7 @@ class OfflinePlanner:
         if self._is_definition(u):
             return self._definition(env, u)
         if u.copy:
-            return self._copy(env, u)
+            return self._copy(env, u, previous if refers_back_to_earlier(u) else None)
         if u.why:
             return self._why(env, u, as_of)
         return self._query(env, u)
@@ -221,7 +224,7 @@ class OfflinePlanner:
             return clarify_metric(env, u, "definition_needs_metric")
         return Plan(intent="definition", language=u.language, definitions=tuple(u.metrics))
 
-    def _copy(self, env: Env, u: Understanding) -> Plan:
+    def _copy(self, env: Env, u: Understanding, earlier: Plan | None = None) -> Plan:
         notes: list[str] = []
         channel_spans = [m.span() for p, _ in intents.COPY_CHANNELS for m in p.finditer(u.norm)]
         u.values = [v for v in u.values if not any(v.start < e and s < v.end for s, e in channel_spans)]
@@ -234,6 +237,13 @@ class OfflinePlanner:
         topic_filters = [f for f in filters if f not in segment]
         topic_filters += resolve_values(env, topic_hits, [])[0]
         segment.extend(u.extra_filters)
+        if not segment and earlier is not None:  # 给他们写三条短信: the segment of the earlier answer
+            source = earlier.copy_request.filters if earlier.copy_request else (earlier.query.filters if earlier.query else ())
+            segment = [f for f in source if not self._user_dims or f.dimension in self._user_dims]
+            if segment:
+                words = "、".join(str(v) for f in segment for v in (f.value if isinstance(f.value, list) else [f.value]))
+                earlier_label = earlier.copy_request.segment_label if earlier.copy_request else ""
+                u.segment_said = earlier_label or (f"{words}用户" if u.language == "zh" else f"{words} users")
         if not segment and not _ALL_USERS.search(u.norm):
             return Plan(intent="clarify", language=u.language, message=messages.text("copy_needs_segment", u.language))
         channel = "sms"
@@ -264,6 +274,8 @@ class OfflinePlanner:
         return Plan(intent="copy", language=u.language, copy_request=request, notes=tuple(notes))
 
     def _segment_label(self, u: Understanding) -> str:
+        if u.segment_said:
+            return u.segment_said
         spans = [(v.start, v.end) for v in u.values]
         if not spans:
             return "所有用户" if u.language == "zh" else "all users"
@@ -304,6 +316,10 @@ class OfflinePlanner:
     def _query(self, env: Env, u: Understanding) -> Plan:
         notes: list[str] = []
         metrics = list(u.metrics)
+        if u.min_orders:  # people who ordered 3+ times: their order counts decide who is counted
+            orders = first_metric(env, ["order_count"])
+            if orders is not None:
+                return build_query(env, u, [orders], notes)
         if u.entity_grouped and metrics and all(m in u.entity_metrics for m in metrics):
             metrics = []  # "list merchants": the word named the entity, not merchant_count
         if not metrics:
@@ -331,6 +347,8 @@ class OfflinePlanner:
             return count_metric(env, "merchant")
         if u.entity and u.entity_grouped:
             return first_metric(env, ["gmv", "order_count"], dims)
+        if intents.PEOPLE.search(u.norm) and not u.list_request:  # 各生命周期阶段分别多少人
+            return count_metric(env, "user") or first_metric(env, ["buyer_count"], dims)
         if u.share and u.values and self._user_dims and all(
                 any(d in self._user_dims for d in v.dims) for v in u.values):  # 沉默用户里男性占几成: people
             return count_metric(env, "user")
@@ -340,6 +358,19 @@ class OfflinePlanner:
         if u.growth or compared:  # 增长最快的品类 / 华东 vs 华南: sales is what is compared
             return first_metric(env, ["gmv", "order_count"], dims)
         return None
+
+
+def _whose_shop(plan: Plan, u: Understanding, role: Any) -> Plan:
+    """我们店 / my shop asked by someone who is not a merchant, without naming the merchant:
+    ask which shop, never answer the whole marketplace's figure."""
+    if plan.intent not in ("query", "why") or not intents.MY_SHOP.search(u.norm):
+        return plan
+    if getattr(role, "merchant_id", None) is not None:
+        return plan  # the guard keeps a merchant to their own rows
+    query = plan.query
+    if query is not None and any(f.dimension == "merchant_id" for f in query.filters):
+        return plan
+    return Plan(intent="clarify", language=plan.language, message=messages.text("whose_shop", plan.language))
 
 
 def _substitute(question: str, near: list[NearMatch]) -> str:

@@ -119,6 +119,8 @@ class Understanding:
     shorthand: list[tuple[str, str]] = field(default_factory=list)  # (typed, written out): yr → year
     boolean_spans: list[tuple[int, int]] = field(default_factory=list)  # yes/no dimensions said as filters
     per_period: Grain | None = None  # 平均每天 / per day on average
+    min_orders: int | None = None  # 下单3次以上的用户 / people who ordered 3+ times
+    segment_said: str = ""  # the copy segment taken from an earlier answer (给他们写短信)
     other_periods: list = field(default_factory=list)  # a second period that is not the first's previous/last year's
     metric_spans: list[tuple[int, int]] = field(default_factory=list)  # where metric words were said
     qualifiers: list[str] = field(default_factory=list)  # unrecognised words qualifying a metric (竞争对手的GMV)
@@ -145,6 +147,10 @@ def understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
     u.time = _second_period(u.time, mask_spans(question, merchant_spans), as_of, u.other_periods)
     blocked: list[tuple[int, int]] = [*(u.time.spans if u.time else ()), *merchant_spans]
     blocked.extend(_ages(u, norm, as_of, lexicon))
+    at_least = intents.ordered_at_least(norm)
+    if at_least is not None:  # 下单3次以上的用户: counted by how often they ordered
+        u.min_orders = at_least[0]
+        blocked.append(at_least[1])
     matches, covered = _scan(norm, blocked, lexicon)
     audience = predicted.find_predicted(norm, matches, lexicon)
     if audience:  # 可能购买户外装备: the phrase is neither a metric nor a time range
@@ -481,12 +487,16 @@ def _read_shape(u: Understanding) -> None:
             offset = max(0, found.start() - 12)
             before = u.entity_text[offset : found.start()]
             after = u.entity_text[found.end() : found.end() + 8]
+            if _owns_next_dimension(u, found.end()):
+                continue  # 按买家所在大区看: the entity word says whose region, it is not grouped
             if _groups_entity(u, before, offset, found.start()) or _ENTITY_AFTER.search(after) or _listed(u, found.start(), found.end()):
                 u.entity = entity  # type: ignore[assignment]
                 u.entity_grouped = True
                 break
         if u.entity_grouped:
             break
+    if u.entity is None and intents.WHICH_SHOP.search(text):
+        u.entity, u.entity_grouped = "merchant", True  # 其中哪家动销率最高: 家 counts shops
     if u.entity and not u.entity_grouped and u.having:
         u.entity_grouped = True  # 纠纷率超过5%的商户: a filter on entities
     u.count_request = bool(intents.COUNT.search(text))
@@ -495,6 +505,14 @@ def _read_shape(u: Understanding) -> None:
     u.mainly = bool(intents.MAINLY.search(text))
     u.mine = bool(_MY.search(norm))
     u.buyers_said = bool(_BUYER_WORD.search(norm))
+
+
+_OWNER_GAP = re.compile(r"^\s*(?:所在的?|所属的?|的|\s)\s*$|^'s\s*$")
+
+
+def _owns_next_dimension(u: Understanding, end: int) -> bool:
+    """买家所在大区 / 商户的省份 / buyer's region: the entity word names whose dimension it is."""
+    return any(0 < start - end <= 4 and _OWNER_GAP.match(u.norm[end:start]) for start, _ in u.dimension_spans)
 
 
 def _groups_entity(u: Understanding, before: str, offset: int, entity_start: int) -> bool:

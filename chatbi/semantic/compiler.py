@@ -501,7 +501,12 @@ class _Compiler:
 
     # ---- the whole statement -------------------------------------------------------------
     def result_columns(self) -> list[str]:
-        """The statement's columns: a share part adds up its dimension's rows."""
+        """The statement's columns: a share part adds up its dimension's rows; counted
+        entities leave their own dimension and metrics for the count."""
+        if self.q.count_as is not None and self.q.dimensions:
+            entity = self.q.dimensions[-1]
+            keys = [c for c in self.key_columns() if c != entity]
+            return [*keys, self.q.count_as]
         if self.q.share_part is None:
             return self.output_columns()
         keys = [c for c in self.key_columns() if c != self.q.share_part.dimension]
@@ -698,6 +703,23 @@ def _per_period(whole: exp.Select, query: SemanticQuery, columns: list[str]) -> 
     return select.from_(exp.Subquery(this=whole, alias=exp.TableAlias(this=exp.to_identifier("whole"))))
 
 
+def _count_entities(whole: exp.Select, query: SemanticQuery, columns: list[str]) -> exp.Select:
+    """下单3次以上的用户有多少 / people who ordered 3+ times: the entities (the last
+    dimension) whose metrics pass ``having``, counted per the other dimensions."""
+    if not query.dimensions or not query.having or query.limit or query.share_of_total or query.comparison:
+        raise CompileError("「满足条件的对象有多少」需要按对象分组和条件 / counting entities needs the entity "
+                           "dimension and a condition, without limit, share or comparison")
+    entity = query.dimensions[-1]
+    keys = [c for c in columns if c not in query.metrics and c != entity]
+    select = exp.select(*[exp.column(k, table="whole").as_(k) for k in keys])
+    select = select.select(exp.Count(this=exp.Star()).as_(query.count_as), copy=False)
+    select = select.from_(exp.Subquery(this=whole, alias=exp.TableAlias(this=exp.to_identifier("whole"))))
+    if keys:
+        select = select.group_by(*[exp.column(k, table="whole") for k in keys], copy=False)
+        select = select.order_by(*[exp.column(k, table="whole") for k in keys], copy=False)
+    return select
+
+
 def compile_query(query: SemanticQuery, layer: SemanticLayer, *, as_of: date,
                   dialect: str = "duckdb", grouping_sets: list[list[str]] | None = None) -> CompiledQuery:
     """Compile ``query`` to SQL for ``dialect`` (duckdb, postgres, trino, spark).
@@ -717,6 +739,8 @@ def compile_query(query: SemanticQuery, layer: SemanticLayer, *, as_of: date,
         tree = _part_of_whole(tree, query, layer, compiler.result_columns())
     if query.per_period is not None:
         tree = _per_period(tree, query, compiler.result_columns())
+    if query.count_as is not None:
+        tree = _count_entities(tree, query, compiler.output_columns())
     return CompiledQuery(
         sql=tree.sql(dialect=dialect, pretty=True),
         dialect=dialect,

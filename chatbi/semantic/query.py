@@ -70,6 +70,7 @@ class SemanticQuery(_Frozen):
     share_of_total: bool = False  # adds each row's share of the total
     share_part: Filter | None = None  # with share_of_total: the part of the whole (rows kept and added up)
     per_period: Grain | None = None  # the average per day/week/month over time_range (平均每天)
+    count_as: str | None = None  # count the entities (last dimension) passing ``having``, as this column
     order_by: list[OrderBy] = Field(default_factory=list)
     limit: int | None = Field(default=None, ge=1)
 

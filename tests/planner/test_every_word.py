@@ -260,3 +260,40 @@ def test_a_pronoun_keeps_the_earlier_subject_past_a_clarification(demo_planner: 
     assert [(f.dimension, f.value) for f in plan.query.filters] == [("value_tier", "高价值")]
     fresh = Conversation()
     assert demo_planner.plan("他们的客单价", as_of=AS_OF, conversation=fresh).intent == "clarify"
+
+
+@pytest.mark.parametrize(("question", "n"), [
+    ("ppl who ordered 3+ times this year how many", 3), ("下单3次以上的用户有多少", 3),
+    ("how many buyers bought twice or more", 2), ("customers with at least 4 orders", 4),
+])
+def test_people_counted_by_how_often_they_ordered(demo_planner: OfflinePlanner, question: str, n: int) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    q = plan.query
+    assert q is not None and q.count_as == "buyer_count" and q.dimensions[-1] == "user_id", plan
+    assert [(h.metric, h.op, h.value) for h in q.having] == [("order_count", "gte", float(n))]
+
+
+def test_my_shop_needs_a_merchant(demo_planner: OfflinePlanner) -> None:
+    from chatbi.sql.policy import Role
+
+    plan = demo_planner.plan("我们店复购率多少", as_of=AS_OF)
+    assert plan.intent == "clarify" and plan.query is None
+    plan = demo_planner.plan("我们店复购率多少", as_of=AS_OF, role=Role.parse("merchant:15"))
+    assert plan.intent == "query"
+
+
+def test_whose_place_is_said(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("按买家所在大区看，纠纷率最高的是哪个大区？", as_of=AS_OF)
+    assert plan.query is not None and plan.query.dimensions == ["region"]
+    plan = demo_planner.plan("各大区的商户数", as_of=AS_OF)
+    assert plan.query is not None and plan.query.dimensions == ["merchant_region"]
+    assert any("商户所在大区" in note for note in plan.notes)
+
+
+def test_copy_for_them_uses_the_earlier_segment(demo_planner: OfflinePlanner) -> None:
+    conversation = Conversation()
+    demo_planner.plan("高价值用户有多少", as_of=AS_OF, conversation=conversation)
+    plan = demo_planner.plan("给他们写三条短信", as_of=AS_OF, conversation=conversation)
+    assert plan.intent == "copy" and plan.copy_request is not None
+    assert [(f.dimension, f.value) for f in plan.copy_request.filters] == [("value_tier", "高价值")]
+    assert "高价值" in plan.copy_request.segment_label
