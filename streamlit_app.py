@@ -247,7 +247,7 @@ def render_answer(message: dict[str, Any]) -> None:
             st.caption(web.md(interpretation))
         if data.get("finding"):
             st.markdown(web.md(data["finding"]))
-        render_copy(data.get("copy") or [])
+        render_copy(data.get("copy") or [], str(data.get("language") or "zh"))
         if data.get("chart"):
             st.vega_lite_chart(web.display_spec(data["chart"]), width="stretch")
         render_table(data, mid, message.get("display"))
@@ -257,13 +257,12 @@ def render_answer(message: dict[str, Any]) -> None:
     web_history.answer_actions(get_history(), message)
 
 
-def render_copy(items: list[dict[str, Any]]) -> None:
+def render_copy(items: list[dict[str, Any]], language: str = "zh") -> None:
+    from chatbi.answer.labels import copy_heading
+
     for item in items:
         with st.container(border=True):
-            size = item.get("segment_size")
-            st.markdown(f"**{web.md(item.get('segment'))}** · {web.md(item.get('channel'))} · "
-                        f"人群规模 / segment size: **{size:,}**" if isinstance(size, int) else
-                        f"**{web.md(item.get('segment'))}** · {web.md(item.get('channel'))}")
+            st.markdown(f"**{web.md(copy_heading(item, language))}**")
             if item.get("title"):
                 st.markdown(f"*{web.md(item['title'])}*")
             st.code(item.get("text", ""), language=None, wrap_lines=True)
@@ -271,6 +270,9 @@ def render_copy(items: list[dict[str, Any]]) -> None:
 
 def render_table(data: dict[str, Any], mid: str,
                  display: tuple[dict[str, str], set[str]] | None = None) -> None:
+    if data.get("table") and data.get("columns"):
+        render_labelled_table(data, mid)
+        return
     frame = web.answer_frame(data)
     if frame.empty and not len(frame.columns):
         return
@@ -286,6 +288,32 @@ def render_table(data: dict[str, Any], mid: str,
     left.caption(f"{len(frame)} 行 / rows{note}")
     right.download_button("下载 CSV / download", web.csv_bytes(frame), file_name="chatbi.csv",
                           mime="text/csv", key=f"csv_{mid}")
+
+
+def render_labelled_table(data: dict[str, Any], mid: str) -> None:
+    """The answer's labelled table (chatbi.answer.labels) and its downloads: CSV, Excel, chart."""
+    from functools import partial
+
+    from chatbi.answer import exports
+
+    frame, formats = web.table_view(data["table"])
+    config: dict[str, Any] = {c: st.column_config.NumberColumn(format=f) for c, f in formats.items()}  # type: ignore[arg-type]
+    st.dataframe(frame, hide_index=True, column_config=config)
+    en = data.get("language") == "en"
+    note = (" · truncated" if en else " · 结果已截断") if data.get("truncated") else ""
+    st.caption(f"{len(frame)} {'rows' if en else '行'}{note}")
+    buttons = [("CSV", partial(exports.csv_bytes, data), "chatbi.csv", "text/csv", "csv"),
+               ("Excel", partial(exports.xlsx_bytes, data), "chatbi.xlsx",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")]
+    if data.get("chart"):
+        buttons += [(("Chart" if en else "图表") + " PNG", partial(exports.chart_image, data["chart"], "png"),
+                     "chatbi.png", "image/png", "png"),
+                    (("Chart" if en else "图表") + " SVG", partial(exports.chart_image, data["chart"], "svg"),
+                     "chatbi.svg", "image/svg+xml", "svg")]
+    cols = st.columns(len(buttons) + 2)
+    for col, (label, produce, name, mime, key) in zip(cols, buttons, strict=False):
+        col.download_button(("Download " if en else "下载 ") + label, produce, file_name=name, mime=mime,
+                            key=f"{key}_{mid}", on_click="ignore")
 
 
 def render_work(data: dict[str, Any]) -> None:

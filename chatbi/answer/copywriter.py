@@ -62,7 +62,6 @@ MAX_EXPORT_IDS = 1_000_000
 BROAD_SHARE = 0.5  # a segment with at least this share of all users is too broad to target
 NARROW_MAX_SHARE = 0.3  # a suggested narrower segment has at most this share
 ANGLES = ("offer", "novelty", "reminder")
-ANGLE_WORDS = {"offer": ("优惠", "offer"), "novelty": ("上新", "novelty"), "reminder": ("提醒", "reminder")}
 # The angle order by theme: what the segment's profile makes the strongest pitch.
 ANGLE_ORDER = {"price_sensitive": ("offer", "novelty", "reminder"),
                "high_value": ("novelty", "reminder", "offer"),
@@ -393,10 +392,13 @@ def fallback_items(profile: SegmentProfile, *, channel: str, language: str, coun
     order = angle_order(theme)
     seed = _seed(filters, channel, lang)
     pools = {}
-    for angle in order:
+    for i, angle in enumerate(order):
         pool = [t for t in _pool(channel, lang, angle) if second or not _uses_second(t)]
         start = seed % len(pool) if pool else 0
-        pools[angle] = pool[start:] + pool[:start]
+        pool = pool[start:] + pool[:start]
+        if second and i == 1:  # the second text reaches beyond the first favourite category
+            pool.sort(key=lambda t: not _uses_second(t))
+        pools[angle] = pool
     clean_topic = _clean_topic(topic, category)
     items: list[CopyItem] = []
     texts: set[str] = set()

@@ -452,6 +452,27 @@ def cell_words(columns: Sequence[str], row: Sequence[Any], column: str, layer: S
     return table.cell_text(table.columns[i], table.rows[0], table.rows[0][i])
 
 
+COPY_CHANNEL_WORDS = {"sms": ("短信", "SMS"), "push": ("推送", "push"), "wechat": ("微信", "WeChat"),
+                      "email": ("邮件", "email"), "xiaohongshu": ("小红书", "Xiaohongshu")}
+ANGLE_WORDS = {"offer": ("优惠", "offer"), "novelty": ("上新", "novelty"), "reminder": ("提醒", "reminder")}
+
+
+def copy_heading(item: Mapping[str, Any], language: str) -> str:
+    """The heading of one piece of copy: segment · channel · size · angle, in the language."""
+    en = _lang(language) == "en"
+    parts = [str(item.get("segment") or "")]
+    channel = str(item.get("channel") or "")
+    parts.append(COPY_CHANNEL_WORDS.get(channel, (channel, channel))[1 if en else 0])
+    size = item.get("segment_size")
+    if isinstance(size, int):
+        parts.append(f"{size:,} users" if en else f"{size:,} 人")
+    angle = item.get("angle")
+    if angle:
+        words = ANGLE_WORDS.get(str(angle), (str(angle), str(angle)))
+        parts.append(f"angle: {words[1]}" if en else f"角度：{words[0]}")
+    return " · ".join(p for p in parts if p)
+
+
 def hidden_columns(columns: Sequence[str], language: str) -> list[str]:
     """Columns not worth showing: a row's dimension name when its label is there too, and
     columns written in another language only (the alert build's Chinese message)."""

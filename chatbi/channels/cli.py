@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from chatbi.config import Settings
+from chatbi.config import DEFAULT_DB, Settings
 from chatbi.errors import ChatBIError, UnclearQuestionError, UserInputError, WarehouseError
 from chatbi.warehouse.files import atomic_replace
 
@@ -254,14 +254,15 @@ def _answer_or_error_json(question: str, as_json: bool, produce: Callable[[], An
 
 
 def build_derived(db_path: Path, console: Console, *, as_of: dt.date | None = None,
-                  with_index: bool = True) -> None:
-    """Build profiles, then the retrieval index (skipped with a note if not available)."""
+                  with_index: bool = True, verbose: bool = True) -> None:
+    """Build profiles, then the retrieval index (skipped with a note if not available).
+    ``verbose``: the whole build report (model validation, step times); else one line."""
     from chatbi.channels.render import progress_bar
     from chatbi.profiles.build import build_profiles
 
     with progress_bar(console, "画像 / profiles") as report:
         result = build_profiles(db_path, as_of=as_of, progress=report)
-    for line in _summary_lines(result):
+    for line in (_summary_lines(result) if verbose else _short_summary(result)):
         console.print(line, markup=False, soft_wrap=True)
     if with_index:
         build_index_step(db_path, console)
@@ -281,6 +282,26 @@ def build_index_step(db_path: Path, console: Console) -> None:
     from chatbi.retrieval.planning_cache import warm
 
     warm(settings_for(db_path))  # layer, as-of date and values beside the index: a fast first question
+
+
+def _short_summary(result: Any) -> list[str]:
+    """One line of what was built (rows people recognise), plus any warning of the build;
+    model metrics, step times and the demo's planted stories are for ``--verbose``."""
+    counts = getattr(result, "row_counts", None)
+    if not isinstance(counts, Mapping):
+        return []
+    as_of = getattr(result, "as_of", None)
+    if as_of is not None:  # a profile build
+        line = (f"画像 / profiles: {counts.get('user_profile', 0):,} 位用户 users · "
+                f"{counts.get('merchant_profile', 0):,} 家商户 merchants · "
+                f"{getattr(result, 'alert_count', counts.get('alerts', 0)):,} 条异常预警 alerts"
+                f"（截至 as of {as_of}）")
+        missing = tuple(getattr(result, "missing_optional_tables", ()) or ())
+        return [line] + ([f"缺少可选表 / missing optional tables: {', '.join(missing)}"] if missing else [])
+    start, end = getattr(result, "start_date", None), getattr(result, "end_date", None)
+    span = f"，{start} 至 {end}" if start and end else ""
+    return [f"数据 / data: {counts.get('users', 0):,} 位用户 users · {counts.get('merchants', 0):,} 家商户 merchants · "
+            f"{counts.get('orders', 0):,} 笔订单 orders{span}"]
 
 
 def _summary_lines(result: Any) -> list[str]:
@@ -308,6 +329,7 @@ def init(
     end_date: Annotated[str | None, typer.Option("--end-date", metavar="DATE", help="last day of the data, YYYY-MM-DD")] = None,
     db: DbOption = None,
     skip_index: SkipIndexOption = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="print the full build report (model checks, step times, planted stories)")] = False,
 ) -> None:
     """生成演示数据、画像和检索索引 / generate the demo warehouse (replaced atomically)."""
     if not demo:
@@ -329,12 +351,15 @@ def init(
     with atomic_replace(settings.db_path) as tmp:  # one swap: raw data and profiles together
         with progress_bar(console, "演示数据 / demo data") as report:
             summary = generate_demo(tmp, progress=report, **kwargs)
-        for line in _summary_lines(_at_path(summary, settings.db_path)):
+        report_lines = _summary_lines if verbose else _short_summary
+        for line in report_lines(_at_path(summary, settings.db_path)):
             console.print(line, markup=False, soft_wrap=True)
-        build_derived(tmp, console, with_index=False)
+        build_derived(tmp, console, with_index=False, verbose=verbose)
     if not skip_index:
         build_index_step(settings.db_path, console)
     console.print(f"完成 / done: {settings.db_path}", style="bold green")
+    db_flag = "" if settings.db_path == DEFAULT_DB else f" --db {settings.db_path}"
+    console.print(f"下一步 / next: make run，或 / or: chatbi ask \"各大区的GMV\"{db_flag}", markup=False, soft_wrap=True)
 
 
 def _at_path(report: Any, db_path: Path) -> Any:

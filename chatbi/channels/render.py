@@ -114,7 +114,9 @@ def render_answer(answer: Any, console: Console, *, show_sql: bool = True, max_r
     if data.get("finding"):
         console.print(Text(data["finding"], style="bold"))
     for item in data.get("copy") or []:
-        title = f"{item.get('segment', '')} · {item.get('channel', '')} · 人群 {format_cell(item.get('segment_size'))}"
+        from chatbi.answer.labels import copy_heading
+
+        title = copy_heading(item, str(data.get("language") or "zh"))
         body = item.get("text", "")
         if item.get("title"):
             body = f"{item['title']}\n{body}"

@@ -27,6 +27,7 @@ from typing import Any
 
 from rich.cells import cell_len
 
+from chatbi.answer.labels import copy_heading
 from chatbi.channels.render import format_cell
 from chatbi.channels.replay import SeenIds, delivery_id
 from chatbi.channels.roles import parse_role_map
@@ -122,7 +123,7 @@ def answer_blocks(data: Mapping[str, Any], role: Role | str | None = None) -> tu
         text = data.get("finding") or "（没有结论 / no finding）"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn_escape(text)[:SECTION_LIMIT]}})
     for item in data.get("copy") or []:
-        head = f"*{item.get('segment', '')} · {item.get('channel', '')} · {format_cell(item.get('segment_size'))} 人*"
+        head = f"*{copy_heading(item, str(data.get('language') or 'zh'))}*"
         body = (item.get("title") + "\n" if item.get("title") else "") + str(item.get("text", ""))
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
                                                    "text": (head + "\n" + mrkdwn_escape(body))[:SECTION_LIMIT]}})

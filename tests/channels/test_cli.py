@@ -187,6 +187,9 @@ def test_init_demo_builds_a_warehouse_with_progress(tmp_path):
                     "--skip-index")
     assert result.exit_code == 0, result.output
     assert "done" in result.stdout and "100%" in result.stdout
+    assert "位用户 users" in result.stdout and "条异常预警 alerts" in result.stdout  # a short summary
+    for detail in ("AUC", "planted", "埋点", "CPU time", "steps:"):  # model metrics and stories: --verbose
+        assert detail not in result.stdout, detail
     with duckdb.connect(str(db), read_only=True) as con:
         latest = con.execute("SELECT CAST(MAX(order_ts) AS DATE) FROM orders").fetchone()[0]
         profiles = con.execute("SELECT COUNT(*) FROM user_profile").fetchone()[0]
