@@ -17,7 +17,15 @@ from chatbi.planner.time_parser import default_range, latest_complete_month
 from chatbi.planner.types import Language, Plan, describe_range
 from chatbi.planner.understand import Understanding, ValueHit
 from chatbi.semantic.models import SemanticLayer
-from chatbi.semantic.query import ComparisonKind, Filter, Grain, MetricFilter, OrderBy, SemanticQuery, TimeRange
+from chatbi.semantic.query import (
+    ComparisonKind,
+    Filter,
+    Grain,
+    MetricFilter,
+    OrderBy,
+    SemanticQuery,
+    TimeRange,
+)
 
 try:  # the compiler's comparison rules (chatbi.semantic.periods)
     from chatbi.semantic import periods as _compiler_periods
