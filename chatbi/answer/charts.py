@@ -479,12 +479,18 @@ class _Builder:
         share = self.ctx.query.share_of_total or bool(self.cols.share)
         axis = ({"title": "Share (%)" if self.ctx.en else "占比（%）", "format": ".0%"} if share
                 else self.metric_axis(metric, frame.groupby(dim1)[metric].sum()))
-        x = (channel(f"{metric}:Q", stack="normalize", axis=axis) if share
-             else channel(f"sum({metric}):Q", stack="zero", axis=axis))
+        additive = self.metric_meta(metric).additive
+        if share:
+            x = channel(f"{metric}:Q", stack="normalize", axis=axis)
+        elif additive:
+            x = channel(f"sum({metric}):Q", stack="zero", axis=axis)
+        else:  # a rate or an average: bars side by side, never stacked into a meaningless sum
+            x = channel(f"{metric}:Q", stack=None, axis=self.metric_axis(metric, frame[metric]))
         encoding = {
             "x": x,
             "y": channel(f"{dim1}:N", sort="-x", title=self.dim_title(dim1)),
             "color": channel(f"{dim2}:N", title=self.dim_title(dim2)),
+            **({} if share or additive else {"yOffset": channel(f"{dim2}:N")}),
             "tooltip": [channel(f"{dim1}:N", title=self.dim_title(dim1)),
                         channel(f"{dim2}:N", title=self.dim_title(dim2)), self.tooltip(metric)],
         }

@@ -40,6 +40,8 @@ _COUNT_METRICS = {
 _COUNT_WORDS = {"user": ("用户数", "用户数量", "user count"), "merchant": ("商户数", "商户数量", "merchant count")}
 _VALUE_METRICS = ("gmv", "order_count")
 _DEFAULT_ENTITY_LIMIT = 10
+#: rates ranked across groups leave out groups with a smaller denominator (stated in a note)
+MIN_RATE_BASE = 30
 #: prefixes naming whose place or channel a dimension is (merchant_region, signup_channel), not a
 #: preference (favorite_category)
 _OWNERS = frozenset({"merchant", "seller", "shop", "store", "signup", "user", "buyer"})
@@ -404,18 +406,23 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         order_by = [OrderBy(field=metrics[0], descending=ranking_descending(env, u, metrics[0]))]
     elif entity_dims:
         order_by = [OrderBy(field=metrics[0], descending=True)]
+    rate_floor: MetricFilter | None = None
     if ranked and (dims or grain):
         limit = u.top_n
         if limit is None and entity_dims and not u.list_request and not u.which:  # "which … highest": the whole ranking
             limit = _DEFAULT_ENTITY_LIMIT
             notes.append(messages.text("note_default_limit", lang, n=str(limit)))
+        base = rate_base(env, order_by[0].field) if order_by and dims else None
+        if base is not None:  # 纠纷率最高的商户: one dispute in one order is not the top of a ranking
+            rate_floor = MetricFilter(metric=base, op="gte", value=float(MIN_RATE_BASE))
+            notes.append(messages.text("note_rate_floor", lang, base=metric_label(env, base, lang), n=str(MIN_RATE_BASE)))
     if u.share and comparison and not u.values and not dims:
         u.share = False  # 比Q1涨了百分之几: the percentage is the growth, not a share
     if ranked_ask and not dims and not grain and not u.share and not compared:
         # a ranking with nothing to rank (前5的什么？): ask, never answer it with one total
         return Plan(intent="clarify", language=lang, message=messages.text("ranking_needs_dimension", lang))
     count_as: str | None = None
-    having = [h for h in u.having if h.metric in metrics]
+    having = [h for h in u.having if h.metric in metrics] + ([rate_floor] if rate_floor else [])
     if u.min_orders:  # 下单3次以上的用户有多少: the buyers whose order count passes, counted
         if "user_id" not in env.compat.dimensions_for(metrics[0]) if env.compat.dimensions_for(metrics[0]) else True:
             return Plan(intent="clarify", language=lang, message=messages.text("need_metric", lang, candidates="-"))
@@ -459,6 +466,21 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         entity_list=entity_list,
         notes=tuple(_notes(env, u, notes)),
     )
+
+
+def rate_base(env: Env, field: str) -> str | None:
+    """The metric counting a ratio metric's denominator (dispute_rate → order_count), when
+    ``field`` is a ratio metric and such a metric exists."""
+    try:
+        metric = env.layer.metric(field)
+    except KeyError:
+        return None
+    if metric.type != "ratio" or not metric.denominator:
+        return None
+    for other in env.layer.metrics:
+        if other.type == "simple" and other.measure == metric.denominator:
+            return other.name
+    return None
 
 
 def compatible_sibling(env: Env, u: Understanding, dim: str, metrics: Sequence[str]) -> str:

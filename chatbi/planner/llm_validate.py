@@ -43,6 +43,9 @@ __all__ = ["PlanChecker", "Problem"]
 
 ProblemKind = Literal["names", "time", "args", "compile", "guard", "sql_error"]
 _MESSAGE_CHARS = 400
+# refuse(reason_code) -> the product's refusal text (chatbi.planner.messages)
+_REFUSALS = {"data_change": "refuse_data_change", "personal_data": "refuse_pii",
+             "rules": "refuse_injection", "sql_text": "refuse_sql"}
 _HINT_CHARS = 700
 _COPY_CHANNELS = ("sms", "push", "wechat", "email", "xiaohongshu", "generic")
 
@@ -55,6 +58,15 @@ class Problem:
     problem: str
     hint: str = ""
     user_message: str | None = None  # shown to the user if the model never gets it right
+
+
+def _shown(text: Any, limit: int) -> str:
+    """Model text that is shown to the user (a copy segment's name, its topic): capped, and
+    dropped when it carries a link, contact details, markup or an instruction."""
+    from chatbi.answer.text_safety import unsafe_reason
+
+    capped = _cap(text, limit)
+    return "" if unsafe_reason(capped) else capped
 
 
 def _cap(text: Any, limit: int) -> str:
@@ -84,13 +96,23 @@ class PlanChecker:
         if decision.tool == "write_sql":
             return self._write_sql(decision.args, role=role, language=language)
         if decision.tool == "ask_clarification":
-            names = [str(n) for n in decision.args.get("candidates") or [] if self.catalog.get_metric(str(n))]
-            text = _cap(decision.args.get("question"), _MESSAGE_CHARS)
-            if not text:
-                text = messages.text("need_metric", language, candidates="、".join(names or selection.metrics[:3]))
+            # Only the product's template is shown; the model's own words (a "question" it may
+            # still send) never reach the user. Candidates are known metric names, shown by label.
+            names = list(dict.fromkeys(
+                str(n) for n in decision.args.get("candidates") or [] if self.catalog.get_metric(str(n))))[:5]
+            shown = [self._metric_label(n, language) for n in names or selection.metrics[:3]]
+            text = messages.text("need_metric", language, candidates="、".join(shown))
             return LLMPlan(intent="clarify", language=language, message=text, candidates=tuple(names))  # type: ignore[arg-type]
-        reason = _cap(decision.args.get("reason"), _MESSAGE_CHARS) or messages.text("refuse_injection", language)
-        return LLMPlan(intent="refuse", language=language, message=reason)  # type: ignore[arg-type]
+        code = str(decision.args.get("reason_code") or "")
+        text = messages.text(_REFUSALS.get(code, "refuse_injection"), language)
+        return LLMPlan(intent="refuse", language=language, message=text)  # type: ignore[arg-type]
+
+    def _metric_label(self, name: str, language: str) -> str:
+        metric = self.catalog.get_metric(name)
+        if metric is None:
+            return name
+        return str((getattr(metric, "label_en", None) if language == "en" else None)
+                   or getattr(metric, "label", None) or name)
 
     # ------------------------------------------------------------------ plan_query
     def _plan_query(self, args: dict[str, Any], *, as_of: date, role: Role, language: str,
@@ -272,7 +294,7 @@ class PlanChecker:
         except (TypeError, ValueError):
             count = 3
         request = CopyRequest(filters=tuple(filters), channel=channel, count=count,
-                              segment_label=_cap(spec.get("segment"), 60), topic=_cap(spec.get("topic"), 60) or None)
+                              segment_label=_shown(spec.get("segment"), 60), topic=_shown(spec.get("topic"), 60) or None)
         return LLMPlan(intent="copy", language=language, copy_request=request)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ write_sql

@@ -275,3 +275,17 @@ def test_metric_meta_from_layer() -> None:
     metas = MetricMeta.from_layer(layer)
     assert metas["gmv"].additive and not metas["buyers"].additive and not metas["aov"].additive
     assert metas["gmv"].title("en") == "GMV" and metas["buyers"].title("en") == "buyers"
+
+
+def test_a_rate_by_two_dimensions_is_never_stacked(v5: jsonschema.Draft7Validator) -> None:
+    """Stacking conversion rates would draw their meaningless sum: bars side by side instead."""
+    frame = pd.DataFrame({"region": ["华东"] * 3 + ["华南"] * 3, "category": ["包", "表", "家居"] * 2,
+                          "conversion_rate": [0.31, 0.25, 0.2, 0.28, 0.33, 0.19]})
+    c = ctx(metrics=["conversion_rate"], dimensions=["region", "category"])
+    spec = make_chart(frame, c)
+    check_valid(spec, v5)
+    encoding = spec["encoding"]
+    assert encoding["x"]["stack"] is None and "aggregate" not in encoding["x"]
+    assert encoding["yOffset"]["field"] == "category"
+    additive = make_chart(frame.rename(columns={"conversion_rate": "gmv"}), ctx(dimensions=["region", "category"]))
+    assert additive["encoding"]["x"]["stack"] == "zero"

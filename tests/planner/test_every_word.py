@@ -297,3 +297,14 @@ def test_copy_for_them_uses_the_earlier_segment(demo_planner: OfflinePlanner) ->
     assert plan.intent == "copy" and plan.copy_request is not None
     assert [(f.dimension, f.value) for f in plan.copy_request.filters] == [("value_tier", "高价值")]
     assert "高价值" in plan.copy_request.segment_label
+
+
+def test_a_ranked_rate_leaves_out_tiny_denominators(demo_planner: OfflinePlanner) -> None:
+    from chatbi.planner.build import MIN_RATE_BASE
+
+    plan = demo_planner.plan("纠纷率最高的5个商户", as_of=AS_OF)
+    assert plan.query is not None
+    assert [(h.metric, h.op, h.value) for h in plan.query.having] == [("order_count", "gte", float(MIN_RATE_BASE))]
+    assert any(str(MIN_RATE_BASE) in note for note in plan.notes)
+    plain = demo_planner.plan("各大区的纠纷率", as_of=AS_OF)  # a breakdown, not a ranking: every group
+    assert plain.query is not None and plain.query.having == []
