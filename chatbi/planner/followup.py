@@ -29,7 +29,7 @@ from chatbi.planner.numbers import to_int
 from chatbi.planner.time_parser import default_range
 from chatbi.planner.types import CopyRequest, Plan
 from chatbi.planner.understand import Understanding
-from chatbi.semantic.query import Filter, OrderBy, TimeRange
+from chatbi.semantic.query import Filter, MetricFilter, OrderBy, TimeRange
 
 _STRONG_START = re.compile(
     r"^\s*(?:那么?|那如果|如果换成|换成|换为|改成|改为|改看|换个|只看|仅看|就看|再看|去掉|不看|加上|再加|再来|再写|"
@@ -50,8 +50,9 @@ def _own_metrics(u: Understanding) -> list[str]:
 
 
 _REFERS_BACK = re.compile(
-    r"其中|他们|她们|它们|这些|那些|这部分|这批|那批|这群|那群|这类|那类|"
-    r"\bthem\b|\bthey\b|\bthose\b|\bthese\b|\bof them\b|\bthat (?:group|segment|cohort)\b|\bthis (?:group|segment|cohort)\b",
+    r"其中|他们|她们|它们|这些|那些|这部分|这批|那批|这群|那群|这类|那类|这家店|那家店|该店|这个店|同期|同一时期|这段时间|那段时间|"
+    r"\bthem\b|\bthey\b|\bthose\b|\bthese\b|\bof them\b|\bthat (?:group|segment|cohort)\b|\bthis (?:group|segment|cohort)\b|"
+    r"\bthe (?:shop|store|merchant|seller)(?:'s)?\b|\b(?:that|this) (?:shop|store|merchant|seller)\b|\b(?:in )?the same (?:period|time|months?|quarter)\b",
     re.ASCII,
 )
 
@@ -145,9 +146,15 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
     assert previous.query is not None
     query = previous.query
     metrics = list(query.metrics)
+    if u.min_orders:  # How many of them bought twice or more: the earlier subject, counted by order count
+        return _ordered_at_least(env, u, previous)
     said = _own_metrics(u)
     if not said and u.entity_metrics and not (u.values or u.group_dims or u.extra_filters or u.entity_grouped):
         said = list(u.entity_metrics)  # what about buyers / 那买家数呢: the entity word is the new measure
+    if said and query.count_as:  # after "how many bought twice", a metric of its own asks about the subject again
+        query = query.with_changes(count_as=None, having=[], metrics=said,
+                                   dimensions=[d for d in query.dimensions if d != query.dimensions[-1]])
+        metrics = list(said)
     if said:
         metrics = [*metrics, *(m for m in said if m not in metrics)] if _ADD_METRIC.search(u.norm) else said
     filters = list(query.filters)
@@ -162,7 +169,11 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
     removed = _removed_dims(u) if intents.REMOVE_FILTER.search(u.norm) else []
     filters = [f for f in filters if f.dimension not in removed]
 
-    # dimensions
+    # dimensions: "avg turnover days for them" asks about the subject as a whole
+    if refers_back_to_earlier(u) and said and not (u.group_dims or u.grain or u.trend or u.entity_grouped):
+        dims = []
+        query = query.with_changes(grain=None, order_by=[], limit=None, share_of_total=False, share_part=None,
+                                   having=[])
     new_dims = list(u.group_dims)
     if u.entity and u.entity_grouped:
         new_dims = [*entity_dimensions(env, u.entity, u.entity_dims_said), *new_dims]
@@ -240,6 +251,26 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
         return Plan(intent="why", language=lang, query=new_query, why_request=why, time_text=text, notes=tuple(notes), followup=True)
     entity_list = previous.entity_list and set(dims) >= set(previous.query.dimensions)
     return Plan(intent="query", language=lang, query=new_query, time_text=text, entity_list=entity_list, notes=tuple(notes), followup=True)
+
+
+def _ordered_at_least(env: Env, u: Understanding, previous: Plan) -> Plan:
+    """The earlier question's subject (filters, period) with its people counted by how often
+    they ordered."""
+    from chatbi.planner.build import first_metric
+
+    assert previous.query is not None
+    orders = first_metric(env, ["order_count"])
+    if orders is None:
+        return incompatible_plan(env, "order_count", "user_id", u.language)
+    query = previous.query
+    time_range = u.time.range if u.time and u.time.range else query.time_range
+    new_query = query.with_changes(
+        metrics=[orders], dimensions=[d for d in query.dimensions if not d.startswith("user_")] + ["user_id"],
+        filters=[*query.filters, *u.extra_filters], time_range=time_range, grain=None, comparison=None,
+        share_of_total=False, share_part=None, order_by=[], limit=None, per_period=None,
+        having=[MetricFilter(metric=orders, op="gte", value=float(u.min_orders))], count_as="buyer_count")
+    return Plan(intent="query", language=u.language, query=new_query, time_text=time_text(new_query, u.language),
+                notes=(messages.text("note_followup", u.language),), followup=True)
 
 
 def _replace_filter(filters: list[Filter], new: Filter) -> list[Filter]:

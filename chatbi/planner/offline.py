@@ -322,6 +322,12 @@ class OfflinePlanner:
                 return build_query(env, u, [orders], notes)
         if u.entity_grouped and metrics and all(m in u.entity_metrics for m in metrics):
             metrics = []  # "list merchants": the word named the entity, not merchant_count
+        people = intents.PEOPLE.search(u.norm)
+        if metrics and people and not any(s <= people.start() < e for s, e in u.metric_spans) \
+                and _own_clause(u, people.start()):  # 一般挽留客户多少人 平均CLV多少: two asks
+            counted = count_metric(env, "user")
+            if counted and counted not in metrics:
+                metrics = [counted, *metrics]
         if not metrics:
             chosen = self._implied_metric(env, u)
             if chosen is None:
@@ -358,6 +364,17 @@ class OfflinePlanner:
         if u.growth or compared:  # 增长最快的品类 / 华东 vs 华南: sales is what is compared
             return first_metric(env, ["gmv", "order_count"], dims)
         return None
+
+
+_CLAUSE_BREAK = re.compile(r"[,，;；。?？!！]|\s{1,}")
+
+
+def _own_clause(u: Understanding, position: int) -> bool:
+    """No metric word in the clause (between breaks: commas, spaces) that holds ``position``."""
+    start = max((m.end() for m in _CLAUSE_BREAK.finditer(u.norm, 0, position)), default=0)
+    found = _CLAUSE_BREAK.search(u.norm, position)
+    end = found.start() if found else len(u.norm)
+    return not any(start <= s < end for s, _ in u.metric_spans)
 
 
 def _whose_shop(plan: Plan, u: Understanding, role: Any) -> Plan:
