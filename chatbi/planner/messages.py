@@ -45,6 +45,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "「我们店」是哪一家？当前身份不是商户，请说出商户，例如：商户15的复购率。",
         "en": "Which shop is \"my shop\"? You are not signed in as a merchant; name it, e.g. \"repurchase rate of merchant 15\".",
     },
+    "unparsed_time": {
+        "zh": "没看懂时间「{term}」，不会按全部时间去算。可以这样说：上个月、今年、2025年、近30天、今年Q2、3月以来。",
+        "en": "I couldn't read the time \"{term}\" and won't silently use all dates. Try: last month, this year, 2025, last 30 days, Q2 this year, since March.",
+    },
     "two_periods": {
         "zh": "问题里有两个时间段（「{first}」和「{second}」），但后者既不是前者的上一期，也不是去年同期，我不会只算其中一个。请分开问，或比较上一期/去年同期。",
         "en": "The question names two periods (\"{first}\" and \"{second}\"), but the second is neither the first's previous period nor the same period last year, and I won't answer for just one. Ask for each, or compare with the previous period or last year.",

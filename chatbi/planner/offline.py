@@ -187,6 +187,9 @@ class OfflinePlanner:
             return Plan(intent="refuse", language=lang, message=messages.text(
                 "not_in_data", lang, label=found.label if lang == "zh" else found.label_en, term=word,
                 instead=(found.instead if lang == "zh" else found.instead_en) or "-"))
+        if u.unparsed_time:  # 开年以来 / the last few weeks: never silently all dates
+            return Plan(intent="clarify", language=lang, message=messages.text(
+                "unparsed_time", lang, term=messages.join(list(dict.fromkeys(u.unparsed_time))[:3], lang)))
         if not u.unknowns:
             return u
         near = [self.near.resolve(x) for x in u.unknowns]

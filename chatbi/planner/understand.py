@@ -121,6 +121,7 @@ class Understanding:
     per_period: Grain | None = None  # 平均每天 / per day on average
     min_orders: int | None = None  # 下单3次以上的用户 / people who ordered 3+ times
     segment_said: str = ""  # the copy segment taken from an earlier answer (给他们写短信)
+    unparsed_time: list[str] = field(default_factory=list)  # time words the parser could not read
     other_periods: list = field(default_factory=list)  # a second period that is not the first's previous/last year's
     metric_spans: list[tuple[int, int]] = field(default_factory=list)  # where metric words were said
     qualifiers: list[str] = field(default_factory=list)  # unrecognised words qualifying a metric (竞争对手的GMV)
@@ -173,7 +174,28 @@ def understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
     u.masked = _blank(_STOP, _positional_strip(u.residual))
     u.unknowns = find_unknowns(u, u.masked)
     u.qualifiers = _unknown_qualifiers(u, blocked)
+    u.unparsed_time = _unparsed_time(u, blocked + covered + u.having_spans)
     return u
+
+
+_TIME_HINT = re.compile(
+    r"(?:\d{1,4}|[一二两三四五六七八九十]{1,3})\s*(?:年|个月|月份|月|日|号|周|天|个季度|季度)(?![均度])|"
+    r"昨天|前天|今天|明天|上上周|上周|本周|这周|下周|周末|月初|月底|月末|年初|年底|年末|季初|季末|年中|开年|春节|国庆|双十一|双11|双十二|双12|618|黑五|"
+    r"\b(?:yesterday|today|tonight|weekend|(?:last|past|previous|this|next|coming)\s+(?:\d+\s+|few\s+|couple(?: of)?\s+)?"
+    r"(?:days?|weeks?|months?|quarters?|years?|weekend))\b|\b(?:19|20)\d{2}\b|\bq[1-4]\b|\bh[12]\b|"
+    r"\b(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)(?:uary|ruary|ch|il|e|y|ust|tember|ober|ember)?\b",
+    re.ASCII,
+)
+
+
+def _unparsed_time(u: Understanding, taken: list[tuple[int, int]]) -> list[str]:
+    """Time words the parser did not read (they would otherwise vanish with the stop words and
+    the answer would silently cover all dates)."""
+    text = mask_spans(u.norm, taken)
+    for pattern, _ in intents.GRAIN_WORDS:
+        text = _blank(pattern, text)
+    text = _blank(intents.PER_PERIOD, text)
+    return [u.question[m.start() : m.end()] for m in _TIME_HINT.finditer(text) if m[0].strip()]
 
 
 # ------------------------------------------------------------------ pieces

@@ -308,3 +308,9 @@ def test_a_ranked_rate_leaves_out_tiny_denominators(demo_planner: OfflinePlanner
     assert any(str(MIN_RATE_BASE) in note for note in plan.notes)
     plain = demo_planner.plan("各大区的纠纷率", as_of=AS_OF)  # a breakdown, not a ranking: every group
     assert plain.query is not None and plain.query.having == []
+
+
+@pytest.mark.parametrize("question", ["开年以来的GMV", "GMV the last few weeks"])
+def test_time_words_the_parser_cannot_read_are_asked_about(demo_planner: OfflinePlanner, question: str) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    assert plan.intent == "clarify" and plan.query is None, plan
