@@ -44,3 +44,14 @@ def test_exports_are_labelled_and_rounded(tiny_pipeline):
     assert book.worksheets[1]["A1"].value == "问题"
     frame, formats = web.table_view(data["table"])
     assert formats["GMV占比（%）"] == "%.1f%%" and list(frame.columns) == rows[0]
+
+
+def test_users_see_the_app_not_streamlits_developer_tools():
+    import tomllib
+
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["toolbarMode"] == "viewer"  # no Deploy button, no developer menu
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["license"] == "MIT"  # an SPDX string: no license-table warning on install
+    assert any(r.startswith("setuptools>=77") for r in project["build-system"]["requires"])
+    assert not (REPO_ROOT / "y.db").exists() and not (REPO_ROOT / "docs" / "dev" / "TEAM_RULES.md").exists()
