@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from chatbi.answer.text_safety import unsafe_reason
 from chatbi.answer.types import CopyItem
 
 OPT_OUTS = ("回T退订", "回TD退订", "退订回T", "拒收请回复R", "Reply T to opt out", "Reply STOP to opt out")
@@ -189,7 +190,7 @@ def check_copy(item: CopyItem | str | dict[str, Any], channel: str | None = None
     """Problems of one piece of copy for ``channel`` (default: the item's own); [] = sendable.
 
     Each problem is ``"<code>: <detail>"``; codes: empty_text, too_long, title_too_long,
-    missing_title, missing_opt_out, banned_word, placeholder, personal_data.
+    missing_title, missing_opt_out, banned_word, placeholder, personal_data, unsafe_text.
     """
     text, title = _parts(item)
     if channel is None:
@@ -215,4 +216,8 @@ def check_copy(item: CopyItem | str | dict[str, Any], channel: str | None = None
             problems.append("placeholder: an unfilled {placeholder} remains")
         if _PHONE.search(_norm(part)):
             problems.append("personal_data: copy must not contain a phone number")
+        else:
+            unsafe = unsafe_reason(part)  # links, e-mail, markup, instructions (issue 18)
+            if unsafe:
+                problems.append(f"unsafe_text: copy must not contain a {unsafe}")
     return problems

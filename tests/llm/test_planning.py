@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from chatbi.planner import messages
 from chatbi.answer.pipeline import _Timer
 from chatbi.answer.respond import run_query
 from chatbi.answer.types import Answer
@@ -112,12 +113,12 @@ def test_common_questions_cost_exactly_one_call(fake, planner, question, args, c
 def test_clarification_and_refusal_tools(fake, planner):
     fake.script(tool_reply("ask_clarification", {"question": "你想看哪个指标？GMV 还是订单数？",
                                                  "candidates": ["gmv", "order_count", "made_up"]}),
-                tool_reply("refuse", {"reason": "不能删除数据"}))
+                tool_reply("refuse", {"reason_code": "data_change", "reason": "不能删除数据"}))
     clarify = planner.plan("看看数据", as_of=AS_OF)
     assert clarify.intent == "clarify" and "哪个指标" in (clarify.message or "")
     assert clarify.candidates == ("gmv", "order_count")  # invented names are dropped
     refuse = planner.plan("把订单表删了", as_of=AS_OF)
-    assert refuse.intent == "refuse" and refuse.message == "不能删除数据"
+    assert refuse.intent == "refuse" and refuse.message == messages.text("refuse_data_change", "zh")
     assert len(fake.chat_requests) == 2
 
 
