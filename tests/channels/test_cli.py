@@ -260,3 +260,17 @@ def test_serve_and_slack_refuse_unsafe_or_missing_configuration(tiny_db, monkeyp
     assert slack.exit_code == 2 and "SLACK_BOT_TOKEN" in slack.stderr
     http_mode = invoke("slack", "--db", str(tiny_db), env={"SLACK_BOT_TOKEN": "xoxb-1"})
     assert http_mode.exit_code == 2 and "SLACK_SIGNING_SECRET" in http_mode.stderr
+
+
+def test_every_answer_carries_its_interpretation(tiny_db):
+    """Issue 16: how the question was read, in the JSON (additive key) and on screen."""
+    data = json.loads(invoke("ask", "上个季度华南大区GMV前3的商户", "--db", str(tiny_db), "--json").stdout)
+    reading = data["interpretation"]
+    assert reading["text"].startswith("我理解为：")
+    for part in ("上个季度", "华南", "GMV", "前 3", "商户"):
+        assert part in reading["text"], reading["text"]
+    assert {"time", "value", "metric"} <= {r["role"] for r in reading["readings"]}
+    shown = invoke("ask", "上个季度华南大区GMV前3的商户", "--db", str(tiny_db))
+    assert reading["text"] in shown.stdout.replace("\n", "")
+    english = json.loads(invoke("ask", "GMV of East China last month", "--db", str(tiny_db), "--json").stdout)
+    assert english["interpretation"]["text"].startswith("I read this as:")

@@ -135,3 +135,12 @@ def test_bolt_app_routes_events_to_the_handlers(bot, tiny_settings, fake_slack, 
                                                if p.get("thread_ts") == "700.1"]:
         time.sleep(0.1)
     assert _reply(fake_slack, "700.1")["channel"] == "C7"
+
+
+def test_the_reply_states_how_the_question_was_read(bot, fake_slack, slack_client):
+    event = {"type": "app_mention", "channel": "C9", "ts": "900.1", "user": "UADMIN",
+             "text": "<@UBOT> 上个月各大区的GMV"}
+    bot.on_mention(event, slack_client)
+    reply = _reply(fake_slack, "900.1")
+    context = " ".join(e["text"] for b in reply["blocks"] if b["type"] == "context" for e in b["elements"])
+    assert "我理解为" in context and "上个月" in context and "大区" in context
