@@ -479,8 +479,9 @@ def hidden_columns(columns: Sequence[str], language: str) -> list[str]:
     hidden = ["dimension"] if "dimension" in columns and "dimension_label" in columns else []
     specs = answer_columns()
     for name in columns:
-        languages = (specs.get(name) or {}).get("languages")
-        if languages and _lang(language) not in languages:
+        spec = specs.get(name) or {}
+        languages = spec.get("languages")
+        if (languages and _lang(language) not in languages) or spec.get("hidden_with") in columns:
             hidden.append(name)
     return hidden
 
