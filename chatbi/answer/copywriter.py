@@ -57,7 +57,15 @@ __all__ = [
     "export_segment_ids", "fallback_items", "segment_ids_sql", "write_copy", "write_segment_csv",
 ]
 
-MIN_SEGMENT_SIZE = 50
+MIN_SEGMENT_SIZE = 50  # without a policy k (access.yaml small_groups.min_group_size)
+
+
+def segment_minimum(policy: Any, given: int | None = None) -> int:
+    """The smallest segment copy is written for: ``given``, else the policy's k for small
+    groups (``access.yaml``, the same k that hides small groups), else ``MIN_SEGMENT_SIZE``."""
+    if given is not None:
+        return int(given)
+    return int(getattr(policy, "min_group_size", 0) or MIN_SEGMENT_SIZE)
 MAX_EXPORT_IDS = 1_000_000
 BROAD_SHARE = 0.5  # a segment with at least this share of all users is too broad to target
 NARROW_MAX_SHARE = 0.3  # a suggested narrower segment has at most this share
@@ -548,7 +556,7 @@ def _too_small(size: int, minimum: int, segment: str, language: str) -> SegmentT
 
 def write_copy(request: CopyRequest, *, layer: SemanticLayer, policy: AccessPolicy, role: Role,
                executor: Any, as_of: date, language: str = "zh",
-               min_segment_size: int = MIN_SEGMENT_SIZE, catalog: Catalog | None = None,
+               min_segment_size: int | None = None, catalog: Catalog | None = None,
                brand: str | None = None) -> CopyResult:
     """Write ``request.count`` pieces of copy for the segment ``request.filters`` describes,
     one angle each (offer, novelty, reminder), signed with ``brand`` (the marketplace's name,
@@ -562,6 +570,7 @@ def write_copy(request: CopyRequest, *, layer: SemanticLayer, policy: AccessPoli
     """
     lang = "en" if language == "en" else "zh"
     _refuse_merchant(role, lang)
+    min_segment_size = segment_minimum(policy, min_segment_size)
     catalog = catalog or Catalog(layer)
     filters = list(request.filters)
     segment = _segment_label(request, catalog, lang)
@@ -643,10 +652,11 @@ def narrower_segment(runner: Runner, request: CopyRequest, catalog: Catalog, the
 
 def export_segment_ids(request: CopyRequest, *, layer: SemanticLayer, policy: AccessPolicy,
                        role: Role, executor: Any, as_of: date, language: str = "zh",
-                       min_segment_size: int = MIN_SEGMENT_SIZE) -> list[int]:
+                       min_segment_size: int | None = None) -> list[int]:
     """The segment's user ids (for a campaign tool), with the same refusals as ``write_copy``."""
     lang = "en" if language == "en" else "zh"
     _refuse_merchant(role, lang)
+    min_segment_size = segment_minimum(policy, min_segment_size)
     filters = list(request.filters)
     runner = Runner(layer, policy, role, executor, as_of, policy.max_rows)
     size = segment_size(runner, filters)

@@ -91,3 +91,12 @@ def test_k_zero_switches_the_rules_off(policy) -> None:
     off = dataclasses.replace(policy, min_group_size=0)
     guarded = guard_sql("SELECT user_id FROM orders", off, MARKETER)
     assert guarded.probe_sql is None
+
+
+def test_campaign_copy_uses_the_same_k(policy) -> None:
+    from chatbi.answer.copywriter import MIN_SEGMENT_SIZE, segment_minimum
+
+    assert segment_minimum(policy) == policy.min_group_size
+    assert segment_minimum(dataclasses.replace(policy, min_group_size=80)) == 80
+    assert segment_minimum(dataclasses.replace(policy, min_group_size=0)) == MIN_SEGMENT_SIZE
+    assert segment_minimum(policy, 10) == 10
