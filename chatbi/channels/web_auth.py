@@ -130,6 +130,7 @@ def sign_in_page(store: AccountStore) -> None:
         st.button("退出单点登录 / sign out of SSO", on_click=sign_out, args=(store,), key="sso_logout")
         return
     st.subheader("登录 / Sign in")
+    remember_shared_link()
     if sso_configured():
         provider = os.environ.get("CHATBI_SSO_PROVIDER") or None
         if st.button("使用单点登录 / Sign in with SSO", key="sso_login", type="primary"):
@@ -161,6 +162,38 @@ def sign_in_page(store: AccountStore) -> None:
                 "(or run the app on 127.0.0.1 for local mode)")
 
 
+SHARE_COOKIE = "chatbi_share"
+
+
+def remember_shared_link() -> None:
+    """Keep a ``?share=`` token in a short-lived cookie while the user signs in: the SSO
+    round trip returns to the app without the query string."""
+    token = st.query_params.get("share")
+    if token:
+        value = json.dumps(str(token))
+        st.html(f"<script>document.cookie = '{SHARE_COOKIE}=' + encodeURIComponent({value})"
+                " + '; Path=/; Max-Age=900; SameSite=Lax';</script>", unsafe_allow_javascript=True)
+
+
+def take_remembered_link() -> str | None:
+    """The share token kept by ``remember_shared_link`` (once per session; the cookie is cleared)."""
+    state = st.session_state
+    if state.get("share_cookie_read"):
+        return None
+    state["share_cookie_read"] = True
+    try:
+        value = st.context.cookies.get(SHARE_COOKIE)
+    except Exception:
+        return None
+    if not isinstance(value, str) or not value:
+        return None
+    st.html(f"<script>document.cookie = '{SHARE_COOKIE}=; Path=/; Max-Age=0; SameSite=Lax';</script>",
+            unsafe_allow_javascript=True)
+    from urllib.parse import unquote
+
+    return unquote(value)
+
+
 def sign_out(store: AccountStore) -> None:
     """Button callback: end this session's sign-in (and the SSO one)."""
     state = st.session_state
@@ -169,7 +202,8 @@ def sign_out(store: AccountStore) -> None:
         store.end_session(known.token)
     was_sso = (known is not None and known.method == "sso") or bool(state.get("sso_refused"))
     for key in list(state.keys()):
-        del state[key]
+        if key != "share_cookie_read":  # a remembered link is used once per browser session
+            del state[key]
     state["cookie_action"] = "clear"
     state["signed_out"] = True
     if was_sso:

@@ -132,10 +132,15 @@ def prepare_conversation(pipeline: Any, role: Any, as_of: dt.date | None) -> Non
 
 def take_shared_link(store: HistoryStore | None) -> Chain | None:
     """The questions of a ``?share=TOKEN`` link in the URL (removed from the URL once read)."""
+    from chatbi.channels.web_auth import take_remembered_link
+
     token = st.query_params.get("share")
+    remembered = take_remembered_link()  # a link opened before an SSO sign-in
+    if token:
+        del st.query_params["share"]
+    token = token or remembered
     if not token:
         return None
-    del st.query_params["share"]
     if store is None:
         return None
     try:

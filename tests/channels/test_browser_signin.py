@@ -96,14 +96,16 @@ def browser():
 
 def ask_and_reload(page, name: str) -> None:
     """Ask one question, reload, and check the conversation is back (answer and history)."""
+    before = page.locator(TABLE).count()
+    tables = f"n => document.querySelectorAll('{TABLE}').length >= n"
     prompt = page.locator(PROMPT)
     prompt.fill(QUESTION)
     prompt.press("Enter")
-    page.wait_for_selector(TABLE, timeout=120_000)
+    page.wait_for_function(tables, arg=before + 1, timeout=120_000)
     page.wait_for_function("() => location.search.includes('c=')", timeout=30_000)
     page.reload(wait_until="domcontentloaded")
     page.locator(PROMPT).wait_for(timeout=90_000)  # still signed in: no sign-in form
-    page.wait_for_selector(TABLE, timeout=120_000)  # the answer is back after the reload
+    page.wait_for_function(tables, arg=before + 1, timeout=120_000)  # every answer is back
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_role("button", name=QUESTION).wait_for(timeout=30_000)  # listed in the history
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -156,19 +158,26 @@ def test_sign_in_ask_reload_and_find_the_history(warehouse, browser, tmp_path):
             assert "role marketer" in sidebar_text(page)
             ask_and_reload(page, "signin_password_reload")
             assert "role marketer" in sidebar_text(page)
+            page.get_by_role("button", name="🔗 分享 / share").click()
+            link = page.locator("code", has_text="?share=").first
+            link.wait_for(timeout=60_000)
+            shared_url = link.inner_text().strip()
+            assert shared_url.startswith(url) and "?share=" in shared_url
             # signing out ends the session: a reload shows the sign-in form again
             page.get_by_role("button", name="退出登录 / sign out").click()
             page.get_by_label("密码 / password").wait_for(timeout=60_000)
             page.reload(wait_until="domcontentloaded")
             page.get_by_label("密码 / password").wait_for(timeout=60_000)
             assert page.locator(PROMPT).count() == 0
-            # single sign-on through the local OpenID Connect provider (its own browser context)
+            # single sign-on through the local OpenID Connect provider (its own browser context),
+            # starting from mia's share link: the answer is made again with the merchant's role
             page = browser.new_context(viewport={"width": 1400, "height": 1200}, locale="zh-CN").new_page()
-            page.goto(url, wait_until="domcontentloaded")
+            page.goto(shared_url, wait_until="domcontentloaded")
             sign_in_with_sso(page, issuer, "sso.user@corp.example")
             page.wait_for_url(f"{url}/**", timeout=60_000)
             page.locator(PROMPT).wait_for(timeout=90_000)
             assert "role merchant:3" in sidebar_text(page)
+            page.wait_for_selector(TABLE, timeout=120_000)  # the shared question, answered for merchant 3
             ask_and_reload(page, "signin_sso_reload")
             # signing out ends the SSO session at the provider too, then back to the sign-in page
             page.get_by_role("button", name="退出登录 / sign out").click()
@@ -184,6 +193,11 @@ def test_sign_in_ask_reload_and_find_the_history(warehouse, browser, tmp_path):
             other.get_by_text("has no ChatBI account").wait_for(timeout=90_000)
             assert other.locator(PROMPT).count() == 0
     history = HistoryStore(warehouse.parent / "w.app.sqlite")
-    for user in ("mia", "sso.user@corp.example"):
-        [conversation] = history.conversations(user)
-        assert conversation.title == QUESTION and conversation.turns == 1
+    [conversation] = history.conversations("mia")
+    assert conversation.title == QUESTION and conversation.turns == 1
+    [conversation] = history.conversations("sso.user@corp.example")
+    turns = history.turns("sso.user@corp.example", conversation.id)
+    assert [t.question for t in turns] == [QUESTION, QUESTION], [(t.question, t.role, t.as_of) for t in turns]  # the shared one, then its own
+    assert {t.role for t in turns} == {"merchant:3"}
+    mine = history.turns("mia", history.conversations("mia")[0].id)[0]
+    assert turns[0].answer["rows"] != mine.answer["rows"]  # not the marketer's numbers
