@@ -111,13 +111,17 @@ def value_label(layer: SemanticLayer, dimension: str, value: Any, language: str)
 
 
 def _metric(layer: SemanticLayer, name: str) -> Metric | None:
-    cache = layer.cache().setdefault("labels.metrics", {m.name: m for m in layer.metrics})
-    return cache.get(name)  # type: ignore[no-any-return]
+    cache = layer.cache()
+    if "labels.metrics" not in cache:  # built once per (immutable) layer
+        cache["labels.metrics"] = {m.name: m for m in layer.metrics}
+    return cache["labels.metrics"].get(name)  # type: ignore[no-any-return]
 
 
 def _dimension(layer: SemanticLayer, name: str) -> Dimension | None:
-    cache = layer.cache().setdefault("labels.dimensions", {d.name: d for _, d in layer.all_dimensions()})
-    return cache.get(name)  # type: ignore[no-any-return]
+    cache = layer.cache()
+    if "labels.dimensions" not in cache:
+        cache["labels.dimensions"] = {d.name: d for _, d in layer.all_dimensions()}
+    return cache["labels.dimensions"].get(name)  # type: ignore[no-any-return]
 
 
 def _dimension_by_label(layer: SemanticLayer, label: str) -> str | None:
@@ -135,10 +139,12 @@ def _missing(value: Any) -> bool:
         return True
     if isinstance(value, float):
         return math.isnan(value) or math.isinf(value)
+    if isinstance(value, str | int | list | tuple | dict | dt.date | decimal.Decimal):
+        return False
     try:
         import pandas as pd
 
-        return bool(pd.isna(value)) if not isinstance(value, list | tuple | dict) else False
+        return bool(pd.isna(value))
     except (TypeError, ValueError):
         return False
 
