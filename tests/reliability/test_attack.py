@@ -115,3 +115,72 @@ def test_api_answers_422_for_dates_out_of_range(tiny_settings, tiny_pipeline) ->
 def test_time_parser_never_raises_at_the_ends_of_time(text: str, as_of: date) -> None:
     result = parse_time(text, as_of)
     assert result is None or result.range is None or result.range.start <= result.range.end
+
+
+# ---------------------------------------------------------------------------- servers isolate queries
+
+def test_the_api_keeps_answering_while_a_runaway_runs(tiny_settings) -> None:
+    """The real uvicorn server opens its pipeline as a server does (queries in worker
+    processes). A runaway that got past the guard (injected straight into the server's
+    executor, as a model-written statement would reach it) is killed within 2× the time
+    limit; meanwhile other clients are answered promptly and the server does not grow."""
+    import resource
+    import threading
+    import urllib.request
+
+    import uvicorn
+
+    from chatbi.errors import QueryTimeoutError
+    from chatbi.sql.isolated import IsolatedExecutor
+    from tests.channels.conftest import free_port
+
+    settings = dataclasses.replace(tiny_settings, api_keys={}, query_workers=2, query_timeout_s=3.0,
+                                   memory_limit="2GB")
+    app = create_app(settings)
+    pipeline = app.state.holder.get()
+    assert isinstance(pipeline.executor, IsolatedExecutor)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    def ask(question: str) -> tuple[int, float, dict]:
+        started = time.perf_counter()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/ask", method="POST",
+                                         data=json.dumps({"question": question}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, time.perf_counter() - started, json.loads(response.read())
+
+    try:
+        assert ask("各大区的GMV")[0] == 200  # warm: the pipeline, a worker, the planner
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        outcome: dict[str, object] = {}
+
+        def runaway() -> None:
+            started = time.perf_counter()
+            try:
+                pipeline.executor.run("SELECT levenshtein(repeat('a', 200000), repeat('b', 200000))")
+            except QueryTimeoutError as exc:
+                outcome["error"] = exc
+            outcome["seconds"] = time.perf_counter() - started
+
+        bad = threading.Thread(target=runaway)
+        bad.start()
+        time.sleep(0.3)
+        answers = [ask(q) for q in ("各大区的GMV", "各渠道GMV占比", "高价值用户有多少？")]
+        bad.join(60)
+        assert all(status == 200 and body["error"] is None for status, _, body in answers), answers
+        assert max(seconds for _, seconds, _ in answers) < 2 * settings.query_timeout_s
+        assert isinstance(outcome.get("error"), QueryTimeoutError)
+        assert float(outcome["seconds"]) < 2 * settings.query_timeout_s + 1
+        assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before < 300
+        assert ask("各大区的GMV")[0] == 200  # and afterwards
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        app.state.holder.close()
