@@ -58,13 +58,15 @@ def sso_configured() -> bool:
 
 
 def sso_identity() -> str | None:
-    """The e-mail (else subject) of the SSO user of this session, if signed in there."""
+    """The e-mail (else subject) of the SSO user of this session, if signed in there; an e-mail
+    the provider marks ``email_verified: false`` is ignored."""
     if not sso_configured():
         return None
     try:
         if not st.user.is_logged_in:
             return None
-        value = st.user.get("email") or st.user.get("sub")
+        email = st.user.get("email") if st.user.get("email_verified") is not False else None
+        value = email or st.user.get("sub")  # an e-mail the provider marks unverified is not used
     except Exception:
         return None
     return str(value).strip().lower() if value else None

@@ -117,6 +117,11 @@ def test_sso_identity_maps_to_its_account(accounts, monkeypatch):
     stranger.run()
     assert not signed_in(stranger)
     assert any("has no ChatBI account" in e.value for e in stranger.error)
+    unverified = AppTest.from_file(APP, default_timeout=120)
+    unverified.secrets["auth"] = auth
+    unverified.user = {"is_logged_in": True, "email": "sso.user@corp.example", "email_verified": False, "sub": "7"}
+    unverified.run()
+    assert not signed_in(unverified)  # an unverified e-mail does not count
     monkeypatch.setenv("CHATBI_SSO_DEFAULT_ROLE", "marketer")
     stranger.run()
     assert signed_in(stranger)
