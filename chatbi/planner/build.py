@@ -360,6 +360,8 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         if dim not in dims:
             dims.append(dim)
     filters.extend(u.extra_filters)
+    if u.preference and count_metric(env, "user") in metrics:  # 最常买哪些品类 按人数: people by their favourite
+        dims = [preferred_sibling(env, d, metrics) for d in dims]
     dims = [compatible_sibling(env, u, d, metrics) for d in dims]
     bad = incompatible(env, metrics, [*dims, *(f.dimension for f in filters)])
     if bad:
@@ -481,6 +483,16 @@ def rate_base(env: Env, field: str) -> str | None:
         if other.type == "simple" and other.measure == metric.denominator:
             return other.name
     return None
+
+
+def preferred_sibling(env: Env, dim: str, metrics: Sequence[str]) -> str:
+    """favorite_category for 品类 in a question about what people like or buy most, when
+    the metric counts people and can use it."""
+    for prefix in ("favorite_", "favourite_", "preferred_"):
+        other = prefix + dim
+        if dimension_exists(env, other) and all(env.compat.can_use(m, other) for m in metrics):
+            return other
+    return dim
 
 
 def compatible_sibling(env: Env, u: Understanding, dim: str, metrics: Sequence[str]) -> str:

@@ -52,7 +52,7 @@ def _own_metrics(u: Understanding) -> list[str]:
 _REFERS_BACK = re.compile(
     r"其中|他们|她们|它们|这些|那些|这部分|这批|那批|这群|那群|这类|那类|这家店|那家店|该店|这个店|同期|同一时期|这段时间|那段时间|"
     r"\bthem\b|\bthey\b|\bthose\b|\bthese\b|\bof them\b|\bthat (?:group|segment|cohort)\b|\bthis (?:group|segment|cohort)\b|"
-    r"\bthe (?:shop|store|merchant|seller)(?:'s)?\b|\b(?:that|this) (?:shop|store|merchant|seller)\b|\b(?:in )?the same (?:period|time|months?|quarter)\b",
+    r"\bthe (?:shop|store|merchant|seller)(?:'s)?\b|\b(?:that|this) (?:shop|store|merchant|seller)\b|\b(?:in )?the same (?:period|time|months?|quarter)\b(?!\s+(?:of\s+|in\s+)?(?:last|the previous|previous|prior|a)\s+year)",
     re.ASCII,
 )
 

@@ -190,6 +190,8 @@ class OfflinePlanner:
         if u.unparsed_time:  # 开年以来 / the last few weeks: never silently all dates
             return Plan(intent="clarify", language=lang, message=messages.text(
                 "unparsed_time", lang, term=messages.join(list(dict.fromkeys(u.unparsed_time))[:3], lang)))
+        said = {w for m in u.metrics for surface in self.lexicon.metric_surfaces.get(m, []) for w in surface.split()}
+        u.unknowns = [x for x in u.unknowns if normalize(x.text) not in said]  # "new users signed up": new is the metric's
         if not u.unknowns:
             return u
         near = [self.near.resolve(x) for x in u.unknowns]
