@@ -177,7 +177,7 @@ def _chart(frame: pd.DataFrame, language: str, layer: SemanticLayer | None = Non
     x_title = "Change vs baseline" if en else "较基线变化"
     chart = alt.Chart(alt.Data(values=records)).mark_bar().encode(
         x=alt.X("change:Q", axis=alt.Axis(title=x_title, format="+.0%")),
-        y=alt.Y("alert:N", sort=None, title=None),
+        y=alt.Y("alert:N", sort=None, title=None, axis=alt.Axis(labelLimit=320)),  # whole names
         color=alt.Color("severity:N", title="Severity" if en else "级别",
                         scale=alt.Scale(domain=domain, range=list(SEVERITY_COLOURS.values()))),
         tooltip=[alt.Tooltip("alert:N", title="Alert" if en else "预警"),

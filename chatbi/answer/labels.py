@@ -378,6 +378,8 @@ class LabelledTable:
         number = _number(value)
         if number is None:
             return str(value)
+        if col.row_metric:  # units differ by row (GMV beside a rate): the words as shown
+            return self.cell_text(col, row, value)
         kind, decimals = self._cell_kind(col, row)
         if kind == "id":
             return int(number) if number.is_integer() else number
@@ -443,6 +445,14 @@ def label_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], layer: Se
         if col.numeric:
             col = replace(col, decimals=_decimals(col.kind, numbers))
         described.append(col)
+    table = LabelledTable(described, [list(r) for r in rows], lang, layer)
+    for i, col in enumerate(described):  # a row-metric column whose rows share one unit takes it
+        if col.row_metric:
+            kinds = {table._cell_kind(col, r)[0] for r in table.rows if i < len(r) and _number(r[i]) is not None}
+            numbers = [v for r in table.rows if i < len(r) for v in [_number(r[i])] if v is not None]
+            kind = kinds.pop() if len(kinds) == 1 else "text"
+            described[i] = replace(col, kind=kind, row_metric=kind == "text",
+                                   decimals=_decimals(kind, numbers) if kind != "text" else 0)
     if lang == "en":  # headers start with a capital (labels are lower case in running text)
         described = [replace(c, header=c.header[:1].upper() + c.header[1:]) for c in described]
     hide = frozenset(h for h in hidden if h in columns)

@@ -66,6 +66,10 @@ def test_alert_rows_take_their_own_metrics_unit() -> None:
     zh = label_table(columns, rows, LAYER, "zh")
     assert zh.display_rows()[0][1:7] == ["中", "大区·注册渠道", "华南/抖音", "新用户转化率", "17.9%", "36.4%"]
     assert zh.display_rows()[1][4:7] == ["纠纷率", "15.3%", "2.9%"]
+    assert zh.kinds[5] == "percent" and zh.export_rows()[0][5] == 17.9  # the web and the CSV show %
+    assert zh.export_headers()[5] == "数值（%）"
+    mixed = label_table(columns, rows + [[3, "low", "category", "家居", "gmv", 123456.7, 2e5, "品类…"]], LAYER, "zh")
+    assert mixed.export_rows()[2][5:7] == ["¥123,457", "¥200,000"]  # units differ by row: as shown
     en = label_table(columns, rows, LAYER, "en", hidden=["message"])
     assert en.display_rows()[0] == ["2", "medium", "region · sign-up channel", "South China/Douyin",
                                     "new-user conversion rate", "17.9%", "36.4%"]
