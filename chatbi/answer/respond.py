@@ -210,6 +210,12 @@ def _why(pipeline: Pipeline, plan: Any, text: str, *, role: Role, as_of: Any, an
     answer.time_range_text = result.time_text(plan.language)
     if not time_was_given(plan) and result.query.time_range != getattr(plan.why_request, "time_range", None):
         answer.notes = [n for n in answer.notes if n not in (getattr(plan, "notes", ()) or ())]  # not 默认按本月
+        if plan.query is not None and answer.interpretation is not None:  # "I read this as" names that period
+            import dataclasses
+
+            reread = dataclasses.replace(plan, interpretation=None,
+                                         query=plan.query.model_copy(update={"time_range": result.query.time_range}))
+            answer.interpretation = interpretation_of(reread, pipeline.layer) or answer.interpretation
     answer.notes.extend(result.notes)
 
 

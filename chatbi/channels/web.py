@@ -76,23 +76,26 @@ def answer_frame(data: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns) if columns else pd.DataFrame()
 
 
-_TABLE_FORMATS = {"money": "localized", "signed_money": "localized", "integer": "localized",
-                  "number": "localized", "percent": "%.1f%%", "signed_percent": "%+.1f%%", "pp": "%+.1f",
-                  "days": "%.1f", "score": "%.2f"}
+_TABLE_FORMATS = {"money": "yen", "signed_money": "yen", "integer": "localized", "number": "localized",
+                  "percent": "%.1f%%", "signed_percent": "%+.1f%%", "days": "%.1f", "score": "%.2f"}
+_PP_FORMATS = {"zh": "%+.1f个百分点", "en": "%+.1f pp"}
 
 
 def table_view(table: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The labelled table (``Answer.table``) as a frame for st.dataframe: labelled headers with
-    units, rounded numbers (percentages × 100), and the number format of each numeric column."""
+    """The labelled table (``Answer.table``) as a frame for st.dataframe: labelled headers,
+    rounded numbers (percentages × 100) that still sort as numbers, and each numeric column's
+    format, which shows the unit (¥, %, pp) the way the answer's text does."""
+    pp = _PP_FORMATS["en" if table.get("language") == "en" else "zh"]
     headers: list[str] = []
-    for header in table.get("export_headers") or table.get("headers") or []:
+    for header in table.get("headers") or []:
         name = str(header)
         while name in headers:  # st.dataframe needs distinct column names
             name += " "
         headers.append(name)
     frame = pd.DataFrame([list(r) for r in table.get("values") or []], columns=headers)
     kinds = list(table.get("kinds") or [])
-    formats = {h: _TABLE_FORMATS[k] for h, k in zip(headers, kinds, strict=False) if k in _TABLE_FORMATS}
+    formats = {h: (pp if k == "pp" else _TABLE_FORMATS[k]) for h, k in zip(headers, kinds, strict=False)
+               if k in _TABLE_FORMATS or k == "pp"}
     return frame, formats
 
 

@@ -58,6 +58,7 @@ def test_why_without_a_time_explains_the_alerts_period(tiny_pipeline, tiny_db) -
         assert f"{current.start} 至 {current.end}" in answer.time_range_text
         assert f"{base.start} 至 {base.end}" in answer.time_range_text
         assert any("异常预警" in n for n in answer.notes) and not any("默认按本月" in n for n in answer.notes)
+        assert str(current.start) in answer.interpretation["text"]  # "I read this as" names that period
         _drivers_agree(answer)
         checked += 1
     if not checked:
