@@ -79,7 +79,7 @@ TREND = _c(r"趋势|走势|变化趋势|变化情况|曲线|时间序列|历史�
 GRAIN_WORDS: list[tuple[re.Pattern[str], Grain]] = [
     (_c(r"按天|按日|每天|每日|日度|逐日|分日|各天|\bdaily\b|\bby day\b|\bper day\b|\beach day\b|\bday by day\b"), "day"),
     (_c(r"按周|每周|周度|逐周|分周|各周|\bweekly\b|\bby week\b|\bper week\b|\beach week\b|\bweek by week\b"), "week"),
-    (_c(r"按月|每月|月度|逐月|分月|各月|每个月|按月份|月份|\bmonthly\b|\bby month\b|\bper month\b|\beach month\b|\bmonth by month\b"), "month"),
+    (_c(r"按月|每月|月度|逐月|分月|各月|每个月|按月份|月份|\bmonthly\b|\b(?:by|and|per|each) month\b|\bmonth by month\b|\bmonth over month trend\b"), "month"),
     (_c(r"按季度|每季度|季度|逐季|分季度|各季度|每个季度|按季|\bquarterly\b|\bby quarter\b|\bper quarter\b|\beach quarter\b"), "quarter"),
     (_c(r"按年|每年|年度|逐年|分年|各年|每一年|\byearly\b|\bannual(?:ly)?\b|\bby year\b|\bper year\b|\beach year\b"), "year"),
 ]
@@ -153,6 +153,7 @@ TOP_N = _c(
     rf"(?:\btop(?![a-z])|\bbottom(?![a-z])|\bbest\b|\bworst\b|前|后|倒数|排名前|最[高低多少大小好差]的?|\bhighest\b|\blowest\b)\s*(?P<n>{NUM})\s*(?:个|名|位|家|大|条|款|种|\b)?"
     rf"|(?P<n2>{NUM})\s*(?:个|家|名|位|款|种|大)(?!月|季度|天|周|年|小时|星期|礼拜)"
     rf"|\b(?P<n3>\d+|{EN_NUM})\b(?=\s*(?:{_EN_RANKED})\b|[^\d.?!]{{0,40}}?\b(?:with|having|that have|that had) the (?:{_EN_RANKED})\b)"
+    rf"|\bwhich\s+(?P<n4>\d+|{EN_NUM})\b(?=[^\d.?!]{{0,40}}?\b(?:{_EN_RANKED})\b)|哪(?P<n5>{NUM})\s*(?:个|家|名|位|款|种|大)"
 )
 LIST = _c(r"有哪些|是哪些|哪些|有谁|名单|清单|列出|列一下|列举|\blist\b|\bwhich (?:merchants|sellers|users|customers|buyers|shops|stores)\b|\bshow me (?:the |all )?(?:merchants|sellers|users|customers|buyers)\b|\bwho are\b")
 COUNT = _c(r"有多少|多少个|多少人|多少家|多少位|几个|几家|几位|人数|\bhow many\b|\bnumber of\b|\bcount of\b|\bcount\b")

@@ -73,6 +73,19 @@ class _Labels:
             return name
         return dim.label if self.zh else (dim.label_en or dim.name)
 
+    def value(self, dimension: str, value: Any) -> Any:
+        """A value in the question's language (华东 → East China in English)."""
+        if self.zh:
+            return value
+        try:
+            _, dim = self.layer.dimension(dimension)
+        except KeyError:
+            return value
+        words = getattr(dim, "value_labels_en", None) or {}
+        if isinstance(value, list):
+            return [words.get(str(v), v) for v in value]
+        return words.get(str(value), value)
+
     def field(self, name: str) -> str:
         for suffix, zh, en in (("_growth", "增长率", "growth"), ("_share", "占比", "share")):
             if name.endswith(suffix):
@@ -90,9 +103,9 @@ def _value_text(value: Any, zh: bool) -> str:
 
 
 def filter_text(f: Filter, labels: _Labels) -> str:
-    """大区：华南 / 年龄 25–35 / 标签含 高复购型."""
+    """大区：华南 / 年龄 25–35 / 标签含 高复购型 (English words for values where the layer has them)."""
     dim, zh = labels.dimension(f.dimension), labels.zh
-    value = _value_text(f.value, zh)
+    value = _value_text(labels.value(f.dimension, f.value), zh)
     if f.op == "eq":
         return f"{dim}：{value}" if zh else f"{dim}: {value}"
     if f.op == "in":

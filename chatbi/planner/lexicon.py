@@ -25,8 +25,8 @@ from chatbi.semantic.models import SemanticLayer
 EntryKind = Literal["metric", "dimension", "value", "time"]
 DimensionValues = Mapping[str, Sequence[Any]]
 
-_CONNECTORS = ("", "为", "是", "=", ":", " ", "是否", "属于")
-_GAP_OK = re.compile(r"^(?:\s*|\s*(?:为|是|=|:|属于|的)\s*)$")
+_CONNECTORS = ("", "为", "是", "=", ":", " ", "是否", "属于", " is ", " = ", " equals ", ": ", " of ")
+_GAP_OK = re.compile(r"^(?:\s*|\s*(?:为|是|=|:|属于|的|is|are|equals?|of)\s*)$")
 _ENGLISH_WORD = re.compile(r"[a-z][a-z\-']*")
 _FUZZY_STOP = frozenset(
     "what which show list give tell share trend trends top bottom highest lowest most least best worst "

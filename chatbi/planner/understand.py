@@ -19,7 +19,7 @@ from chatbi.planner.numbers import to_int
 from chatbi.planner.text import language_of, mask_spans, normalize
 from chatbi.planner.time_parser import parse_time
 from chatbi.planner.types import TimeParse
-from chatbi.planner.unknown import find_unknowns
+from chatbi.planner.unknown import Unknown, find_unknowns
 from chatbi.semantic.query import Filter, Grain, MetricFilter
 
 _STOP = re.compile(
@@ -47,7 +47,7 @@ _ENTITY_BEFORE = re.compile(
 )
 _ENTITY_AFTER = re.compile(r"^\s*(?:有哪些|是哪些|都有哪些|都是谁|有谁|名单|清单|排名|排行|列表|\bwith the\b|\branked\b|\branking\b|\bwhose\b|\bthat\b|\bwhich\b)", re.ASCII)
 _RANKED_BEFORE = re.compile(  # 前5的省 / 订单最少的3个省: a one-character dimension word after a ranking
-    r"(?:(?:前|后|倒数)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个|名|家|位)?|最[高低多少大小好差快慢](?:的\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个|名|家|位))?)\s*的?\s*$"
+    r"(?:(?:前|后|倒数|哪)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个|名|家|位)?|最[高低多少大小好差快慢](?:的\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个|名|家|位))?)\s*的?\s*$"
 )
 _LIST_BEFORE = re.compile(r"列出|列一下|列举|\blist\b|\bshow me\b", re.ASCII)
 _MY = re.compile(r"我的|我家|我们的|本店|\bmy\b|\bour\b", re.ASCII)
@@ -173,9 +173,34 @@ def understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
     u.residue = _STOP.sub("", _strip_intent_words(u.residual))
     u.masked = _blank(_STOP, _positional_strip(u.residual))
     u.unknowns = find_unknowns(u, u.masked)
+    u.unknowns.extend(x for x in _empty_value_slots(u) if not any(x.start < k.end and k.start < x.end for k in u.unknowns))
     u.qualifiers = _unknown_qualifiers(u, blocked)
     u.unparsed_time = _unparsed_time(u, blocked + covered + u.having_spans)
     return u
+
+
+_VALUE_SLOT = re.compile(r"\s*(?:为|是|=|:|属于|is|equals?)\s*")
+_SLOT_TEXT = re.compile(r"[\u4e00-\u9fff]{2,8}|[a-z][a-z'-]{2,}")
+
+
+def _empty_value_slots(u: Understanding) -> list[Unknown]:
+    """地区为话中 / region is sothern: a dimension word, a connector, then text nobody claimed —
+    a value the question meant, even when its characters are stop words."""
+    found: list[Unknown] = []
+    for _start, end in u.dimension_spans:
+        slot = _VALUE_SLOT.match(u.norm, end)
+        if slot is None or slot.end() == end:
+            continue
+        text = _SLOT_TEXT.match(u.residual, slot.end())
+        if text is None:
+            continue
+        run_end = text.end()
+        if u.language == "zh":  # up to the next 的 / punctuation
+            cut = re.search(r"的|[,，。?？\s]", u.residual[slot.end():run_end])
+            run_end = slot.end() + cut.start() if cut else run_end
+        if run_end - slot.end() >= 2:
+            found.append(Unknown(u.question[slot.end():run_end], slot.end(), run_end))
+    return found
 
 
 _TIME_HINT = re.compile(
@@ -491,12 +516,13 @@ def _read_shape(u: Understanding) -> None:
     u.order_judged = bool(decisive and intents.JUDGED_ORDER.fullmatch(decisive[0]))
     top = intents.TOP_N.search(text)
     if top:
-        n = to_int(top["n"] or top["n2"] or top["n3"] or "")
+        n = to_int(top["n"] or top["n2"] or top["n3"] or top["n4"] or top["n5"] or "")
         has_rank_word = bool(top["n"]) or desc or asc
         if n and 0 < n <= 1000 and has_rank_word and not u.copy:
             u.top_n = n
             lead = top[0]
-            if u.order is None:
+            neutral = desc is not None and desc[0] in ("排名", "rank", "ranking", "ranked", "排行", "排行榜")
+            if u.order is None or (neutral and not asc):  # 排名后九: the rank word is neutral, 后 decides
                 u.order = "asc" if re.match(r"bottom|worst|后|倒数|最[低少小差]|lowest", lead) else "desc"
                 u.order_judged = bool(re.match(r"best|worst|最[好差]", lead))
     u.which = bool(intents.WHICH.search(text))

@@ -314,3 +314,21 @@ def test_a_ranked_rate_leaves_out_tiny_denominators(demo_planner: OfflinePlanner
 def test_time_words_the_parser_cannot_read_are_asked_about(demo_planner: OfflinePlanner, question: str) -> None:
     plan = demo_planner.plan(question, as_of=AS_OF)
     assert plan.intent == "clarify" and plan.query is None, plan
+
+
+def test_a_value_slot_after_a_dimension_word_is_never_dropped(demo_planner: OfflinePlanner) -> None:
+    """地区为话中: 中 is a stop character, but the slot after 为 holds a value (华中 by sound)."""
+    plan = demo_planner.plan("买家地区为话中的GMV", as_of=AS_OF)
+    assert plan.query is not None and [(f.dimension, f.value) for f in plan.query.filters] == [("region", "华中")]
+    plan = demo_planner.plan("大区为火星的GMV", as_of=AS_OF)
+    assert plan.intent == "clarify" and "火星" in (plan.message or "")
+
+
+def test_english_filters_with_is_and_which_n(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("gmv by category where region is east china", as_of=AS_OF)
+    assert plan.query is not None and plan.query.dimensions == ["category"]
+    assert [(f.dimension, f.value) for f in plan.query.filters] == [("region", "华东")]
+    plan = demo_planner.plan("which 4 categories had the lowest GMV last month?", as_of=AS_OF)
+    assert plan.query is not None and plan.query.limit == 4 and plan.query.order_by[0].descending is False
+    plan = demo_planner.plan("GMV排名后3的品类", as_of=AS_OF)
+    assert plan.query is not None and plan.query.order_by[0].descending is False
