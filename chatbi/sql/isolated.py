@@ -48,6 +48,7 @@ __all__ = ["IsolatedExecutor", "parse_bytes", "HARD_DEADLINE_FACTOR"]
 log = logging.getLogger(__name__)
 
 HARD_DEADLINE_FACTOR = 1.5
+WORKER_START_S = 60.0  # a worker's start-up (imports) does not count against a query's time
 DUCKDB_HEADROOM = int(1.5 * 2**30)  # address space a worker needs beside DuckDB's own limit
 MIN_DUCKDB_MEMORY = 256 * 2**20
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
@@ -117,6 +118,20 @@ class _Worker:
         finally:
             theirs.close()
         self.conn = Connection(ours.detach())
+        self.ready = False
+
+    def wait_ready(self, wait_s: float = WORKER_START_S) -> None:
+        """Wait for the worker's "ready" (its imports done); raise ``_Died`` if it never comes."""
+        if self.ready:
+            return
+        try:
+            if self.conn.poll(wait_s) and self.conn.recv() == ("ready",):
+                self.ready = True
+                return
+        except (EOFError, OSError):
+            pass
+        self.kill()
+        raise _Died()
 
     def call(self, message: tuple, fd: int, wait_s: float) -> tuple:
         """Send one query (and the file's descriptor); the reply, or raise on death/timeout."""
@@ -204,8 +219,8 @@ class IsolatedExecutor(Executor):
             worker = self._checkout(started + self.timeout_s)
             healthy = False
             try:
-                wait = max(0.1, started + HARD_DEADLINE_FACTOR * self.timeout_s + 0.5
-                           - time.perf_counter())
+                worker.wait_ready()
+                wait = HARD_DEADLINE_FACTOR * self.timeout_s + 0.5
                 reply = worker.call(("run", version.key, sql, int(max_rows)), version.fd, wait)
                 healthy = True
             except _Stuck:
@@ -287,6 +302,7 @@ class IsolatedExecutor(Executor):
     def _prestart(self) -> None:
         with contextlib.suppress(Exception):
             worker = _Worker(self._config)
+            worker.wait_ready()
             with self._pool:
                 if self._closed or self._count >= self.max_workers:
                     worker.stop()
@@ -355,6 +371,7 @@ def _rebuild_error(payload: tuple, db_path: str) -> ChatBIError:
 def worker_entry() -> None:
     """Entry point of a worker process: ``argv`` holds the socket's descriptor and the config."""
     conn = Connection(int(sys.argv[1]))
+    conn.send(("ready",))
     _worker_main(conn, json.loads(sys.argv[2]))
 
 
