@@ -32,7 +32,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ROOT, Context, Goal, Section, fmt_ms, fmt_s, offline_pipeline, percentile
+from benchmarks.common import (
+    ROOT,
+    Context,
+    Goal,
+    Section,
+    fmt_ms,
+    fmt_s,
+    offline_pipeline,
+    percentile,
+)
 
 ONE_SHOT = (
     "各大区的GMV", "上个季度各大区的GMV", "今年按月的GMV趋势", "上个季度GMV最高的10个商户", "各渠道GMV占比",
@@ -147,7 +156,7 @@ def one_shot(ctx: Context, db: Path, cli: str | None) -> dict[str, Any]:
     questions = ONE_SHOT[: max(1, ctx.max_cases // 3)] if ctx.max_cases else ONE_SHOT  # smoke test: one
     ask_process(db, questions[0])  # warm-up: page cache and the index folder's planning cache
     cli_db = cli_copy(db, cli) if cli else None
-    rows = []
+    rows: list[dict[str, Any]] = []
     for question in questions:
         wall, cpu, answer = ask_process(db, question)
         sqls = statements(answer.get("sql"))
@@ -187,7 +196,7 @@ def why_questions(ctx: Context, db: Path, cli: str | None) -> dict[str, Any]:
         for question in questions:
             row: dict[str, Any] = {"question": question}
             for mode, runner in (("grouped", grouped_runner), ("separate", OneStatementEach)):
-                insight.GroupedRunner = runner  # type: ignore[misc]
+                insight.GroupedRunner = runner  # type: ignore[misc,assignment]
                 totals, answer = [], None
                 for _ in range(reps):
                     answer = pipeline.ask(question)
@@ -301,7 +310,7 @@ def run(ctx: Context) -> Section:
     section.goals.append(Goal("the same money question, the same numbers", "1 distinct result",
                               ", ".join(f"{s['distinct']} in {s['asks']} asks" for s in same),
                               all(s["distinct"] == 1 and not s.get("errors") for s in same) if same else None))
-    for goal in section.goals:
-        if goal.passed is False:
-            goal.limit = "see the rows above; the machine's load average is in the header"
+    for missed in section.goals:
+        if missed.passed is False:
+            missed.limit = "see the rows above; the machine's load average is in the header"
     return section

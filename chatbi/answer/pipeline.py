@@ -186,6 +186,7 @@ class Pipeline:
         if self._default_as_of is None and not self._cached_planning():
             value = self.executor.scalar(self._sql("SELECT CAST(MAX(order_ts) AS DATE) FROM orders"))
             self._default_as_of = value or date.today()
+        assert self._default_as_of is not None  # read above or from the planning cache
         return self._default_as_of
 
     def _sql(self, duckdb_sql: str) -> str:

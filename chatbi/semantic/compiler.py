@@ -411,10 +411,10 @@ class _Compiler:
         if conds:
             select = select.where(exp.and_(*conds), copy=False)
         if self.grouping_sets is not None:
-            trees = dict(keys)
+            by_name = dict(keys)
             select = select.select(exp.Grouping(expressions=[tree.copy() for _, tree in keys]).as_(GROUPING_COLUMN),
                                    copy=False)
-            sets = [exp.Tuple(expressions=[trees[name].copy() for name in s]) for s in self.grouping_sets]
+            sets = [exp.Tuple(expressions=[by_name[name].copy() for name in s]) for s in self.grouping_sets]
             return select.group_by(exp.GroupingSets(expressions=sets), copy=False)
         if keys:
             select = select.group_by(*[tree.copy() for _, tree in keys], copy=False)

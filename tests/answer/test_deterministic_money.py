@@ -30,10 +30,10 @@ def test_the_same_question_gives_identical_money_on_fresh_connections_and_thread
         threaded: list[list[tuple]] = []
         lock = threading.Lock()
 
-        def run(q: str = question) -> None:
+        def run(q: str = question, out: list[list[tuple]] = threaded, guard: threading.Lock = lock) -> None:
             rows = _ask(tiny_settings, q)
-            with lock:
-                threaded.append(rows)
+            with guard:
+                out.append(rows)
 
         threads = [threading.Thread(target=run) for _ in range(4)]
         for thread in threads:
