@@ -322,7 +322,7 @@ def insight_chart(frame: pd.DataFrame, metric: MetricText, *, current: TimeRange
     base_chart = alt.Chart(alt.Data(values=records))
     bars = base_chart.mark_bar().encode(
         x=alt.X("contribution:Q", axis=alt.Axis(title=x_title, **axis)),
-        y=alt.Y("driver:N", sort=None, title=y_title),
+        y=alt.Y("driver:N", sort=None, title=y_title, axis=alt.Axis(labelLimit=320)),  # whole segment names
         color=alt.Color("direction:N", title=None, scale=alt.Scale(domain=[up, down], range=colours)),
         tooltip=[alt.Tooltip("driver:N", title=y_title),
                  alt.Tooltip("contribution:Q", title=x_title, format=fmt),
