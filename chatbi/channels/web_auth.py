@@ -29,6 +29,7 @@ from chatbi.channels.accounts import Account, AccountError, AccountStore
 
 COOKIE = "chatbi_session"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+LOCAL_USER = "(local)"  # the history owner in local mode: no account can have this name
 Method = Literal["password", "sso", "local"]
 
 
@@ -108,7 +109,7 @@ def current(store: AccountStore) -> SignedIn | None:
         if account is not None:
             known = SignedIn(account, "password", token)
     if known is None and local_mode(store):
-        known = SignedIn(Account("local", "admin", "password", ""), "local")
+        known = SignedIn(Account(LOCAL_USER, "admin", "password", ""), "local")
     if known is not None:
         state["signed_in"] = known
     return known

@@ -111,9 +111,28 @@ def test_repeated_wrong_passwords_lock_the_name(store):
     assert store.authenticate("bob", "wrong-password-1") is None  # other names are not locked
 
 
+class Done:
+    """The outcome of one `chatbi` command: exit status and what it printed."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
 def chatbi(db, *args, stdin=""):
-    return subprocess.run([sys.executable, "-m", "chatbi.channels.cli", *args, "--db", str(db)],
-                          input=stdin, capture_output=True, text=True, timeout=120)
+    """`chatbi ARGS --db DB` in this process (the command-line app itself, through Click)."""
+    from typer.testing import CliRunner
+
+    from chatbi.channels.cli import app
+
+    result = CliRunner().invoke(app, [*args, "--db", str(db)], input=stdin)
+    return Done(result.exit_code, result.stdout, result.stderr)
+
+
+def test_a_real_process_exits_2_on_bad_input(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "chatbi.channels.cli", "users", "add", "carol", "--role", "boss",
+                           "--password-stdin", "--db", str(tmp_path / "w.duckdb")],
+                          input=GOOD, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "unknown role" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_cli_users_add_list_remove(tmp_path):

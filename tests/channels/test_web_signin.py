@@ -132,6 +132,7 @@ def test_local_mode_only_without_accounts_and_on_loopback(warehouse):
     at = start()
     assert signed_in(at)
     assert "local mode" in " ".join(c.value for c in at.sidebar.caption)
+    assert at.session_state["history_user"] == "(local)"  # a name no account can take
     streamlit_config.set_option("server.address", "0.0.0.0")
     try:
         public = start()
