@@ -556,6 +556,12 @@ def _show(span: tuple[date, date] | None) -> str:
     return f"{span[0]}..{span[1]}" if span else "none"
 
 
+def _entity_names(dims: set[str]) -> set[str]:
+    """campaign_id + campaign_name group exactly like campaign_name: the id is how an
+    entity list is keyed, not another breakdown."""
+    return {d for d in dims if not (d.endswith("_id") and d[:-3] + "_name" in dims)}
+
+
 def compare(expected: SemanticQuery, plan: Any, time_dims: Iterable[str] = (),
             equivalent: Callable[[SemanticQuery, SemanticQuery], bool] | None = None) -> tuple[str, list[str]]:
     """(outcome, what differs): ``match`` / ``mismatch`` / ``clarified`` / ``refused``.
@@ -578,8 +584,8 @@ def compare(expected: SemanticQuery, plan: Any, time_dims: Iterable[str] = (),
     diffs: list[str] = []
     if sorted(got.metrics) != sorted(expected.metrics):
         diffs.append(f"metrics {got.metrics} ≠ {expected.metrics}")
-    got_dims = {d for d in got.dimensions if d not in skip}
-    exp_dims = {d for d in expected.dimensions if d not in skip}
+    got_dims = _entity_names({d for d in got.dimensions if d not in skip})
+    exp_dims = _entity_names({d for d in expected.dimensions if d not in skip})
     if got_dims != exp_dims:
         diffs.append(f"dimensions {sorted(got_dims)} ≠ {sorted(exp_dims)}")
     if _filters(got) != _filters(expected):
