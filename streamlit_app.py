@@ -310,10 +310,10 @@ def render_labelled_table(data: dict[str, Any], mid: str) -> None:
                      "chatbi.png", "image/png", "png"),
                     (("Chart" if en else "图表") + " SVG", partial(exports.chart_image, data["chart"], "svg"),
                      "chatbi.svg", "image/svg+xml", "svg")]
-    cols = st.columns(len(buttons) + 2)
-    for col, (label, produce, name, mime, key) in zip(cols, buttons, strict=False):
-        col.download_button(("Download " if en else "下载 ") + label, produce, file_name=name, mime=mime,
-                            key=f"{key}_{mid}", on_click="ignore")
+    with st.container(horizontal=True):  # one row, each button as wide as its label
+        for label, produce, name, mime, key in buttons:
+            st.download_button(("Download " if en else "下载 ") + label, produce, file_name=name, mime=mime,
+                               key=f"{key}_{mid}", on_click="ignore")
 
 
 def render_work(data: dict[str, Any]) -> None:
