@@ -25,9 +25,21 @@ def _norm_char(char: str) -> str:
     return {"，": ",", "。": ".", "？": "?", "！": "!", "：": ":", "；": ";", "、": ","}.get(out, out)
 
 
+class _Folded(dict[int, str]):
+    """``str.translate`` table filled on demand with ``_norm_char`` of each code point."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _norm_char(chr(code))
+        return folded
+
+
+_FOLDED = _Folded()
+
+
 def normalize(text: str) -> str:
-    """Half-width, lower-case copy of ``text`` with the same length."""
-    return "".join(_norm_char(c) for c in text)
+    """Half-width, lower-case copy of ``text`` with the same length (one table lookup per
+    character in C: the planner's lexicon normalizes tens of thousands of surfaces)."""
+    return text.translate(_FOLDED)
 
 
 _EN_WORD = re.compile(r"[A-Za-z]{2,}")
