@@ -169,6 +169,13 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
     removed = _removed_dims(u) if intents.REMOVE_FILTER.search(u.norm) else []
     filters = [f for f in filters if f.dimension not in removed]
 
+    if u.preference and u.group_dims:  # 他们最常买什么品类: people by their favourite category
+        from chatbi.planner.build import count_metric, preferred_sibling
+
+        people = count_metric(env, "user")
+        if people and people in metrics or not said and people in query.metrics:
+            metrics = [people]
+            u.group_dims = [preferred_sibling(env, d, metrics) for d in u.group_dims]
     # dimensions: "avg turnover days for them" asks about the subject as a whole
     if refers_back_to_earlier(u) and said and not (u.group_dims or u.grain or u.trend or u.entity_grouped):
         dims = []

@@ -174,7 +174,11 @@ MAINLY = _c(r"主要是|主要集中|主要在|分布|构成|画像|\bmostly\b|\
 ENTITY_WORDS: dict[str, re.Pattern[str]] = {
     "merchant": _c(r"商户|商家|卖家|店铺|店家|寄卖方|寄卖商|(?<![商书药])店(?![铺长员])|\bmerchants?\b|\bsellers?\b|\bshops?\b|\bstores?\b|\bvendors?\b"),
     "user": _c(r"用户|买家|客户|顾客|会员|消费者|人群|\busers?\b|\bbuyers?\b|\bcustomers?\b|\bshoppers?\b|\bmembers?\b|\bpeople\b"),
+    "kol": _c(r"达人|博主|网红|\bkols?\b|\binfluencers?\b"),
 }
+#: 花了多少钱 / how much did we spend: whose spending decides the metric (campaigns: spend; people: GMV)
+SPEND = _c(r"花了?多少钱?|花了?多少|花费了?多少|花销|开销|\bspen[dt]\b|\bspending\b")
+CAMPAIGN_WORDS = _c(r"营销活动|营销|活动|投放|广告|推广|\bcampaigns?\b|\bmarketing\b|\bads?\b|\badvertising\b")
 
 # ------------------------------------------------------------------ numbers on metrics
 HAVING = _c(

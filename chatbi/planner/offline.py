@@ -205,11 +205,32 @@ class OfflinePlanner:
         term = messages.join(list(dict.fromkeys(unresolved))[:3], lang)
         if not u.recognised and looks_like_gibberish(" ".join(unresolved).lower()):
             return Plan(intent="clarify", language=lang, message=messages.text("gibberish", lang))
+        people = self._people_who(u, unresolved)
+        if people is not None:
+            return people
         choices = self.near.closest(unresolved[0], self.layer, lang)
         key = "unknown_word" if choices else "unknown_word_plain"
         return Plan(intent="clarify", language=lang,
                     message=messages.text(key, lang, term=term, candidates=messages.join([c[2] for c in choices], lang)),
                     candidates=tuple(name for kind, name, _ in choices if kind == "metric"))
+
+    def _people_who(self, u: Understanding, unresolved: list[str]) -> Understanding | None:
+        """触达了多少人 / 关注了商户144的有多少人: an action word and a people count read as the
+        metric counting the people who did it (触达用户数), when the layer has one."""
+        if len(unresolved) != 1 or not (intents.PEOPLE.search(u.norm) or intents.COUNT.search(u.norm)):
+            return None
+        word = normalize(unresolved[0])
+        for suffix in ("用户数", "人数", "用户"):
+            entries = [e for e in self.lexicon.entries(word + suffix) if e.kind == "metric"]
+            if entries:
+                metric = entries[0].name
+                u.unknowns = []
+                u.metrics = [metric]  # 有多少用户关注了…: 用户 is who is counted, not a second metric
+                u.entity_metrics = []
+                u.people_counted = True  # the people count is this metric, not a second ask
+                u.fuzzy_terms.append((unresolved[0], word + suffix))
+                return u
+        return None
 
     @staticmethod
     def _is_definition(u: Understanding) -> bool:
@@ -328,7 +349,7 @@ class OfflinePlanner:
         if u.entity_grouped and metrics and all(m in u.entity_metrics for m in metrics):
             metrics = []  # "list merchants": the word named the entity, not merchant_count
         people = intents.PEOPLE.search(u.norm)
-        if metrics and people and not any(s <= people.start() < e for s, e in u.metric_spans) \
+        if metrics and people and not u.people_counted and not any(s <= people.start() < e for s, e in u.metric_spans) \
                 and _own_clause(u, people.start()):  # 一般挽留客户多少人 平均CLV多少: two asks
             counted = count_metric(env, "user")
             if counted and counted not in metrics:
@@ -358,6 +379,10 @@ class OfflinePlanner:
             return count_metric(env, "merchant")
         if u.entity and u.entity_grouped:
             return first_metric(env, ["gmv", "order_count"], dims)
+        if intents.SPEND.search(u.norm):  # 营销活动花了多少钱 → spend; 他们花了多少钱 → what they paid
+            if intents.CAMPAIGN_WORDS.search(u.norm):
+                return next((m.name for m in env.layer.metrics if "营销费用" in m.synonyms or m.name == "marketing_spend"), None)
+            return first_metric(env, ["gmv"], dims)
         if intents.PEOPLE.search(u.norm) and not u.list_request:  # 各生命周期阶段分别多少人
             return count_metric(env, "user") or first_metric(env, ["buyer_count"], dims)
         if u.share and u.values and self._user_dims and all(

@@ -19,7 +19,7 @@ from chatbi.planner.numbers import to_int
 from chatbi.planner.text import language_of, mask_spans, normalize
 from chatbi.planner.time_parser import parse_time
 from chatbi.planner.types import TimeParse
-from chatbi.planner.unknown import Unknown, find_unknowns
+from chatbi.planner.unknown import Unknown, find_unknowns, is_filler
 from chatbi.semantic.query import Filter, Grain, MetricFilter
 
 _STOP = re.compile(
@@ -122,6 +122,7 @@ class Understanding:
     min_orders: int | None = None  # 下单3次以上的用户 / people who ordered 3+ times
     segment_said: str = ""  # the copy segment taken from an earlier answer (给他们写短信)
     unparsed_time: list[str] = field(default_factory=list)  # time words the parser could not read
+    people_counted: bool = False  # 触达了多少人: the people count was read as the action's metric
     other_periods: list = field(default_factory=list)  # a second period that is not the first's previous/last year's
     metric_spans: list[tuple[int, int]] = field(default_factory=list)  # where metric words were said
     qualifiers: list[str] = field(default_factory=list)  # unrecognised words qualifying a metric (竞争对手的GMV)
@@ -198,7 +199,8 @@ def _empty_value_slots(u: Understanding) -> list[Unknown]:
         if u.language == "zh":  # up to the next 的 / punctuation
             cut = re.search(r"的|[,，。?？\s]", u.residual[slot.end():run_end])
             run_end = slot.end() + cut.start() if cut else run_end
-        if run_end - slot.end() >= 2:
+        said = u.residual[slot.end():run_end]
+        if run_end - slot.end() >= 2 and _positional_strip(said).strip() and not is_filler(said):
             found.append(Unknown(u.question[slot.end():run_end], slot.end(), run_end))
     return found
 

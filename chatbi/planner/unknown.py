@@ -84,6 +84,15 @@ def _strip_zh_filler(run: str) -> list[tuple[int, int]]:
     return pieces
 
 
+def is_filler(text: str) -> bool:
+    """Is ``text`` (normalised) nothing but filler words?"""
+    english, _ = _filler()
+    text = text.strip()
+    if _CJK_RUN.fullmatch(text):
+        return not any(b - a >= 1 for a, b in _strip_zh_filler(text))
+    return all(w in english for w in _EN_WORD.findall(text))
+
+
 def find_unknowns(u: Understanding, masked: str) -> list[Unknown]:
     """Content words of ``masked`` (the question with everything recognised blanked out,
     positions kept) that are not filler. Single Chinese characters are not reported."""

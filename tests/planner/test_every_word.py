@@ -332,3 +332,14 @@ def test_english_filters_with_is_and_which_n(demo_planner: OfflinePlanner) -> No
     assert plan.query is not None and plan.query.limit == 4 and plan.query.order_by[0].descending is False
     plan = demo_planner.plan("GMV排名后3的品类", as_of=AS_OF)
     assert plan.query is not None and plan.query.order_by[0].descending is False
+
+
+@pytest.mark.parametrize(("question", "metric"), [
+    ("今年营销活动一共花了多少钱？", "campaign_spend"),  # campaigns spend
+    ("高价值用户今年花了多少钱", "gmv"),  # people pay
+    ("触达了多少人", "touched_users"),  # an action and a people count: the people who did it
+    ("有多少用户关注了商户144？", "follower_users"),
+])
+def test_whose_action_decides_the_metric(demo_planner: OfflinePlanner, question: str, metric: str) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    assert plan.query is not None and plan.query.metrics == [metric], plan
