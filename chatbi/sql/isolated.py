@@ -5,8 +5,8 @@ escapes the guard's size limits (``chatbi.sql.limits``) and DuckDB's ``memory_li
 not take that process with it, nor stop it answering others. ``IsolatedExecutor`` has the
 ``Executor`` interface but runs every statement in one of a few worker processes:
 
-- each worker runs under ``RLIMIT_AS`` = the configured memory limit, with DuckDB's own
-  ``memory_limit`` set 1.5 GiB lower: an allocation past it fails inside the worker
+- each worker runs under ``RLIMIT_AS`` = the configured memory limit (at least 1.75 GiB),
+  with DuckDB's own ``memory_limit`` set 1.5 GiB lower: an allocation past it fails inside the worker
   (DuckDB reports "out of memory", the worker lives on), never in the server;
 - the worker interrupts its query at the time limit (``Executor``); if it has not answered
   by ``HARD_DEADLINE_FACTOR`` × the limit, the server kills it (SIGKILL) and starts another,
@@ -189,7 +189,8 @@ class IsolatedExecutor(Executor):
     ):
         super().__init__(db_path, timeout_s=timeout_s, memory_limit=memory_limit, threads=threads,
                          max_result_bytes=max_result_bytes)
-        self.address_space = parse_bytes(memory_limit)
+        # a worker needs ~1.1 GB of address space for DuckDB's threads before any query
+        self.address_space = max(parse_bytes(memory_limit), DUCKDB_HEADROOM + MIN_DUCKDB_MEMORY)
         duck = max(MIN_DUCKDB_MEMORY, self.address_space - DUCKDB_HEADROOM)
         self.max_workers = max(1, int(workers))
         self._config = {
