@@ -52,6 +52,9 @@ class _Writer:
         """大区为华东、性别为女 / region = 华东, gender = 女."""
         parts = []
         for label, op, value in self.facts.filters:
+            if op == "ne" and value in (None, "None", "（空）", "(empty)"):  # rows without the value left out
+                parts.append(f"{label} known" if self.en else f"{label}已知")
+                continue
             if self.en:
                 parts.append(f"{label} {_OPS_EN.get(op, op)} {value}")
             else:

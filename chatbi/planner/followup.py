@@ -57,6 +57,13 @@ _REFERS_BACK = re.compile(
 )
 
 
+def _no_subject(u: Understanding) -> bool:
+    """Only a measure is said: no period, value, grouping, entity, ranking or other intent."""
+    return not (u.values or u.group_dims or u.time or u.entity or u.extra_filters or u.having or u.top_n
+                or u.order or u.share or u.grain or u.trend or u.which_grain or u.why or u.copy
+                or u.definition_strong or u.definition_weak or u.per_period or u.min_orders or u.growth)
+
+
 def refers_back_to_earlier(u: Understanding) -> bool:
     """其中 / 他们 / them / those: the question points at an earlier answer's subject."""
     return bool(_REFERS_BACK.search(u.norm))
@@ -76,6 +83,8 @@ def is_followup(u: Understanding, previous: Plan | None) -> bool:
         return False
     if strong:
         return True
+    if _own_metrics(u) and previous.intent == "query" and _no_subject(u):
+        return True  # 触达了多少人 / and orders? after a question: the same subject, another measure
     if u.count_request and (u.metrics or u.entity):
         return False  # 高价值用户有多少: a complete question of its own
     changes = bool(

@@ -110,6 +110,8 @@ def filter_text(f: Filter, labels: _Labels) -> str:
         return f"{dim}：{value}" if zh else f"{dim}: {value}"
     if f.op == "in":
         return f"{dim}：{value}" if zh else f"{dim} in {value}"
+    if f.op == "ne" and f.value is None:
+        return f"{dim}已知" if zh else f"{dim} known"
     if f.op in ("ne", "not_in"):
         return f"{dim}不是{value}" if zh else f"{dim} not {value}"
     if f.op == "between" and isinstance(f.value, list) and len(f.value) == 2:

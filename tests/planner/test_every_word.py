@@ -343,3 +343,13 @@ def test_english_filters_with_is_and_which_n(demo_planner: OfflinePlanner) -> No
 def test_whose_action_decides_the_metric(demo_planner: OfflinePlanner, question: str, metric: str) -> None:
     plan = demo_planner.plan(question, as_of=AS_OF)
     assert plan.query is not None and plan.query.metrics == [metric], plan
+
+
+def test_a_bare_measure_after_a_question_keeps_its_subject(demo_planner: OfflinePlanner) -> None:
+    conversation = Conversation()
+    demo_planner.plan("上个月各大区的GMV", as_of=AS_OF, conversation=conversation)
+    plan = demo_planner.plan("客单价", as_of=AS_OF, conversation=conversation)
+    assert plan.followup and plan.query is not None and plan.query.metrics == ["avg_order_value"]
+    assert plan.query.dimensions == ["region"] and plan.query.time_range.label == "上个月"
+    fresh = demo_planner.plan("今年华东的客单价", as_of=AS_OF, conversation=conversation)  # its own subject
+    assert not fresh.followup and fresh.query.dimensions == []
