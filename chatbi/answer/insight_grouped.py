@@ -3,8 +3,10 @@
 ``collect`` (``insight_data``) asks its ``Runner`` for the metric by each candidate dimension
 in the base and the current period, plus the totals: 20–28 statements, each a scan of the
 orders. ``GroupedRunner`` answers those requests from one ``GROUP BY GROUPING SETS``
-statement per period (``compile_query(grouping_sets=…)``): every set is one candidate's
-breakdown, ``()`` the total. Requests it cannot answer so go to the ordinary ``Runner``.
+statement (``compile_query(grouping_sets=…, periods=…)``): every set is one candidate's
+breakdown, ``()`` the total, and both periods are aggregated side by side in the same scan
+when they have the same filters and do not overlap (else one statement per period).
+Requests it cannot answer so go to the ordinary ``Runner``.
 
 The numbers are the same as the separate statements': candidates are grouped only when
 their separate statements would read the same measures from the same models
@@ -30,7 +32,13 @@ import pandas as pd
 from chatbi.answer.insight_data import Runner
 from chatbi.answer.insight_plan import USER_COHORT, InsightPlan, period_filters
 from chatbi.errors import ChatBIError
-from chatbi.semantic.compiler import GROUPING_COLUMN, compile_query, grouping_mask, measure_sources
+from chatbi.semantic.compiler import (
+    GROUPING_COLUMN,
+    PERIOD_COLUMN,
+    compile_query,
+    grouping_mask,
+    measure_sources,
+)
 from chatbi.semantic.query import Filter, SemanticQuery, TimeRange
 from chatbi.sql.engines import guard_options
 from chatbi.sql.executor import QueryResult
@@ -46,13 +54,17 @@ def _key(metrics: list[str], dimensions: list[str], filters: list[Filter], perio
 
 @dataclass
 class _Pending:
-    """The breakdowns of one period that a grouped scan may answer."""
+    """Breakdowns a grouped scan may answer: of one period, or of both periods of a plan when
+    they have the same filters and do not overlap (one scan, a ``period_label`` per row)."""
 
     metrics: list[str]
-    filters: list[Filter]
-    period: TimeRange
+    periods: list[tuple[TimeRange, list[Filter]]]
     sets: list[tuple[str, ...]]
     fetched: bool = False
+
+
+def _disjoint(a: TimeRange, b: TimeRange) -> bool:
+    return a.end < b.start or b.end < a.start
 
 
 @dataclass
@@ -64,15 +76,19 @@ class GroupedRunner(Runner):
 
     def expect(self, plan: InsightPlan, *, with_totals: bool = True) -> None:
         """Register the breakdowns ``collect`` will ask for (and, ``with_totals``, the totals),
-        so the first of them fetches all of a period at once."""
+        so the first of them fetches all of them at once."""
         metrics = [plan.shape.metric] + ([plan.shape.weight_metric] if plan.shape.weight_metric else [])
         sets = [tuple(c.columns) for c in plan.candidates if c.name != USER_COHORT]
         sets = list(dict.fromkeys(sets)) + ([()] if with_totals else [])
-        for period in (plan.periods.base, plan.periods.current):
-            filters = period_filters(plan, period)
-            pending = _Pending(metrics, filters, period, sets)
-            for grouping_set in sets:
-                self._pending.setdefault(_key(metrics, list(grouping_set), filters, period), pending)
+        base, current = plan.periods.base, plan.periods.current
+        periods = [(base, period_filters(plan, base)), (current, period_filters(plan, current))]
+        same_filters = [f.model_dump_json() for f in periods[0][1]] == [f.model_dump_json() for f in periods[1][1]]
+        groups = [periods] if same_filters and _disjoint(base, current) else [[p] for p in periods]
+        for group in groups:
+            pending = _Pending(metrics, group, sets)
+            for period, filters in group:
+                for grouping_set in sets:
+                    self._pending.setdefault(_key(metrics, list(grouping_set), filters, period), pending)
 
     def frame(self, query: SemanticQuery) -> tuple[pd.DataFrame, bool]:
         key = _key(list(query.metrics), list(query.dimensions), list(query.filters), query.time_range)
@@ -89,47 +105,65 @@ class GroupedRunner(Runner):
     def _fetch(self, pending: _Pending) -> None:
         """Run one grouped statement per group of breakdowns that read the same rows."""
         partitions: dict[Any, list[tuple[str, ...]]] = {}
+        period, filters = pending.periods[0]
         for grouping_set in pending.sets:
-            query = SemanticQuery(metrics=pending.metrics, dimensions=list(grouping_set),
-                                  filters=pending.filters, time_range=pending.period)
+            query = SemanticQuery(metrics=pending.metrics, dimensions=list(grouping_set), filters=filters,
+                                  time_range=period)
             try:
                 sources = measure_sources(query, self.layer, as_of=self.as_of)
             except ChatBIError:
                 continue  # asked separately: its own statement raises and is skipped with a note
             partitions.setdefault(sources, []).append(grouping_set)
         for sets in partitions.values():
-            if len(sets) > 1:  # a single breakdown is its own statement, unchanged
-                self._grouped(pending, sets)
+            if len(sets) * len(pending.periods) == 1:
+                continue  # a single breakdown of a single period is its own statement, unchanged
+            if len(pending.periods) > 1 and self._grouped(pending, sets, pending.periods):
+                continue
+            for one in pending.periods:  # each period apart (e.g. a snapshot measure)
+                if len(sets) > 1:
+                    self._grouped(pending, sets, [one])
 
-    def _grouped(self, pending: _Pending, sets: list[tuple[str, ...]]) -> None:
+    def _grouped(self, pending: _Pending, sets: list[tuple[str, ...]],
+                 periods: list[tuple[TimeRange, list[Filter]]]) -> bool:
+        """One statement for ``sets`` in ``periods``; False when it could not be used."""
         dimensions = list(dict.fromkeys(d for s in sets for d in s))
-        query = SemanticQuery(metrics=pending.metrics, dimensions=dimensions, filters=pending.filters,
-                              time_range=pending.period)
-        limit = self.max_rows * len(sets)
+        filters = periods[0][1]
+        labels = [f"p{i}" for i in range(len(periods))]
+        span = TimeRange(start=min(p.start for p, _ in periods), end=max(p.end for p, _ in periods))
+        query = SemanticQuery(metrics=pending.metrics, dimensions=dimensions, filters=filters,
+                              time_range=periods[0][0] if len(periods) == 1 else span)
+        labelled = [(label, p) for label, (p, _) in zip(labels, periods, strict=True)] if len(periods) > 1 else None
+        limit = self.max_rows * len(sets) * len(periods)
         try:
             options = guard_options(self.executor)
             compiled = compile_query(query, self.layer, as_of=self.as_of, dialect=options["engine"],
-                                     grouping_sets=[list(s) for s in sets])
+                                     grouping_sets=[list(s) for s in sets], periods=labelled)
             policy = dataclasses.replace(self.policy, max_rows=limit)
             guarded = guard_sql(compiled.sql, policy, self.role, **options)
         except ChatBIError:
-            return  # e.g. a dimension this role may not read: the separate statements decide
+            return False  # e.g. a dimension this role may not read: the separate statements decide
         if guarded.sql.upper().count("HAVING") > compiled.sql.upper().count("HAVING"):
-            return  # a per-group rule of the role (at least N users a group) would apply to every set
+            return False  # a per-group rule of the role (at least N users a group) would apply to every set
         result = self.executor.run(guarded.sql, max_rows=limit)
         self.sql.append(guarded.sql)
         if result.truncated:  # some set may be cut short: ask each separately
-            return
+            return True
         columns = list(result.columns)
         where = {name: i for i, name in enumerate(columns)}
-        mask_at = where[GROUPING_COLUMN]
-        by_mask: dict[int, list[tuple]] = {}
+        lead = [PERIOD_COLUMN] if labelled else []
+        mask_at, label_at = where[GROUPING_COLUMN], where.get(PERIOD_COLUMN)
+        by_key: dict[tuple[str, int], list[tuple]] = {}
         for row in result.rows:
-            by_mask.setdefault(int(row[mask_at]), []).append(row)
-        for grouping_set in sets:
-            wanted = list(dict.fromkeys(grouping_set)) + list(dict.fromkeys(pending.metrics))
-            picks = [where[name] for name in wanted]
-            rows = [tuple(row[i] for i in picks) for row in by_mask.get(grouping_mask(dimensions, grouping_set), [])]
-            part = QueryResult(wanted, rows[: self.max_rows], len(rows) > self.max_rows, 0.0)
-            key = _key(pending.metrics, list(grouping_set), pending.filters, pending.period)
-            self._served[key] = (part.to_frame(), part.truncated)
+            label = str(row[label_at]) if label_at is not None else labels[0]
+            by_key.setdefault((label, int(row[mask_at])), []).append(row)
+        metrics = list(dict.fromkeys(pending.metrics))
+        for label, (period, period_filters_) in zip(labels, periods, strict=True):
+            for grouping_set in sets:
+                wanted = list(dict.fromkeys(grouping_set)) + metrics
+                picks = [where[name] for name in wanted]
+                mask = grouping_mask(lead + dimensions, lead + list(grouping_set))
+                rows = [tuple(row[i] for i in picks) for row in by_key.get((label, mask), [])]
+                part = QueryResult(wanted, rows[: self.max_rows], len(rows) > self.max_rows, 0.0)
+                key = _key(pending.metrics, list(grouping_set), period_filters_, period)
+                self._served[key] = (part.to_frame(), part.truncated)
+        return True

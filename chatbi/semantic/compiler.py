@@ -104,6 +104,7 @@ def _err(message_zh: str, message_en: str) -> CompileError:
 
 
 GROUPING_COLUMN = "grouping_id"  # with grouping sets: GROUPING(dimensions…), one value per set
+PERIOD_COLUMN = "period_label"  # with labelled periods: which period a row aggregates
 
 
 def grouping_mask(dimensions: list[str], grouping_set: list[str] | tuple[str, ...]) -> int:
@@ -115,7 +116,8 @@ def grouping_mask(dimensions: list[str], grouping_set: list[str] | tuple[str, ..
 
 class _Compiler:
     def __init__(self, query: SemanticQuery, layer: SemanticLayer, as_of: date,
-                 grouping_sets: list[list[str]] | None = None):
+                 grouping_sets: list[list[str]] | None = None,
+                 periods: list[tuple[str, TimeRange]] | None = None):
         self.q = query
         self.layer = layer
         self.as_of = as_of
@@ -124,6 +126,7 @@ class _Compiler:
         self._check_names()
         self._setup_time()
         self.grouping_sets = self._check_grouping_sets(grouping_sets)
+        self.periods = self._check_periods(periods)
         self.filter_dims = [f.dimension for f in query.filters]
         self.requested = list(dict.fromkeys(query.metrics))
         extra = [h.metric for h in query.having] + [m for m in self._order_metrics() if m]
@@ -196,6 +199,20 @@ class _Compiler:
                 raise _err(f"标签维度「{self._dim_label(name)}」不能用于分组集",
                            f"tag dimension {name} cannot be in grouping sets (its rows are unnested)")
         return sets
+
+    def _check_periods(self, periods: list[tuple[str, TimeRange]] | None) -> list[tuple[str, TimeRange]] | None:
+        """Labelled, non-overlapping periods aggregated side by side in one scan (each row's
+        ``period_label`` says which), with grouping sets; the query's time range must span them."""
+        if periods is None:
+            return None
+        ranges = sorted((p for _, p in periods), key=lambda p: p.start)
+        span = self.q.time_range
+        if (self.grouping_sets is None or span is None or len({label for label, _ in periods}) != len(periods)
+                or any(a.end >= b.start for a, b in zip(ranges, ranges[1:], strict=False))
+                or span.start > ranges[0].start or span.end < ranges[-1].end):
+            raise _err("分期汇总需要分组集、不重叠的时间段和覆盖它们的时间范围",
+                       "labelled periods need grouping sets, disjoint periods and a time range spanning them")
+        return list(periods)
 
     def _order_metrics(self) -> list[str | None]:
         out: list[str | None] = []
@@ -370,6 +387,13 @@ class _Compiler:
             select = select.join(self._relation(self.layer.model(hop.to_model)), on=self._join_on(hop),
                                  join_type="left", copy=False)
         keys: list[tuple[str, exp.Expression]] = []
+        if self.periods is not None:
+            if not group.time_dim:
+                raise _err("快照指标不能分期汇总", "a snapshot measure cannot be split by period")
+            when = [exp.If(this=exp.Between(this=self._dim_tree(paths[group.time_dim]), low=date_literal(p.start),
+                                            high=date_literal(p.end)), true=exp.Literal.string(label))
+                    for label, p in self.periods]
+            keys.append((PERIOD_COLUMN, exp.Case(ifs=when)))
         if self.bucket:
             time_name = self.time_group_dim or group.time_dim
             assert time_name is not None
@@ -386,7 +410,11 @@ class _Compiler:
             else:
                 keys.append((name, self._dim_tree(path)))
         conds: list[exp.Expression] = []
-        if period is not None and group.time_dim:
+        if self.periods is not None and group.time_dim:
+            inside = [exp.Between(this=self._dim_tree(paths[group.time_dim]), low=date_literal(p.start),
+                                  high=date_literal(p.end)) for _, p in self.periods]
+            conds.append(exp.Paren(this=exp.or_(*inside)) if len(inside) > 1 else inside[0])
+        elif period is not None and group.time_dim:
             conds.append(exp.Between(this=self._dim_tree(paths[group.time_dim]),
                                      low=date_literal(period.start), high=date_literal(period.end)))
         for flt in self.q.filters:
@@ -414,7 +442,8 @@ class _Compiler:
             by_name = dict(keys)
             select = select.select(exp.Grouping(expressions=[tree.copy() for _, tree in keys]).as_(GROUPING_COLUMN),
                                    copy=False)
-            sets = [exp.Tuple(expressions=[by_name[name].copy() for name in s]) for s in self.grouping_sets]
+            lead = [PERIOD_COLUMN] if self.periods is not None else []
+            sets = [exp.Tuple(expressions=[by_name[name].copy() for name in lead + s]) for s in self.grouping_sets]
             return select.group_by(exp.GroupingSets(expressions=sets), copy=False)
         if keys:
             select = select.group_by(*[tree.copy() for _, tree in keys], copy=False)
@@ -453,6 +482,8 @@ class _Compiler:
         cols = list(self.group_dims)
         if self.bucket:
             cols.insert(min(self.bucket_position, len(cols)), self.bucket)
+        if self.periods is not None:
+            cols.insert(0, PERIOD_COLUMN)
         if self.grouping_sets is not None:
             cols.append(GROUPING_COLUMN)
         return cols
@@ -721,19 +752,23 @@ def _count_entities(whole: exp.Select, query: SemanticQuery, columns: list[str])
 
 
 def compile_query(query: SemanticQuery, layer: SemanticLayer, *, as_of: date,
-                  dialect: str = "duckdb", grouping_sets: list[list[str]] | None = None) -> CompiledQuery:
+                  dialect: str = "duckdb", grouping_sets: list[list[str]] | None = None,
+                  periods: list[tuple[str, TimeRange]] | None = None) -> CompiledQuery:
     """Compile ``query`` to SQL for ``dialect`` (duckdb, postgres, trino, spark).
 
     ``grouping_sets`` (subsets of ``query.dimensions``, ``[]`` for the total) computes several
     breakdowns in one scan: ``GROUP BY GROUPING SETS``, plus a ``grouping_id`` column
     (``grouping_mask``) telling each row's set; the why-analysis reads all its segments so.
+    ``periods`` (labelled, disjoint ranges inside ``query.time_range``, with ``grouping_sets``)
+    aggregates each period apart in the same scan, its label in a leading ``period_label``
+    column that every set also groups by (so it is the first of ``grouping_mask``'s dimensions).
 
     Raises ``CompileError`` (code ``compile_error``) with a user-facing message when a
     metric or dimension is unknown, a metric cannot be broken down by a dimension, etc.
     """
     if dialect not in SUPPORTED_DIALECTS:
         raise CompileError(f"不支持的 SQL 方言 {dialect} / unsupported dialect {dialect!r}")
-    compiler = _Compiler(query, layer, as_of, grouping_sets)
+    compiler = _Compiler(query, layer, as_of, grouping_sets, periods)
     tree, previous = compiler.build()
     if query.share_part is not None:
         tree = _part_of_whole(tree, query, layer, compiler.result_columns())

@@ -15,7 +15,7 @@ from chatbi.answer.insight_data import Runner
 from chatbi.config import Settings
 from chatbi.planner.types import WhyRequest
 from chatbi.semantic.catalog import Catalog
-from chatbi.semantic.compiler import GROUPING_COLUMN, compile_query, grouping_mask
+from chatbi.semantic.compiler import GROUPING_COLUMN, PERIOD_COLUMN, compile_query, grouping_mask
 from chatbi.semantic.loader import load_semantic_layer
 from chatbi.semantic.query import Filter, SemanticQuery, TimeRange
 from chatbi.sql.executor import Executor
@@ -120,3 +120,23 @@ def test_grouping_sets_sql_tells_each_rows_set(env, tiny_db) -> None:
     assert {r[2] for r in rows} == masks == {1, 2, 3}
     total = [r[3] for r in rows if r[2] == grouping_mask(dims, [])]
     assert total == [sum(r[3] for r in rows if r[2] == grouping_mask(dims, ["channel"]))]
+
+
+def test_two_periods_in_one_scan_give_each_periods_own_rows_in_order(env, tiny_db) -> None:
+    """GMV by category and by brand (the allocated order lines) for July and August in one
+    statement: each (period, set) slice equals that period's own statement, rows and order."""
+    span = TimeRange(start=JULY.start, end=AUGUST.end)
+    query = SemanticQuery(metrics=["gmv"], dimensions=["category", "brand"], time_range=span)
+    combined = compile_query(query, env["layer"], as_of=AS_OF, grouping_sets=[["category"], ["brand"], []],
+                             periods=[("base", JULY), ("current", AUGUST)])
+    assert combined.columns == [PERIOD_COLUMN, "category", "brand", GROUPING_COLUMN, "gmv"]
+    with duckdb.connect(str(tiny_db), read_only=True) as con:
+        rows = con.execute(combined.sql).fetchall()
+        for label, period in (("base", JULY), ("current", AUGUST)):
+            for dims in (["category"], ["brand"], []):
+                alone = compile_query(SemanticQuery(metrics=["gmv"], dimensions=dims, time_range=period),
+                                      env["layer"], as_of=AS_OF)
+                mask = grouping_mask([PERIOD_COLUMN, "category", "brand"], [PERIOD_COLUMN, *dims])
+                at = [combined.columns.index(d) for d in dims] + [4]
+                got = [tuple(r[i] for i in at) for r in rows if r[0] == label and r[3] == mask]
+                assert got == [tuple(r) for r in con.execute(alone.sql).fetchall()], (label, dims)
