@@ -234,5 +234,6 @@ def account_caption(known: SignedIn) -> str:
     if known.method == "local":
         return "本机模式 / local mode · **admin**"
     via = "SSO" if known.method == "sso" else "password"
-    return f"已登录 / signed in: **{known.account.username}** · {via} · role **{known.account.role}**"
+    name = known.account.username.replace("`", "")
+    return f"已登录 / signed in: `{name}` · {via} · role **{known.account.role}**"
 
