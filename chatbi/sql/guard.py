@@ -75,8 +75,8 @@ from chatbi.errors import GuardError
 from chatbi.sql import allowlist
 from chatbi.sql.access import column_order, default_policy, merchant_links
 from chatbi.sql.limits import check_limits
-from chatbi.sql.small_groups import SMALL_GROUP_MARK, protect_small_groups
 from chatbi.sql.policy import AccessPolicy, Role
+from chatbi.sql.small_groups import SMALL_GROUP_MARK, protect_small_groups
 from chatbi.warehouse.profile_schema import PROFILE_CONTRACT
 from chatbi.warehouse.schema import RAW_TABLES
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import logging
 import json
+import logging
 import os
 import re
 import resource

@@ -41,7 +41,7 @@ def _refuse(code: str, zh: str, en: str) -> GuardError:
 
 
 def protect_small_groups(
-    root: exp.Expr, schema: dict[str, dict[str, str]], *, k: int, user_key: str,
+    root: exp.Expr, schema: dict[str, object], *, k: int, user_key: str,
     protected: frozenset[str], role: str, dialect: str = "duckdb",
 ) -> bool:
     """Check rules A and C on ``root`` and add rule B's HAVING to it (in place).
@@ -51,8 +51,8 @@ def protect_small_groups(
     """
     selects = list(root.find_all(exp.Select))
     copy = root.copy()
-    for index, select in enumerate(copy.find_all(exp.Select)):
-        select.meta["chatbi_select"] = index
+    for index, node in enumerate(copy.find_all(exp.Select)):
+        node.meta["chatbi_select"] = index
     qualified = qualify(copy, schema=schema, dialect=dialect, validate_qualify_columns=False,
                         quote_identifiers=False, identify=False)
     top = build_scope(qualified)
@@ -70,9 +70,14 @@ def protect_small_groups(
         counted = checker.people_count(scope)
         if counted is None:
             continue
-        original = selects[select.meta["chatbi_select"]]
-        condition = exp.GTE(this=counted, expression=exp.Literal.number(int(k)))
-        condition.meta[SMALL_GROUP_MARK] = True
+        position = select.meta.get("chatbi_select")
+        if position is None:  # a SELECT the qualifier made up: cannot be tied back, fail closed
+            raise _refuse("sql_small_group_refused", "无法检查这个查询的分组大小",
+                          "cannot check the group sizes of this query")
+        original = selects[position]
+        minimum = exp.GTE(this=counted, expression=exp.Literal.number(int(k)))
+        minimum.meta[SMALL_GROUP_MARK] = True
+        condition: exp.Expr = minimum
         having = original.args.get("having")
         if having is not None:
             condition = exp.and_(having.this, condition)
