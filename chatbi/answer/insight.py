@@ -202,15 +202,57 @@ def _rank(data: InsightData) -> pd.DataFrame:
     return out.loc[:, list(FRAME_COLUMNS)]
 
 
-def _fallback_windows(default: TimeRange, as_of: date, language: str) -> list[TimeRange]:
-    """When the user gave no time: the default window, then the month before it and the last
-    full quarter (the series' recent periods; the one that moved most in the claimed direction
-    is explained)."""
+def _month_label(start: date, language: str) -> str:
+    return f"{start.year}-{start.month:02d}" if language == "en" else f"{start.year}年{start.month}月"
+
+
+def _series_month(runner: Runner, metric: str, filters: tuple[Filter, ...], cohort: Cohort,
+                  default: TimeRange, direction: str | None, language: str) -> TimeRange | None:
+    """The month of the last twelve (up to the default window) in which the metric moved most,
+    relatively, in the claimed direction against the month before — read from the monthly
+    series in one guarded query. None without a direction, for the new-user cohort (its
+    members change with the period, so a plain series is not the same metric) or on errors."""
+    if direction is None or cohort != "all":
+        return None
+    end = default.end
+    start = date(end.year - 1, end.month, 1)
+    query = SemanticQuery(metrics=[metric], filters=list(filters), grain="month",
+                          time_range=TimeRange(start=start, end=end))
+    try:
+        frame, _ = runner.frame(query)
+    except Exception:  # noqa: BLE001 - the series is a hint; the default windows still apply
+        return None
+    if frame.empty or "month" not in frame.columns or metric not in frame.columns:
+        return None
+    series = frame.assign(month=[to_date(v) for v in frame["month"]]).dropna(subset=["month"])
+    series = series.sort_values("month")
+    values = pd.to_numeric(series[metric], errors="coerce").tolist()
+    months = list(series["month"])
+    best, best_move = None, 0.0
+    for i in range(1, len(values)):
+        before, now = values[i - 1], values[i]
+        if not before or before != before or now != now:
+            continue
+        move = (now - before) / abs(before)
+        if (move < 0 if direction == "down" else move > 0) and abs(move) > best_move:
+            best, best_move = months[i], abs(move)
+    if best is None:
+        return None
+    last = (date(best.year + (best.month == 12), best.month % 12 + 1, 1) - timedelta(days=1))
+    return TimeRange(start=best, end=min(last, end), label=_month_label(best, language))
+
+
+def _fallback_windows(default: TimeRange, as_of: date, language: str,
+                      series: TimeRange | None = None) -> list[TimeRange]:
+    """When the user gave no time: the default window, the month the series moved most in the
+    claimed direction (else the month before the default) and the last full quarter; the
+    one that moved most in the claimed direction is explained."""
     en = language == "en"
     windows = [default]
-    before = default.start - timedelta(days=1)
-    windows.append(TimeRange(start=before.replace(day=1), end=before,
-                             label=f"{before.year}-{before.month:02d}" if en else f"{before.year}年{before.month}月"))
+    if series is None:
+        before = default.start - timedelta(days=1)
+        series = TimeRange(start=before.replace(day=1), end=before, label=_month_label(before, language))
+    windows.append(series)
     start, end = relative_period("quarter", -1, as_of)
     windows.append(TimeRange(start=start, end=end, label="last quarter" if en else "上个季度"))
     out: list[TimeRange] = []
@@ -324,14 +366,16 @@ def explain_change(why: WhyRequest | SemanticQuery, *, layer: SemanticLayer, pol
     candidates, skipped = choose_candidates(catalog, shape, filters, requested=list(dimensions or named),
                                             cohort=cohort, max_dimensions=max_dimensions)
     runner = GroupedRunner(layer, policy, role, executor, as_of, max_rows or policy.max_rows)
-    windows = [time_range] if time_given or direction is None else _fallback_windows(time_range, as_of, lang)
-    plans = [InsightPlan(shape=shape, periods=make_periods(w, comparison, lang), filters=filters,
-                         candidates=candidates, cohort=cohort, skipped=skipped) for w in windows]
     alert = None if time_given else _alert_window(runner, metric, cohort, filters, role, lang)
     if alert is not None:  # the alert's own window; a rate against the alert's baseline
         base = alert.base if shape.kind == "ratio" else make_periods(alert.current, comparison, lang).base
         plans = [InsightPlan(shape=shape, periods=Periods(current=alert.current, base=base, comparison=comparison),
                              filters=filters, candidates=candidates, cohort=cohort, skipped=skipped)]
+    else:
+        windows = [time_range] if time_given or direction is None else _fallback_windows(
+            time_range, as_of, lang, _series_month(runner, metric, filters, cohort, time_range, direction, lang))
+        plans = [InsightPlan(shape=shape, periods=make_periods(w, comparison, lang), filters=filters,
+                             candidates=candidates, cohort=cohort, skipped=skipped) for w in windows]
     for each in plans:  # one grouped scan per period answers every breakdown (and the totals)
         runner.expect(each, with_totals=len(plans) == 1)
     tried = _choose_window(plans, runner, direction)

@@ -3,12 +3,13 @@ explained; the finding's main driver is rank 1 in the table and the chart's firs
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import pytest
 
 from chatbi.answer.insight_plan import alert_periods, match_alert
+from chatbi.planner.periods import relative_period
 from chatbi.semantic.query import Filter
 
 ROWS = [
@@ -90,3 +91,41 @@ def _records(spec) -> list[dict]:
             if found:
                 return found
     return []
+
+
+def test_why_without_a_time_or_alert_finds_the_drop_in_the_series(tiny_pipeline, tiny_db) -> None:
+    """为什么GMV下降了: the month of the last twelve with the largest relative drop (plain SQL)
+    competes with this month and last quarter; the biggest relative drop is explained."""
+    as_of = tiny_pipeline.default_as_of()
+    with duckdb.connect(str(tiny_db), read_only=True) as con:
+        def gmv(start: date, end: date) -> float:
+            return float(con.execute("SELECT coalesce(sum(pay_amount), 0) FROM orders WHERE status <> 'cancelled' "
+                                     "AND CAST(order_ts AS DATE) BETWEEN ? AND ?", [start, end]).fetchone()[0])
+
+        def month(day: date) -> tuple[date, date]:
+            start = day.replace(day=1)
+            nxt = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+            return start, nxt - timedelta(days=1)
+
+        def drop(window: tuple[date, date], base: tuple[date, date]) -> float:
+            return (gmv(*window) - gmv(*base)) / gmv(*base)
+
+        def shifted(k: int) -> date:  # the first day of the month k months before as_of's
+            index = as_of.year * 12 + as_of.month - 1 - k
+            return date(index // 12, index % 12 + 1, 1)
+
+        months = [month(shifted(k)) for k in range(11, -1, -1)]  # the last twelve, oldest first
+        moves = {m: drop(m, month(m[0] - timedelta(days=1))) for m in months}
+        series = min(moves, key=lambda m: moves[m])
+        q_start, q_end = relative_period("quarter", -1, as_of)
+        p_start, p_end = relative_period("quarter", -2, as_of)
+        candidates = {months[-1]: moves[months[-1]], series: moves[series],
+                      (q_start, q_end): drop((q_start, q_end), (p_start, p_end))}
+    dropping = {w: m for w, m in candidates.items() if m < 0}
+    answer = tiny_pipeline.ask("为什么GMV下降了？")
+    assert answer.ok, answer.error
+    if not dropping:
+        assert "实际是上升" in answer.finding
+        return
+    start, end = min(dropping, key=lambda w: dropping[w])
+    assert answer.time_range_text.split("，对比")[0].endswith(f"{start} 至 {end}"), answer.time_range_text
