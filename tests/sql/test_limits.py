@@ -122,3 +122,23 @@ def test_time_limit_counts_from_the_start_and_covers_the_fetch(warehouse_path: P
         assert ex.scalar("SELECT 1") == 1
     finally:
         ex.close()
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT length(string_agg(repeat('x', 5000), '')) FROM range(1000000)",
+    "SELECT len(list(a.range)) FROM range(1000000) AS a, range(1000) AS b",
+    "SELECT count(DISTINCT a.range * 1000 + b.range) FROM range(1000000) AS a, range(1000) AS b",
+])
+def test_growing_aggregates_stop_at_duckdbs_limits(sql: str, policy: AccessPolicy, warehouse_path: Path) -> None:
+    """What the guard lets through (bounded rows and strings) but aggregates into GBs is stopped
+    by DuckDB's memory limit or the time limit, within 2× the limit."""
+    ex = Executor(warehouse_path, timeout_s=3.0, memory_limit="256MB")
+    try:
+        guarded = guard_sql(sql, policy, ROLES["marketer"])
+        started = time.perf_counter()
+        with pytest.raises((QueryError, QueryTimeoutError)) as info:
+            ex.run(guarded.sql)
+        assert info.value.code in ("query_out_of_memory", "query_timeout")
+        assert time.perf_counter() - started < 2 * 3.0 + 1
+    finally:
+        ex.close()
