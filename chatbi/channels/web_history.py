@@ -144,7 +144,9 @@ def take_shared_link(store: HistoryStore | None) -> Chain | None:
     if store is None:
         return None
     try:
-        return store.shared(token)
+        chain = store.shared(token)
+        _flash("已打开分享的回答，按你的角色重新计算 / a shared answer, made again with your role")
+        return chain
     except ChatBIError as exc:
         _flash(exc.message)
         return None

@@ -182,8 +182,10 @@ def test_a_shared_answer_is_asked_again_with_the_viewers_role(accounts):
     assert "merchant_id" in viewer["answer"]["sql"]
     assert viewer["answer"]["rows"] != owner["answer"]["rows"]  # the merchant's own rows only
     assert "share" not in moe.query_params
+    assert any("made again with your role" in t.value for t in moe.toast)
     bad = sign_in(start(share="not-a-token"), "moe")
     assert not [m for m in bad.session_state["messages"] if m["role"] == "assistant"]
+    assert any("unknown or was deleted" in t.value for t in bad.toast)
 
 
 def test_pins_rerun_on_the_latest_data(accounts):
