@@ -133,6 +133,10 @@ def test_local_mode_only_without_accounts_and_on_loopback(warehouse):
     assert signed_in(at)
     assert "local mode" in " ".join(c.value for c in at.sidebar.caption)
     assert at.session_state["history_user"] == "(local)"  # a name no account can take
+    asked = ask(at, QUESTION)
+    reloaded = start(c=at.query_params["c"])  # `make run` reloaded: the conversation is back
+    [back] = [m for m in reloaded.session_state["messages"] if m["role"] == "assistant"]
+    assert back["id"] == asked["id"] and back["answer"]["rows"] == asked["answer"]["rows"]
     streamlit_config.set_option("server.address", "0.0.0.0")
     try:
         public = start()
