@@ -88,7 +88,9 @@ def xlsx_bytes(data: Mapping[str, Any]) -> bytes:
         sheet.column_dimensions[letter].width = min(60, width + 2)
     sheet.freeze_panes = "A2"
     about = book.create_sheet("About" if en else "说明")
+    interpretation = (data.get("interpretation") or {}).get("text") if isinstance(data.get("interpretation"), dict) else None
     lines = [("Question" if en else "问题", data.get("question")),
+             ("Read as" if en else "理解为", interpretation),
              ("Finding" if en else "结论", data.get("finding")),
              ("Time range" if en else "时间范围", data.get("time_range"))]
     lines += [(str(d.get("label") or d.get("name")), d.get("description")) for d in data.get("definitions") or []]
