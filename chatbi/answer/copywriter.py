@@ -4,10 +4,14 @@
 dimension filters on the user profile), summarises its profile with guarded SQL (size, top
 favourite categories, average order value, coupon usage, price-sensitivity mix, preferred
 channel, churn risk), refuses segments smaller than ``min_segment_size`` (so copy never
-targets a handful of people) and writes copy from templates (``data/copy_templates.yaml``)
-chosen by the segment's theme (win-back, high value, price sensitive) and a stable hash of the
-segment, in the question's language. Every text passes ``ad_rules.check_copy``: channel
-limits, the SMS opt-out, no banned absolute claims.
+targets a handful of people) and writes copy from templates (``data/copy_templates.yaml``),
+in the question's language. The texts take different angles — offer, novelty, reminder —
+ordered by the segment's theme (win-back, high value, price sensitive, from its real profile),
+name its favourite categories (the second one too; English names for English copy) and pick
+templates by a stable hash of the segment. SMS are signed with the marketplace's brand
+(``Settings.brand`` / ``brand_en``). A segment of at least ``BROAD_SHARE`` of all users is
+flagged as too broad, with a narrower segment (``narrower_segment``). Every text passes
+``ad_rules.check_copy``: channel limits, the SMS opt-out, no banned absolute claims.
 
 Merchant roles are refused: the user profile is platform data computed over every merchant's
 orders (``access.yaml`` forbids ``user_profile`` to merchants), so a merchant cannot select
