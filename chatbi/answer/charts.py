@@ -256,7 +256,8 @@ class _Builder:
         return f"{label} ({unit})" if self.ctx.en else f"{label}（{unit}）"
 
     def dim_title(self, column: str) -> str:
-        return self.ctx.dimension_title(column)
+        title = self.ctx.dimension_title(column)  # an axis or legend header, as the tables write it
+        return title[:1].upper() + title[1:] if self.ctx.en else title
 
     def title(self, *parts: str) -> dict[str, Any]:
         start, end, label = self.ctx.time_bounds()
