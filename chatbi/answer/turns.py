@@ -21,12 +21,12 @@ def record_outcome(conversation: Any, answer: Answer, turn_before: Any) -> None:
             conversation.mark_last(failed=True)
         return
     query = answer.semantic_query
-    if answer.intent != "query" or query is None or not query.limit or not query.dimensions:
+    if answer.intent != "query" or query is None or not query.dimensions or answer.truncated:
         return
     dimension = query.dimensions[0]
-    if dimension not in answer.columns or len(answer.rows) > query.limit:
+    if dimension not in answer.columns or (query.limit and len(answer.rows) > query.limit):
         return
     index = answer.columns.index(dimension)
     values = tuple(dict.fromkeys(row[index] for row in answer.rows if row[index] is not None))
-    if values:
+    if values:  # in the answer's order: the first is what "that channel / 这个渠道" points at
         conversation.mark_last(shown_keys=(dimension, values))

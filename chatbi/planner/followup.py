@@ -65,8 +65,8 @@ def _no_subject(u: Understanding) -> bool:
 
 
 def refers_back_to_earlier(u: Understanding) -> bool:
-    """其中 / 他们 / them / those: the question points at an earlier answer's subject."""
-    return bool(_REFERS_BACK.search(u.norm))
+    """其中 / 他们 / them / those / that channel: the question points at an earlier answer."""
+    return bool(_REFERS_BACK.search(u.norm) or u.pointed_dims)
 
 
 def is_followup(u: Understanding, previous: Plan | None) -> bool:
@@ -168,6 +168,11 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
         metrics = [*metrics, *(m for m in said if m not in metrics)] if _ADD_METRIC.search(u.norm) else said
     filters = list(query.filters)
     dims = list(query.dimensions)
+    for dim in u.pointed_dims:  # "which age group led in that channel": the earlier answer's top channel
+        if shown and shown[0] == dim and shown[1]:
+            filters = _replace_filter(filters, Filter(dimension=dim, op="eq", value=shown[1][0]))
+            dims = [d for d in dims if d != dim]
+            u.group_dims = [d for d in u.group_dims if d != dim]
 
     # filters: a value replaces the filter on its dimension; 去掉华东 drops it from an ``in``
     new_filters, compare_dims, problems = resolve_values(env, u.values, metrics, prefer=[f.dimension for f in filters])

@@ -123,6 +123,7 @@ class Understanding:
     segment_said: str = ""  # the copy segment taken from an earlier answer (给他们写短信)
     unparsed_time: list[str] = field(default_factory=list)  # time words the parser could not read
     people_counted: bool = False  # 触达了多少人: the people count was read as the action's metric
+    pointed_dims: list[str] = field(default_factory=list)  # "in that channel" / 这个渠道: the earlier answer's top one
     other_periods: list = field(default_factory=list)  # a second period that is not the first's previous/last year's
     metric_spans: list[tuple[int, int]] = field(default_factory=list)  # where metric words were said
     qualifiers: list[str] = field(default_factory=list)  # unrecognised words qualifying a metric (竞争对手的GMV)
@@ -177,7 +178,22 @@ def understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
     u.unknowns.extend(x for x in _empty_value_slots(u) if not any(x.start < k.end and k.start < x.end for k in u.unknowns))
     u.qualifiers = _unknown_qualifiers(u, blocked)
     u.unparsed_time = _unparsed_time(u, blocked + covered + u.having_spans)
+    u.pointed_dims = _pointed_dimensions(u, matches)
     return u
+
+
+_POINTING = re.compile(r"(?:这个|那个|该|这家|那家|这一|那一|\bthat\b|\bthis\b|\bthe same\b|\bthe top\b)\s*$", re.ASCII)
+
+
+def _pointed_dimensions(u: Understanding, matches: list[Match]) -> list[str]:
+    """Dimension words right after that/this/这个/该 (in that channel, 这个品类): they point at
+    one value of an earlier answer, not at a breakdown."""
+    found = []
+    for match in matches:
+        dims = match.of_kind("dimension")
+        if dims and not match.of_kind("value") and _POINTING.search(u.norm[max(0, match.start - 8):match.start]):
+            found.append(dims[0].name)
+    return found
 
 
 _VALUE_SLOT = re.compile(r"\s*(?:为|是|=|:|属于|is|equals?)\s*")

@@ -353,3 +353,12 @@ def test_a_bare_measure_after_a_question_keeps_its_subject(demo_planner: Offline
     assert plan.query.dimensions == ["region"] and plan.query.time_range.label == "上个月"
     fresh = demo_planner.plan("今年华东的客单价", as_of=AS_OF, conversation=conversation)  # its own subject
     assert not fresh.followup and fresh.query.dimensions == []
+
+
+def test_that_channel_points_at_the_earlier_answers_top_one(demo_planner: OfflinePlanner) -> None:
+    conversation = Conversation()
+    demo_planner.plan("Which channel brought the most buyers last year?", as_of=AS_OF, conversation=conversation)
+    conversation.mark_last(shown_keys=("channel", ("抖音", "微信")))
+    plan = demo_planner.plan("Which age group led in that channel?", as_of=AS_OF, conversation=conversation)
+    assert plan.query is not None and plan.query.dimensions == ["age_band"]
+    assert [(f.dimension, f.value) for f in plan.query.filters] == [("channel", "抖音")]
