@@ -171,10 +171,19 @@ class Lexicon:
             if fixed and dim.name not in self.values:
                 self.values[dim.name] = fixed
         by_text: dict[str, list[tuple[str, Any]]] = defaultdict(list)
+        metric_names = {m.name for m in self.layer.metrics}
+        naming = {d for d, vs in self.values.items() if vs and sum(str(v) in metric_names for v in vs) * 2 >= len(vs)}
         for dim_name, dim_values in self.values.items():
             if dim_name not in known_dims:
                 continue
             tag = self._dim_types.get(dim_name) == "tag"
+            if dim_name in naming:  # values that name metrics (alert_metric): only next to their dimension
+                for value in dim_values:
+                    text = normalize(str(value)).strip()
+                    by_text[text].append((dim_name, value))
+                    self._add_anchored(dim_name, text, Entry("value", dim_name, value, tag, rank=0))
+                    self._add_anchored(dim_name, text.replace("_", " "), Entry("value", dim_name, value, tag, rank=0))
+                continue
             for value in dim_values:
                 text = normalize(str(value)).strip()
                 if not text or len(text) > 40:
@@ -197,6 +206,12 @@ class Lexicon:
                 labels[raw] = f"{words}/{labels[raw]}" if raw in labels else words
             for raw, words in labels.items():
                 known = [v for d, v in by_text.get(normalize(str(raw)), []) if d == dim.name]
+                if dim.name in naming:
+                    for word in re.split(r"[/|]", str(words)):
+                        if normalize(word).strip():
+                            self._add_anchored(dim.name, normalize(word).strip(),
+                                               Entry("value", dim.name, known[0] if known else raw, False, rank=0))
+                    continue
                 entry = Entry("value", dim.name, known[0] if known else raw, dim.type == "tag", rank=2)
                 for word in re.split(r"[/|]", str(words)):
                     word = normalize(word).strip()
