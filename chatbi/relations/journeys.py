@@ -111,28 +111,28 @@ def paths_sql(start: date, end: date, *, before_purchase: bool = False, limit: i
     """The most common session paths: (path, steps, sessions, share)."""
     sep = " > "
     base = f"""ev AS (
-        SELECT e.session_id, e.event_type, e.event_ts, e.event_id FROM events e
+        SELECT e.session_id, e.user_id, e.event_type, e.event_ts, e.event_id FROM events e
         WHERE {_period('e.event_ts', start, end)} AND e.session_id IS NOT NULL
           AND e.event_type IS NOT NULL)"""
     if before_purchase:
         scoped = """fp AS (SELECT session_id, min(event_ts) AS t FROM ev
                         WHERE event_type = 'purchase' GROUP BY session_id),
-        sc AS (SELECT ev.session_id, ev.event_type, ev.event_ts, ev.event_id
+        sc AS (SELECT ev.session_id, ev.user_id, ev.event_type, ev.event_ts, ev.event_id
                FROM ev JOIN fp ON fp.session_id = ev.session_id AND ev.event_ts <= fp.t)"""
     else:
-        scoped = "sc AS (SELECT session_id, event_type, event_ts, event_id FROM ev)"
+        scoped = "sc AS (SELECT session_id, user_id, event_type, event_ts, event_id FROM ev)"
     return f"""
     WITH {base}, {scoped},
     o AS (
-        SELECT session_id, event_type, event_ts, event_id,
+        SELECT session_id, user_id, event_type, event_ts, event_id,
                lag(event_type) OVER (PARTITION BY session_id ORDER BY event_ts, event_id) AS prev
         FROM sc),
-    p AS (
-        SELECT session_id,
+    p AS (  -- user_id kept (a session is one user's): paths of fewer than k people are left out
+        SELECT session_id, user_id,
                string_agg({_label_case('event_type', language)}, {quote(sep)}
                           ORDER BY event_ts, event_id) AS path,
                count(*) AS steps
-        FROM o WHERE prev IS NULL OR prev <> event_type GROUP BY session_id)
+        FROM o WHERE prev IS NULL OR prev <> event_type GROUP BY session_id, user_id)
     SELECT path, CAST(steps AS INTEGER) AS steps, CAST(count(*) AS INTEGER) AS sessions,
            count(*) / sum(count(*)) OVER () AS share,
            CAST(sum(count(*)) OVER () AS INTEGER) AS total_sessions
@@ -145,17 +145,17 @@ def exits_sql(start: date, end: date, *, language: str = "zh") -> str:
     """Sessions without a purchase by their last step: (exit_step, sessions, share)."""
     return f"""
     WITH ev AS (
-        SELECT e.session_id, e.event_type, e.event_ts, e.event_id FROM events e
+        SELECT e.session_id, e.user_id, e.event_type, e.event_ts, e.event_id FROM events e
         WHERE {_period('e.event_ts', start, end)} AND e.session_id IS NOT NULL
           AND e.event_type IS NOT NULL),
-    nb AS (SELECT session_id FROM ev GROUP BY session_id
+    nb AS (SELECT session_id, user_id FROM ev GROUP BY session_id, user_id
            HAVING count(*) FILTER (WHERE event_type = 'purchase') = 0),
     r AS (
-        SELECT ev.session_id, ev.event_type,
+        SELECT ev.session_id, ev.user_id, ev.event_type,
                row_number() OVER (PARTITION BY ev.session_id
                                   ORDER BY ev.event_ts DESC, ev.event_id DESC) AS rn
         FROM ev JOIN nb ON nb.session_id = ev.session_id),
-    last AS (SELECT session_id, event_type AS exit_type FROM r WHERE rn = 1)
+    last AS (SELECT session_id, user_id, event_type AS exit_type FROM r WHERE rn = 1)
     SELECT {_label_case('exit_type', language)} AS exit_step, exit_type,
            CAST(count(*) AS INTEGER) AS sessions, count(*) / sum(count(*)) OVER () AS share,
            CAST(sum(count(*)) OVER () AS INTEGER) AS sessions_without_purchase

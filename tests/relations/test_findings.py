@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import pytest
 
 from chatbi.relations.findings import check_relation_finding
 
@@ -36,8 +37,21 @@ def test_every_answer_finding_checks(ask):
     for question, role in [("哪些商户拥有大量复购用户？", "admin"), ("商户社群有哪些", "admin"),
                            ("Which KOLs' followers spend the most?", "admin"),
                            ("people who bought 设计师联名 also bought which categories?", "analyst"),
-                           ("most common paths before a purchase", "marketer"),
-                           ("我的客户网络", "merchant:9"), ("用户在哪一步流失最多？", "merchant:9")]:
+                           ("most common paths before a purchase", "analyst"),
+                           ("用户在哪一步流失最多？", "merchant:9")]:
         result = ask(question, role)
         assert result.check is not None and result.check.ok, (question, result.finding)
         assert result.finding and result.sql
+
+
+def test_small_groups_of_people_are_not_shown_to_marketers_and_merchants(ask):
+    """Issue 18: on the tiny demo every purchase path has fewer than 50 people, and a merchant's
+    customer network lists user ids: both refused with the reason for roles without PII."""
+    from chatbi.errors import RefusedError
+
+    with pytest.raises(RefusedError) as paths:
+        ask("most common paths before a purchase", "marketer")
+    assert paths.value.code == "small_group_suppressed" and "fewer than 50" in paths.value.message
+    with pytest.raises(RefusedError) as network:
+        ask("我的客户网络", "merchant:9")
+    assert network.value.code == "sql_user_level_refused"

@@ -134,12 +134,11 @@ def test_merchant_role_cannot_see_other_merchants(ask, question):
         ask(question, role="merchant:2")
 
 
-def test_merchant_sees_its_own_customer_network(ask, buyer_sets):
-    result = ask("我的客户网络", role="merchant:2")
-    frame = result.frame
-    assert set(frame["user_id"]) <= buyer_sets[2]
-    assert int(frame["buyers"].iloc[0]) == len(buyer_sets[2])
-    assert result.check.ok
+def test_merchant_customer_network_lists_no_user_ids(ask):
+    """Issue 18: a list of buyers' user ids is refused for roles without PII (merchants)."""
+    with pytest.raises(GuardError) as refused:
+        ask("我的客户网络", role="merchant:2")
+    assert refused.value.code == "sql_user_level_refused"
 
 
 def test_merchant_repeat_buyers_only_own_row(ask):
