@@ -119,6 +119,7 @@ class _Worker:
             theirs.close()
         self.conn = Connection(ours.detach())
         self.ready = False
+        self.generation = 0
 
     def wait_ready(self, wait_s: float = WORKER_START_S) -> None:
         """Wait for the worker's "ready" (its imports done); raise ``_Died`` if it never comes."""
@@ -201,7 +202,7 @@ class IsolatedExecutor(Executor):
         self._idle: list[_Worker] = []
         self._count = 0
         self._pool = threading.Condition()
-        self._closed = False
+        self._generation = 0  # close() starts a new one: workers of older ones are stopped
         self._version: _Version | None = None
         self._vlock = threading.Lock()
         if prestart:
@@ -270,6 +271,7 @@ class IsolatedExecutor(Executor):
         with self._pool:
             idle, self._idle = self._idle, []
             self._count -= len(idle)
+            self._generation += 1  # workers busy now are stopped when they come back
         for worker in idle:
             worker.stop()
         with self._vlock:
@@ -303,9 +305,10 @@ class IsolatedExecutor(Executor):
     def _prestart(self) -> None:
         with contextlib.suppress(Exception):
             worker = _Worker(self._config)
+            worker.generation = self._generation
             worker.wait_ready()
             with self._pool:
-                if self._closed or self._count >= self.max_workers:
+                if worker.generation != self._generation or self._count >= self.max_workers:
                     worker.stop()
                     return
                 self._count += 1
@@ -332,7 +335,9 @@ class IsolatedExecutor(Executor):
                         code="query_busy",
                     )
         try:
-            return _Worker(self._config)
+            worker = _Worker(self._config)
+            worker.generation = self._generation
+            return worker
         except Exception as exc:
             with self._pool:
                 self._count -= 1
@@ -341,14 +346,16 @@ class IsolatedExecutor(Executor):
                               code="query_worker_failed") from exc
 
     def _checkin(self, worker: _Worker, healthy: bool) -> None:
+        retire = False
         with self._pool:
-            if healthy and worker.alive() and not self._closed:
+            if healthy and worker.alive() and worker.generation == self._generation:
                 self._idle.append(worker)
             else:
                 self._count -= 1
-                if healthy:
-                    worker.stop()
+                retire = healthy
             self._pool.notify()
+        if retire:  # outside the lock: stopping waits for the process
+            worker.stop()
 
 
 def _rebuild_error(payload: tuple, db_path: str) -> ChatBIError:

@@ -118,3 +118,26 @@ def test_close_stops_the_workers(warehouse_path: Path) -> None:
     worker = ex._idle[0]
     ex.close()
     assert not worker.alive()
+
+
+def test_close_stops_a_worker_busy_at_the_time(warehouse_path: Path) -> None:
+    """A worker in use when the executor closes is stopped when its query ends; a later query
+    starts a fresh one."""
+    ex = IsolatedExecutor(warehouse_path, timeout_s=5.0, memory_limit="2GB", workers=1, prestart=False)
+    ex.scalar("SELECT 1")
+    busy = ex._idle[0]
+    done = threading.Event()
+
+    def slow() -> None:
+        with pytest.raises(QueryTimeoutError):
+            ex.run("SELECT count(*) FROM range(1000000000) a, range(1000000000) b")
+        done.set()
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    time.sleep(0.5)
+    ex.close()
+    thread.join(30)
+    assert done.is_set() and not busy.alive()
+    assert ex.scalar("SELECT 2") == 2  # a fresh worker
+    ex.close()
