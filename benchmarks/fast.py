@@ -218,8 +218,9 @@ def why_questions(ctx: Context, db: Path, cli: str | None) -> dict[str, Any]:
             "reps": reps}
 
 
-def same_numbers(db: Path) -> dict[str, Any]:
-    """Distinct results of one money question over fresh pipelines (in turn and in threads)."""
+def same_numbers(db: Path, each: int = 4) -> dict[str, Any]:
+    """Distinct results of one money question over ``each`` fresh pipelines in turn and
+    ``each`` in threads."""
     results: list[Any] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -236,9 +237,9 @@ def same_numbers(db: Path) -> dict[str, Any]:
             else:
                 results.append([tuple(r) for r in answer.rows])
 
-    for _ in range(4):
+    for _ in range(each):
         ask()
-    threads = [threading.Thread(target=ask) for _ in range(4)]
+    threads = [threading.Thread(target=ask) for _ in range(each)]
     for t in threads:
         t.start()
     for t in threads:
@@ -265,7 +266,7 @@ def run(ctx: Context) -> Section:
         m: dict[str, Any] = {"one_shot": one_shot(ctx, db, cli)}
         if scale != "small" or len(scales) == 1:
             m["why"] = why_questions(ctx, db, cli)
-        m["same"] = same_numbers(db)
+        m["same"] = same_numbers(db, 2 if ctx.max_cases else 4)  # smoke test: 2 + 2
         results[scale] = m
         o = m["one_shot"]
         section.rows.append([scale, f"one-shot `chatbi ask --json`, p50 of {len(o['rows'])} questions",
@@ -286,7 +287,7 @@ def run(ctx: Context) -> Section:
             section.notes.append(f"{scale}: internal errors (counted in the wall times): {', '.join(o['failed'])}")
         sm = m["same"]
         section.rows.append([scale, f"{SAME_NUMBERS}: distinct results in {sm['asks']} asks", str(sm["distinct"]),
-                             "", "", "4 fresh pipelines in turn, 4 in threads" +
+                             "", "", f"{sm['asks'] // 2} fresh pipelines in turn, as many in threads" +
                              (f"; errors: {', '.join(sm['errors'])}" if sm.get("errors") else "")])
     if not cli:
         section.notes.append("No `duckdb` shell was found (set CHATBI_BENCH_DUCKDB_CLI): the shell anchor "

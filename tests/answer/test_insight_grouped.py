@@ -29,15 +29,12 @@ JULY = TimeRange(start=date(2026, 7, 1), end=date(2026, 7, 31))
 
 CASES = [
     ("gmv, all", WhyRequest("gmv", AUGUST, direction="down"), "admin", "all"),
-    ("gmv, East China", WhyRequest("gmv", Q2, filters=(Filter(dimension="region", value="华东"),),
-                                   direction="up"), "admin", "all"),
     ("dispute rate (a ratio)", WhyRequest("dispute_rate", AUGUST, direction="up"), "admin", "all"),
     ("new users' conversion in South China", WhyRequest("conversion_rate", Q2, filters=(
         Filter(dimension="region", value="华南"),), direction="down"), "admin", "new_users"),
     ("order count, year over year", WhyRequest("order_count", AUGUST, comparison="same_period_last_year"),
      "admin", "all"),
     ("order count, a merchant", WhyRequest("order_count", AUGUST), "merchant:15", "all"),
-    ("gmv, marketer", WhyRequest("gmv", Q2, direction="up"), "marketer", "all"),
 ]
 
 
