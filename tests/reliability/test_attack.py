@@ -184,3 +184,21 @@ def test_the_api_keeps_answering_while_a_runaway_runs(tiny_settings) -> None:
         server.should_exit = True
         thread.join(15)
         app.state.holder.close()
+
+
+# ---------------------------------------------------------------------------- small groups in chatbi sql
+
+@pytest.mark.parametrize(("sql", "code"), [
+    ("SELECT user_id, sum(pay_amount) AS spend FROM orders GROUP BY user_id", "sql_user_level_refused"),
+    ("SELECT gender, count(*) AS n FROM users WHERE city = (SELECT city FROM users GROUP BY city "
+     "ORDER BY count(*), city LIMIT 1) GROUP BY gender", "small_group_suppressed"),
+    ("SELECT gender, birth_year, city FROM users", "sql_small_group_refused"),
+])
+@pytest.mark.parametrize("role", ["marketer", "merchant:3"])
+def test_chatbi_sql_small_groups(sql: str, code: str, role: str, tiny_db: Path, cli_on_session_pipeline) -> None:
+    result = CliRunner().invoke(cli_app, ["sql", sql, "--role", role, "--json", "--db", str(tiny_db)])
+    assert result.exit_code == 2, result.stdout[-300:]
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["error"]["code"] == code and " / " in answer["error"]["message"]
+    admin = CliRunner().invoke(cli_app, ["sql", sql, "--json", "--db", str(tiny_db)])
+    assert admin.exit_code == 0, admin.stdout[-300:]
