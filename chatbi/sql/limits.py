@@ -72,6 +72,7 @@ _DISTANCE_TYPES = tuple(
     if isinstance(cls, type)
 )
 _PRINTF_WIDTH = re.compile(r"%[-+ #0]*(\d+)?(?:\.(\d+))?")
+_DYNAMIC_WIDTH = re.compile(r"%[-+ #0]*(?:\*|\d*\.\*)|\{[^{}]*:[^{}]*\{")
 _FORMAT_WIDTH = re.compile(r"\{[^{}]*?:[^{}]*?(\d+)(?:\.(\d+))?[^{}]*\}")
 _UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
 _UNIT_MONTHS = {"month": 1, "year": 12, "quarter": 3, "decade": 120}
@@ -352,6 +353,8 @@ class _Sizes:
         if not args or not isinstance(args[0], exp.Literal) or not args[0].is_string:
             return UNBOUNDED
         pattern = args[0].name
+        if _DYNAMIC_WIDTH.search(pattern):  # a width taken from an argument: no constant size
+            return UNBOUNDED
         widths = _PRINTF_WIDTH.findall(pattern) + _FORMAT_WIDTH.findall(pattern)
         padding = sum(int(w or 0) + int(p or 0) for w, p in widths)
         return len(pattern) + padding + sum(self.of(a) for a in args[1:])
