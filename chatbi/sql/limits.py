@@ -94,6 +94,7 @@ def _name(node: exp.Expr) -> str:
 
 def check_limits(root: exp.Expr) -> None:
     """Refuse ``root`` when a generator, string builder or distance could grow without bound."""
+    _check_recursion(root)
     sizes = _Sizes(root)
     list_elements = 0
     built = 0
@@ -142,6 +143,38 @@ def check_limits(root: exp.Expr) -> None:
                         f"{name}() 的输入最多 {MAX_DISTANCE_CHARS:,} 个字符（这里 {shown}）",
                         f"{name}() takes inputs of at most {MAX_DISTANCE_CHARS:,} characters "
                         f"(this one: {shown_en})",
+                    )
+
+
+_GROWING_TYPES = tuple(
+    cls for cls in (getattr(exp, n, None) for n in (
+        "DPipe", "Concat", "ConcatWs", "Repeat", "Pad", "Replace", "RegexpReplace", "Array",
+        "ArrayConcat", "ArrayAgg", "GroupConcat", "Format", "ArrayToString", "Translate",
+    )) if isinstance(cls, type)
+)
+_GROWING_NAMES = _BUILDER_NAMES | _COLLECTING_NAMES | frozenset({
+    "concat", "concat_ws", "list_concat", "array_concat", "list_cat", "list_value", "array_push_back",
+    "list_append", "array_append", "list_prepend", "array_prepend",
+})
+
+
+def _check_recursion(root: exp.Expr) -> None:
+    """A recursive CTE may not build strings or lists: each step could double them
+    (``s || s`` reaches 2 GB in 31 steps, faster than any interrupt)."""
+    for with_ in root.find_all(exp.With):
+        if not with_.args.get("recursive"):
+            continue
+        for cte in with_.expressions:
+            for node in cte.this.walk():
+                if not isinstance(node, exp.Expr):
+                    continue
+                if isinstance(node, _GROWING_TYPES) or (
+                        isinstance(node, exp.Func) and _name(node) in _GROWING_NAMES):
+                    name = _name(node)
+                    raise _refuse(
+                        f"递归查询中不能拼接字符串或列表（{name}），每一步都可能翻倍",
+                        f"a recursive query may not build strings or lists ({name}): each step "
+                        "could double them",
                     )
 
 

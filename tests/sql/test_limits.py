@@ -49,6 +49,10 @@ REFUSED = [
     "SELECT levenshtein(repeat('a', 3000), region) FROM users",
     "SELECT jaro_winkler_similarity(string_agg(region, ''), 'x') FROM users",
     "SELECT hamming(lpad('a', 5000, 'b'), lpad('a', 5000, 'c'))",
+    "WITH RECURSIVE t(s) AS (SELECT 'x' UNION ALL SELECT s || s FROM t WHERE length(s) < 2000000000) "
+    "SELECT max(length(s)) FROM t",
+    "WITH RECURSIVE t(l) AS (SELECT [1] UNION ALL SELECT list_concat(l, l) FROM t WHERE len(l) < 100000000) "
+    "SELECT max(len(l)) FROM t",
 ]
 
 ALLOWED = [
@@ -65,6 +69,7 @@ ALLOWED = [
     "SELECT levenshtein(region, city) FROM users",
     "SELECT printf('%5d', user_id) FROM users",
     "SELECT string_agg(region, ',') FROM users",
+    "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 100) SELECT sum(n) FROM t",
 ]
 
 
