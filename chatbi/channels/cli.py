@@ -447,6 +447,7 @@ def _publish(url: str, schema: str, db_path: Path) -> None:
 def profiles_publish(
     url: Annotated[str | None, typer.Option("--url", metavar="URL", help="PostgreSQL connection string of a role that may create tables (default: $CHATBI_WAREHOUSE_URL)")] = None,
     schema: Annotated[str | None, typer.Option("--schema", help="target schema (default: $CHATBI_WAREHOUSE_SCHEMA, else public)")] = None,
+    parquet: Annotated[Path | None, typer.Option("--parquet", metavar="DIR", help="instead: write every table as DIR/<table>.parquet for CHATBI_ENGINE=spark")] = None,
     db: DbOption = None,
 ) -> None:
     """把构建好的画像表发布到 PostgreSQL（一个事务）/ publish the built profile tables to PostgreSQL in one transaction."""
@@ -457,6 +458,12 @@ def profiles_publish(
             code="warehouse_missing",
         )
     _publish(url or settings.warehouse_url or "", schema or settings.warehouse_schema or "public", settings.db_path)
+    if parquet is not None:
+        from chatbi.warehouse.spark import export_parquet
+
+        written = export_parquet(settings.db_path, parquet)
+        _out().print(f"已写出 {len(written)} 张表 / wrote {len(written)} tables to {parquet}", markup=False)
+        return
 
 
 @profiles_app.command("build")
