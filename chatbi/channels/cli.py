@@ -450,7 +450,8 @@ def profiles_publish(
     parquet: Annotated[Path | None, typer.Option("--parquet", metavar="DIR", help="instead: write every table as DIR/<table>.parquet for CHATBI_ENGINE=spark")] = None,
     db: DbOption = None,
 ) -> None:
-    """把构建好的画像表发布到 PostgreSQL（一个事务）/ publish the built profile tables to PostgreSQL in one transaction."""
+    """把构建好的画像表发布到 PostgreSQL（一个事务）或写成 Parquet（Spark）/ publish the built
+    profile tables to PostgreSQL in one transaction, or write the warehouse as Parquet for Spark."""
     settings = settings_for(db)
     if not settings.db_path.exists():
         raise WarehouseError(
