@@ -458,13 +458,13 @@ def profiles_publish(
             f"数据仓库不存在 / warehouse not found: {settings.db_path}. Run `chatbi import postgres` first.",
             code="warehouse_missing",
         )
-    _publish(url or settings.warehouse_url or "", schema or settings.warehouse_schema or "public", settings.db_path)
     if parquet is not None:
         from chatbi.warehouse.spark import export_parquet
 
         written = export_parquet(settings.db_path, parquet)
         _out().print(f"已写出 {len(written)} 张表 / wrote {len(written)} tables to {parquet}", markup=False)
         return
+    _publish(url or settings.warehouse_url or "", schema or settings.warehouse_schema or "public", settings.db_path)
 
 
 @profiles_app.command("build")
