@@ -93,6 +93,17 @@ def _copy_table(src: duckdb.DuckDBPyConnection, conn: psycopg.Connection, schema
     conn.execute(pgsql.SQL("DROP TABLE IF EXISTS {}").format(target))
     conn.execute(pgsql.SQL("CREATE TABLE {} ({})").format(target, defs))
     names = pgsql.SQL(", ").join(pgsql.Identifier(col[0]) for col in columns)
+    if any("[" in str(col[1]) or str(col[1]).upper().startswith(("STRUCT", "MAP", "UNION")) for col in columns):
+        count = _copy_rows(src, conn, target, names, name)  # lists: psycopg adapts them to arrays
+    else:
+        count = _copy_csv(src, conn, target, names, name)
+    conn.execute(pgsql.SQL("ANALYZE {}").format(target))  # planner statistics for the new rows
+    return count
+
+
+def _copy_rows(src: duckdb.DuckDBPyConnection, conn: psycopg.Connection, target: pgsql.Composable,
+               names: pgsql.Composable, name: str) -> int:
+    """Row by row through psycopg (tables with list columns)."""
     cur = src.execute(f"SELECT * FROM {_duck_ident(name)}")
     count = 0
     with conn.cursor().copy(pgsql.SQL("COPY {} ({}) FROM STDIN").format(target, names)) as copy:
@@ -103,8 +114,25 @@ def _copy_table(src: duckdb.DuckDBPyConnection, conn: psycopg.Connection, schema
             for row in batch:
                 copy.write_row(row)
             count += len(batch)
-    conn.execute(pgsql.SQL("ANALYZE {}").format(target))  # planner statistics for the new rows
     return count
+
+
+def _copy_csv(src: duckdb.DuckDBPyConnection, conn: psycopg.Connection, target: pgsql.Composable,
+              names: pgsql.Composable, name: str) -> int:
+    """DuckDB writes CSV, PostgreSQL reads it (``COPY … FROM STDIN (FORMAT csv)``): both in C.
+
+    NULL is an unquoted empty field and an empty string a quoted one in both engines' CSV.
+    """
+    with tempfile.TemporaryDirectory(prefix="chatbi-publish-") as folder:
+        path = Path(folder) / "rows.csv"
+        literal = str(path).replace("'", "''")
+        src.execute(f"COPY (SELECT * FROM {_duck_ident(name)}) TO '{literal}' (FORMAT csv, HEADER false)")
+        query = pgsql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(target, names)
+        with conn.cursor() as cur:
+            with cur.copy(query) as copy, open(path, "rb") as rows:
+                while block := rows.read(1 << 20):
+                    copy.write(block)
+            return int(cur.rowcount)
 
 
 def export_schema(url: str, schema: str, folder: Path, *, tables: Iterable[str] | None = None) -> list[str]:

@@ -68,3 +68,25 @@ def test_the_reader_role_cannot_publish(pg_tiny: dict[str, Any], tiny_db: Path) 
     with pytest.raises(WarehouseError) as err:
         publish_tables(tiny_db, pg_tiny["reader_url"], schema="shop", tables=["alerts"])
     assert err.value.code == "warehouse_publish_failed"
+
+
+def test_publish_keeps_every_value(pg_tiny: dict[str, Any], tmp_path: Path) -> None:
+    """NULL and empty text, quotes, new lines, Chinese, decimals, infinities, timestamps and
+    lists arrive as they were (CSV for flat tables, row by row for tables with lists)."""
+    from decimal import Decimal
+
+    path = tmp_path / "values.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE flat (s VARCHAR, d DECIMAL(12,2), f DOUBLE, t TIMESTAMP, b BOOLEAN, day DATE)")
+    rows = [(None, None, None, None, None, None), ("", Decimal("0.10"), float("inf"), "2026-07-01 20:00:00", True, "2026-07-01"),
+            ('引号"和,逗号\n换行', Decimal("-12.34"), 1e-12, "1999-12-31 23:59:59.123456", False, "1999-12-31")]
+    con.executemany("INSERT INTO flat VALUES (?, ?, ?, ?, ?, ?)", rows)
+    con.execute("CREATE TABLE listed (id INTEGER, tags VARCHAR[])")
+    con.execute("INSERT INTO listed VALUES (1, ['a', '高价值', NULL]), (2, []), (3, NULL)")
+    expected = {t: con.execute(f"SELECT * FROM {t} ORDER BY 1 NULLS FIRST").fetchall() for t in ("flat", "listed")}
+    con.close()
+    publish_tables(path, pg_tiny["admin_url"], schema="values_check")
+    with psycopg.connect(pg_tiny["admin_url"], autocommit=True) as conn:
+        for table, want in expected.items():
+            got = conn.execute(f"SELECT * FROM values_check.{table} ORDER BY 1 NULLS FIRST").fetchall()
+            assert [tuple(r) for r in got] == [tuple(r) for r in want], table
