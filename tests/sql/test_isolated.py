@@ -123,7 +123,7 @@ def test_close_stops_the_workers(warehouse_path: Path) -> None:
 def test_close_stops_a_worker_busy_at_the_time(warehouse_path: Path) -> None:
     """A worker in use when the executor closes is stopped when its query ends; a later query
     starts a fresh one."""
-    ex = IsolatedExecutor(warehouse_path, timeout_s=5.0, memory_limit="2GB", workers=1, prestart=False)
+    ex = IsolatedExecutor(warehouse_path, timeout_s=1.5, memory_limit="2GB", workers=1, prestart=False)
     ex.scalar("SELECT 1")
     busy = ex._idle[0]
     done = threading.Event()
