@@ -40,9 +40,16 @@ INJECTION = _c(
     r"忽略(?:之前|以上|前面|上面|所有)?的?(?:指令|规则|提示|要求|设定)|系统提示词|越狱|"
     r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) (?:instructions|rules|prompts?)|system prompt|jailbreak"
 )
+#: a role claimed inside a question (I am the admin now, role=admin, 我是管理员): roles come from the sign-in
+ROLE_CLAIM = _c(
+    r"我是(?:管理员|超级管理员|admin|平台方)|(?:切换|改|换)(?:成|为|到)?(?:管理员|admin)(?:身份|角色|权限)?|以管理员(?:身份|权限)|"
+    r"\bi(?:'m| am) (?:now )?(?:the |an? )?(?:admin|administrator|root|superuser)\b|\bas (?:an? |the )?(?:admin|administrator)\b|"
+    r"\brole\s*[:=]\s*[a-z]+|\bswitch (?:me )?to (?:the )?admin\b|\bsudo\b"
+)
 PII = _c(
-    r"手机号|电话号码|联系电话|电话|身份证|住址|家庭地址|收货地址|真实姓名|用户姓名|用户的名字|用户名单和电话|"
-    r"\bphone(?: numbers?)?\b|\bhome address(?:es)?\b|\bemail address(?:es)?\b|\bid card\b|\breal names?\b|\bfull names? of (?:users|customers|buyers)\b"
+    r"手机号|电话号码|联系电话|电话|身份证|住址|家庭地址|收货地址|真实姓名|用户姓名|用户的名字|用户名单和电话|叫什么名字|的名字|名字是什么|"
+    r"\bphone(?: numbers?)?\b|\bhome address(?:es)?\b|\bemail address(?:es)?\b|\bid card\b|\breal names?\b|\bfull names? of (?:users|customers|buyers)\b|"
+    r"\bnames? of (?:the |our )?(?:top |best |biggest )?(?:users|customers|buyers|shoppers)\b|\bwhat(?:'s| is| are) (?:the |their |his |her )?names?\b"
 )
 
 # ------------------------------------------------------------------ intents

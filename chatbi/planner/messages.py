@@ -93,6 +93,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "我不能忽略或泄露我的工作规则。请直接问一个数据问题。",
         "en": "I can't ignore or reveal my operating rules. Please ask a data question.",
     },
+    "refuse_role_claim": {
+        "zh": "角色由登录账号决定，不能在问题里更改。请直接问数据问题，我会按你当前的角色回答。",
+        "en": "Your role comes from your sign-in and can't be changed from a question. Ask the data question itself and I'll answer it for your current role.",
+    },
     "refuse_pii": {
         "zh": "出于隐私保护，不能查询手机号、姓名、地址等个人信息。可以看汇总指标，例如各大区的高价值用户数。",
         "en": "For privacy, personal data such as phone numbers, names or addresses can't be queried. Aggregates are fine, e.g. high-value users by region.",

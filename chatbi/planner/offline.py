@@ -115,6 +115,7 @@ class OfflinePlanner:
             (intents.SQL_TEXT, "refuse_sql"),
             (intents.DATA_CHANGE, "refuse_data_change"),
             ([intents.INJECTION], "refuse_injection"),
+            ([intents.ROLE_CLAIM], "refuse_role_claim"),
             ([intents.PII], "refuse_pii"),
         )
         for patterns, key in checks:

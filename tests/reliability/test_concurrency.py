@@ -190,10 +190,11 @@ def test_streamlit_sessions_keep_their_own_follow_ups(tiny_db, tiny_pipeline, mo
     expected_one = tiny_pipeline.ask("那只看华南呢", conversation=want_one).to_dict()
     expected_two = tiny_pipeline.ask("只看女性", conversation=want_two).to_dict()
     frame_one, frame_two = one.dataframe[-1].value, two.dataframe[-1].value
-    assert list(frame_one.columns) == expected_one["columns"]
-    assert list(frame_two.columns) == expected_two["columns"]
-    assert "channel" in frame_two.columns and "channel" not in frame_one.columns
-    assert same_rows(frame_one.values.tolist(), expected_one["rows"])
-    assert same_rows(frame_two.values.tolist(), expected_two["rows"])
+    # the web table shows the labelled table (headers from the semantic layer, rounded values)
+    assert [c.strip() for c in frame_one.columns] == expected_one["table"]["headers"]
+    assert [c.strip() for c in frame_two.columns] == expected_two["table"]["headers"]
+    assert "渠道" in frame_two.columns and "渠道" not in frame_one.columns
+    assert same_rows(frame_one.values.tolist(), expected_one["table"]["values"])
+    assert same_rows(frame_two.values.tolist(), expected_two["table"]["values"])
     assert one.session_state["conversation"] is not two.session_state["conversation"]
     assert len(one.session_state["conversation"]) == len(two.session_state["conversation"]) == 2

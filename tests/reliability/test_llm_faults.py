@@ -137,7 +137,7 @@ def test_streamlit_falls_back(kind, fake_llm, llm_settings, monkeypatch, all_log
     script(fake_llm, kind)
     at.chat_input[0].set_value(QUESTION).run()
     assert not at.exception, at.exception
-    assert not at.warning and at.dataframe and "华东" in set(at.dataframe[-1].value["region"])
+    assert not at.warning and at.dataframe and "华东" in set(at.dataframe[-1].value["大区"])
     captions = " ".join(c.value for c in at.caption)
     assert FALLBACK in captions and FAULTS[kind][1] in captions
     no_secret(captions, all_logs.text)
