@@ -74,7 +74,7 @@ class CompiledQuery:
         """The same query rendered for another dialect."""
         if self.tree is None:
             return sqlglot.transpile(self.sql, read=self.dialect, write=dialect, pretty=True)[0]
-        return self.tree.sql(dialect=dialect, pretty=True)
+        return render_sql(self.tree, dialect)
 
 
 @dataclass
@@ -751,6 +751,31 @@ def _count_entities(whole: exp.Select, query: SemanticQuery, columns: list[str])
     return select
 
 
+_NULL_KEY = "\u0001<null>\u0001"
+
+
+def render_sql(tree: exp.Expression, dialect: str) -> str:
+    """The statement as ``dialect`` SQL.
+
+    PostgreSQL cannot hash-join on ``IS NOT DISTINCT FROM``: the null-safe joins of the
+    per-model CTEs on their dimension keys became nested loops (repurchase rate by product on
+    the tiny demo: over a minute). There the join keys are compared as text with NULL mapped
+    to a marker no key holds, ``COALESCE(CAST(a AS TEXT), marker) = COALESCE(…)``, which
+    means the same and hashes.
+    """
+    if dialect != "postgres":
+        return tree.sql(dialect=dialect, pretty=True)
+
+    def hashable(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.NullSafeEQ) and node.find_ancestor(exp.Join) is not None:
+            sides = [exp.Coalesce(this=exp.cast(side.copy(), "TEXT"), expressions=[exp.Literal.string(_NULL_KEY)])
+                     for side in (node.this, node.expression)]
+            return exp.EQ(this=sides[0], expression=sides[1])
+        return node
+
+    return tree.copy().transform(hashable).sql(dialect=dialect, pretty=True)
+
+
 def compile_query(query: SemanticQuery, layer: SemanticLayer, *, as_of: date,
                   dialect: str = "duckdb", grouping_sets: list[list[str]] | None = None,
                   periods: list[tuple[str, TimeRange]] | None = None) -> CompiledQuery:
@@ -777,7 +802,7 @@ def compile_query(query: SemanticQuery, layer: SemanticLayer, *, as_of: date,
     if query.count_as is not None:
         tree = _count_entities(tree, query, compiler.output_columns())
     return CompiledQuery(
-        sql=tree.sql(dialect=dialect, pretty=True),
+        sql=render_sql(tree, dialect),
         dialect=dialect,
         columns=compiler.result_columns(),
         metrics=list(compiler.requested),

@@ -124,3 +124,22 @@ def test_generated_sweep_gives_the_same_rows(layer: SemanticLayer, duck_executor
     assert ran >= 0.9 * len(planned), f"only {ran} of {len(planned)} planned queries compiled"
     assert nonempty >= 0.8 * ran, f"only {nonempty} of {ran} queries had rows on tiny: too little compared"
     assert not problems, f"{matched}/{ran} matched of {len(planned)} planned:\n" + "\n".join(problems[:20])
+
+
+def test_null_keys_still_pair_in_postgres_joins(pg_tiny: dict[str, Any]) -> None:
+    """PostgreSQL gets hashable key comparisons instead of IS NOT DISTINCT FROM (which only
+    nested-loops); NULL must still pair with NULL, and values only with equal values."""
+    import psycopg
+    import sqlglot
+
+    from chatbi.semantic.compiler import render_sql
+
+    tree = sqlglot.parse_one(
+        "SELECT a.k AS k, b.v AS v FROM (SELECT * FROM (VALUES (NULL), (1), (2)) AS t(k)) AS a "
+        "LEFT JOIN (SELECT * FROM (VALUES (NULL, 'n'), (1, 'one'), (3, 'three')) AS t(k, v)) AS b "
+        "ON a.k IS NOT DISTINCT FROM b.k", read="duckdb")
+    sql = render_sql(tree, "postgres")
+    assert "DISTINCT FROM" not in sql
+    with psycopg.connect(pg_tiny["admin_url"], autocommit=True) as conn:
+        rows = conn.execute(sql).fetchall()
+    assert sorted(rows, key=repr) == sorted([(None, "n"), (1, "one"), (2, None)], key=repr)

@@ -101,9 +101,9 @@ SELECT
   agg_user_profile.predicted_clv AS avg_clv
 FROM dimension_keys
 LEFT JOIN agg_users
-  ON dimension_keys.city_tier IS NOT DISTINCT FROM agg_users.city_tier
+  ON COALESCE(CAST(dimension_keys.city_tier AS TEXT), '<null>') = COALESCE(CAST(agg_users.city_tier AS TEXT), '<null>')
 LEFT JOIN agg_user_profile
-  ON dimension_keys.city_tier IS NOT DISTINCT FROM agg_user_profile.city_tier
+  ON COALESCE(CAST(dimension_keys.city_tier AS TEXT), '<null>') = COALESCE(CAST(agg_user_profile.city_tier AS TEXT), '<null>')
 ORDER BY
   user_count DESC NULLS LAST,
   city_tier ASC

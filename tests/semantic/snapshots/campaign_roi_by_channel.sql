@@ -107,9 +107,9 @@ SELECT
   agg_campaigns.spend AS campaign_spend
 FROM dimension_keys
 LEFT JOIN agg_campaign_orders
-  ON dimension_keys.channel IS NOT DISTINCT FROM agg_campaign_orders.channel
+  ON COALESCE(CAST(dimension_keys.channel AS TEXT), '<null>') = COALESCE(CAST(agg_campaign_orders.channel AS TEXT), '<null>')
 LEFT JOIN agg_campaigns
-  ON dimension_keys.channel IS NOT DISTINCT FROM agg_campaigns.channel
+  ON COALESCE(CAST(dimension_keys.channel AS TEXT), '<null>') = COALESCE(CAST(agg_campaigns.channel AS TEXT), '<null>')
 ORDER BY
   campaign_roi DESC NULLS LAST,
   channel ASC

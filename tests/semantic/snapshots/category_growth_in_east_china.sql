@@ -279,9 +279,9 @@ WITH cur_agg_order_lines AS (
     ) AS DOUBLE PRECISION) / NULLIF(previous_period.gmv, 0) AS gmv_growth
   FROM compared_keys
   LEFT JOIN current_period
-    ON compared_keys.category IS NOT DISTINCT FROM current_period.category
+    ON COALESCE(CAST(compared_keys.category AS TEXT), '<null>') = COALESCE(CAST(current_period.category AS TEXT), '<null>')
   LEFT JOIN previous_period
-    ON compared_keys.category IS NOT DISTINCT FROM previous_period.category
+    ON COALESCE(CAST(compared_keys.category AS TEXT), '<null>') = COALESCE(CAST(previous_period.category AS TEXT), '<null>')
 )
 SELECT
   compared.category AS category,

@@ -325,15 +325,15 @@ SELECT
   CAST(COALESCE(agg_review_sentiments.negative_reviews, 0) AS DOUBLE PRECISION) / NULLIF(COALESCE(agg_review_sentiments.classified_reviews, 0), 0) AS negative_review_share
 FROM dimension_keys
 LEFT JOIN agg_merchant_profile
-  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_merchant_profile.merchant_name
+  ON COALESCE(CAST(dimension_keys.merchant_name AS TEXT), '<null>') = COALESCE(CAST(agg_merchant_profile.merchant_name AS TEXT), '<null>')
 LEFT JOIN agg_orders
-  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_orders.merchant_name
+  ON COALESCE(CAST(dimension_keys.merchant_name AS TEXT), '<null>') = COALESCE(CAST(agg_orders.merchant_name AS TEXT), '<null>')
 LEFT JOIN agg_user_merchant_relation
-  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_user_merchant_relation.merchant_name
+  ON COALESCE(CAST(dimension_keys.merchant_name AS TEXT), '<null>') = COALESCE(CAST(agg_user_merchant_relation.merchant_name AS TEXT), '<null>')
 LEFT JOIN agg_reviews
-  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_reviews.merchant_name
+  ON COALESCE(CAST(dimension_keys.merchant_name AS TEXT), '<null>') = COALESCE(CAST(agg_reviews.merchant_name AS TEXT), '<null>')
 LEFT JOIN agg_review_sentiments
-  ON dimension_keys.merchant_name IS NOT DISTINCT FROM agg_review_sentiments.merchant_name
+  ON COALESCE(CAST(dimension_keys.merchant_name AS TEXT), '<null>') = COALESCE(CAST(agg_review_sentiments.merchant_name AS TEXT), '<null>')
 ORDER BY
   sell_through_rate DESC NULLS LAST,
   merchant_name ASC

@@ -134,9 +134,9 @@ WITH cur_agg_orders AS (
     ) AS DOUBLE PRECISION) / NULLIF(previous_period.order_count, 0) AS order_count_growth
   FROM compared_keys
   LEFT JOIN current_period
-    ON compared_keys.month IS NOT DISTINCT FROM current_period.month
+    ON COALESCE(CAST(compared_keys.month AS TEXT), '<null>') = COALESCE(CAST(current_period.month AS TEXT), '<null>')
   LEFT JOIN previous_period
-    ON compared_keys.month IS NOT DISTINCT FROM previous_period.month
+    ON COALESCE(CAST(compared_keys.month AS TEXT), '<null>') = COALESCE(CAST(previous_period.month AS TEXT), '<null>')
 )
 SELECT
   compared.month AS month,

@@ -96,9 +96,9 @@ SELECT
   CAST(COALESCE(agg_orders_repeat_buyers.repeat_buyers, 0) AS DOUBLE PRECISION) / NULLIF(COALESCE(agg_orders.buyer_count, 0), 0) AS repurchase_rate
 FROM dimension_keys
 LEFT JOIN agg_orders_repeat_buyers
-  ON dimension_keys.month IS NOT DISTINCT FROM agg_orders_repeat_buyers.month
+  ON COALESCE(CAST(dimension_keys.month AS TEXT), '<null>') = COALESCE(CAST(agg_orders_repeat_buyers.month AS TEXT), '<null>')
 LEFT JOIN agg_orders
-  ON dimension_keys.month IS NOT DISTINCT FROM agg_orders.month
+  ON COALESCE(CAST(dimension_keys.month AS TEXT), '<null>') = COALESCE(CAST(agg_orders.month AS TEXT), '<null>')
 ORDER BY
   month ASC
 
