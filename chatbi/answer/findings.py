@@ -52,8 +52,7 @@ class _Writer:
         """大区为华东、性别为女 / region = 华东, gender = 女."""
         parts = []
         for label, op, value in self.facts.filters:
-            if op == "ne" and value in (None, "None", "（空）", "(empty)"):  # rows without the value left out
-                parts.append(f"{label} known" if self.en else f"{label}已知")
+            if op == "ne" and value in (None, "None", "（空）", "(empty)"):  # a ranking leaves rows without a group out
                 continue
             if self.en:
                 parts.append(f"{label} {_OPS_EN.get(op, op)} {value}")

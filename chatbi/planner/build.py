@@ -414,6 +414,10 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         if limit is None and entity_dims and not u.list_request and not u.which:  # "which … highest": the whole ranking
             limit = _DEFAULT_ENTITY_LIMIT
             notes.append(messages.text("note_default_limit", lang, n=str(limit)))
+        first = dims[0] if dims else None
+        if first and not first.endswith(("_id", "_name", "_title")) and env.lexicon.dimension_type(first) == "categorical" \
+                and not any(f.dimension == first for f in filters):
+            filters.append(Filter(dimension=first, op="ne", value=None))  # 哪个分层最高: rows without one are not a group
         base = rate_base(env, order_by[0].field) if order_by and dims else None
         if base is not None:  # 纠纷率最高的商户: one dispute in one order is not the top of a ranking
             rate_floor = MetricFilter(metric=base, op="gte", value=float(MIN_RATE_BASE))

@@ -144,7 +144,7 @@ def query_parts(query: SemanticQuery, labels: _Labels) -> list[str]:
     if query.comparison:
         parts.append(("同比" if zh else "vs same period last year") if query.comparison == "same_period_last_year"
                      else ("环比上一期" if zh else "vs previous period"))
-    parts.extend(filter_text(f, labels) for f in query.filters)
+    parts.extend(filter_text(f, labels) for f in query.filters if not (f.op == "ne" and f.value is None))
     measured = ("、" if zh else ", ").join(labels.metric(m) for m in query.metrics)
     if query.share_part is not None:
         part = filter_text(query.share_part, labels)

@@ -72,7 +72,7 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("上个月各品类订单数的占比", E(metrics=["order_count"], dims=["category"], share=True, time=AUG)),
     # ---- growth ranking and comparisons over time
     ("上个季度华东大区哪个品类的销售额增长最快？", E(
-        intent="query", metrics=["gmv"], dims=["category"], filters=[("region", "eq", "华东")], time=Q2,
+        intent="query", metrics=["gmv"], dims=["category"], filters=[("region", "eq", "华东"), ("category", "ne", None)], time=Q2,
         comparison="previous_period", order=[("gmv_growth", True)])),
     ("增长最快的品类", E(metrics=["gmv"], dims=["category"], comparison="previous_period", order=[("gmv_growth", True)], time=SEP)),
     ("Which channel grew fastest last quarter?", E(dims=["channel"], comparison="previous_period", order=[("gmv_growth", True)], time=Q2)),

@@ -19,7 +19,7 @@ E = dict
 Q2 = ("2026-04-01", "2026-06-30")
 
 CASES: list[tuple[str, dict[str, Any]]] = [
-    ("上个季度华东大区哪个品类的销售额增长最快？", E(metrics=["gmv"], dims=["category"], filters=[("region", "eq", "华东")], time=Q2,
+    ("上个季度华东大区哪个品类的销售额增长最快？", E(metrics=["gmv"], dims=["category"], filters=[("region", "eq", "华东"), ("category", "ne", None)], time=Q2,
                                         comparison="previous_period", order=[("gmv_growth", True)])),
     ("GMV by region", E(metrics=["gmv"], dims=["region"])),
     ("销售额最高的5个商户", E(metrics=["gmv"], dims=["merchant_id", "merchant_name"], limit=5)),
