@@ -537,6 +537,8 @@ class Renderer:
 def _filters(query: SemanticQuery) -> set[tuple[str, str, str]]:
     out: set[tuple[str, str, str]] = set()
     for f in query.filters:
+        if f.op == "ne" and f.value is None:
+            continue  # a ranking leaving out rows without a group: the same question
         op: str = f.op
         value = f.value
         if isinstance(value, (list, tuple)):
