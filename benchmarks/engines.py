@@ -120,6 +120,7 @@ def main() -> None:
     parser.add_argument("--db", default=str(ROOT / "data" / "small.duckdb"), help="warehouse for the questions")
     parser.add_argument("--planned-db", help="warehouse for the planned queries (default: --db)")
     parser.add_argument("--skip-questions", action="store_true")
+    parser.add_argument("--skip-planned", action="store_true")
     parser.add_argument("--spark-only", type=int, metavar="N", help="only Spark: every N-th planned query "
                         "on --planned-db exported to Parquet (a local session)")
     args = parser.parse_args()
@@ -146,8 +147,9 @@ def main() -> None:
         duck = Executor(db, timeout_s=60)
         plan_duck = Executor(planned_db, timeout_s=60)
         plan_pg = PostgresExecutor(reader, schema="plan", timeout_s=60)
-        planned = {"duckdb": run_planned(layer, plan_duck, plan_duck, "duckdb"),
-                   "postgres": run_planned(layer, plan_duck, plan_pg, "postgres")}
+        planned = {} if args.skip_planned else {
+            "duckdb": run_planned(layer, plan_duck, plan_duck, "duckdb"),
+            "postgres": run_planned(layer, plan_duck, plan_pg, "postgres")}
         questions: dict[str, Any] = {}
         if not args.skip_questions:
             base = dataclasses.replace(Settings.from_env(db_path=db), planner="offline", openai_api_key=None)
