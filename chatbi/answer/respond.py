@@ -101,8 +101,8 @@ def _relation(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, a
     recorded in the conversation; a follow-up right after one is applied to it (按地区呢
     after a funnel) or answered with a clarifying question, never applied to an older turn."""
     from chatbi.planner.types import Plan
-    from chatbi.relations.intents import detect_relation_question
     from chatbi.relations.followup import clarify_message, relation_followup
+    from chatbi.relations.intents import detect_relation_question
 
     started = time.perf_counter()
     values = pipeline.dimension_values()

@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
-from chatbi.planner import messages
 from chatbi.answer.pipeline import _Timer
 from chatbi.answer.respond import run_query
 from chatbi.answer.types import Answer
+from chatbi.planner import messages
 from chatbi.planner.context import Conversation
 from chatbi.planner.llm_types import LLMPlan
 from chatbi.semantic.query import Filter, OrderBy, TimeRange
