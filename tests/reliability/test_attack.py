@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -44,18 +45,23 @@ ISSUE_STATEMENTS = [
 def test_chatbi_sql_stops_the_attack_statements(sql: str, tiny_db: Path) -> None:
     env = {**os.environ, "CHATBI_QUERY_TIMEOUT": str(QUERY_TIMEOUT_S), "CHATBI_PLANNER": "offline"}
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        [str(CHATBI), "sql", sql, "--role", "marketer", "--db", str(tiny_db), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    # wait4 reports the child's own peak memory
-    _, status, usage = os.wait4(proc.pid, 0)
+    # The CLI runs under a small Python that reports its child's peak memory: a child forked
+    # straight from this (large, late in the suite) pytest process would inherit pytest's
+    # high-water mark across exec, and wait4 would report that instead of the CLI's own.
+    peak = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+            "print('PEAK_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+            "sys.exit(r.returncode)")
+    proc = subprocess.run(
+        [sys.executable, "-c", peak, str(CHATBI), "sql", sql, "--role", "marketer", "--db", str(tiny_db), "--json"],
+        capture_output=True, env=env, timeout=120)
     elapsed = time.perf_counter() - started
-    out = proc.stdout.read().decode() if proc.stdout else ""
-    assert os.waitstatus_to_exitcode(status) == 2, out[-400:]
+    out = proc.stdout.decode()
+    assert proc.returncode == 2, out[-400:]
     answer = json.loads(out.strip().splitlines()[-1])
     assert answer["error"]["code"] == "sql_resource_limit"
     assert elapsed < 2 * QUERY_TIMEOUT_S + STARTUP_ALLOWANCE_S
-    assert usage.ru_maxrss / 1024 < PEAK_RSS_LIMIT_MB
+    peak_kb = int(re.findall(r"PEAK_KB (\d+)", proc.stderr.decode())[-1])
+    assert peak_kb / 1024 < PEAK_RSS_LIMIT_MB
 
 
 @pytest.mark.parametrize("sql", ISSUE_STATEMENTS + [
