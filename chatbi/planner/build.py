@@ -40,6 +40,7 @@ _COUNT_METRICS = {
 _COUNT_WORDS = {"user": ("用户数", "用户数量", "user count"), "merchant": ("商户数", "商户数量", "merchant count")}
 _VALUE_METRICS = ("gmv", "order_count")
 _DEFAULT_ENTITY_LIMIT = 10
+_TAG_WORD = re.compile(r"标签|打标|\btags?\b|\btagged\b|\blabell?ed\b", re.ASCII)
 #: rates ranked across groups leave out groups with a smaller denominator (stated in a note)
 MIN_RATE_BASE = 30
 #: prefixes naming whose place or channel a dimension is (merchant_region, signup_channel), not a
@@ -353,7 +354,9 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
     for dim in u.group_dims:
         if dim not in dims:
             dims.append(dim)
-    filters, compare_dims, problems = resolve_values(env, u.values, metrics)
+    tagged = _TAG_WORD.search(u.norm)  # "carry the 高流失风险 tag" / 打了…标签: the tag list, not a level
+    prefer = [d for hit in u.values for d in hit.dims if env.lexicon.dimension_type(d) == "tag"] if tagged else []
+    filters, compare_dims, problems = resolve_values(env, u.values, metrics, prefer=prefer)
     if problems:
         return incompatible_plan(env, problems[0][0], problems[0][1], lang)
     for dim in compare_dims:

@@ -362,3 +362,9 @@ def test_that_channel_points_at_the_earlier_answers_top_one(demo_planner: Offlin
     plan = demo_planner.plan("Which age group led in that channel?", as_of=AS_OF, conversation=conversation)
     assert plan.query is not None and plan.query.dimensions == ["age_band"]
     assert [(f.dimension, f.value) for f in plan.query.filters] == [("channel", "抖音")]
+
+
+def test_the_word_tag_prefers_the_tag_list(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("How many users carry the 流失风险型 tag?", as_of=AS_OF)
+    assert plan.query is not None
+    assert [(f.dimension, f.op) for f in plan.query.filters] == [("user_tag", "has_tag")]
