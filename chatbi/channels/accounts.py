@@ -26,10 +26,7 @@ import hashlib
 import re
 import secrets
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +34,7 @@ from typing import Any, Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from chatbi.channels.app_db import AppDatabase
 from chatbi.errors import ChatBIError, UserInputError
 from chatbi.sql.policy import Role
 
@@ -145,44 +143,24 @@ def validate_password(password: str | None, username: str) -> str:
     return password
 
 
-class AccountStore:
+class AccountStore(AppDatabase):
     """Thread-safe account and web-session store in the application database."""
 
+    schema = _SCHEMA
+    error = AccountStoreError
+    kind_zh, kind_en = "账户", "account"
+
     def __init__(self, path: str | Path, *, hasher: PasswordHasher | None = None):
-        self.path = Path(path)
-        if self.path.suffix.lower() in (".duckdb", ".wal"):
-            raise AccountStoreError(
-                f"账户库不能是数据仓库 / the account store must not be the warehouse: {self.path}",
-                code="account_store_is_warehouse",
-            )
         self.hasher = hasher or PasswordHasher()
         self._dummy_hash: str | None = None
         self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as conn:
-                conn.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise AccountStoreError(
-                f"无法打开应用数据库 / cannot open the application database {self.path}: {exc}"
-            ) from exc
+        super().__init__(path)
 
     @classmethod
     def from_settings(cls, settings: Any) -> AccountStore:
         """The store at ``settings.app_db_path``."""
         return cls(settings.app_db_path)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = sqlite3.connect(self.path, timeout=10)
-            try:
-                conn.row_factory = sqlite3.Row
-                yield conn
-                conn.commit()
-            finally:
-                conn.close()
 
     # ---- accounts ---------------------------------------------------------------------
     def add(self, username: str, role: str, password: str | None = None, *, sso: bool = False) -> Account:

@@ -20,13 +20,10 @@ import builtins
 import datetime as dt
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from chatbi.channels.app_db import AppDatabase
 from chatbi.errors import ChatBIError, UserInputError
 
 _SCHEMA = """
@@ -88,41 +85,18 @@ def parse_rating(rating: int | str) -> int:
     return value
 
 
-class FeedbackStore:
+class FeedbackStore(AppDatabase):
     """Thread-safe store of feedback and promoted examples (one SQLite file)."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        if self.path.suffix.lower() in (".duckdb", ".wal"):
-            raise FeedbackError(
-                f"反馈库不能是数据仓库 / the feedback store must not be the warehouse: {self.path}",
-                code="feedback_store_is_warehouse",
-            )
-        self._lock = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as conn:
-                conn.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise FeedbackError(
-                f"无法打开应用数据库 / cannot open the application database {self.path}: {exc}"
-            ) from exc
+    schema = _SCHEMA
+    error = FeedbackError
+    kind_zh, kind_en = "反馈", "feedback"
 
     @classmethod
     def from_settings(cls, settings: Any) -> FeedbackStore:
         """The store at ``settings.app_db_path``."""
         return cls(settings.app_db_path)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = sqlite3.connect(self.path, timeout=10)
-            try:
-                conn.row_factory = sqlite3.Row
-                yield conn
-                conn.commit()
-            finally:
-                conn.close()
 
     def record(
         self,

@@ -22,14 +22,11 @@ import datetime as dt
 import json
 import secrets
 import sqlite3
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from chatbi.channels.app_db import AppDatabase
 from chatbi.errors import ChatBIError, UserInputError
 
 _SCHEMA = """
@@ -130,41 +127,18 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-class HistoryStore:
+class HistoryStore(AppDatabase):
     """Thread-safe history store in the application database."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        if self.path.suffix.lower() in (".duckdb", ".wal"):
-            raise HistoryError(
-                f"历史库不能是数据仓库 / the history store must not be the warehouse: {self.path}",
-                code="history_store_is_warehouse",
-            )
-        self._lock = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as conn:
-                conn.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
-            raise HistoryError(
-                f"无法打开应用数据库 / cannot open the application database {self.path}: {exc}"
-            ) from exc
+    schema = _SCHEMA
+    error = HistoryError
+    kind_zh, kind_en = "历史", "history"
+    foreign_keys = True
 
     @classmethod
     def from_settings(cls, settings: Any) -> HistoryStore:
         return cls(settings.app_db_path)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = sqlite3.connect(self.path, timeout=10)
-            try:
-                conn.row_factory = sqlite3.Row
-                conn.execute("PRAGMA foreign_keys = ON")
-                yield conn
-                conn.commit()
-            finally:
-                conn.close()
 
     # ---- conversations ----------------------------------------------------------------
     def start(self, username: str, first_question: str) -> str:
