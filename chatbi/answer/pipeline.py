@@ -82,8 +82,11 @@ def clean_question(question: str) -> str:
 
 
 def detect_language(text: str) -> Literal["zh", "en"]:
-    """'zh' when the text has any CJK character, else 'en'."""
-    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
+    """The question's language by the planner's rule (English when its English words outnumber
+    its Chinese characters), so answers stopped before planning speak the same language."""
+    from chatbi.planner.text import language_of
+
+    return "zh" if language_of(text) == "zh" else "en"
 
 
 class Pipeline:
