@@ -433,11 +433,11 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
     count_as: str | None = None
     having = [h for h in u.having if h.metric in metrics] + ([rate_floor] if rate_floor else [])
     if u.min_orders:  # 下单3次以上的用户有多少: the buyers whose order count passes, counted
-        if "user_id" not in env.compat.dimensions_for(metrics[0]) if env.compat.dimensions_for(metrics[0]) else True:
+        counted = people_by_order_count(env, dims, metrics[0], u.min_orders)
+        if counted is None:
             return Plan(intent="clarify", language=lang, message=messages.text("need_metric", lang, candidates="-"))
-        dims = [d for d in dims if not d.startswith("user_")] + ["user_id"]
-        having = [*having, MetricFilter(metric=metrics[0], op="gte", value=float(u.min_orders))]
-        count_as = first_metric(env, ["buyer_count"]) or "buyer_count"
+        dims, condition, count_as = counted
+        having = [*having, condition]
         u.order, u.top_n, ranked_ask = None, None, False
     share_part = share_part_of(u, filters) if u.share and not dims and not grain else None
     if share_part is not None:  # 沉默用户里男性占几成: the part's rows of a breakdown by its dimension
@@ -475,6 +475,19 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         entity_list=entity_list,
         notes=tuple(_notes(env, u, notes)),
     )
+
+
+def people_by_order_count(env: Env, dims: Sequence[str], metric: str,
+                          n: int) -> tuple[list[str], MetricFilter, str] | None:
+    """For "people who ordered n or more times": the dimensions with the user last, the
+    condition on ``metric`` per user, and the column that counts them; None when ``metric``
+    cannot be taken per user."""
+    usable = env.compat.dimensions_for(metric)
+    if not usable or "user_id" not in usable:
+        return None
+    return ([d for d in dims if not d.startswith("user_")] + ["user_id"],
+            MetricFilter(metric=metric, op="gte", value=float(n)),
+            first_metric(env, ["buyer_count"]) or "buyer_count")
 
 
 def rate_base(env: Env, field: str) -> str | None:

@@ -29,7 +29,7 @@ from chatbi.planner.numbers import to_int
 from chatbi.planner.time_parser import default_range
 from chatbi.planner.types import CopyRequest, Plan
 from chatbi.planner.understand import Understanding
-from chatbi.semantic.query import Filter, MetricFilter, OrderBy, TimeRange
+from chatbi.semantic.query import Filter, OrderBy, TimeRange
 
 _STRONG_START = re.compile(
     r"^\s*(?:那么?|那如果|如果换成|换成|换为|改成|改为|改看|换个|只看|仅看|就看|再看|去掉|不看|加上|再加|再来|再写|"
@@ -277,19 +277,20 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
 def _ordered_at_least(env: Env, u: Understanding, previous: Plan) -> Plan:
     """The earlier question's subject (filters, period) with its people counted by how often
     they ordered."""
-    from chatbi.planner.build import first_metric
+    from chatbi.planner.build import first_metric, people_by_order_count
 
-    assert previous.query is not None
+    assert previous.query is not None and u.min_orders
     orders = first_metric(env, ["order_count"])
-    if orders is None:
-        return incompatible_plan(env, "order_count", "user_id", u.language)
     query = previous.query
+    counted = people_by_order_count(env, query.dimensions, orders, u.min_orders) if orders else None
+    if counted is None:
+        return incompatible_plan(env, "order_count", "user_id", u.language)
+    dims, condition, count_as = counted
     time_range = u.time.range if u.time and u.time.range else query.time_range
     new_query = query.with_changes(
-        metrics=[orders], dimensions=[d for d in query.dimensions if not d.startswith("user_")] + ["user_id"],
-        filters=[*query.filters, *u.extra_filters], time_range=time_range, grain=None, comparison=None,
-        share_of_total=False, share_part=None, order_by=[], limit=None, per_period=None,
-        having=[MetricFilter(metric=orders, op="gte", value=float(u.min_orders))], count_as="buyer_count")
+        metrics=[orders], dimensions=dims, filters=[*query.filters, *u.extra_filters], time_range=time_range,
+        grain=None, comparison=None, share_of_total=False, share_part=None, order_by=[], limit=None,
+        per_period=None, having=[condition], count_as=count_as)
     return Plan(intent="query", language=u.language, query=new_query, time_text=time_text(new_query, u.language),
                 notes=(messages.text("note_followup", u.language),), followup=True)
 
