@@ -677,7 +677,7 @@ def money_measures(layer: SemanticLayer) -> frozenset[str]:
     return found  # type: ignore[no-any-return]
 
 
-def _part_of_whole(whole: exp.Select, query: SemanticQuery, layer: SemanticLayer,
+def _part_of_whole(whole: exp.Expression, query: SemanticQuery, layer: SemanticLayer,
                    columns: list[str]) -> exp.Select:
     """沉睡用户里男性占几成 / what share of orders came from 小红书: the breakdown's rows of the
     part, added up — each metric and its share of the whole."""
@@ -721,7 +721,7 @@ def periods_in(time_range: TimeRange, grain: str) -> float:
     return {"month": float(months), "quarter": months / 3, "year": months / 12}[grain]
 
 
-def _per_period(whole: exp.Select, query: SemanticQuery, columns: list[str]) -> exp.Select:
+def _per_period(whole: exp.Expression, query: SemanticQuery, columns: list[str]) -> exp.Select:
     """平均每天卖多少钱 / orders per day on average: the range's total over its number of days
     (weeks, months…), so days without any activity count as zero."""
     if query.time_range is None or query.grain or query.comparison or query.share_of_total:
@@ -734,12 +734,13 @@ def _per_period(whole: exp.Select, query: SemanticQuery, columns: list[str]) -> 
     return select.from_(exp.Subquery(this=whole, alias=exp.TableAlias(this=exp.to_identifier("whole"))))
 
 
-def _count_entities(whole: exp.Select, query: SemanticQuery, columns: list[str]) -> exp.Select:
+def _count_entities(whole: exp.Expression, query: SemanticQuery, columns: list[str]) -> exp.Select:
     """下单3次以上的用户有多少 / people who ordered 3+ times: the entities (the last
     dimension) whose metrics pass ``having``, counted per the other dimensions."""
     if not query.dimensions or not query.having or query.limit or query.share_of_total or query.comparison:
         raise CompileError("「满足条件的对象有多少」需要按对象分组和条件 / counting entities needs the entity "
                            "dimension and a condition, without limit, share or comparison")
+    assert query.count_as is not None
     entity = query.dimensions[-1]
     keys = [c for c in columns if c not in query.metrics and c != entity]
     select = exp.select(*[exp.column(k, table="whole").as_(k) for k in keys])
