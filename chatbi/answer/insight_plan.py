@@ -15,6 +15,7 @@ import sqlglot
 from sqlglot import exp
 
 from chatbi.errors import UserInputError
+from chatbi.profiles.alerts import NEW_USER_CONVERSION, SIGNUP_DATE, cohort_filter
 from chatbi.semantic.catalog import Catalog
 from chatbi.semantic.periods import comparison_range
 from chatbi.semantic.query import ComparisonKind, Filter, TimeRange
@@ -33,7 +34,6 @@ SNAPSHOT_DIMENSIONS: tuple[str, ...] = (
     "r_score", "f_score", "m_score", "favorite_category", "preferred_channel",
 )
 USER_COHORT = "user_cohort"
-SIGNUP_DATE = "signup_date"
 # Extra columns queried with a dimension so that segments get readable labels.
 LABEL_DIMENSIONS: dict[str, str] = {"merchant_id": "merchant_name", "product_id": "product_title"}
 MAX_OVERLAP = 1.5  # Σ segment weights / total above which a dimension is not a decomposition
@@ -182,8 +182,7 @@ def period_filters(plan: InsightPlan, period: TimeRange, segment: str | None = N
     """The plan's filters plus the cohort (and ``user_cohort`` segment) filters of a period."""
     out = list(plan.filters)
     if plan.cohort == "new_users" or segment == "new":
-        out.append(Filter(dimension=SIGNUP_DATE, op="between",
-                          value=[period.start.isoformat(), period.end.isoformat()]))
+        out.append(cohort_filter(period.start, period.end))
     elif segment == "returning":
         out.append(Filter(dimension=SIGNUP_DATE, op="lt", value=period.start.isoformat()))
     return out
@@ -260,9 +259,9 @@ ALERT_WINDOWS_SQL = (
     "SELECT alert_id, detected_at, entity_type, entity_id, metric FROM alerts "
     "ORDER BY detected_at DESC, alert_id"
 )
-# Alert metrics that are a semantic-layer metric for a cohort (new-user conversion is the
-# conversion rate of the users who signed up in the period).
-ALERT_METRICS: dict[str, tuple[str, Cohort]] = {"new_user_conversion_rate": ("conversion_rate", "new_users")}
+# Alert metrics that are a semantic-layer metric for a cohort: the profile build computes new-user
+# conversion as this very metric and cohort (chatbi/profiles/alerts.py), so the rates agree.
+ALERT_METRICS: dict[str, tuple[str, Cohort]] = {NEW_USER_CONVERSION.alert_metric: (NEW_USER_CONVERSION.metric, "new_users")}
 # The dimensions an alert's entity id stands for (parts joined by "/").
 ALERT_ENTITY_DIMENSIONS: dict[str, tuple[str, ...]] = {
     "merchant": ("merchant_id",), "region": ("region",), "channel": ("signup_channel",),
@@ -287,7 +286,7 @@ def alert_periods(metric: str, detected: date, language: str = "zh") -> tuple[Ti
     from chatbi.planner.periods import relative_period
     from chatbi.profiles import rules as R
 
-    if metric == "new_user_conversion_rate":
+    if metric == NEW_USER_CONVERSION.alert_metric:
         start, end = relative_period("quarter", -1, detected)
         b_start, b_end = relative_period("quarter", -2, detected)
 

@@ -3,9 +3,10 @@
 Three families (docs/profiles.md explains each rule with its numbers):
 
 * merchant 纠纷率 / 退货率: last 30 days vs the 180 days before them;
-* new-user conversion (share of users who sign up in a quarter and place a valid order in
-  that same quarter) by region, by signup channel and by region × channel: 上个季度 vs the
-  quarter before; a region alert names the channel that drove the drop;
+* new-user conversion (the semantic layer's ``conversion_rate`` of the users who signed up
+  in a quarter, the definition the why-analysis decomposes) by region, by signup channel and
+  by region × channel: 上个季度 vs the quarter before; a region alert names the channel that
+  drove the drop;
 * category GMV: last 30 days vs the 90 days before them, per day, and relative to the
   platform's order trend (so a seasonal dip of everything does not alert).
 
@@ -26,8 +27,10 @@ import numpy as np
 import pyarrow as pa
 from scipy.stats import binom, norm
 
+from chatbi.errors import ChatBIError
 from chatbi.profiles import rules as R
 from chatbi.profiles.staging import scalar, sql_date
+from chatbi.semantic.query import Filter, SemanticQuery, TimeRange
 
 
 @dataclass(frozen=True)
@@ -97,30 +100,78 @@ def _merchant_rates(as_of: date) -> str:
       AND t.p1 >= {R.ALERT_RATE_MIN_RATIO} * t.p0 AND t.p1 >= t.p0 + {R.ALERT_RATE_MIN_DELTA}"""
 
 
-def _conversion(as_of: date) -> str:
-    """Candidates: regions / channels / region × channel whose new-user conversion fell."""
+@dataclass(frozen=True)
+class CohortMetric:
+    """An alert metric that is a semantic-layer metric for the users who signed up in the period.
+
+    The alert and the why-analysis both compute ``metric`` (weighted by ``weight``, its
+    denominator) with ``cohort_filter``: one definition, so a why-question about an alert
+    reports the alert's own rates.
+    """
+
+    alert_metric: str
+    metric: str
+    weight: str
+
+
+NEW_USER_CONVERSION = CohortMetric("new_user_conversion_rate", "conversion_rate", "active_users")
+SIGNUP_DATE = "signup_date"
+
+
+def cohort_filter(start: date, end: date) -> Filter:
+    """Users who signed up between ``start`` and ``end`` (the new users of that period)."""
+    return Filter(dimension=SIGNUP_DATE, op="between", value=[start.isoformat(), end.isoformat()])
+
+
+def _conversion_counts(con: duckdb.DuckDBPyConnection, as_of: date) -> bool:
+    """``_conv_counts``: per region × signup channel and quarter, the semantic layer's
+    conversion rate of the quarter's new users as counts (x converted of n). False when the
+    layer or the warehouse cannot compute it (no ``events`` table, a layer without the metric)."""
+    from chatbi.semantic.compiler import compile_query
+    from chatbi.semantic.loader import load_semantic_layer
+
+    frames = []
+    try:
+        layer = load_semantic_layer()
+        for name, period in zip(("recent", "prev"), quarters(as_of), strict=True):
+            window = TimeRange(start=period.start, end=period.end)
+            query = SemanticQuery(
+                metrics=[NEW_USER_CONVERSION.metric, NEW_USER_CONVERSION.weight],
+                dimensions=["region", "signup_channel"],
+                filters=[cohort_filter(period.start, period.end)], time_range=window)
+            sql = compile_query(query, layer, as_of=as_of).sql
+            frames.append(f"SELECT '{name}' AS q, region, signup_channel, "
+                          f"round({NEW_USER_CONVERSION.metric} * {NEW_USER_CONVERSION.weight}) AS x, "
+                          f"{NEW_USER_CONVERSION.weight} AS n FROM ({sql})")
+        con.execute("CREATE OR REPLACE TEMP TABLE _conv_counts AS " + " UNION ALL ".join(frames))
+    except (ChatBIError, duckdb.CatalogException, duckdb.BinderException):
+        return False
+    return True
+
+
+def _conversion(con: duckdb.DuckDBPyConnection, as_of: date) -> str:
+    """Candidates: regions / channels / region × channel whose new-user conversion fell.
+
+    New-user conversion is the semantic layer's ``conversion_rate`` (users with a purchase ÷
+    users with any event in the quarter) of the users who signed up in that quarter, exactly
+    what 为什么华南新用户转化率下降了 decomposes.
+    """
     recent, prev = quarters(as_of)
     r0, r1, p0, p1 = (sql_date(d) for d in (recent.start, recent.end, prev.start, prev.end))
     n_min = R.ALERT_CONVERSION_MIN_USERS
+    counts = ("_conv_counts" if _conversion_counts(con, as_of) else
+              "(SELECT NULL AS q, NULL AS region, NULL AS signup_channel, 0 AS x, 0 AS n WHERE false)")
     return f"""
-    WITH nu AS (
-        SELECT u.user_id, u.region, u.signup_channel,
-               u.signup_date >= {r0} AS is_recent,
-               EXISTS (SELECT 1 FROM _orders o WHERE o.user_id = u.user_id
-                       AND o.d >= u.signup_date
-                       AND o.d <= CASE WHEN u.signup_date >= {r0} THEN {r1} ELSE {p1} END)
-                   AS converted
-        FROM _users u WHERE u.signup_date BETWEEN {p0} AND {r1}
-    ), g AS (
+    WITH g AS (
         SELECT CASE WHEN GROUPING(region) = 1 THEN 'channel'
                     WHEN GROUPING(signup_channel) = 1 THEN 'region'
                     ELSE 'region_channel' END AS dim,
                region, signup_channel,
-               count(*) FILTER (WHERE is_recent) AS n1,
-               count(*) FILTER (WHERE is_recent AND converted) AS x1,
-               count(*) FILTER (WHERE NOT is_recent) AS n0,
-               count(*) FILTER (WHERE NOT is_recent AND converted) AS x0
-        FROM nu
+               coalesce(sum(n) FILTER (WHERE q = 'recent'), 0) AS n1,
+               coalesce(sum(x) FILTER (WHERE q = 'recent'), 0) AS x1,
+               coalesce(sum(n) FILTER (WHERE q = 'prev'), 0) AS n0,
+               coalesce(sum(x) FILTER (WHERE q = 'prev'), 0) AS x0
+        FROM {counts}
         GROUP BY GROUPING SETS ((region), (signup_channel), (region, signup_channel))
     ), driver AS (
         SELECT region, arg_max(signup_channel, (x0 / n0 - x1 / n1) * n1) AS channel,
@@ -146,12 +197,13 @@ def _conversion(as_of: date) -> str:
         FROM t LEFT JOIN driver USING (region)
     )
     SELECT 'conversion_' || dim AS family, dim AS entity_type, entity_id,
-           CAST(NULL AS BIGINT) AS merchant_id, 'new_user_conversion_rate' AS metric,
+           CAST(NULL AS BIGINT) AS merchant_id, '{NEW_USER_CONVERSION.alert_metric}' AS metric,
            p1 AS value, p0 AS baseline, n1 AS sample_size, tested,
            'proportion_down' AS test, x1, n1, x0, n0, drop AS effect,
            {r0} AS window_start, {r1} AS window_end, {p0} AS baseline_start, {p1} AS baseline_end,
-           who || '新用户转化率 {recent.label} 为 ' || _pct(p1) || '（' || x1 || '/' || n1
-           || ' 人当季下单），较 {prev.label} 的 ' || _pct(p0) || '（' || x0 || '/' || n0
+           who || '新用户转化率 {recent.label} 为 ' || _pct(p1) || '（当季注册且有行为的 '
+           || CAST(n1 AS BIGINT) || ' 人中 ' || CAST(x1 AS BIGINT) || ' 人购买），较 {prev.label} 的 '
+           || _pct(p0) || '（' || CAST(x0 AS BIGINT) || '/' || CAST(n0 AS BIGINT)
            || ' 人）下降 ' || printf('%.0f%%', 100 * drop)
            || coalesce('；主要来自渠道「' || channel || '」（' || _pct(c0) || ' → ' || _pct(c1) || '）', '')
                AS message
@@ -249,7 +301,7 @@ def create_alerts(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
         CREATE OR REPLACE TEMP TABLE _alert_candidates AS
         SELECT row_number() OVER () AS cid, * FROM (
             SELECT * FROM ({_merchant_rates(as_of)})
-            UNION ALL BY NAME SELECT * FROM ({_conversion(as_of)})
+            UNION ALL BY NAME SELECT * FROM ({_conversion(con, as_of)})
             UNION ALL BY NAME SELECT * FROM ({_category_gmv(as_of)}))
     """)
     c = con.execute("SELECT cid, test, x1, n1, x0, n0, tested, effect FROM _alert_candidates "
