@@ -489,10 +489,26 @@ def copy_heading(item: Mapping[str, Any], language: str) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def hidden_columns(columns: Sequence[str], language: str) -> list[str]:
-    """Columns not worth showing: a row's dimension name when its label is there too, and
-    columns written in another language only (the alert build's Chinese message)."""
+def named_ids(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    """Id columns that the row's name stands for: ``merchant_id`` beside ``merchant_name`` when
+    every row has a name and no two rows share one (a top-N of merchants reads by name)."""
+    out = []
+    for id_column, name_column in NAME_COLUMNS.items():
+        if id_column in columns and name_column in columns:
+            i = list(columns).index(name_column)
+            names = [r[i] if i < len(r) else None for r in rows]
+            if not any(_missing(n) for n in names) and len(set(map(str, names))) == len(names):
+                out.append(id_column)
+    return out
+
+
+def hidden_columns(columns: Sequence[str], language: str,
+                   rows: Sequence[Sequence[Any]] = ()) -> list[str]:
+    """Columns not worth showing: a row's dimension name when its label is there too, an id
+    whose name is there (``named_ids``), and columns written in another language only (the
+    alert build's Chinese message)."""
     hidden = ["dimension"] if "dimension" in columns and "dimension_label" in columns else []
+    hidden += named_ids(columns, rows)
     specs = answer_columns()
     for name in columns:
         spec = specs.get(name) or {}
@@ -510,7 +526,7 @@ def label_answer(answer: Any, layer: SemanticLayer) -> LabelledTable | None:
     metric = query.metrics[0] if query is not None and query.metrics else None
     grain = query.grain if query is not None else None
     return label_table(answer.columns, answer.rows, layer, answer.language, metric=metric, grain=grain,
-                       hidden=hidden_columns(answer.columns, answer.language))
+                       hidden=hidden_columns(answer.columns, answer.language, answer.rows))
 
 
 # ---------------------------------------------------------------------------------------
@@ -530,7 +546,7 @@ def label_frame(frame: pd.DataFrame, layer: SemanticLayer, language: str,
     for column in list(frame.columns):
         name = str(column)
         if name in NAME_COLUMNS and NAME_COLUMNS[name] in frame.columns:
-            names = frame[NAME_COLUMNS[name]]
+            names = frame[NAME_COLUMNS[name]]  # the rule of named_ids
             if names.notna().all() and names.nunique() == len(frame):
                 out = out.drop(columns=[column])
             continue

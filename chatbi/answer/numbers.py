@@ -3,8 +3,13 @@ extraction of every number (and date) written in a piece of text.
 
 Formatting conventions: percent-format metrics, growth and share values are ratios
 (0.382 → "38.2%"). A number shows about three significant digits: 2 decimals below 10,
-1 below 1000, none above (``decimals_for``). Chinese text scales large amounts to 万/亿,
-English text to K/M/B; ``ref`` lets several values share one scale ("¥0.21M of ¥5.00M").
+1 below 1000, none above (``decimals_for``).
+
+Money, one rule everywhere (docs/channels.md): findings and chart axes abbreviate an
+amount by its own size — Chinese ¥2.39亿 from 1亿, ¥2,536万 from 1万, full yuan below;
+English ¥1.71B / ¥4.69M / ¥44.0K (from 10K) — never a fraction of a larger unit (no ¥0.25亿,
+no ¥0.21M). Tables and exports (``chatbi.answer.labels``) show full yuan with thousands
+separators: whole yuan in a column whose largest amount is ¥100 or more, else 2 decimals.
 """
 
 from __future__ import annotations
@@ -54,8 +59,8 @@ def pick_scale(ref: float, language: str, *, minimum: float = 1e4) -> tuple[floa
 def _scaled(value: float, language: str, ref: float | None, minimum: float,
             integer: bool = False) -> str:
     divisor, suffix = pick_scale(value if ref is None else ref, language, minimum=minimum)
-    # Too small for ref's scale: its own (¥2,536万, never ¥0.25亿; English keeps ¥0.21M of ¥5.00M).
-    if ref is not None and divisor > 1 and abs(value / divisor) < (0.1 if language == "en" else 1.0):
+    # Too small for ref's scale: its own (¥2,536万, never ¥0.25亿; ¥210.0K, never ¥0.21M).
+    if ref is not None and divisor > 1 and abs(value / divisor) < 1.0:
         divisor, suffix = pick_scale(value, language, minimum=minimum)
     scaled = value / divisor
     if divisor == 1.0 and integer:
@@ -191,14 +196,24 @@ def axis_format(fmt: str, max_abs: float, language: str) -> dict[str, str]:
         return {"format": ".1~%"}
     if fmt in ("days", "score"):
         return {"format": ",.2~f"}
-    if fmt == "currency":
-        divisor, suffix = pick_scale(max_abs, language)
-        return {"labelExpr": _scaled_expr(divisor, suffix, "'¥' + ")}
+    if fmt == "currency":  # each tick by its own size, as the finding writes it (no ¥0.5亿)
+        return {"labelExpr": money_axis_expr(language)}
     minimum = 1e6 if language == "en" else 1e5
     divisor, suffix = pick_scale(max_abs, language, minimum=minimum)
     if divisor == 1.0:
         return {"format": ",.2~f"}
     return {"labelExpr": _scaled_expr(divisor, suffix, "")}
+
+
+def money_axis_expr(language: str) -> str:
+    """A Vega label expression writing each money tick by its own size (``format_money``'s
+    scales): ¥5,000万 · ¥1亿 · ¥1.5亿; ¥500K · ¥1M."""
+    scales = _EN_SCALES if language == "en" else _ZH_SCALES
+    body = "format(abs(datum.value), ',.2~f')"
+    for divisor, suffix, threshold in reversed(scales):
+        body = (f"(abs(datum.value) >= {threshold:g} ? format(abs(datum.value) / {divisor:g}, ',.2~f') "
+                f"+ '{suffix}' : {body})")
+    return f"datum.value == 0 ? '0' : (datum.value < 0 ? '-' : '') + '¥' + {body}"
 
 
 def _scaled_expr(divisor: float, suffix: str, prefix: str) -> str:

@@ -38,7 +38,7 @@ def test_ranking_finding_in_english() -> None:
     en_quarter = LAST_QUARTER.model_copy(update={"label": "last quarter"})
     text = finding_for(ranking_frame(), ctx("en", en_quarter, dimensions=["region"]))
     assert text.startswith("GMV by region, last quarter (2026-04-01 to 2026-06-30): 华东 leads with "
-                           "¥1.71M, 34.2% of the total ¥5.00M; 东北 is lowest at ¥0.21M.")
+                           "¥1.71M, 34.2% of the total ¥5.00M; 东北 is lowest at ¥210.0K.")
     # a Chinese label is left out of English text; the dates stay
     text = finding_for(ranking_frame(), ctx("en", dimensions=["region"]))
     assert "上个季度" not in text and "2026-04-01 to 2026-06-30" in text

@@ -27,7 +27,7 @@ from chatbi.answer.numbers import (
     (385.62, "zh", None, "¥385.6"),
     (-32_000, "zh", None, "-¥3.20万"),
     (1_711_000, "en", None, "¥1.71M"),
-    (210_000, "en", 5_000_000, "¥0.21M"),  # shares the scale of the total
+    (210_000, "en", 5_000_000, "¥210.0K"),  # too small for the total's M: own scale, never ¥0.21M
     (44_000, "en", None, "¥44.0K"),
     (2_500_000_000, "en", None, "¥2.50B"),
     (5_000, "zh", 100_000_000, "¥5,000"),  # too small for the reference's 亿: own scale
