@@ -4,9 +4,10 @@ check metric/dimension compatibility, and assemble the ``SemanticQuery`` of a qu
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from chatbi.planner import intents, messages, periods
@@ -417,10 +418,7 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         if limit is None and entity_dims and not u.list_request and not u.which:  # "which … highest": the whole ranking
             limit = _DEFAULT_ENTITY_LIMIT
             notes.append(messages.text("note_default_limit", lang, n=str(limit)))
-        first = dims[0] if dims else None
-        if first and not first.endswith(("_id", "_name", "_title")) and env.lexicon.dimension_type(first) == "categorical" \
-                and not any(f.dimension == first for f in filters):
-            filters.append(Filter(dimension=first, op="ne", value=None))  # 哪个分层最高: rows without one are not a group
+        filters = without_missing_group(env, dims, filters)
         base = rate_base(env, order_by[0].field) if order_by and dims else None
         if base is not None:  # 纠纷率最高的商户: one dispute in one order is not the top of a ranking
             rate_floor = MetricFilter(metric=base, op="gte", value=float(MIN_RATE_BASE))
@@ -559,6 +557,16 @@ def per_period_problem(env: Env, metrics: Sequence[str], language: Language) -> 
     return None
 
 
+def without_missing_group(env: Env, dims: Sequence[str], filters: list[Filter]) -> list[Filter]:
+    """A ranking by a categorical dimension leaves out the rows without one (哪个分层最高,
+    他们最常买什么品类: 「（空）」 is not a group that can lead a ranking)."""
+    first = dims[0] if dims else None
+    if first and not first.endswith(("_id", "_name", "_title")) and env.lexicon.dimension_type(first) == "categorical" \
+            and not any(f.dimension == first for f in filters):
+        return [*filters, Filter(dimension=first, op="ne", value=None)]
+    return filters
+
+
 def snapshot_problem(env: Env, metrics: Sequence[str], said_time: bool, language: Language) -> Plan | None:
     """A period or trend said with a snapshot metric (用户数 is today's count): ask, offering
     the dated metrics, instead of answering today's number for the period."""
@@ -573,6 +581,10 @@ def snapshot_problem(env: Env, metrics: Sequence[str], said_time: bool, language
     return None
 
 
+def _on_dimensions(dims: tuple[str, ...], f: Filter) -> bool:
+    return f.dimension in dims
+
+
 def share_part_of(u: Understanding, filters: list[Filter]) -> Filter | None:
     """The part in a part-of-whole question: the value said right before the share word in
     Chinese (沉默用户里「男性」占几成), the last value in English (what share of orders came
@@ -581,19 +593,19 @@ def share_part_of(u: Understanding, filters: list[Filter]) -> Filter | None:
     yes_no = [f for f in positive if isinstance(f.value, bool)]
     if yes_no and (not u.values or max(s for s, _ in u.boolean_spans) > max(h.start for h in u.values)):
         return yes_no[-1]  # what % of orders used a coupon: the yes/no filter is the part
-    if not positive or not u.values:
+    said: list[tuple[int, int, Callable[[Filter], bool]]] = [
+        (h.start, h.end, partial(_on_dimensions, tuple(h.dims))) for h in u.values]
+    said += [(start, end, read.__eq__) for start, end, read in u.filter_spans]  # 1 and 2 star
+    if not positive or not said:
         return None
     share_word = intents.SHARE.search(u.norm)
-    hits = sorted(u.values, key=lambda h: h.start)
+    hits = sorted(said, key=lambda h: h[0])
     if u.language == "zh" and share_word is not None:
-        before = [h for h in hits if h.end <= share_word.start()]
+        before = [h for h in hits if h[1] <= share_word.start()]
         hit = before[-1] if before else hits[-1]
     else:
         hit = hits[-1]
-    for f in positive:
-        if f.dimension in hit.dims:
-            return f
-    return None
+    return next((f for f in positive if hit[2](f)), None)
 
 
 def notes_mention_time(notes: list[str]) -> bool:

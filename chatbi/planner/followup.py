@@ -17,6 +17,7 @@ from chatbi.planner.build import (
     Env,
     default_unit,
     entity_dimensions,
+    first_metric,
     incompatible,
     incompatible_plan,
     pick_grain,
@@ -24,6 +25,7 @@ from chatbi.planner.build import (
     resolve_values,
     snapshot_problem,
     time_text,
+    without_missing_group,
 )
 from chatbi.planner.numbers import to_int
 from chatbi.planner.time_parser import default_range
@@ -64,6 +66,21 @@ def _no_subject(u: Understanding) -> bool:
                 or u.definition_strong or u.definition_weak or u.per_period or u.min_orders or u.growth)
 
 
+def _only_time_said(u: Understanding) -> bool:
+    """A measure and a period, nothing else: no value, grouping, entity, ranking or other intent."""
+    if not (u.time and u.time.range) or u.time.comparison:
+        return False
+    rest = Understanding(**{**u.__dict__, "time": None})
+    return _no_subject(rest)
+
+
+def _about_one_entity(previous: Plan) -> bool:
+    """The earlier question was about one shop, user or KOL (an equality filter on an id or name)."""
+    query = previous.query
+    return query is not None and not query.dimensions and any(
+        f.op == "eq" and f.dimension.endswith(("_id", "_name")) for f in query.filters)
+
+
 def refers_back_to_earlier(u: Understanding) -> bool:
     """其中 / 他们 / them / those / that channel: the question points at an earlier answer."""
     return bool(_REFERS_BACK.search(u.norm) or u.pointed_dims)
@@ -85,6 +102,8 @@ def is_followup(u: Understanding, previous: Plan | None) -> bool:
         return True
     if _own_metrics(u) and previous.intent == "query" and _no_subject(u):
         return True  # 触达了多少人 / and orders? after a question: the same subject, another measure
+    if _own_metrics(u) and previous.intent == "query" and _only_time_said(u) and _about_one_entity(previous):
+        return True  # 商户42的粉丝多少 → 今年新增关注多少: the conversation stays on that shop
     if u.count_request and (u.metrics or u.entity):
         return False  # 高价值用户有多少: a complete question of its own
     changes = bool(
@@ -160,6 +179,9 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
     said = _own_metrics(u)
     if not said and u.entity_metrics and not (u.values or u.group_dims or u.extra_filters or u.entity_grouped):
         said = list(u.entity_metrics)  # what about buyers / 那买家数呢: the entity word is the new measure
+    if not said and intents.SPEND.search(u.norm) and not intents.CAMPAIGN_WORDS.search(u.norm):
+        paid = first_metric(env, ["gmv"], list(query.dimensions))
+        said = [paid] if paid else []  # 他们今年花了多少钱: what the earlier subject paid
     if said and query.count_as:  # after "how many bought twice", a metric of its own asks about the subject again
         query = query.with_changes(count_as=None, having=[], metrics=said,
                                    dimensions=[d for d in query.dimensions if d != query.dimensions[-1]])
@@ -217,7 +239,15 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
         filters.append(Filter(dimension=shown[0], op="in", value=list(shown[1])))
         notes.append(messages.text("note_same_entities", lang, n=str(len(shown[1]))))
     said_time = bool((u.time and (u.time.range or u.time.comparison)) or u.grain or u.trend or u.which_grain)
-    stuck = snapshot_problem(env, metrics, said_time or bool(query.time_range or query.grain or query.comparison), lang)
+    inherited_time = bool(query.time_range or query.grain or query.comparison)
+    if said and inherited_time and not said_time and env.snapshots is not None \
+            and all(env.snapshots.is_snapshot(m) for m in metrics):
+        # 其中哪家动销率最高 after a question about the last 30 days: a snapshot metric of its own
+        # is today's figure; the earlier period is dropped (and said), never asked about
+        query = query.with_changes(time_range=None, grain=None, comparison=None)
+        inherited_time = False
+        notes.append(messages.text("note_snapshot_now", lang))
+    stuck = snapshot_problem(env, metrics, said_time or inherited_time, lang)
     if stuck is not None:
         return stuck
     changes: dict[str, object] = {"metrics": metrics, "filters": filters, "dimensions": dims}
@@ -251,6 +281,9 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
         base = next((m for m in metrics if field == m or field.startswith(m + "_")), metrics[0])
         order_by = [OrderBy(field=field, descending=ranking_descending(env, u, base))]
     changes["order_by"] = [] if changes.get("share_part") else order_by
+    if order_by and not changes.get("share_part"):
+        kept: list[Filter] = changes["filters"]  # type: ignore[assignment]
+        changes["filters"] = without_missing_group(env, dims, kept)
     if changes.get("share_part"):
         changes["limit"] = None
     elif u.top_n:

@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from chatbi.planner.text import at_word_boundary, normalize
+from chatbi.planner.unit_values import UnitValueReader
 from chatbi.semantic.models import SemanticLayer
 
 EntryKind = Literal["metric", "dimension", "value", "time"]
@@ -102,6 +103,10 @@ class Lexicon:
         self._build_metrics(aliases["metric_variants"])
         self._build_dimensions()
         self._build_values(aliases)
+        self.value_units: dict[str, list[str]] = {
+            dim.name: [normalize(w).strip() for w in dim.value_units] for _, dim in self.layer.all_dimensions() if dim.value_units
+        }
+        self.unit_values = UnitValueReader(self.value_units, self.values)
         self._index: dict[str, list[str]] = defaultdict(list)
         for surface in self._entries:
             self._index[surface[0]].append(surface)

@@ -129,6 +129,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     "note_owner_dimension": {"zh": "「{said}」按「{used}」理解（数的对象自己的{said}）。", "en": "Read \"{said}\" as \"{used}\" (the {said} of what is counted)."},
     "note_rate_floor": {"zh": "比率排名只比较{base}不少于 {n} 的对象（样本太小的比率不参与）。", "en": "The rate ranking leaves out groups with fewer than {n} in \"{base}\" (too small to rank)."},
     "note_same_entities": {"zh": "沿用上一问的 {n} 个对象（不再截取前 N 行）。", "en": "Kept the same {n} entities as the previous answer (not cut at N rows)."},
+    "note_snapshot_now": {"zh": "这是当前快照指标，按现在的数回答，不沿用上一问的时间范围。", "en": "This metric is a current snapshot: answered as of now, without the previous question's period."},
     "note_followup": {"zh": "基于上一个问题调整。", "en": "Adjusted the previous question."},
 }
 

@@ -83,6 +83,7 @@ class Understanding:
     entity_metric_spans: list[tuple[int, int]] = field(default_factory=list)
     values: list[ValueHit] = field(default_factory=list)
     extra_filters: list[Filter] = field(default_factory=list)  # age and similar
+    filter_spans: list[tuple[int, int, Filter]] = field(default_factory=list)  # where an extra filter was said
     having: list[MetricFilter] = field(default_factory=list)
     having_spans: list[tuple[int, int]] = field(default_factory=list)  # "超过100万" / "above 1 million"
     time_dimension: str | None = None
@@ -150,6 +151,10 @@ def understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
     u.time = _second_period(u.time, mask_spans(question, merchant_spans), as_of, u.other_periods)
     blocked: list[tuple[int, int]] = [*(u.time.spans if u.time else ()), *merchant_spans]
     blocked.extend(_ages(u, norm, as_of, lexicon))
+    for said in lexicon.unit_values.read(norm, blocked):  # 1 and 2 star, 4星及以上
+        u.extra_filters.append(said.filter)
+        u.filter_spans.append((said.start, said.end, said.filter))
+        blocked.append((said.start, said.end))
     at_least = intents.ordered_at_least(norm)
     if at_least is not None:  # 下单3次以上的用户: counted by how often they ordered
         u.min_orders = at_least[0]

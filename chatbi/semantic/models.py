@@ -59,6 +59,7 @@ class Dimension(_Frozen):
     values: list[str] = Field(default_factory=list)  # fixed values when known (age bands)
     value_labels: dict[str, str] = Field(default_factory=dict)  # raw value -> words (1 -> 一线)
     value_labels_en: dict[str, str] = Field(default_factory=dict)  # raw value -> English words (华东 -> East China)
+    value_units: list[str] = Field(default_factory=list)  # words after a number that name a value (5星, 2 stars)
 
 
 class Measure(_Frozen):

@@ -361,7 +361,7 @@ def test_that_channel_points_at_the_earlier_answers_top_one(demo_planner: Offlin
     conversation.mark_last(shown_keys=("channel", ("抖音", "微信")))
     plan = demo_planner.plan("Which age group led in that channel?", as_of=AS_OF, conversation=conversation)
     assert plan.query is not None and plan.query.dimensions == ["age_band"]
-    assert [(f.dimension, f.value) for f in plan.query.filters] == [("channel", "抖音")]
+    assert [(f.dimension, f.op, f.value) for f in plan.query.filters] == [("channel", "eq", "抖音"), ("age_band", "ne", None)]
 
 
 def test_the_word_tag_prefers_the_tag_list(demo_planner: OfflinePlanner) -> None:
