@@ -11,11 +11,19 @@ The only module that imports an LLM vendor SDK (``langchain_openai``/``langchain
 3. checks the call (``llm_validate``): names against the catalog, time words through
    ``parse_time``, the compiled or written SQL through ``guard_sql`` for the caller's role.
    A rejected call is answered with the reason (a tool result) and the model tries again, at
-   most twice; a guard refusal that persists becomes a refusal, other persistent problems
-   fall back to the offline planner;
+   most twice; a guard refusal that persists becomes a refusal, a value the model keeps
+   inventing becomes a clarifying question, other persistent problems fall back to the
+   offline planner;
 4. on any failure of the model (timeout, connection error, HTTP 4xx/5xx, malformed or empty
    output) the offline planner answers and the plan carries the note "LLM 不可用… / LLM
    unavailable (reason), used the offline planner".
+
+The offline planner's rules about the question apply to the model's plans too
+(``llm_rules``, read once per question): a question about something the data does not hold
+is refused whatever the model planned; the model sees the previous question only when this
+one changes it (never a failed, refused or clarified turn); every plan carries an
+``interpretation`` built by ``chatbi.planner.interpretation`` from its ``SemanticQuery``,
+with what a follow-up kept.
 
 The whole planning is bounded by ``Settings.llm_timeout_s`` (each call gets the time left,
 ``max_retries=0``, and a watchdog abandons a call that overruns). The returned ``LLMPlan``
@@ -37,7 +45,9 @@ from typing import Any
 from chatbi.config import Settings
 from chatbi.errors import LLMError
 from chatbi.planner.context import Conversation
+from chatbi.planner.interpretation import interpret
 from chatbi.planner.llm_context import ContextBuilder, RetrieverLike, estimate_tokens, untrusted
+from chatbi.planner.llm_rules import LLMRules, Reading
 from chatbi.planner.llm_tools import TOOLS, Decision, MalformedOutput, decision_from_reply
 from chatbi.planner.llm_types import LLMPlan, LLMStats, as_llm_plan
 from chatbi.planner.llm_validate import PlanChecker, Problem
@@ -108,7 +118,8 @@ class LLMPlanner:
         self.context = ContextBuilder(self.catalog, self.policy, prompts_dir=settings.prompts_dir,
                                       retriever=retriever, values=values, examples=examples,
                                       tools_json=self.tools_json)
-        self.checker = PlanChecker(self.catalog, self.policy, executor)
+        self.rules = LLMRules(layer, fallback)
+        self.checker = PlanChecker(self.catalog, self.policy, executor, values=values, rules=self.rules)
         self._lock = threading.Lock()
         self._chat: Any = None
         self._tool_chat: Any = None
@@ -174,10 +185,13 @@ class LLMPlanner:
         if not question.strip():
             return self._offline(question, as_of, conversation, stats, reason=None)
         language = language_of(question)
+        reading = self.rules.read(question, as_of=as_of, conversation=conversation)
+        # the model sees the turn a follow-up changes (or the clarifying question answered now), nothing else
+        view = self.rules.model_view(reading) if self.rules.lexicon is not None else conversation
         try:
             _, model = self._models()  # the first call imports the SDK: not counted in the timeout
             deadline = time.monotonic() + self.settings.llm_timeout_s
-            prompt = self.context.build(question, as_of=as_of, role=role, conversation=conversation,
+            prompt = self.context.build(question, as_of=as_of, role=role, conversation=view,
                                         language=language)
         except Exception as exc:  # noqa: BLE001 - a broken prompt or client never blocks an answer
             log.warning("LLM planner could not start: %s", exc)
@@ -192,25 +206,26 @@ class LLMPlanner:
                 decision = decision_from_reply(list(reply.tool_calls or []), list(reply.invalid_tool_calls or []),
                                                reply.content)
             except LLMUnavailable as exc:
-                return self._give_up(question, as_of, conversation, stats, problem, exc.reason)
+                return self._give_up(question, as_of, conversation, stats, problem, exc.reason, reading)
             except MalformedOutput as exc:
-                return self._give_up(question, as_of, conversation, stats, problem, f"malformed output: {exc}")
+                return self._give_up(question, as_of, conversation, stats, problem, f"malformed output: {exc}",
+                                     reading)
             try:
                 outcome = self.checker.check(decision, as_of=as_of, role=role, language=language,
-                                             selection=prompt.selection, question=question)
+                                             selection=prompt.selection, question=question, reading=reading)
             except Exception as exc:  # noqa: BLE001 - an unforeseen check failure: answer offline
                 log.exception("checking the LLM's tool call failed")
                 return self._give_up(question, as_of, conversation, stats, problem,
-                                     f"unusable output ({type(exc).__name__})")
+                                     f"unusable output ({type(exc).__name__})", reading)
             if isinstance(outcome, Plan):
-                return self._done(question, outcome, conversation, stats)
+                return self._done(question, outcome, conversation, stats, reading)
             problem = outcome
             log.info("LLM tool call rejected (%s): %s", outcome.kind, outcome.problem)
             if attempt < MAX_REPAIRS:
                 stats.repairs += 1
                 messages.extend(self._feedback(reply, decision, outcome, MAX_REPAIRS - attempt))
         return self._give_up(question, as_of, conversation, stats, problem,
-                             f"invalid output after {MAX_REPAIRS} corrections")
+                             f"invalid output after {MAX_REPAIRS} corrections", reading)
 
     def _feedback(self, reply: Any, decision: Decision, problem: Problem, attempts_left: int) -> list[Any]:
         """The model's reply and the tool result(s) explaining why it was rejected."""
@@ -227,20 +242,34 @@ class LLMPlanner:
             out.append(ToolMessage(content=body, tool_call_id=call.get("id") or ""))
         return out
 
-    def _done(self, question: str, plan: Plan, conversation: Conversation | None, stats: LLMStats) -> LLMPlan:
+    def _done(self, question: str, plan: Plan, conversation: Conversation | None, stats: LLMStats,
+              reading: Reading) -> LLMPlan:
+        """The plan as an ``LLMPlan`` with its interpretation (what a follow-up kept included),
+        recorded in the conversation (a clarifying question with what was understood so far,
+        so the offline planner can complete it too)."""
+        followup = reading.followup and plan.intent in ("query", "why", "copy")
+        previous = reading.previous.plan if followup and reading.previous is not None else None
+        plan = dataclasses.replace(plan, followup=followup)
+        if plan.interpretation is None:
+            plan = dataclasses.replace(plan, interpretation=interpret(plan, self.layer, previous=previous))
         result = as_llm_plan(plan, planner="llm", llm_stats=stats.as_timings())
         if conversation is not None:
-            conversation.add(question, result)
+            pending = reading.understanding if result.intent == "clarify" else None
+            conversation.add(question, result, pending)
         return result
 
     def _give_up(self, question: str, as_of: date, conversation: Conversation | None, stats: LLMStats,
-                 problem: Problem | None, reason: str) -> LLMPlan:
-        """A guard refusal stays a refusal; anything else goes to the offline planner."""
+                 problem: Problem | None, reason: str, reading: Reading) -> LLMPlan:
+        """A guard refusal stays a refusal, a value the model keeps inventing is asked about;
+        anything else goes to the offline planner."""
+        language = language_of(question)
         if problem is not None and problem.kind == "guard":
-            language = language_of(question)
             message = problem.user_message or problem.hint
             refusal = LLMPlan(intent="refuse", language=language, message=message)  # type: ignore[arg-type]
-            return self._done(question, refusal, conversation, stats)
+            return self._done(question, refusal, conversation, stats, reading)
+        if problem is not None and problem.kind == "value" and problem.user_message:
+            clarify = LLMPlan(intent="clarify", language=language, message=problem.user_message)  # type: ignore[arg-type]
+            return self._done(question, clarify, conversation, stats, reading)
         return self._offline(question, as_of, conversation, stats, reason=reason)
 
     def _offline(self, question: str, as_of: date, conversation: Conversation | None, stats: LLMStats,

@@ -8,7 +8,11 @@
 * worked examples (question → plan_query arguments): ``Retriever.examples`` or, without a
   retriever, the examples with the most character bigrams in common with the question;
 * the tables and role-visible columns behind them (for ``write_sql``);
-* the last turns of the conversation;
+* the concepts the data does not hold (the layer's ``not_in_data``: a few words of each,
+  the ones the question says first), so the model refuses them;
+* the turns of the conversation the planner passes (``llm_rules.LLMRules.model_view``: the
+  turn a follow-up changes); a failed or refused turn is never shown, a clarifying question
+  only as the newest turn (the question may answer it);
 
 and renders ``prompts/plan_system.md`` and ``prompts/plan_context.md``. Every list has a cap
 and the whole request (messages + tool schemas) is shrunk until its conservative token
@@ -42,6 +46,7 @@ TOKEN_BUDGET = 3000  # first request; repairs add a little, the hard limit is 4,
 MAX_METRICS, MAX_DIMENSIONS, MAX_VALUES, MAX_EXAMPLES = 8, 12, 12, 3
 MAX_TABLES, MAX_COLUMNS, MAX_TURNS, MAX_SAMPLE_DIMS, MAX_SAMPLES = 3, 24, 3, 6, 6
 MAX_QUESTION_CHARS = 500
+MAX_CONCEPTS, MAX_CONCEPT_WORDS = 10, 6  # not_in_data concepts listed, words shown per concept
 _LINE = 110  # characters of a definition shown
 
 
@@ -101,6 +106,7 @@ class Selection:
     examples: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     tables: list[tuple[str, list[str]]] = field(default_factory=list)
     turns: list[str] = field(default_factory=list)
+    concepts: list[str] = field(default_factory=list)  # not_in_data lines, those the question names first
     question: str = ""
 
 
@@ -139,6 +145,9 @@ class ContextBuilder:
         sel = Selection(question=untrusted(question, MAX_QUESTION_CHARS))
         previous = conversation.last_answerable() if conversation is not None else None
         self._exact(question, sel)
+        pending = _pending_clarification(conversation)
+        if pending is not None:  # the question answers a clarifying question: its names count too
+            self._exact(pending.question, sel)
         if self.retriever is not None:
             try:
                 self._retrieved(question, sel)
@@ -162,7 +171,21 @@ class ContextBuilder:
                 sel.samples[dim] = self.values[dim][:MAX_SAMPLES]
         sel.tables = self._tables(sel, role)
         sel.turns = self._turns(conversation)
+        sel.concepts = self._concepts(question)
         return sel
+
+    def _concepts(self, question: str) -> list[str]:
+        """The layer's not_in_data concepts, a few words each; concepts whose word the question
+        says come first, with that word."""
+        norm = normalize_term(question)
+        said: list[str] = []
+        other: list[str] = []
+        for concept in self.catalog.layer.not_in_data[:MAX_CONCEPTS]:
+            hits = [w for w in concept.words if normalize_term(w) and normalize_term(w) in norm]
+            words = list(dict.fromkeys([*hits, *concept.words]))[:MAX_CONCEPT_WORDS]
+            line = f"- {concept.name} | {concept.label}/{concept.label_en} | {', '.join(untrusted(w, 20) for w in words)}"
+            (said if hits else other).append(line)
+        return said + other
 
     def _exact(self, question: str, sel: Selection) -> None:
         norm = normalize_term(question)
@@ -234,13 +257,24 @@ class ContextBuilder:
         return out
 
     def _turns(self, conversation: Conversation | None) -> list[str]:
+        """The turns shown: never a failed or refused turn (nothing of them carries forward),
+        a clarifying question only when it is the newest turn (this question may answer it)."""
         if conversation is None:
             return []
+        turns = conversation.turns
         lines = []
-        for turn in conversation.turns[-MAX_TURNS:]:
+        for i, turn in enumerate(turns):
+            if turn.failed or turn.plan.intent == "refuse":
+                continue
+            if turn.plan.intent == "clarify":
+                if i != len(turns) - 1:
+                    continue
+                lines.append(f"Q: {untrusted(turn.question, 200)}\nA: ask_clarification "
+                             "(the new question may answer it)")
+                continue
             answer = _plan_text(turn.plan) if turn.relation is None else _relation_text(turn.relation)
             lines.append(f"Q: {untrusted(turn.question, 200)}\nA: {answer}")
-        return lines
+        return lines[-MAX_TURNS:]
 
     # ------------------------------------------------------------------ rendering
     def build(self, question: str, *, as_of: date, role: Role, conversation: Conversation | None,
@@ -267,6 +301,7 @@ class ContextBuilder:
             values=_lines([f"- {d} = {untrusted(v, 60)}" for d, v in sel.values]
                           + [f"- {d}: {' | '.join(untrusted(v, 60) for v in vs)}" for d, vs in sel.samples.items()]),
             conversation=_lines(sel.turns),
+            not_in_data=_lines(sel.concepts),
             question=sel.question,
         )
 
@@ -288,6 +323,7 @@ class ContextBuilder:
         """Drop the least useful item; False when nothing is left to drop."""
         steps: list[tuple[Callable[[], bool], Callable[[], object]]] = [
             (lambda: len(sel.examples) > 1, lambda: sel.examples.pop()),
+            (lambda: len(sel.concepts) > 3, lambda: sel.concepts.pop()),
             (lambda: bool(sel.samples), lambda: sel.samples.popitem()),
             (lambda: len(sel.tables) > 1, lambda: sel.tables.pop()),
             (lambda: len(sel.turns) > 1, lambda: sel.turns.pop(0)),
@@ -314,6 +350,12 @@ def _add(target: list[str], names: Sequence[str]) -> None:
 
 def _lines(lines: Sequence[str]) -> str:
     return "\n".join(lines) if lines else "(none)"
+
+
+def _pending_clarification(conversation: Conversation | None) -> Any:
+    """The newest turn when it is a clarifying question (the new question may answer it)."""
+    last = conversation.last_turn if conversation is not None else None
+    return last if last is not None and last.plan.intent == "clarify" and not last.failed else None
 
 
 def _relation_text(request: Any) -> str:

@@ -4,12 +4,21 @@ Nothing the model says is trusted:
 
 * ``plan_query``: every metric and dimension name is looked up in the catalog (an exact
   label or synonym is mapped to its name; anything else is an unknown name with
-  candidates), time words go through ``parse_time`` against the as-of date, each metric must
-  be able to use each dimension, the query must compile, and the compiled SQL must pass
-  ``guard_sql`` for the caller's role;
+  candidates), so are the names in ``share_part`` (a filter: the part of a whole) and
+  ``count_as`` (a metric: the column counting the entities that pass ``having``); a value
+  of a dimension whose values are all known must be one of them (an English label or
+  another case is mapped to it; anything else is sent back with the real values, and asked
+  about if the model insists); ``per_period`` only for sums and counts (the offline
+  planner's rule); time words go through ``parse_time`` against the as-of date, a period
+  after the as-of date is refused, each metric must be able to use each dimension, the
+  query must compile, and the compiled SQL must pass ``guard_sql`` for the caller's role;
 * ``write_sql``: the SQL must pass ``guard_sql`` for the caller's role, and DuckDB must be
   able to plan it (a ``LIMIT 0`` dry run when an executor is given);
-* ``ask_clarification`` / ``refuse``: the text is capped and returned as the message.
+* ``ask_clarification`` / ``refuse``: the product's own wording, never the model's.
+
+Whatever the model chose, a question naming something the data does not hold (the
+semantic layer's ``not_in_data``, found by the offline planner's own detection through
+``llm_rules``) is refused with what the data holds instead.
 
 A ``Problem`` carries the text sent back to the model (at most twice per question).
 """
@@ -28,26 +37,31 @@ from chatbi.errors import ChatBIError, CompileError, GuardError, UserInputError
 from chatbi.planner import messages
 from chatbi.planner.build import time_text
 from chatbi.planner.llm_context import Selection
+from chatbi.planner.llm_rules import LLMRules, Reading, not_in_data_message
 from chatbi.planner.llm_tools import Decision
 from chatbi.planner.llm_types import LLMPlan
 from chatbi.planner.time_parser import latest_complete_month, parse_time
 from chatbi.planner.types import CopyChannel, CopyRequest, Grain, Plan, WhyRequest
 from chatbi.semantic.catalog import Catalog
 from chatbi.semantic.compiler import compile_query
-from chatbi.semantic.query import Filter, FilterOp, OrderBy, SemanticQuery, TimeRange
+from chatbi.semantic.query import Filter, FilterOp, MetricFilter, OrderBy, SemanticQuery, TimeRange
 from chatbi.sql.engines import dialect_of, guard_options
 from chatbi.sql.guard import guard_sql
 from chatbi.sql.policy import AccessPolicy, Role
 
 __all__ = ["PlanChecker", "Problem"]
 
-ProblemKind = Literal["names", "time", "args", "compile", "guard", "sql_error"]
+ProblemKind = Literal["names", "value", "time", "args", "compile", "guard", "sql_error"]
 _MESSAGE_CHARS = 400
 # refuse(reason_code) -> the product's refusal text (chatbi.planner.messages)
 _REFUSALS = {"data_change": "refuse_data_change", "personal_data": "refuse_pii",
              "rules": "refuse_injection", "sql_text": "refuse_sql"}
 _HINT_CHARS = 700
 _COPY_CHANNELS = ("sms", "push", "wechat", "email", "xiaohongshu", "generic")
+_PER_PERIOD = ("day", "week", "month")
+_PER_PERIOD_WORDS = {"zh": {"day": "平均每天", "week": "平均每周", "month": "平均每月"},
+                     "en": {"day": "per day on average", "week": "per week on average", "month": "per month on average"}}
+_COMPLETE_VALUES = 300  # chatbi.retrieval.values reads at most this many values of a dimension
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,7 @@ class Problem:
     problem: str
     hint: str = ""
     user_message: str | None = None  # shown to the user if the model never gets it right
+    # (a refusal for the guard, a clarifying question otherwise)
 
 
 def _shown(text: Any, limit: int) -> str:
@@ -77,15 +92,27 @@ def _cap(text: Any, limit: int) -> str:
 class PlanChecker:
     """Validates decisions against one layer, policy and (optionally) a warehouse executor."""
 
-    def __init__(self, catalog: Catalog, policy: AccessPolicy, executor: Any = None):
+    def __init__(self, catalog: Catalog, policy: AccessPolicy, executor: Any = None, *,
+                 values: Any = None, rules: LLMRules | None = None):
+        """``values``: dimension -> its known values (checked when the list is complete);
+        ``rules``: the offline planner's rules (per-period averages)."""
         self.catalog = catalog
         self.layer = catalog.layer
         self.policy = policy
         self.executor = executor
+        self.values = {str(k): [str(v) for v in vs] for k, vs in (values or {}).items()}
+        self.rules = rules
 
     def check(self, decision: Decision, *, as_of: date, role: Role, language: str,
-              selection: Selection, question: str = "") -> Plan | Problem:
-        """The plan a decision stands for, or the problem to feed back."""
+              selection: Selection, question: str = "", reading: Reading | None = None) -> Plan | Problem:
+        """The plan a decision stands for, or the problem to feed back. ``reading`` is the
+        offline rules' reading of the question (``LLMRules.read``)."""
+        reading = reading or Reading()
+        copy = decision.tool == "plan_query" and decision.args.get("intent") == "copy"
+        if reading.out_of_data is not None and decision.tool != "refuse" and not copy:
+            concept, word = reading.out_of_data  # never a neighbouring number for what the data lacks
+            return LLMPlan(intent="refuse", language=language,  # type: ignore[arg-type]
+                           message=not_in_data_message(concept, word, language))
         if decision.tool == "plan_query":
             args = dict(decision.args)
             if question and not any(args.get(k) for k in ("time_words", "start_date", "end_date")):
@@ -104,8 +131,29 @@ class PlanChecker:
             text = messages.text("need_metric", language, candidates="、".join(shown))
             return LLMPlan(intent="clarify", language=language, message=text, candidates=tuple(names))  # type: ignore[arg-type]
         code = str(decision.args.get("reason_code") or "")
+        if code == "not_in_data":
+            return self._not_in_data(decision.args, reading, language, selection)
         text = messages.text(_REFUSALS.get(code, "refuse_injection"), language)
         return LLMPlan(intent="refuse", language=language, message=text)  # type: ignore[arg-type]
+
+    def _not_in_data(self, args: dict[str, Any], reading: Reading, language: str, selection: Selection) -> Plan:
+        """refuse(not_in_data): the concept the question named, in the product's words; when
+        the model names no concept of the layer, ask with the metrics that do exist."""
+        if reading.out_of_data is not None:
+            concept, word = reading.out_of_data
+        else:
+            said = str(args.get("concept") or "").strip().casefold()
+            found = [c for c in self.layer.not_in_data
+                     if said and said in (c.name.casefold(), c.label.casefold(), c.label_en.casefold())]
+            if not found:
+                shown = [self._metric_label(n, language) for n in selection.metrics[:3]]
+                return LLMPlan(intent="clarify", language=language,  # type: ignore[arg-type]
+                               message=messages.text("need_metric", language, candidates="、".join(shown) or "-"),
+                               candidates=tuple(selection.metrics[:3]))
+            concept = found[0]
+            word = concept.label if language == "zh" else concept.label_en
+        return LLMPlan(intent="refuse", language=language,  # type: ignore[arg-type]
+                       message=not_in_data_message(concept, word, language))
 
     def _metric_label(self, name: str, language: str) -> str:
         metric = self.catalog.get_metric(name)
@@ -118,10 +166,10 @@ class PlanChecker:
     def _plan_query(self, args: dict[str, Any], *, as_of: date, role: Role, language: str,
                     selection: Selection) -> Plan | Problem:
         intent = args.get("intent") if args.get("intent") in ("query", "why", "definition", "copy") else "query"
-        names = self._resolve_names(args, selection)
+        names = self._resolve_names(args, selection, language)
         if isinstance(names, Problem):
             return names
-        metrics, dims, filters, having, time_dim = names
+        metrics, dims, filters, having, time_dim, share_part, count_as = names
         if intent == "definition":
             return LLMPlan(intent="definition", language=language, definitions=tuple(metrics))  # type: ignore[arg-type]
         if intent == "copy":
@@ -130,18 +178,57 @@ class PlanChecker:
         if isinstance(time, Problem):
             return time
         time_range, comparison, unit = time
+        if time_range is not None and time_range.start > as_of:  # the offline planner's rule: no forecasts
+            label = time_range.label or f"{time_range.start.isoformat()} – {time_range.end.isoformat()}"
+            return LLMPlan(intent="refuse", language=language,  # type: ignore[arg-type]
+                           message=messages.text("future_range", language, label=label, as_of=as_of.isoformat()))
         notes: list[str] = []
         if intent == "why":
             if time_range is None:
                 time_range = latest_complete_month(as_of, language)
                 notes.append(messages.text("note_default_time", language, label=time_range.label or ""))
             comparison = comparison or "previous_period"
+        grain = args.get("grain") or None
+        share_of_total = bool(args.get("share_of_total"))
+        order_by, limit = _order_by(args.get("order_by")), args.get("limit") or None
+        per_period = args.get("per_period") or None
+        if per_period is not None and intent == "query":
+            if per_period not in _PER_PERIOD:
+                return Problem("args", f"per_period must be one of {', '.join(_PER_PERIOD)}", "")
+            if grain or comparison or share_of_total or share_part is not None:
+                return Problem("args", "per_period is an average over the whole time range",
+                               "leave grain, comparison and share empty with per_period, or drop per_period")
+            stuck = self.rules.per_period_problem(metrics, as_of=as_of, language=language) if self.rules else None
+            if stuck is not None:
+                return Problem("value", "per_period averages only sums and counts",
+                               "for a daily/monthly trend of a rate use grain instead of per_period",
+                               user_message=stuck.message)
+            if time_range is None:
+                time_range = latest_complete_month(as_of, language)
+                notes.append(messages.text("note_default_time", language, label=time_range.label or ""))
+            said = _PER_PERIOD_WORDS["zh" if language == "zh" else "en"][per_period]
+            label = f"{time_range.label or ''}（{said}）" if language == "zh" else f"{time_range.label or ''} ({said})"
+            time_range = time_range.model_copy(update={"label": label.strip()})  # as the offline planner states it
+        else:
+            per_period = None
+        if share_part is not None:  # 沉默用户里男性占几成: the part's rows of a share breakdown by its dimension
+            share_of_total = True
+            filters = [f for f in filters if f.dimension != share_part.dimension]
+            dims = [share_part.dimension, *(d for d in dims if d != share_part.dimension)]
+            order_by, limit = [], None
+        if count_as is not None:  # 下单3次以上的用户有多少: the entities passing ``having``, counted
+            entities = [d for d in dims if d.endswith("_id")]
+            if not entities or not having:
+                return Problem("args", "count_as needs the counted entity's id dimension (e.g. user_id) in "
+                               "dimensions and the condition in having", "")
+            dims = [*(d for d in dims if d != entities[-1]), entities[-1]]
+            order_by, limit = [], None
         try:
             query = SemanticQuery(
                 metrics=metrics, dimensions=dims, filters=filters, having=having,
-                time_dimension=time_dim, time_range=time_range, grain=args.get("grain") or None,
-                comparison=comparison, share_of_total=bool(args.get("share_of_total")),
-                order_by=_order_by(args.get("order_by")), limit=args.get("limit") or None,
+                time_dimension=time_dim, time_range=time_range, grain=grain,
+                comparison=comparison, share_of_total=share_of_total, share_part=share_part,
+                per_period=per_period, count_as=count_as, order_by=order_by, limit=limit,
             )
         except ValidationError as exc:
             return Problem("args", "the plan_query arguments are invalid",
@@ -159,7 +246,7 @@ class PlanChecker:
         return LLMPlan(intent="query", language=language, query=query, time_text=text,  # type: ignore[arg-type]
                        notes=tuple(notes))
 
-    def _resolve_names(self, args: dict[str, Any], selection: Selection) -> Any:
+    def _resolve_names(self, args: dict[str, Any], selection: Selection, language: str = "zh") -> Any:
         unknown: list[str] = []
         hints: list[str] = []
 
@@ -200,15 +287,71 @@ class PlanChecker:
                 filters.append(Filter(dimension=dimension(item["dimension"]), op=cast(FilterOp, op), value=value))
             except ValidationError as exc:
                 return Problem("args", f"invalid filter {item}", _cap(exc.errors()[0]["msg"], 200))
-        having = []
+        having: list[MetricFilter] = []
         for item in args.get("having") or []:
             if isinstance(item, dict) and "metric" in item:
-                having.append({**item, "metric": metric(item["metric"])})
+                try:
+                    having.append(MetricFilter(**{**item, "metric": metric(item["metric"])}))
+                except (ValidationError, TypeError) as exc:
+                    return Problem("args", f"invalid having {item}", _cap(str(exc), 200))
         time_dim = args.get("time_dimension")
         time_dim = dimension(time_dim) if time_dim else None
+        share_part: Filter | None = None
+        raw_part = args.get("share_part")
+        if raw_part:
+            if not isinstance(raw_part, dict) or "dimension" not in raw_part or raw_part.get("value") in (None, "", []):
+                return Problem("args", "share_part must be an object with a dimension and a value",
+                               'e.g. {"dimension": "gender", "value": "女"}: the part of the whole')
+            value = raw_part["value"]
+            op = raw_part.get("op") or ("in" if isinstance(value, list) else "eq")
+            if op not in ("eq", "in"):
+                return Problem("args", "share_part op must be eq or in", "")
+            try:
+                share_part = Filter(dimension=dimension(raw_part["dimension"]), op=cast(FilterOp, op), value=value)
+            except ValidationError as exc:
+                return Problem("args", f"invalid share_part {raw_part}", _cap(exc.errors()[0]["msg"], 200))
+        count_as = metric(args["count_as"]) if args.get("count_as") else None
         if unknown:
             return Problem("names", "; ".join(unknown), "\n".join(hints))
-        return metrics, dims, filters, having, time_dim
+        checked = self._values([*filters, *([share_part] if share_part else [])], language)
+        if isinstance(checked, Problem):
+            return checked
+        filters = checked[: len(filters)]
+        share_part = checked[-1] if share_part is not None else None
+        return metrics, dims, filters, having, time_dim, share_part, count_as
+
+    def _values(self, filters: list[Filter], language: str) -> list[Filter] | Problem:
+        """Each filter's text values, checked against the dimension's values when all of them
+        are known: an English label or another letter case is mapped to the value; an unknown
+        value is sent back with the real ones (and asked about if the model insists)."""
+        out: list[Filter] = []
+        for f in filters:
+            known = self.values.get(f.dimension) or []
+            dim = self.catalog.get_dimension(f.dimension)
+            if (f.op not in ("eq", "in", "ne", "not_in") or not known or len(known) >= _COMPLETE_VALUES
+                    or dim is None or dim.type != "categorical" or dim.data_type not in (None, "string")):
+                out.append(f)
+                continue
+            folded = {v.casefold(): v for v in known}
+            folded.update({str(label).casefold(): raw for raw, label in (dim.value_labels_en or {}).items()
+                           if raw in known})
+            items = f.value if isinstance(f.value, list) else [f.value]
+            mapped: list[Any] = []
+            for item in items:
+                hit = folded.get(str(item).strip().casefold()) if isinstance(item, str) else item
+                if hit is None:
+                    close = difflib.get_close_matches(str(item), known, n=6, cutoff=0.3) or known[:6]
+                    label = dim.label if language == "zh" else (dim.label_en or f.dimension)
+                    shown = messages.join([str(c) for c in close], language)
+                    return Problem("value", f"unknown value {item!r} for dimension {f.dimension}",
+                                   f"values of {f.dimension}: {', '.join(known[:20])}",
+                                   user_message=messages.text("unknown_word", language, term=_shown(item, 40) or "?",
+                                                              candidates=f"{label}：{shown}" if language == "zh"
+                                                              else f"{label}: {shown}"))
+                mapped.append(hit)
+            value = mapped if isinstance(f.value, list) else mapped[0]
+            out.append(f if value == f.value else f.model_copy(update={"value": value}))
+        return out
 
     def _candidates(self, name: str, kind: str, selection: Selection) -> str:
         pool = self.catalog.metric_names if kind == "metric" else self.catalog.dimension_names
