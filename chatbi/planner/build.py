@@ -150,8 +150,8 @@ def entity_dimensions(env: Env, entity: str, said: Sequence[str] = ()) -> list[s
 
 
 def count_metric(env: Env, entity: str) -> str | None:
-    """The metric that counts an entity (user_count…), by name or by its words."""
-    for name in _COUNT_METRICS.get(entity, ()):
+    """The metric that counts an entity (user_count, product_count…), by name or by its words."""
+    for name in (*_COUNT_METRICS.get(entity, ()), f"{entity}_count"):
         if metric_exists(env, name):
             return name
     for word in _COUNT_WORDS.get(entity, ()):

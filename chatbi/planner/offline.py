@@ -376,8 +376,8 @@ class OfflinePlanner:
             if u.mine or u.buyers_said:
                 return first_metric(env, ["buyer_count"], dims)
             return count_metric(env, "user") or (first_metric(env, ["buyer_count"], dims) if u.mainly else None)
-        if u.entity == "merchant" and u.count_request and not u.list_request:
-            return count_metric(env, "merchant")
+        if u.entity and u.count_request and not u.list_request:  # 商户有多少家 / how many KOLs / 商品有多少件
+            return count_metric(env, u.entity)
         if u.entity and u.entity_grouped:
             return first_metric(env, ["gmv", "order_count"], dims)
         if intents.SPEND.search(u.norm):  # 营销活动花了多少钱 → spend; 他们花了多少钱 → what they paid
