@@ -297,7 +297,9 @@ def render_labelled_table(data: dict[str, Any], mid: str) -> None:
     from chatbi.answer import exports
 
     frame, formats = web.table_view(data["table"])
-    config: dict[str, Any] = {c: st.column_config.NumberColumn(format=f) for c, f in formats.items()}  # type: ignore[arg-type]
+    steps = web.money_steps(data["table"])  # ¥12.50 stays ¥12.50, as in the CLI and the exports
+    config: dict[str, Any] = {c: st.column_config.NumberColumn(format=f, step=steps.get(c))  # type: ignore[arg-type]
+                              for c, f in formats.items()}
     st.dataframe(frame, hide_index=True, column_config=config)
     en = data.get("language") == "en"
     note = (" · truncated" if en else " · 结果已截断") if data.get("truncated") else ""

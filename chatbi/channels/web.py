@@ -99,6 +99,14 @@ def table_view(table: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, str]]:
     return frame, formats
 
 
+def money_steps(table: Mapping[str, Any]) -> dict[str, float]:
+    """Money columns shown with two decimals (amounts under ¥100, the labels' one rule): their
+    ``step`` for st.column_config.NumberColumn, whose ``yen`` preset otherwise shows whole yuan."""
+    frame, formats = table_view(table)
+    return {str(c): 0.01 for c in frame.columns if formats.get(str(c)) == "yen"
+            and any(isinstance(v, float) and not v.is_integer() for v in frame[c].dropna())}
+
+
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """CSV for download; UTF-8 with BOM so Excel opens Chinese text correctly."""
     return frame.to_csv(index=False).encode("utf-8-sig")
