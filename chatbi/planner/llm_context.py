@@ -46,7 +46,7 @@ TOKEN_BUDGET = 3000  # first request; repairs add a little, the hard limit is 4,
 MAX_METRICS, MAX_DIMENSIONS, MAX_VALUES, MAX_EXAMPLES = 8, 12, 12, 3
 MAX_TABLES, MAX_COLUMNS, MAX_TURNS, MAX_SAMPLE_DIMS, MAX_SAMPLES = 3, 24, 3, 6, 6
 MAX_QUESTION_CHARS = 500
-MAX_CONCEPTS, MAX_CONCEPT_WORDS = 10, 6  # not_in_data concepts listed, words shown per concept
+MAX_CONCEPTS, MAX_CONCEPT_WORDS = 10, 3  # not_in_data concepts listed, words the question said shown per concept
 _LINE = 110  # characters of a definition shown
 
 
@@ -175,16 +175,18 @@ class ContextBuilder:
         return sel
 
     def _concepts(self, question: str) -> list[str]:
-        """The layer's not_in_data concepts, a few words each; concepts whose word the question
-        says come first, with that word."""
+        """The layer's not_in_data concepts (name and labels: a few tokens each); those whose
+        word the question says come first, with that word."""
         norm = normalize_term(question)
         said: list[str] = []
         other: list[str] = []
         for concept in self.catalog.layer.not_in_data[:MAX_CONCEPTS]:
-            hits = [w for w in concept.words if normalize_term(w) and normalize_term(w) in norm]
-            words = list(dict.fromkeys([*hits, *concept.words]))[:MAX_CONCEPT_WORDS]
-            line = f"- {concept.name} | {concept.label}/{concept.label_en} | {', '.join(untrusted(w, 20) for w in words)}"
-            (said if hits else other).append(line)
+            hits = [w for w in concept.words if normalize_term(w) and normalize_term(w) in norm][:MAX_CONCEPT_WORDS]
+            line = f"- {concept.name} | {concept.label}/{concept.label_en}"
+            if hits:
+                said.append(f"{line} | said: {', '.join(untrusted(w, 20) for w in hits)}")
+            else:
+                other.append(line)
         return said + other
 
     def _exact(self, question: str, sel: Selection) -> None:
@@ -322,8 +324,8 @@ class ContextBuilder:
     def _shrink(sel: Selection) -> bool:
         """Drop the least useful item; False when nothing is left to drop."""
         steps: list[tuple[Callable[[], bool], Callable[[], object]]] = [
-            (lambda: len(sel.examples) > 1, lambda: sel.examples.pop()),
             (lambda: len(sel.concepts) > 3, lambda: sel.concepts.pop()),
+            (lambda: len(sel.examples) > 1, lambda: sel.examples.pop()),
             (lambda: bool(sel.samples), lambda: sel.samples.popitem()),
             (lambda: len(sel.tables) > 1, lambda: sel.tables.pop()),
             (lambda: len(sel.turns) > 1, lambda: sel.turns.pop(0)),
