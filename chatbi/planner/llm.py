@@ -251,7 +251,10 @@ class LLMPlanner:
         previous = reading.previous.plan if followup and reading.previous is not None else None
         plan = dataclasses.replace(plan, followup=followup)
         if plan.interpretation is None:
-            plan = dataclasses.replace(plan, interpretation=interpret(plan, self.layer, previous=previous))
+            try:
+                plan = dataclasses.replace(plan, interpretation=interpret(plan, self.layer, previous=previous))
+            except Exception:  # noqa: BLE001 - the reading is shown beside the answer, never blocks it
+                log.exception("no interpretation for the LLM plan")
         result = as_llm_plan(plan, planner="llm", llm_stats=stats.as_timings())
         if conversation is not None:
             pending = reading.understanding if result.intent == "clarify" else None

@@ -162,6 +162,17 @@ def test_unknown_count_as_metric_and_bad_per_period_are_sent_back(fake, planner)
     assert "per_period must be one of day, week, month" in feedback(fake, 3)
 
 
+@pytest.mark.parametrize("odd", [
+    {"count_as": [1, 2]}, {"per_period": 7}, {"share_part": {"dimension": ["gender"], "value": {"x": 1}}},
+    {"share_part": ["gender", "男"]}, {"having": [{"metric": "order_count", "op": "gte", "value": "many"}]},
+])
+def test_odd_argument_types_never_crash(fake, planner, odd):
+    fake.script(*[tool_reply("plan_query", {**COUNT_ARGS, **odd}) for _ in range(3)])
+    plan = planner.plan(COUNT_Q, as_of=AS_OF)  # sent back, then the offline planner answers
+    assert plan.intent in ("query", "clarify") and plan.planner in ("llm", "offline")
+    assert plan.llm_stats["llm_calls"] >= 1
+
+
 def test_per_period_of_a_rate_is_asked_about_as_offline(fake, planner):
     args = {"intent": "query", "metrics": ["repurchase_rate"], "time_words": "上个月", "per_period": "day"}
     fake.script(*[tool_reply("plan_query", args) for _ in range(3)])
