@@ -28,11 +28,16 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from chatbi.planner import messages
+from chatbi.planner.build import Env, per_period_problem
 from chatbi.planner.context import Conversation, Turn
+from chatbi.planner.followup import is_followup, refers_back_to_earlier
+from chatbi.planner.offline import _complete_pending
+from chatbi.planner.shorthand import expand_shorthand
+from chatbi.planner.understand import Understanding, understand
+from chatbi.planner.unknown import not_in_data
 
 if TYPE_CHECKING:
     from chatbi.planner.types import Plan
-    from chatbi.planner.understand import Understanding
     from chatbi.semantic.models import NotInData, SemanticLayer
 
 log = logging.getLogger(__name__)
@@ -84,12 +89,6 @@ class LLMRules:
             return Reading()
 
     def _read(self, question: str, as_of: date, conversation: Conversation | None) -> Reading:
-        from chatbi.planner.followup import is_followup, refers_back_to_earlier
-        from chatbi.planner.offline import _complete_pending
-        from chatbi.planner.shorthand import expand_shorthand
-        from chatbi.planner.understand import Understanding, understand
-        from chatbi.planner.unknown import not_in_data
-
         assert self.lexicon is not None
         text, _ = expand_shorthand(question[:_MAX_QUESTION])
         u = understand(text, as_of, self.lexicon)
@@ -126,7 +125,5 @@ class LLMRules:
         compat = getattr(self.offline, "compat", None)
         if self.lexicon is None or compat is None:
             return None
-        from chatbi.planner.build import Env, per_period_problem
-
         env = Env(self.layer, self.lexicon, compat, as_of, getattr(self.offline, "snapshots", None))
         return per_period_problem(env, metrics, language)  # type: ignore[arg-type]
