@@ -54,17 +54,17 @@ PII = _c(
 
 # ------------------------------------------------------------------ intents
 DEFINITION_STRONG = _c(
-    r"怎么算|怎么计算|如何计算|如何算|怎样计算|计算方法|计算方式|计算公式|计算逻辑|口径|定义|什么意思|啥意思|含义|怎么定义|如何定义|怎么统计|如何统计|"
+    r"怎么算|怎么计算|咋算|咋计算|怎么算的|是咋算|啥区别|什么区别|有何区别|区别是什么|区别在哪|有什么不同|有啥不同|\bdifference between\b|\bhow (?:is|are|does|do)\b.{1,40}\bdiffer(?:ent)?\b|\bhow exactly\b.{0,40}\b(?:defined|calculated|computed|measured|define|calculate|compute|measure)\b|如何计算|如何算|怎样计算|计算方法|计算方式|计算公式|计算逻辑|口径|定义|什么意思|啥意思|含义|怎么定义|如何定义|怎么统计|如何统计|"
     r"\bhow (?:is|are|do you|do we|does one) .{0,40}\b(?:defined|calculated|computed|measured|define|calculate|compute|measure)\b|"
     r"\bdefinition of\b|\bdefine\b|\bwhat does .{1,40} mean\b|\bmeaning of\b|\bformula (?:for|of)\b|\bhow to calculate\b"
 )
 DEFINITION_WEAK = _c(r"是什么[?]?$|^什么是|指什么|\bwhat(?:'s| is| are)\s+(?:the\s+)?(?:an?\s+)?")
 WHY = _c(
-    r"为什么|为何|为啥|什么原因|啥原因|原因是什么|的原因|归因|怎么回事|咋回事|"
+    r"为什么|为何|为啥|咋(?=[少降掉跌涨多低高蹿])|怎么(?=[少降掉跌涨蹿](?:了|这么|那么|得))|什么原因|啥原因|原因是什么|的原因|归因|怎么回事|咋回事|"
     r"\bwhy\b|\bwhat caused\b|\bwhat drove\b|\bwhat(?:'s| is) driving\b|\breasons? (?:for|behind)\b|\broot cause\b|\bexplain (?:the|why)\b"
 )
 DIRECTION_DOWN = _c(r"下降|下滑|降低|减少|下跌|跌|变差|变低|萎缩|走低|回落|\bdrops?\b|\bdropped\b|\bdecline[sd]?\b|\bfall(?:s|en)?\b|\bfell\b|\bdecrease[sd]?\b|\bdown\b|\bworse\b|\blower\b")
-DIRECTION_UP = _c(r"上升|增长|上涨|提高|增加|提升|变好|走高|涨|\brise[sn]?\b|\brose\b|\bincrease[sd]?\b|\bgrow(?:s|n)?\b|\bgrew\b|\bup\b|\bjump(?:ed|s)?\b|\bhigher\b")
+DIRECTION_UP = _c(r"上升|蹿|飙|增长|上涨|提高|增加|提升|变好|走高|涨|\brise[sn]?\b|\brose\b|\bincrease[sd]?\b|\bgrow(?:s|n)?\b|\bgrew\b|\bup\b|\bjump(?:ed|s)?\b|\bhigher\b")
 COPY = _c(
     r"文案|营销短信|推广短信|广告语|宣传语|标语|slogan|推文|种草笔记|"
     r"写.{0,30}(?:短信|推送|消息|通知|广告|话术|邮件|公众号)|"
@@ -137,7 +137,7 @@ def ordered_at_least(text: str) -> tuple[int, tuple[int, int]] | None:
 
 
 SHARE = _c(r"占比|份额|比重|构成|占多少|占了多少|占几成|几成|百分之几|多大比例|多少比例|比例|分布占比|百分比|"
-           r"\bshare\b|\bproportion\b|\bpercentage\b|\bpercent of\b|\bwhat\s*%|\bbreakdown\b|\bmix\b|\bcomposition\b|\bcontribution\b")
+           r"\bshare\b|\bfraction\b|\bproportion\b|\bpercentage\b|\bpercent of\b|\bwhat\s*%|\bbreakdown\b|\bmix\b|\bcomposition\b|\bcontribution\b")
 GROWTH_UP = _c(
     r"(?:增长|增速|涨幅|上涨|提升|增加|上升|增幅|成长|涨|增)(?:得|的)?(?:最快|最多|最大|最高|最猛|最狠|最厉害|前)|骤升|飙升|激增|暴涨|猛增|大涨|"
     r"\bfastest[- ]growing\b|\bgrew (?:the )?(?:most|fastest)\b|\b(?:highest|biggest|largest|fastest|top) (?:%\s*|percentage\s+|relative\s+)?(?:growth|increase|gains?|growers?)\b|\bgrowing (?:the )?fastest\b|\bjumped (?:the )?most\b|\bspiked?\b|\bsurged?\b"
@@ -167,7 +167,7 @@ COUNT = _c(r"有多少|多少个|多少人|多少家|多少位|几个|几家|几
 COMPARE = _c(r"\bvs\.?\b|\bversus\b|对比|比较|相比|相较|\bcompared?\b|\bcomparison\b")
 _NEGATION_WORDS = (
     r"(?:除了|除去|除|不含|不包括|不包含|排除|剔除|不看|去掉|非|没有|没|不是|不带|未|\bexcluding\b|\bexcept(?: for)?\b|\bother than\b|"
-    r"\bwithout\b|\bnot (?:from|in)\b|\boutside(?: of)?\b|\bnot\b|\bexclude\b)"
+    r"\bwithout\b|\bnon[- ]?(?=[a-z])|\bnot (?:from|in)\b|\boutside(?: of)?\b|\bnot\b|\bexclude\b)"
 )
 NEGATION = _c(_NEGATION_WORDS + r"\s*$")  # right before a value: 除了华东 / excluding East China
 NEGATION_WORDS = _c(_NEGATION_WORDS)
