@@ -367,10 +367,13 @@ def explain_change(why: WhyRequest | SemanticQuery, *, layer: SemanticLayer, pol
                                             cohort=cohort, max_dimensions=max_dimensions)
     runner = GroupedRunner(layer, policy, role, executor, as_of, max_rows or policy.max_rows)
     alert = None if time_given else _alert_window(runner, metric, cohort, filters, role, lang)
-    if alert is not None:  # the alert's own window; a rate against the alert's baseline
-        base = alert.base if shape.kind == "ratio" else make_periods(alert.current, comparison, lang).base
+    if alert is not None:  # the alert's own window against the alert's own baseline: a rate as
+        # it is, a sum as the baseline's daily average over the window's length (as the alert says)
+        additive = shape.kind == "additive" and alert.base_scale != 1.0
+        base = alert.scaled_base(lang) if additive else alert.base
         plans = [InsightPlan(shape=shape, periods=Periods(current=alert.current, base=base, comparison=comparison),
-                             filters=filters, candidates=candidates, cohort=cohort, skipped=skipped)]
+                             filters=filters, candidates=candidates, cohort=cohort, skipped=skipped,
+                             base_scale=alert.base_scale if additive else 1.0)]
     else:
         windows = [time_range] if time_given or direction is None else _fallback_windows(
             time_range, as_of, lang, _series_month(runner, metric, filters, cohort, time_range, direction, lang))

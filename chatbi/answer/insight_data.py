@@ -152,6 +152,9 @@ def _segments(runner: Runner, catalog: Catalog, plan: InsightPlan, cand: Candida
         frame, cut = runner.frame(query)
         truncated = truncated or cut
         frames.append(frame)
+    if plan.shape.kind == "additive" and plan.base_scale != 1.0 and metric in frames[0].columns:
+        frames[0] = frames[0].assign(**{metric: pd.to_numeric(frames[0][metric], errors="coerce")
+                                        * plan.base_scale})
     keys = cand.columns
     base = frames[0].rename(columns={metric: "base", **({weight: "weight_base"} if weight else {})})
     cur = frames[1].rename(columns={metric: "current", **({weight: "weight_current"} if weight else {})})
@@ -176,7 +179,7 @@ def _cohort_segments(runner: Runner, plan: InsightPlan, language: str) -> pd.Dat
         b_val, b_w = _total(runner, plan, plan.periods.base, key)
         c_val, c_w = _total(runner, plan, plan.periods.current, key)
         rows.append({"value": key, "segment": _COHORT_LABELS["en" if language == "en" else "zh"][key],
-                     "base": b_val, "current": c_val, "weight_base": b_w, "weight_current": c_w})
+                     "base": plan.scaled_base(b_val), "current": c_val, "weight_base": b_w, "weight_current": c_w})
     return pd.DataFrame(rows)
 
 
@@ -184,7 +187,7 @@ def totals_of(plan: InsightPlan, runner: Runner) -> tuple[Totals, Totals | None]
     """The metric (and, for ratios, the total weight) in the base and the current period."""
     b_val, b_w = _total(runner, plan, plan.periods.base)
     c_val, c_w = _total(runner, plan, plan.periods.current)
-    return Totals(b_val, c_val), (Totals(b_w, c_w) if plan.shape.kind == "ratio" else None)
+    return Totals(plan.scaled_base(b_val), c_val), (Totals(b_w, c_w) if plan.shape.kind == "ratio" else None)
 
 
 def collect(plan: InsightPlan, runner: Runner, catalog: Catalog, language: str,

@@ -94,6 +94,13 @@ class InsightPlan:
     candidates: tuple[Candidate, ...]
     cohort: Cohort = "all"
     skipped: tuple[str, ...] = field(default_factory=tuple)
+    # An additive metric's base values are multiplied by this: an alert that compares 30 days
+    # with the daily average of the 90 before (category GMV) is explained against that baseline.
+    base_scale: float = 1.0
+
+    def scaled_base(self, value: float) -> float:
+        """A base-period value as compared (``base_scale`` applies to additive metrics only)."""
+        return value * self.base_scale if self.shape.kind == "additive" else value
 
 
 def _err(zh: str, en: str, language: str, code: str = "why_not_possible") -> InsightError:
@@ -276,6 +283,20 @@ class AlertWindow:
     alert_id: int
     current: TimeRange
     base: TimeRange
+
+    @property
+    def base_scale(self) -> float:
+        """Days of the window ÷ days of the baseline: the alert compares an additive metric with
+        the baseline's daily average over the window's length (category GMV: 30 ÷ 90)."""
+        days = (self.current.end - self.current.start).days + 1
+        return days / ((self.base.end - self.base.start).days + 1)
+
+    def scaled_base(self, language: str) -> TimeRange:
+        """The baseline labelled as the alert words it: 前90天日均折算 / daily average of the 90 days before."""
+        days = (self.base.end - self.base.start).days + 1
+        label = (f"the daily average of the {days} days before, over the same length" if language == "en"
+                 else f"前{days}天按日均折算")
+        return self.base.model_copy(update={"label": label})
 
 
 def alert_periods(metric: str, detected: date, language: str = "zh") -> tuple[TimeRange, TimeRange]:

@@ -59,8 +59,9 @@ def pick_scale(ref: float, language: str, *, minimum: float = 1e4) -> tuple[floa
 def _scaled(value: float, language: str, ref: float | None, minimum: float,
             integer: bool = False) -> str:
     divisor, suffix = pick_scale(value if ref is None else ref, language, minimum=minimum)
-    # Too small for ref's scale: its own (¥2,536万, never ¥0.25亿; ¥210.0K, never ¥0.21M).
-    if ref is not None and divisor > 1 and abs(value / divisor) < 1.0:
+    # Too small for ref's scale: its own (¥2,536万, never ¥0.25亿; ¥210.0K, never ¥0.21M;
+    # ¥4,279 beside ¥22.2K, as without a ref)
+    if ref is not None and divisor > 1 and pick_scale(value, language, minimum=minimum)[0] < divisor:
         divisor, suffix = pick_scale(value, language, minimum=minimum)
     scaled = value / divisor
     if divisor == 1.0 and integer:
@@ -78,6 +79,8 @@ def format_money(value: Any, language: str = "zh", ref: float | None = None) -> 
     if is_missing(value):
         return MISSING
     value = float(value)
+    if value == 0:
+        return "¥0"
     sign = "-" if value < 0 else ""
     return f"{sign}¥{_scaled(value, language, ref, 1e4)}"
 

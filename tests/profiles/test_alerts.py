@@ -60,3 +60,52 @@ def test_quiet_warehouse_raises_few_alerts(tmp_path: Path) -> None:
     with duckdb.connect(str(path), read_only=True) as con:
         fired = con.execute("SELECT message FROM alerts").fetchall()
     assert report.alert_count <= 1, fired
+
+
+WHY_QUESTIONS = {
+    ("merchant", "dispute_rate"): "为什么纠纷率上升了？",
+    ("merchant", "return_rate"): "为什么退货率上升了？",
+    ("category", "gmv"): "为什么{0}品类GMV下降了？",
+    ("region", "new_user_conversion_rate"): "为什么{0}新用户转化率下降了？",
+    ("channel", "new_user_conversion_rate"): "为什么注册渠道{0}的新用户转化率下降了？",
+    ("region_channel", "new_user_conversion_rate"): "为什么{0}注册渠道{1}的新用户转化率下降了？",
+}
+
+
+def test_each_alerts_why_question_reports_its_period_and_numbers(built) -> None:
+    """Asked without a time, the why-question about an alert compares the alert's window with
+    its baseline and states the alert's two numbers: a rate as it is, a category's GMV against
+    the baseline's daily average over 30 days (as the alert message says)."""
+    from dataclasses import replace
+
+    from chatbi.answer.numbers import format_money, format_percent
+    from chatbi.answer.pipeline import Pipeline
+    from chatbi.config import Settings
+
+    path = built[0]
+    with duckdb.connect(str(path), read_only=True) as con:
+        cur = con.execute("SELECT * FROM alerts ORDER BY alert_id")
+        names = [d[0] for d in cur.description]
+        alerts = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    pipeline = Pipeline(replace(Settings.from_env(db_path=path), planner="offline", openai_api_key=None))
+    checked = set()
+    try:
+        for alert in alerts:
+            question = WHY_QUESTIONS.get((alert["entity_type"], alert["metric"]))
+            if question is None:
+                continue
+            role = f"merchant:{alert['merchant_id']}" if alert["entity_type"] == "merchant" else "admin"
+            answer = pipeline.ask(question.format(*str(alert["entity_id"]).split("/")), role=role)
+            assert answer.ok, answer.error
+            for start, end in (("window_start", "window_end"), ("baseline_start", "baseline_end")):
+                assert f"{alert[start]} 至 {alert[end]}" in answer.time_range_text, answer.time_range_text
+            words = format_money if alert["metric"] == "gmv" else format_percent
+            now, before = words(alert["value"]), words(alert["baseline"])
+            first = answer.finding.split("主要驱动")[0]
+            assert now in first and before in first and first.index(now) < first.index(before), (
+                alert["message"], answer.finding)
+            assert any(f"#{alert['alert_id']}" in n for n in answer.notes), answer.notes
+            checked.add(alert["entity_type"])
+    finally:
+        pipeline.close()
+    assert {"merchant", "category", "region"} <= checked, checked  # the planted stories
