@@ -190,7 +190,7 @@ def _conversion(con: duckdb.DuckDBPyConnection, as_of: date) -> str:
                CASE dim WHEN 'region' THEN region WHEN 'channel' THEN signup_channel
                         ELSE region || '/' || signup_channel END AS entity_id,
                CASE dim WHEN 'region' THEN region || '大区'
-                        WHEN 'channel' THEN '渠道「' || signup_channel || '」'
+                        WHEN 'channel' THEN '注册渠道「' || signup_channel || '」'
                         ELSE region || '大区经渠道「' || signup_channel || '」注册的' END AS who,
                CASE WHEN dim = 'region' THEN driver.channel END AS channel,
                driver.c0, driver.c1
@@ -205,7 +205,7 @@ def _conversion(con: duckdb.DuckDBPyConnection, as_of: date) -> str:
            || CAST(n1 AS BIGINT) || ' 人中 ' || CAST(x1 AS BIGINT) || ' 人购买），较 {prev.label} 的 '
            || _pct(p0) || '（' || CAST(x0 AS BIGINT) || '/' || CAST(n0 AS BIGINT)
            || ' 人）下降 ' || printf('%.0f%%', 100 * drop)
-           || coalesce('；主要来自渠道「' || channel || '」（' || _pct(c0) || ' → ' || _pct(c1) || '）', '')
+           || coalesce('；主要来自注册渠道「' || channel || '」（' || _pct(c0) || ' → ' || _pct(c1) || '）', '')
                AS message
     FROM s
     WHERE p0 > 0 AND drop >= {R.ALERT_CONVERSION_MIN_DROP}
