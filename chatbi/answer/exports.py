@@ -81,6 +81,9 @@ def xlsx_bytes(data: Mapping[str, Any]) -> bytes:
         fmt = _NUMBER_FORMATS.get(kind)
         if fmt is None and kind == "number":
             fmt = "#,##0.##"
+        if kind in ("money", "signed_money") and any(  # amounts under ¥100 keep their cents
+                isinstance(c.value, float) and not c.value.is_integer() for c in sheet[letter][1:]):
+            fmt = "#,##0.00" if kind == "money" else "+#,##0.00;-#,##0.00;0"
         if fmt:
             for cell in sheet[letter][1:]:
                 cell.number_format = fmt

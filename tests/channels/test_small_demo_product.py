@@ -286,13 +286,26 @@ def _encodings(spec: Any) -> list[dict[str, Any]]:
     return out
 
 
-def test_web_table_keeps_the_cents_of_small_amounts() -> None:
+def test_web_table_and_excel_keep_the_cents_of_small_amounts() -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from chatbi.answer.exports import csv_bytes, xlsx_bytes
     from chatbi.semantic.loader import load_semantic_layer
 
     layer = load_semantic_layer()
+
+    def sheet(table: dict[str, Any]) -> list[tuple[Any, str]]:
+        book = load_workbook(io.BytesIO(xlsx_bytes({"table": table, "language": "zh"})))
+        return [(c.value, c.number_format) for c in book.worksheets[0]["B"][1:]]
+
     small_amounts = label_table(["region", "gmv"], [["华东", 12.5], ["华南", 3.25]], layer, "zh").to_dict()
     assert small_amounts["rows"] == [["华东", "¥12.50"], ["华南", "¥3.25"]]
     assert web.money_steps(small_amounts) == {"GMV": 0.01}  # the yen preset would show ¥13
+    assert sheet(small_amounts) == [(12.5, "#,##0.00"), (3.25, "#,##0.00")]
+    assert csv_bytes({"table": small_amounts}).decode("utf-8-sig").splitlines()[1:] == ["华东,12.5", "华南,3.25"]
     large = label_table(["region", "gmv"], [["华东", 238794087.0], ["华南", 115635037.5]], layer, "zh").to_dict()
     assert large["rows"] == [["华东", "¥238,794,087"], ["华南", "¥115,635,038"]]
     assert web.money_steps(large) == {}
+    assert [f for _, f in sheet(large)] == ["#,##0", "#,##0"]
