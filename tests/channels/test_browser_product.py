@@ -1,7 +1,8 @@
 """Issue 19, tested as people use it: in headless Chromium against a real `streamlit run`, a
 local account signs in, asks in Chinese, follows up by clicking 按月看, asks in English,
 downloads both CSVs, reloads and finds the conversation, and the rendered page (and its
-screenshot) speaks business language: no raw column names.
+screenshot) speaks business language: no raw column names; Streamlit's Deploy button and
+developer menu items (Rerun, Clear cache) are not there.
 
 Streamlit's st.dataframe draws its cells on a canvas (glide-data-grid), so `inner_text` does
 not see them; the grid keeps an accessibility table in the DOM (role=columnheader/gridcell,
@@ -146,6 +147,13 @@ def test_ask_in_both_languages_follow_up_export_reload(warehouse, browser, tmp_p
         page.locator('[data-testid="stSidebar"]').get_by_role("button", name=ZH).wait_for(timeout=30_000)
         check_labels(page, tmp_path, "product_after_reload")
         assert [grid(page, i)[0] for i in range(3)] == HEADERS
+
+        # users see the app, not Streamlit's tools: no Deploy button, no developer menu items
+        assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
+        page.locator('[data-testid="stMainMenu"]').click()
+        items = page.locator('[data-testid="stMainMenuItemLabel"]')
+        items.first.wait_for(timeout=10_000)
+        assert not {"Rerun", "Clear cache"} & set(items.all_text_contents()), items.all_text_contents()
         page.context.close()
     history = HistoryStore(warehouse.parent / "w.app.sqlite")
     [conversation] = history.conversations("lin")
