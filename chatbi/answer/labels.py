@@ -489,15 +489,24 @@ def copy_heading(item: Mapping[str, Any], language: str) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def names_stand_for_ids(ids: Sequence[Any], names: Sequence[Any]) -> bool:
+    """True when every row has a name and names and ids match one to one (two merchants
+    sharing a name keep their ids visible; one merchant over several months is still one)."""
+    if any(_missing(n) for n in names):
+        return False
+    pairs = {(str(i), str(n)) for i, n in zip(ids, names, strict=True)}
+    return len(pairs) == len({p[0] for p in pairs}) == len({p[1] for p in pairs})
+
+
 def named_ids(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
-    """Id columns that the row's name stands for: ``merchant_id`` beside ``merchant_name`` when
-    every row has a name and no two rows share one (a top-N of merchants reads by name)."""
+    """Id columns that the row's name stands for: ``merchant_id`` beside ``merchant_name``
+    (``names_stand_for_ids``): a top-N of merchants reads by name."""
     out = []
     for id_column, name_column in NAME_COLUMNS.items():
         if id_column in columns and name_column in columns:
-            i = list(columns).index(name_column)
-            names = [r[i] if i < len(r) else None for r in rows]
-            if not any(_missing(n) for n in names) and len(set(map(str, names))) == len(names):
+            i, j = list(columns).index(id_column), list(columns).index(name_column)
+            cells = [(r[i] if i < len(r) else None, r[j] if j < len(r) else None) for r in rows]
+            if names_stand_for_ids([c[0] for c in cells], [c[1] for c in cells]):
                 out.append(id_column)
     return out
 
@@ -540,14 +549,13 @@ def label_frame(frame: pd.DataFrame, layer: SemanticLayer, language: str,
                 dimensions: Sequence[str] = ()) -> pd.DataFrame:
     """The result frame in the question's language for charts and findings: dimension values
     through their value labels (English words for an English question), and an id column
-    dropped when its name column is there and the names are unique (a merchant by name)."""
+    dropped when its names stand for it one to one (a merchant by name, ``named_ids``)."""
     lang = _lang(language)
     out = frame
     for column in list(frame.columns):
         name = str(column)
         if name in NAME_COLUMNS and NAME_COLUMNS[name] in frame.columns:
-            names = frame[NAME_COLUMNS[name]]  # the rule of named_ids
-            if names.notna().all() and names.nunique() == len(frame):
+            if names_stand_for_ids(list(frame[column]), list(frame[NAME_COLUMNS[name]])):
                 out = out.drop(columns=[column])
             continue
         dim = _dimension(layer, name)

@@ -220,6 +220,30 @@ def test_top_merchants_read_by_name_in_cli_exports_and_chart(small: Path, tmp_pa
     assert not any(channel == "color" for channel, _ in fields), fields  # one colour, no legend of ids
 
 
+def test_top_merchants_by_month_are_series_of_names(pipeline: Any) -> None:
+    """Several rows per merchant (one a month): still one name per id, so the table shows names
+    and the chart's colour legend lists merchant names, never ids."""
+    data = pipeline.ask("今年每月GMV前5的商户").to_dict()
+    assert data["table"]["headers"] == ["月份", "商户", "GMV"]
+    fields = _fields(data["chart"])
+    assert ("color", "merchant_name") in fields and not any(f == "merchant_id" for _, f in fields), fields
+
+
+def test_merchants_sharing_a_name_keep_their_ids() -> None:
+    from chatbi.answer.labels import label_frame, named_ids
+    from chatbi.semantic.loader import load_semantic_layer
+
+    columns = ["merchant_id", "merchant_name", "gmv"]
+    months = [[7, "北京·九木珠宝", 1.0], [7, "北京·九木珠宝", 2.0], [9, "上海·鹿鸣表行", 3.0]]
+    assert named_ids(columns, months) == ["merchant_id"]
+    namesakes = [[7, "九木珠宝", 1.0], [8, "九木珠宝", 2.0]]
+    assert named_ids(columns, namesakes) == [] and named_ids(columns, [[7, None, 1.0]]) == []
+    import pandas as pd
+
+    frame = pd.DataFrame(namesakes, columns=columns)
+    assert list(label_frame(frame, load_semantic_layer(), "zh").columns) == columns  # the chart keeps ids
+
+
 def test_top_merchants_read_by_name_in_the_web_table(small: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = _app(small, monkeypatch, "上个季度GMV前10的商户")
     frame = at.dataframe[0].value
