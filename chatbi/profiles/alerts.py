@@ -248,8 +248,8 @@ def _category_gmv(as_of: date) -> str:
            n1 AS x1, pn1 AS n1, n0 AS x0, pn0 AS n0, drop AS effect,
            {a} - {rec - 1} AS window_start, {a} AS window_end,
            {a} - {rec + base - 1} AS baseline_start, {a} - {rec} AS baseline_end,
-           '品类「' || category || '」近{rec}天 GMV ¥' || format('{{:,.0f}}', g1) || '（' || n1
-           || ' 单），按前{base}天日均折算的基线为 ¥' || format('{{:,.0f}}', g0)
+           '品类「' || category || '」近{rec}天 GMV ' || _money(g1) || '（' || n1
+           || ' 单），按前{base}天日均折算的基线为 ' || _money(g0)
            || '，下降 ' || printf('%.0f%%', 100 * drop) || '；按全平台订单走势应有约 '
            || printf('%.0f', e1) || ' 单' AS message
     FROM t
@@ -294,9 +294,21 @@ def severity(effect: np.ndarray, test: np.ndarray, p: np.ndarray,
     return np.where(large & strong, "high", np.where(large | strong, "medium", "low"))
 
 
+def _money_words(value: float | None) -> str:
+    """An amount as every answer writes it (¥4,279 · ¥2.22万 · ¥2.39亿: ``format_money``)."""
+    from chatbi.answer.numbers import format_money
+
+    return format_money(value, "zh")
+
+
 def create_alerts(con: duckdb.DuckDBPyConnection, as_of: date) -> int:
     """Create the ``alerts`` table and return how many alerts it holds."""
     con.execute(_PCT)
+    try:
+        con.remove_function("_money")
+    except (duckdb.InvalidInputException, duckdb.CatalogException):
+        pass  # not registered on this connection yet
+    con.create_function("_money", _money_words, ["DOUBLE"], "VARCHAR")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _alert_candidates AS
         SELECT row_number() OVER () AS cid, * FROM (

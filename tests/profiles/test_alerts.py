@@ -101,6 +101,7 @@ def test_each_alerts_why_question_reports_its_period_and_numbers(built) -> None:
                 assert f"{alert[start]} 至 {alert[end]}" in answer.time_range_text, answer.time_range_text
             words = format_money if alert["metric"] == "gmv" else format_percent
             now, before = words(alert["value"]), words(alert["baseline"])
+            assert now in alert["message"] and before in alert["message"], alert["message"]  # same words
             first = answer.finding.split("主要驱动")[0]
             assert now in first and before in first and first.index(now) < first.index(before), (
                 alert["message"], answer.finding)
