@@ -30,39 +30,46 @@ WITH agg_order_lines AS (
     ) AS order_count
   FROM (
     SELECT
-      o.order_id,
-      o.user_id,
-      o.merchant_id,
-      o.channel,
-      o.device,
-      o.status,
-      o.is_disputed,
-      o.coupon_id,
-      CAST(o.order_ts AS DATE) AS order_date,
-      oi.product_id,
-      oi.quantity,
+      order_id,
+      user_id,
+      merchant_id,
+      channel,
+      device,
+      status,
+      is_disputed,
+      coupon_id,
+      order_date,
+      product_id,
+      quantity,
       CAST(CASE
-        WHEN oi.order_id IS NULL
-        THEN o.pay_amount
-        WHEN ot.items_value > 0
-        THEN o.pay_amount * (
-          oi.price * oi.quantity
-        ) / ot.items_value
-        ELSE o.pay_amount / ot.item_count
+        WHEN item_order_id IS NULL
+        THEN pay_amount
+        WHEN SUM(price * quantity) OVER (PARTITION BY order_date, order_id) > 0
+        THEN pay_amount * (
+          price * quantity
+        ) / SUM(price * quantity) OVER (PARTITION BY order_date, order_id)
+        ELSE pay_amount / COUNT(item_order_id) OVER (PARTITION BY order_date, order_id)
       END AS DOUBLE) AS allocated_amount
-    FROM orders AS o
-    LEFT JOIN order_items AS oi
-      ON oi.order_id = o.order_id
-    LEFT JOIN (
+    FROM (
       SELECT
-        order_id,
-        SUM(price * quantity) AS items_value,
-        COUNT(*) AS item_count
-      FROM order_items
-      GROUP BY
-        order_id
-    ) AS ot
-      ON ot.order_id = o.order_id
+        o.order_id,
+        o.user_id,
+        o.merchant_id,
+        o.channel,
+        o.device,
+        o.status,
+        o.is_disputed,
+        o.coupon_id,
+        o.pay_amount,
+        CAST(o.order_ts AS DATE) AS order_date,
+        oi.order_id AS item_order_id,
+        oi.product_id,
+        oi.quantity,
+        oi.price
+      FROM orders AS o
+      LEFT JOIN order_items AS oi
+        ON oi.order_id = o.order_id
+    ) AS lines
   ) AS order_lines
   LEFT JOIN products
     ON order_lines.product_id = products.product_id
@@ -134,39 +141,46 @@ WITH agg_order_lines AS (
     ) AS order_count
   FROM (
     SELECT
-      o.order_id,
-      o.user_id,
-      o.merchant_id,
-      o.channel,
-      o.device,
-      o.status,
-      o.is_disputed,
-      o.coupon_id,
-      CAST(o.order_ts AS DATE) AS order_date,
-      oi.product_id,
-      oi.quantity,
+      order_id,
+      user_id,
+      merchant_id,
+      channel,
+      device,
+      status,
+      is_disputed,
+      coupon_id,
+      order_date,
+      product_id,
+      quantity,
       CAST(CASE
-        WHEN oi.order_id IS NULL
-        THEN o.pay_amount
-        WHEN ot.items_value > 0
-        THEN CAST(o.pay_amount * (
-          oi.price * oi.quantity
-        ) AS DOUBLE PRECISION) / ot.items_value
-        ELSE CAST(o.pay_amount AS DOUBLE PRECISION) / ot.item_count
+        WHEN item_order_id IS NULL
+        THEN pay_amount
+        WHEN SUM(price * quantity) OVER (PARTITION BY order_date, order_id) > 0
+        THEN CAST(pay_amount * (
+          price * quantity
+        ) AS DOUBLE PRECISION) / SUM(price * quantity) OVER (PARTITION BY order_date, order_id)
+        ELSE CAST(pay_amount AS DOUBLE PRECISION) / COUNT(item_order_id) OVER (PARTITION BY order_date, order_id)
       END AS DOUBLE PRECISION) AS allocated_amount
-    FROM orders AS o
-    LEFT JOIN order_items AS oi
-      ON oi.order_id = o.order_id
-    LEFT JOIN (
+    FROM (
       SELECT
-        order_id,
-        SUM(price * quantity) AS items_value,
-        COUNT(*) AS item_count
-      FROM order_items
-      GROUP BY
-        order_id
-    ) AS ot
-      ON ot.order_id = o.order_id
+        o.order_id,
+        o.user_id,
+        o.merchant_id,
+        o.channel,
+        o.device,
+        o.status,
+        o.is_disputed,
+        o.coupon_id,
+        o.pay_amount,
+        CAST(o.order_ts AS DATE) AS order_date,
+        oi.order_id AS item_order_id,
+        oi.product_id,
+        oi.quantity,
+        oi.price
+      FROM orders AS o
+      LEFT JOIN order_items AS oi
+        ON oi.order_id = o.order_id
+    ) AS lines
   ) AS order_lines
   LEFT JOIN products
     ON order_lines.product_id = products.product_id
@@ -238,39 +252,46 @@ WITH agg_order_lines AS (
     ) AS order_count
   FROM (
     SELECT
-      o.order_id,
-      o.user_id,
-      o.merchant_id,
-      o.channel,
-      o.device,
-      o.status,
-      o.is_disputed,
-      o.coupon_id,
-      CAST(o.order_ts AS DATE) AS order_date,
-      oi.product_id,
-      oi.quantity,
+      order_id,
+      user_id,
+      merchant_id,
+      channel,
+      device,
+      status,
+      is_disputed,
+      coupon_id,
+      order_date,
+      product_id,
+      quantity,
       CAST(CASE
-        WHEN oi.order_id IS NULL
-        THEN o.pay_amount
-        WHEN ot.items_value > 0
-        THEN CAST(o.pay_amount * (
-          oi.price * oi.quantity
-        ) AS DOUBLE) / ot.items_value
-        ELSE CAST(o.pay_amount AS DOUBLE) / ot.item_count
+        WHEN item_order_id IS NULL
+        THEN pay_amount
+        WHEN SUM(price * quantity) OVER (PARTITION BY order_date, order_id) > 0
+        THEN CAST(pay_amount * (
+          price * quantity
+        ) AS DOUBLE) / SUM(price * quantity) OVER (PARTITION BY order_date, order_id)
+        ELSE CAST(pay_amount AS DOUBLE) / COUNT(item_order_id) OVER (PARTITION BY order_date, order_id)
       END AS DOUBLE) AS allocated_amount
-    FROM orders AS o
-    LEFT JOIN order_items AS oi
-      ON oi.order_id = o.order_id
-    LEFT JOIN (
+    FROM (
       SELECT
-        order_id,
-        SUM(price * quantity) AS items_value,
-        COUNT(*) AS item_count
-      FROM order_items
-      GROUP BY
-        order_id
-    ) AS ot
-      ON ot.order_id = o.order_id
+        o.order_id,
+        o.user_id,
+        o.merchant_id,
+        o.channel,
+        o.device,
+        o.status,
+        o.is_disputed,
+        o.coupon_id,
+        o.pay_amount,
+        CAST(o.order_ts AS DATE) AS order_date,
+        oi.order_id AS item_order_id,
+        oi.product_id,
+        oi.quantity,
+        oi.price
+      FROM orders AS o
+      LEFT JOIN order_items AS oi
+        ON oi.order_id = o.order_id
+    ) AS lines
   ) AS order_lines
   LEFT JOIN products
     ON order_lines.product_id = products.product_id
@@ -342,39 +363,46 @@ WITH agg_order_lines AS (
     ) AS order_count
   FROM (
     SELECT
-      o.order_id,
-      o.user_id,
-      o.merchant_id,
-      o.channel,
-      o.device,
-      o.status,
-      o.is_disputed,
-      o.coupon_id,
-      CAST(o.order_ts AS DATE) AS order_date,
-      oi.product_id,
-      oi.quantity,
+      order_id,
+      user_id,
+      merchant_id,
+      channel,
+      device,
+      status,
+      is_disputed,
+      coupon_id,
+      order_date,
+      product_id,
+      quantity,
       CAST(CASE
-        WHEN oi.order_id IS NULL
-        THEN o.pay_amount
-        WHEN ot.items_value > 0
-        THEN o.pay_amount * (
-          oi.price * oi.quantity
-        ) / ot.items_value
-        ELSE o.pay_amount / ot.item_count
+        WHEN item_order_id IS NULL
+        THEN pay_amount
+        WHEN SUM(price * quantity) OVER (PARTITION BY order_date, order_id) > 0
+        THEN pay_amount * (
+          price * quantity
+        ) / SUM(price * quantity) OVER (PARTITION BY order_date, order_id)
+        ELSE pay_amount / COUNT(item_order_id) OVER (PARTITION BY order_date, order_id)
       END AS DOUBLE) AS allocated_amount
-    FROM orders AS o
-    LEFT JOIN order_items AS oi
-      ON oi.order_id = o.order_id
-    LEFT JOIN (
+    FROM (
       SELECT
-        order_id,
-        SUM(price * quantity) AS items_value,
-        COUNT(*) AS item_count
-      FROM order_items
-      GROUP BY
-        order_id
-    ) AS ot
-      ON ot.order_id = o.order_id
+        o.order_id,
+        o.user_id,
+        o.merchant_id,
+        o.channel,
+        o.device,
+        o.status,
+        o.is_disputed,
+        o.coupon_id,
+        o.pay_amount,
+        CAST(o.order_ts AS DATE) AS order_date,
+        oi.order_id AS item_order_id,
+        oi.product_id,
+        oi.quantity,
+        oi.price
+      FROM orders AS o
+      LEFT JOIN order_items AS oi
+        ON oi.order_id = o.order_id
+    ) AS lines
   ) AS order_lines
   LEFT JOIN products
     ON order_lines.product_id = products.product_id
