@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 
 from chatbi.config import DEFAULT_DB, Settings
 from chatbi.errors import ChatBIError, UnclearQuestionError, UserInputError, WarehouseError
 from chatbi.warehouse.files import atomic_replace
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from chatbi.answer.pipeline import Pipeline
     from chatbi.answer.types import Answer
     from chatbi.sql.policy import Role
@@ -71,10 +72,14 @@ class Scale(enum.StrEnum):
 
 
 def _out() -> Console:
+    from rich.console import Console  # imported when printing: `ask --json` never loads rich
+
     return Console(highlight=False, soft_wrap=False)
 
 
 def _err() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 

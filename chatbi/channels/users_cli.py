@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from chatbi.config import Settings
 from chatbi.errors import UserInputError
@@ -26,6 +24,13 @@ DbOption = Annotated[
 
 def settings_for(db: Path | None) -> Settings:
     return Settings.from_env(db)
+
+
+def _console(**options: Any) -> Any:
+    """A rich Console, imported on use (the ``users`` commands are built on every start)."""
+    from rich.console import Console
+
+    return Console(**options)
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -67,7 +72,7 @@ def build_users_app(handle_errors: Any) -> typer.Typer:
             raise AccountError(f"用户已存在 / the user {username.strip()!r} already exists", code="duplicate_user")
         password = None if sso else _read_password(password_stdin)
         account = store.add(username, role, password, sso=sso)
-        Console(stderr=True, highlight=False).print(
+        _console(stderr=True, highlight=False).print(
             f"已添加 / added {account.username} ({account.kind}, role {account.role}) → {store.path}")
 
 
@@ -82,7 +87,7 @@ def build_users_app(handle_errors: Any) -> typer.Typer:
         from chatbi.channels.accounts import AccountStore
 
         account = AccountStore.from_settings(settings_for(db)).set_role(username, role)
-        Console(stderr=True, highlight=False).print(f"已更新 / {account.username}: role {account.role}")
+        _console(stderr=True, highlight=False).print(f"已更新 / {account.username}: role {account.role}")
 
     @users_app.command("set-password")
     @handle_errors
@@ -99,7 +104,7 @@ def build_users_app(handle_errors: Any) -> typer.Typer:
         if account is None:
             raise AccountError(f"没有这个用户 / no user named {username.strip()!r}", code="unknown_user")
         store.set_password(username, _read_password(password_stdin))
-        Console(stderr=True, highlight=False).print(f"已更新 / password of {account.username} changed")
+        _console(stderr=True, highlight=False).print(f"已更新 / password of {account.username} changed")
 
     @users_app.command("list")
     @handle_errors
@@ -115,10 +120,12 @@ def build_users_app(handle_errors: Any) -> typer.Typer:
             typer.echo(json.dumps([{"username": a.username, "role": a.role, "kind": a.kind,
                                     "created_at": a.created_at} for a in accounts], ensure_ascii=False))
             return
+        from rich.table import Table
+
         table = Table("user", "role", "kind", "created")
         for a in accounts:
             table.add_row(a.username, a.role, a.kind, a.created_at)
-        Console(highlight=False).print(table if accounts else "还没有账户 / no accounts yet: `chatbi users add NAME --role ROLE`")
+        _console(highlight=False).print(table if accounts else "还没有账户 / no accounts yet: `chatbi users add NAME --role ROLE`")
 
 
     @users_app.command("remove")
@@ -135,7 +142,7 @@ def build_users_app(handle_errors: Any) -> typer.Typer:
         store = AccountStore.from_settings(settings)
         store.remove(username)
         gone = HistoryStore.from_settings(settings).forget_user(username.strip())
-        Console(stderr=True, highlight=False).print(
+        _console(stderr=True, highlight=False).print(
             f"已删除 / removed {username.strip()} (and {gone} conversations of its history)")
 
     return users_app

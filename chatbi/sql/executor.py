@@ -30,12 +30,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from chatbi.errors import GuardError, QueryTimeoutError, UserInputError, WarehouseError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Executor", "QueryResult", "QueryError", "value_bytes", "DEFAULT_MAX_RESULT_BYTES"]
 
@@ -59,7 +61,10 @@ class QueryResult:
     elapsed_ms: float
 
     def to_frame(self) -> pd.DataFrame:
-        """The rows as a DataFrame; DECIMAL columns become floats."""
+        """The rows as a DataFrame; DECIMAL columns become floats. pandas is imported here, not
+        with the module: a one-shot question that needs no frame does not pay for it."""
+        import pandas as pd
+
         frame = pd.DataFrame.from_records(self.rows, columns=list(self.columns))
         if len(set(self.columns)) != len(self.columns):
             return frame
