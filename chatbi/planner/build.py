@@ -85,6 +85,13 @@ def dimension_exists(env: Env, name: str) -> bool:
     return any(d.name == name for _, d in env.layer.all_dimensions())
 
 
+def banded(env: Env, dim: str) -> str:
+    """A breakdown by a number with a banded sibling uses the bands (age breakdown → age_band,
+    not one row per year of age)."""
+    band = f"{dim}_band"
+    return band if env.lexicon.dimension_type(band) is not None else dim
+
+
 # ------------------------------------------------------------------ values → filters
 def resolve_values(
     env: Env,
@@ -159,6 +166,16 @@ def count_metric(env: Env, entity: str) -> str | None:
             if entry.kind == "metric":
                 return entry.name
     return None
+
+
+def rate_of(env: Env, metric: str) -> str | None:
+    """The ratio metric whose numerator is this count's measure (cancelled orders → the
+    cancellation rate), when exactly one exists."""
+    found = next((m for m in env.layer.metrics if m.name == metric), None)
+    if found is None or found.type != "simple" or not found.measure:
+        return None
+    rates = [m.name for m in env.layer.metrics if m.type == "ratio" and m.numerator == found.measure]
+    return rates[0] if len(rates) == 1 else None
 
 
 def first_metric(env: Env, names: Iterable[str], dims: Iterable[str] = ()) -> str | None:
@@ -343,6 +360,14 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
     entity_dims: list[str] = []
     ranked_ask = bool(u.top_n or u.order)
     compared = len({(v.start, v.end) for v in u.values}) >= 2
+    asked_rate = u.share or intents.AS_RATE.search(u.norm)
+    if asked_rate and len(metrics) == 1 and (compared or not u.values):
+        rate = rate_of(env, metrics[0])
+        if rate is not None:  # what % of orders got cancelled / 取消订单占比 / returns, as a rate: the rate
+            notes.append(messages.text("note_fuzzy", lang, term=metric_label(env, metrics[0], lang),
+                                       metric=metric_label(env, rate, lang)))
+            metrics = [rate]
+            u.share = False
     if ranked_ask and u.entity and not u.entity_grouped and not u.group_dims and not u.grain and not u.which_grain \
             and not compared and not u.share:
         u.entity_grouped = True  # 高客单价型的店里哪家GMV最高: the ranking is over the entity
@@ -353,6 +378,7 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
             return Plan(intent="clarify", language=lang, message=messages.text("entity_unknown", lang, entity=entity))
     dims = list(entity_dims)
     for dim in u.group_dims:
+        dim = banded(env, dim)
         if dim not in dims:
             dims.append(dim)
     tagged = _TAG_WORD.search(u.norm)  # "carry the 高流失风险 tag" / 打了…标签: the tag list, not a level
@@ -408,6 +434,8 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
     ranked = bool(u.growth or u.order or u.top_n)
     if u.growth:
         order_by = [OrderBy(field=f"{metrics[0]}_growth", descending=u.growth == "up")]
+    elif u.growth_generic and comparison and (u.order or u.top_n) and dims:  # regions ranked by mom growth
+        order_by = [OrderBy(field=f"{metrics[0]}_growth", descending=ranking_descending(env, u, metrics[0]))]
     elif (u.order or u.top_n) and (dims or grain):
         order_by = [OrderBy(field=metrics[0], descending=ranking_descending(env, u, metrics[0]))]
     elif entity_dims:
@@ -423,6 +451,8 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         if base is not None:  # 纠纷率最高的商户: one dispute in one order is not the top of a ranking
             rate_floor = MetricFilter(metric=base, op="gte", value=float(MIN_RATE_BASE))
             notes.append(messages.text("note_rate_floor", lang, base=metric_label(env, base, lang), n=str(MIN_RATE_BASE)))
+    elif u.preference and dims:  # 沉默用户爱买啥品类: people without a favourite are not a group
+        filters = without_missing_group(env, dims, filters)
     if u.share and comparison and not u.values and not dims:
         u.share = False  # 比Q1涨了百分之几: the percentage is the growth, not a share
     if ranked_ask and not dims and not grain and not u.share and not compared:

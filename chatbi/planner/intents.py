@@ -54,10 +54,14 @@ PII = _c(
 
 # ------------------------------------------------------------------ intents
 DEFINITION_STRONG = _c(
-    r"怎么算|怎么计算|咋算|咋计算|怎么算的|是咋算|啥区别|什么区别|有何区别|区别是什么|区别在哪|有什么不同|有啥不同|\bdifference between\b|\bhow (?:is|are|does|do)\b.{1,40}\bdiffer(?:ent)?\b|\bhow exactly\b.{0,40}\b(?:defined|calculated|computed|measured|define|calculate|compute|measure)\b|如何计算|如何算|怎样计算|计算方法|计算方式|计算公式|计算逻辑|口径|定义|什么意思|啥意思|含义|怎么定义|如何定义|怎么统计|如何统计|"
+    r"怎么算|怎么计算|咋算|咋计算|怎么算的|是咋算|有什么不同|有啥不同|\bdifference between\b|\bhow (?:is|are|does|do)\b.{1,40}\bdiffer(?:ent)?\b|\bhow exactly\b.{0,40}\b(?:defined|calculated|computed|measured|define|calculate|compute|measure)\b|如何计算|如何算|怎样计算|计算方法|计算方式|计算公式|计算逻辑|口径|定义|什么意思|啥意思|含义|怎么定义|如何定义|怎么统计|如何统计|"
     r"\bhow (?:is|are|do you|do we|does one) .{0,40}\b(?:defined|calculated|computed|measured|define|calculate|compute|measure)\b|"
     r"\bdefinition of\b|\bdefine\b|\bwhat does .{1,40} mean\b|\bmeaning of\b|\bformula (?:for|of)\b|\bhow to calculate\b"
 )
+#: 净销售额跟GMV啥区别 / difference between A and B: searched on the whole question (区 alone is a region word)
+DEFINITION_DIFFERENCE = _c(r"啥区别|什么区别|有何区别|区别是什么|区别在哪|有什么区别|有啥区别|的区别|\bdifference between\b")
+#: returns, as a rate / 按比例看: a count asked as its rate
+AS_RATE = _c(r"按比例|用比率|看比率|\bas a (?:rate|percentage|percent|%)|\bin (?:percent|percentage) terms\b|\bas (?:a )?%")
 DEFINITION_WEAK = _c(r"是什么[?]?$|^什么是|指什么|\bwhat(?:'s| is| are)\s+(?:the\s+)?(?:an?\s+)?")
 WHY = _c(
     r"为什么|为何|为啥|咋(?=[少降掉跌涨多低高蹿])|怎么(?=[少降掉跌涨蹿](?:了|这么|那么|得))|什么原因|啥原因|原因是什么|的原因|归因|怎么回事|咋回事|"
@@ -115,7 +119,8 @@ _TIMES_EN = r"(?P<n2>\d+|twice|two|three|four|five|six|seven|eight|nine|ten)"
 ORDERED_AT_LEAST = _c(
     r"(?:下单|购买|买过|买了|买|复购|消费|下过单)\s*(?P<n>\d+|[两二三四五六七八九十])\s*(?:次|单|回|笔)\s*(?P<more>及以上|以上|或以上|或更多|\+|多)?|"
     r"\b(?:ordered|bought|purchased|shopped|ordering|buying)\s+" + _TIMES_EN + r"\s*(?P<plus>\+)?\s*(?:times?)?\s*(?P<more2>or more(?: times)?|and (?:more|above)|\+|plus)?|"
-    r"\b(?:at least|more than|over)\s+(?P<n3>\d+|two|three|four|five|six|seven|eight|nine|ten)\s+orders\b"
+    r"\b(?:at least|more than|over)\s+(?P<n3>\d+|two|three|four|five|six|seven|eight|nine|ten)\s+orders\b|"
+    r"\b(?:ordered|bought|purchased|shopped)\b[^.?!;,]{0,60}?\b(?P<once>more than once|at least twice|multiple times|repeatedly)\b"
 )
 _TIMES_WORDS = {"twice": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
                 "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
@@ -127,6 +132,8 @@ def ordered_at_least(text: str) -> tuple[int, tuple[int, int]] | None:
     found = ORDERED_AT_LEAST.search(text)
     if found is None:
         return None
+    if found["once"]:  # bought from X more than once: the span is the count words only
+        return 2, found.span("once")
     said = found["n"] or found["n2"] or found["n3"]
     n = int(said) if said.isdigit() else _TIMES_WORDS.get(said, 0)
     if found["n"] and not found["more"] or found["n2"] and not (found["plus"] or found["more2"]):

@@ -58,13 +58,13 @@ class UnitValueReader:
 
 
 def _joined(norm: str, found: list[UnitValue]) -> list[UnitValue]:
-    """1星和2星 / 4 stars or 5 stars: values of one dimension joined by 和/or are one ``in`` filter."""
+    """1星和2星 / 1星2星 / 4 stars or 5 stars: values of one dimension joined by 和/or are one ``in`` filter."""
     out: list[UnitValue] = []
     for said in found:
         last = out[-1] if out else None
         if last is not None and last.filter.dimension == said.filter.dimension \
                 and last.filter.op in ("eq", "in") and said.filter.op == "eq" \
-                and re.fullmatch(_LIST_JOIN, norm[last.end:said.start]):
+                and re.fullmatch(_LIST_JOIN + "|\\s*", norm[last.end:said.start]):
             values = last.filter.value if isinstance(last.filter.value, list) else [last.filter.value]
             merged = Filter(dimension=said.filter.dimension, op="in", value=[*values, said.filter.value])
             out[-1] = UnitValue(last.start, said.end, merged)
