@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -238,8 +239,6 @@ def test_merchants_sharing_a_name_keep_their_ids() -> None:
     assert named_ids(columns, months) == ["merchant_id"]
     namesakes = [[7, "九木珠宝", 1.0], [8, "九木珠宝", 2.0]]
     assert named_ids(columns, namesakes) == [] and named_ids(columns, [[7, None, 1.0]]) == []
-    import pandas as pd
-
     frame = pd.DataFrame(namesakes, columns=columns)
     assert list(label_frame(frame, load_semantic_layer(), "zh").columns) == columns  # the chart keeps ids
 
