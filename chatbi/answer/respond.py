@@ -33,6 +33,7 @@ def respond(pipeline: Pipeline, text: str, *, conversation: Any, role: Role, as_
     else:
         plan = planner.plan(text, as_of=as_of, conversation=conversation, role=role)
     started = timer.stage("plan", started)
+    refuse_other_merchant("", role, plan)  # a shop said by its name is another merchant too
     answer.planner = getattr(plan, "planner", "offline")
     for key, value in (getattr(plan, "llm_stats", None) or {}).items():
         timer.timings[key] = float(value)
@@ -77,16 +78,21 @@ def interpretation_of(plan: Any, layer: Any) -> dict[str, Any] | None:
     return found.to_dict() if found is not None and found.text else None
 
 
-def refuse_other_merchant(text: str, role: Role) -> None:
+def refuse_other_merchant(text: str, role: Role, plan: Any = None) -> None:
     """A merchant role naming another merchant is refused with the reason (the guard would
     only show the caller's own rows, which would read as the other merchant's numbers).
-    The ids are found as the planner finds them (``chatbi.planner.merchant_refs``)."""
+    The ids are found as the planner finds them (``chatbi.planner.merchant_refs``), and in
+    the merchant filters of ``plan`` (a shop said by its name)."""
     from chatbi.planner.merchant_refs import find_merchant_refs
 
     if not role.is_merchant:
         return
-    for ref in find_merchant_refs(text):
-        number = ref.merchant_id
+    numbers = [ref.merchant_id for ref in find_merchant_refs(text)]
+    query = getattr(plan, "query", None)
+    for f in getattr(query, "filters", None) or ():
+        if f.dimension == "merchant_id" and f.op in ("eq", "in"):
+            numbers.extend(v for v in (f.value if isinstance(f.value, list) else [f.value]) if isinstance(v, int))
+    for number in numbers:
         if number != role.merchant_id:
             raise RefusedError(
                 f"你的角色是商户 {role.merchant_id}，只能查看自己店铺的数据，不能查看商户 {number} 的数据。 / "

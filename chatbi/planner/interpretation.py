@@ -56,8 +56,9 @@ class Interpretation:
 
 
 class _Labels:
-    def __init__(self, layer: SemanticLayer, language: str):
+    def __init__(self, layer: SemanticLayer, language: str, names: dict[tuple[str, Any], str] | None = None):
         self.layer, self.zh = layer, language == "zh"
+        self.names = names or {}  # (merchant_id, 179) → the shop's name, when the question named it
 
     def metric(self, name: str) -> str:
         try:
@@ -106,6 +107,9 @@ def filter_text(f: Filter, labels: _Labels) -> str:
     """大区：华南 / 年龄 25–35 / 标签含 高复购型 (English words for values where the layer has them)."""
     dim, zh = labels.dimension(f.dimension), labels.zh
     value = _value_text(labels.value(f.dimension, f.value), zh)
+    name = labels.names.get((f.dimension, f.value)) if f.op == "eq" and not isinstance(f.value, list) else None
+    if name is not None:  # 商户：台州·青柠首饰铺小铺（179）
+        return f"{labels.dimension('merchant_name')}：{name}（{value}）" if zh else f"{labels.dimension('merchant_name')}: {name} ({value})"
     if f.op == "eq":
         return f"{dim}：{value}" if zh else f"{dim}: {value}"
     if f.op == "in":
@@ -243,7 +247,8 @@ def interpret(plan: Plan, layer: SemanticLayer, *, understanding: Understanding 
               previous: Plan | None = None) -> Interpretation | None:
     """The interpretation of ``plan``; None for plans with nothing to show (empty question)."""
     lang = plan.language
-    labels = _Labels(layer, lang)
+    named = getattr(understanding, "entity_names", None) or {}
+    labels = _Labels(layer, lang, {("merchant_id", i): n for i, n in named.items()})
     zh = lang == "zh"
     readings = _readings(understanding, layer) if understanding is not None else ()
     inherited: tuple[str, ...] = ()

@@ -19,6 +19,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
+from chatbi.planner.merchant_names import MerchantNames
 from chatbi.planner.text import at_word_boundary, normalize
 from chatbi.planner.unit_values import UnitValueReader
 from chatbi.semantic.models import SemanticLayer
@@ -115,6 +116,7 @@ class Lexicon:
         self.metric_charsets: dict[str, tuple[frozenset[str], ...]] = {
             name: tuple({frozenset(s.replace(" ", "")) for s in surfaces}) for name, surfaces in self.metric_surfaces.items()
         }
+        self.merchant_names = MerchantNames.from_values(values, reserved=self._entries)  # 台州·青柠首饰铺小铺 → merchant 179
         english = {s for s, es in self._entries.items() if s.isascii() and len(s) >= 4 and any(e.kind in ("metric", "dimension") for e in es)}
         self._english_by_length: dict[int, list[str]] = defaultdict(list)
         for surface in sorted(english):  # typos keep the length within ±2

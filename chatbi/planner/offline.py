@@ -44,6 +44,7 @@ from chatbi.planner.followup import (
 )
 from chatbi.planner.interpretation import interpret
 from chatbi.planner.lexicon import Lexicon
+from chatbi.planner.merchant_names import shop_reply, which_shop_plan, without_shop_words
 from chatbi.planner.numbers import to_int
 from chatbi.planner.shorthand import expand_shorthand
 from chatbi.planner.snapshots import SnapshotMetrics
@@ -128,6 +129,11 @@ class OfflinePlanner:
         their near matches)."""
         if u.pii_dims:
             return Plan(intent="refuse", language=u.language, message=messages.text("refuse_pii", u.language)), u
+        completed = shop_reply(conversation.last_turn if conversation is not None else None, u)
+        if completed is not None:  # "店铺id是179" after "which shop?": the question asked, for that shop
+            return self._plan(understand(completed, as_of, self.lexicon), as_of, None)
+        if u.shop_choices is not None:  # 拾光古着店: two shops have that name, ask which
+            return which_shop_plan(u), u
         accounted = self._account_for_words(u, as_of)
         if isinstance(accounted, Plan):
             return accounted, u
@@ -136,7 +142,8 @@ class OfflinePlanner:
     def _route(self, u: Understanding, as_of: date, conversation: Conversation | None) -> Plan:
         env = Env(self.layer, self.lexicon, self.compat, as_of, self.snapshots)
         previous_turn = conversation.last_answerable_turn() if conversation is not None else None
-        refers_back = refers_back_to_earlier(u)
+        seen = without_shop_words(u)  # 179这家店 names the shop, it does not point back
+        refers_back = refers_back_to_earlier(seen)
         if previous_turn is None and refers_back and conversation is not None:
             previous_turn = conversation.last_answered_before_clarifications()
             if previous_turn is None:  # 他们/them with nothing answered to point at: ask who
@@ -149,7 +156,7 @@ class OfflinePlanner:
                 u = merged
         elif last is not None and last.plan.intent == "definition" and is_followup(u, last.plan):
             return apply_followup(env, u, last.plan)  # 复购率怎么算 → 那客单价呢: another definition
-        elif previous is not None and previous_turn is not None and is_followup(u, previous):
+        elif previous is not None and previous_turn is not None and is_followup(seen, previous):
             return apply_followup(env, u, previous, shown=previous_turn.shown_keys)
 
         if not u.recognised:
@@ -160,7 +167,7 @@ class OfflinePlanner:
         if self._is_definition(u):
             return self._definition(env, u)
         if u.copy:
-            return self._copy(env, u, previous if refers_back_to_earlier(u) else None)
+            return self._copy(env, u, previous if refers_back else None)
         if u.why:
             return self._why(env, u, as_of)
         return self._query(env, u)
@@ -444,8 +451,8 @@ def _complete_pending(pending: Understanding, answer: Understanding) -> Understa
     """The answer to "which metric?" completes the question that was unclear."""
     if not answer.metrics or answer.definition_strong or answer.copy or (answer.why and not pending.why):
         return None
-    if answer.values or answer.group_dims or answer.entity:
-        return None  # a new question of its own
+    if answer.values or answer.group_dims or answer.entity or answer.extra_filters:
+        return None  # a new question of its own (商户179的订单数 after "which shop?")
     merged = Understanding(**{**pending.__dict__})
     merged.metrics = list(answer.metrics)
     if answer.time:

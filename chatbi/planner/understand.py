@@ -14,6 +14,7 @@ from typing import Literal
 
 from chatbi.planner import intents, predicted
 from chatbi.planner.lexicon import Entry, Lexicon, Match
+from chatbi.planner.merchant_names import reference
 from chatbi.planner.merchant_refs import find_merchant_refs
 from chatbi.planner.numbers import to_int
 from chatbi.planner.text import language_of, mask_spans, normalize
@@ -132,6 +133,9 @@ class Understanding:
     fuzzy_terms: list[tuple[str, str]] = field(default_factory=list)  # (typed, metric/dim name)
     modifiers: list[tuple[str, str]] = field(default_factory=list)  # (surface, metric kept)
     pii_dims: list[str] = field(default_factory=list)
+    shop_choices: tuple | None = None  # (said, (start, end), shops): a name several shops share (asked about)
+    entity_names: dict[int, str] = field(default_factory=dict)  # merchant id → its name (for the interpretation)
+    shop_spans: list[tuple[int, int]] = field(default_factory=list)  # where a shop was named (商户179, 179这家店, its name)
 
     @property
     def recognised(self) -> bool:
@@ -142,11 +146,40 @@ class Understanding:
         )
 
 
-def understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
+def understand(question: str, as_of: date, lexicon: Lexicon, *, _typos: int = 2) -> Understanding:
     """Recognise metrics, dimensions, values, time and intent words in ``question``."""
+    u = _understand(question, as_of, lexicon)
+    if u.unknowns and lexicon.merchant_names is not None and _typos > 0:  # 青柠首饰铺小普: a shop's name mistyped
+        return _shop_typo(u, as_of, lexicon, _typos) or u
+    return u
+
+
+def _shop_typo(u: Understanding, as_of: date, lexicon: Lexicon, typos: int) -> Understanding | None:
+    """The question re-read with a mistyped shop name as that shop (stated as a near match);
+    a typo two shops are equally near is asked about."""
+    names = lexicon.merchant_names
+    hit = names.near(u.norm, [(x.start, x.end) for x in u.unknowns]) if names is not None else None
+    if hit is None:
+        return None
+    typed = u.question[hit.start:hit.end].strip()
+    if hit.shop is None:
+        u.shop_choices = (typed, (hit.start, hit.end), hit.candidates)
+        u.unknowns = [x for x in u.unknowns if x.end <= hit.start or x.start >= hit.end]
+        return u
+    fixed = u.question[:hit.start] + reference(hit.shop.merchant_id, u.language) + u.question[hit.end:]
+    again = understand(fixed.strip(), as_of, lexicon, _typos=typos - 1)
+    again.fuzzy_terms.append((typed, hit.shop.name))
+    return again
+
+
+def _understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
     norm = normalize(question)
     u = Understanding(question=question, norm=norm, language=language_of(question))  # type: ignore[arg-type]
     merchant_spans = _merchant_ids(u, norm, lexicon)
+    u.shop_spans = list(merchant_spans)
+    rest = mask_spans(question, merchant_spans)
+    if merchant_spans and re.search(r"[A-Za-z]{2,}|[\u4e00-\u9fff]", rest):  # a shop's Chinese name in an English question
+        u.language = language_of(rest)  # type: ignore[assignment]
     u.time = _parse_time_outside_names(mask_spans(question, merchant_spans), mask_spans(norm, merchant_spans), as_of, lexicon)
     u.time = _second_period(u.time, mask_spans(question, merchant_spans), as_of, u.other_periods)
     blocked: list[tuple[int, int]] = [*(u.time.spans if u.time else ()), *merchant_spans]
@@ -302,21 +335,31 @@ def _second_period(parsed: TimeParse | None, question: str, as_of: date, unmatch
 
 
 def _merchant_ids(u: Understanding, norm: str, lexicon: Lexicon) -> list[tuple[int, int]]:
-    """商户15 / 15号商户 / merchant 15 → a filter on the merchant id dimension (two ids: an
-    ``in`` filter grouped by merchant, so they are compared). Returns the spans read."""
+    """商户15 / 15号商户 / merchant 15 / a shop's name (台州·青柠首饰铺小铺, 青柠首饰铺) → a filter
+    on the merchant id dimension (two ids: an ``in`` filter grouped by merchant, so they are
+    compared); a name several shops share is kept in ``shop_choices``. Returns the spans read."""
     dimension = "merchant_id"
     if lexicon.dimension_type(dimension) is None:
         return []
-    refs = find_merchant_refs(norm)
-    ids = list(dict.fromkeys(ref.merchant_id for ref in refs))
+    names = lexicon.merchant_names
+    hits = names.find(norm) if names is not None else []
+    named = [(h.start, h.end) for h in hits]
+    refs = [r for r in find_merchant_refs(norm) if not any(s < r.end and r.start < e for s, e in named)]
+    said = sorted([(r.start, r.merchant_id) for r in refs] + [(h.start, h.shop.merchant_id) for h in hits if h.shop])
+    for hit in hits:
+        if hit.shop is None and u.shop_choices is None:
+            u.shop_choices = (u.question[hit.start:hit.end].strip(), (hit.start, hit.end), hit.candidates)
+    ids = list(dict.fromkeys(merchant_id for _, merchant_id in said))
+    if names is not None:
+        u.entity_names.update({i: n for i in ids if (n := names.name_of(i)) is not None})
     if not ids:
-        return []
+        return named
     if len(ids) == 1:
         u.extra_filters.append(Filter(dimension=dimension, op="eq", value=ids[0]))
     else:
         u.extra_filters.append(Filter(dimension=dimension, op="in", value=ids))
         u.group_dims.append(dimension)
-    return [(ref.start, ref.end) for ref in refs]
+    return [(ref.start, ref.end) for ref in refs] + named
 
 
 def _ages(u: Understanding, norm: str, as_of: date, lexicon: Lexicon) -> list[tuple[int, int]]:

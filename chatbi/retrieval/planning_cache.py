@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 LAYER_FILE = "layer.json"
 PLANNING_FILE = "planning.json"
-FORMAT = 1
+FORMAT = 2  # 2: the values hold the merchant directory (chatbi.planner.merchant_names)
 _SEMANTIC_CODE = Path(__file__).resolve().parent.parent / "semantic"
 
 

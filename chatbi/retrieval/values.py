@@ -46,4 +46,7 @@ def read_dimension_values(layer: SemanticLayer, executor: _Runs,
             log.info("no values for dimension %s: %s", dim.name, exc.message)
             continue
         values[dim.name] = [str(row[0]) for row in result.rows if row[0] not in (None, "")]
+    from chatbi.planner.merchant_names import read_merchant_names
+
+    values.update(read_merchant_names(layer, executor))  # every merchant's id and name, for shops said by name
     return values

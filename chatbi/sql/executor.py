@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -204,7 +205,7 @@ class Executor:
             if not chunk:
                 break
             for row in chunk:
-                size += value_bytes(row)
+                size += row_bytes(row)
                 if size > self.max_result_bytes:
                     if not rows:
                         raise self._too_large_error()
@@ -420,6 +421,24 @@ def value_bytes(value: Any) -> int:
     if isinstance(value, dict):
         return sum(value_bytes(k) + value_bytes(v) for k, v in value.items()) + 2
     return 16
+
+
+_SCALARS = frozenset({int, float, bool, Decimal, type(None), date, datetime})
+
+
+def row_bytes(row: tuple) -> int:
+    """``value_bytes(row)`` for one fetched row, without a call per scalar (a why-question
+    fetches tens of thousands of rows): ASCII text counts its length, other scalars 16."""
+    size = 2
+    for value in row:
+        kind = type(value)
+        if kind is str:
+            size += (len(value) if value.isascii() else len(value.encode("utf-8", "replace"))) + 2
+        elif kind in _SCALARS:
+            size += 16
+        else:
+            size += value_bytes(value)
+    return size
 
 
 _CORRUPT = re.compile(r"corrupt database file|does not match stored checksum", re.IGNORECASE)
