@@ -67,11 +67,11 @@ WHY = _c(
     r"为什么|为何|为啥|咋(?=[少降掉跌涨多低高蹿])|怎么(?=[少降掉跌涨蹿](?:了|这么|那么|得))|什么原因|啥原因|原因是什么|的原因|归因|怎么回事|咋回事|"
     r"\bwhy\b|\bwhat caused\b|\bwhat drove\b|\bwhat(?:'s| is) driving\b|\breasons? (?:for|behind)\b|\broot cause\b|\bexplain (?:the|why)\b"
 )
-DIRECTION_DOWN = _c(r"下降|下滑|降低|减少|下跌|跌|变差|变低|萎缩|走低|回落|\bdrops?\b|\bdropped\b|\bdecline[sd]?\b|\bfall(?:s|en)?\b|\bfell\b|\bdecrease[sd]?\b|\bdown\b|\bworse\b|\blower\b")
+DIRECTION_DOWN = _c(r"\btank(?:ed|s)?\b|下降|下滑|降低|减少|下跌|跌|变差|变低|萎缩|走低|回落|\bdrops?\b|\bdropped\b|\bdecline[sd]?\b|\bfall(?:s|en)?\b|\bfell\b|\bdecrease[sd]?\b|\bdown\b|\bworse\b|\blower\b")
 DIRECTION_UP = _c(r"上升|蹿|飙|增长|上涨|提高|增加|提升|变好|走高|涨|\brise[sn]?\b|\brose\b|\bincrease[sd]?\b|\bgrow(?:s|n)?\b|\bgrew\b|\bup\b|\bjump(?:ed|s)?\b|\bhigher\b")
 COPY = _c(
     r"文案|营销短信|推广短信|广告语|宣传语|标语|slogan|推文|种草笔记|"
-    r"写.{0,30}(?:短信|推送|消息|通知|广告|话术|邮件|公众号)|"
+    r"写.{0,30}(?:短信|推送|消息|通知|广告|话术|邮件|公众号|push|sms|文案)|"
     r"\bcopy\b|\bcopywriting\b|\bslogans?\b|\btaglines?\b|"
     r"\b(?:write|draft|create|compose|generate)\b.{0,60}\b(?:sms|messages?|texts?|push(?:es)?|notifications?|emails?|posts?|ads?)\b"
 )
@@ -155,10 +155,10 @@ GROWTH_DOWN = _c(
 )
 GROWTH_GENERIC = _c(r"增长率|增速|增幅|涨幅|变化率|增长了?多少|\bgrowth\b|\bhow much did .{1,40} grow\b")
 SUPER_DESC = _c(
-    r"最高|最多|最大|最好|最强|最受欢迎|最畅销|最火|最喜欢|最常|排名靠前|领先|排名前|排行榜?|排名|"
+    r"最高|最多|最大|最好|最强|最受欢迎|最畅销|最火|最喜欢|最常|排名靠前|领先|排名前|排行榜?|排名|从高到低|由高到低|降序|排个名|"
     r"\bhighest\b|\bmost\b|\blargest\b|\bbiggest\b|\bbest\b|\bgreatest\b|\btop(?![a-z])|\bleading\b|\brank(?:ed|ing)?\b"
 )
-SUPER_ASC = _c(r"最低|最少|最小|最差|最弱|垫底|排名靠后|倒数|末尾|\blowest\b|\bleast\b|\bsmallest\b|\bworst\b|\bbottom\b|\bfewest\b|\bweakest\b|\bbottom(?![a-z])")
+SUPER_ASC = _c(r"从低到高|由低到高|升序|最低|最少|最小|最差|最弱|垫底|排名靠后|倒数|末尾|\blowest\b|\bleast\b|\bsmallest\b|\bworst\b|\bbottom\b|\bfewest\b|\bweakest\b|\bbottom(?![a-z])")
 _EN_RANKED = r"highest|lowest|most|fewest|least|largest|smallest|biggest|best|worst|top|bottom"
 #: ranking words that judge (good/bad) rather than measure (high/low): with a metric whose
 #: higher_is_better is false, "worst" means the highest value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "俩": 2, "仨": 3, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _EN_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -14,7 +14,7 @@ _EN_WORDS = {
     "hundred": 100, "a": 1, "an": 1, "a couple of": 2, "a few": 3,
 }
 
-CN_NUM = "[零〇一二两三四五六七八九十百千]+"
+CN_NUM = "[零〇一二两俩仨三四五六七八九十百千]+"
 EN_NUM = "|".join(sorted((re.escape(w) for w in _EN_WORDS if w not in ("a", "an")), key=len, reverse=True))
 #: a regex fragment matching a number in digits, Chinese numerals or English words
 NUM = rf"(?:\d+|{CN_NUM}|\b(?:{EN_NUM})\b)"
