@@ -28,6 +28,7 @@ from chatbi.planner.build import (
     without_missing_group,
 )
 from chatbi.planner.numbers import to_int
+from chatbi.planner.period_pairs import asks_same_period_only, moved_a_year_back
 from chatbi.planner.time_parser import default_range
 from chatbi.planner.types import CopyRequest, Plan
 from chatbi.planner.understand import Understanding
@@ -92,7 +93,8 @@ def is_followup(u: Understanding, previous: Plan | None) -> bool:
     if previous is None or previous.intent not in ("query", "why", "copy", "definition"):
         return False
     norm = u.norm
-    strong = bool(_STRONG_START.search(norm) or intents.FOLLOWUP_END.search(norm) or _REFERS_BACK.search(norm))
+    strong = bool(_STRONG_START.search(norm) or intents.FOLLOWUP_END.search(norm) or _REFERS_BACK.search(norm)
+                  or _SHIFT_BACK_START.match(norm))
     weak = bool(_WEAK_START.search(norm))
     if previous.intent == "definition":
         return strong and bool(u.metrics) and not _asks_for_values(u)
@@ -138,9 +140,10 @@ def _asks_for_values(u: Understanding) -> bool:
 
 _SHIFT_BACK = re.compile(
     r"(?:再?往前|前一|上一|再前一)个?\s*(?P<zh>天|周|星期|月|季度|季|年)|"
-    r"\bthe (?P<en>day|week|month|quarter|year) before\b|\b(?:previous|prior|preceding|earlier) (?P<en2>day|week|month|quarter|year)\b",
+    r"\bthe (?P<en>day|week|month|quarter|year) (?:before|prior|earlier)\b|\b(?:previous|prior|preceding|earlier) (?P<en2>day|week|month|quarter|year)\b",
     re.ASCII,
 )
+_SHIFT_BACK_START = re.compile(r"\s*(?:and\s+)?(?:for\s+)?the (?:day|week|month|quarter|year) (?:before|prior|earlier)\b", re.ASCII)
 _SHIFT_UNITS = {"天": "days", "周": "weeks", "星期": "weeks", "月": "months", "季度": "quarters", "季": "quarters",
                 "年": "years", "day": "days", "week": "weeks", "month": "months", "quarter": "quarters", "year": "years"}
 
@@ -256,7 +259,10 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
         changes["time_range"] = shifted
     elif u.time and u.time.range:
         changes["time_range"] = u.time.range
-    if u.time and u.time.comparison:
+    if u.time and u.time.comparison == "same_period_last_year" and not u.time.range and "time_range" not in changes \
+            and query.grain and query.time_range is not None and not query.comparison and asks_same_period_only(u.norm):
+        changes["time_range"] = moved_a_year_back(query.time_range, lang)  # 一季度和二季度分别… → 去年同期呢: those periods a year back
+    elif u.time and u.time.comparison:
         changes["comparison"] = u.time.comparison
     if (changes.get("comparison") or query.comparison) and not changes.get("time_range", query.time_range):
         changes["time_range"] = default_range(default_unit(u), env.as_of, lang)  # a comparison needs a range

@@ -3,22 +3,33 @@ quarters), festival dates, and comparison periods. All month math uses relatived
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
 
 from dateutil.relativedelta import relativedelta
 
 from chatbi.semantic.query import ComparisonKind, Grain
 
-#: 春节 (lunar new year's day), used for 春节期间 = 除夕 .. 初六
-SPRING_FESTIVAL = {
-    2015: date(2015, 2, 19), 2016: date(2016, 2, 8), 2017: date(2017, 1, 28),
-    2018: date(2018, 2, 16), 2019: date(2019, 2, 5), 2020: date(2020, 1, 25),
-    2021: date(2021, 2, 12), 2022: date(2022, 2, 1), 2023: date(2023, 1, 22),
-    2024: date(2024, 2, 10), 2025: date(2025, 1, 29), 2026: date(2026, 2, 17),
-    2027: date(2027, 2, 6), 2028: date(2028, 1, 26), 2029: date(2029, 2, 13),
-    2030: date(2030, 2, 3), 2031: date(2031, 1, 23), 2032: date(2032, 2, 11),
-    2033: date(2033, 1, 31), 2034: date(2034, 2, 19), 2035: date(2035, 2, 8),
-}
+_FESTIVAL_FILE = "data/festivals.json"
+
+
+@lru_cache(maxsize=1)
+def festival_table() -> dict[str, Any]:
+    """``data/festivals.json``: the shopping festivals and holidays, their names and dates."""
+    text = resources.files("chatbi.planner").joinpath(_FESTIVAL_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def _lunar_new_year(year: int) -> date | None:
+    found = festival_table()["lunar_new_year"].get(str(year))
+    return date.fromisoformat(found) if found else None
+
+
+#: 春节 (lunar new year's day) by year, from the festival data file
+SPRING_FESTIVAL = {int(y): date.fromisoformat(d) for y, d in festival_table()["lunar_new_year"].items()}
 
 
 def period_of(unit: Grain, day: date) -> tuple[date, date]:
@@ -75,36 +86,56 @@ def half_of_year(year: int, half: int) -> tuple[date, date]:
     return (date(year, 1, 1), date(year, 6, 30)) if half == 1 else (date(year, 7, 1), date(year, 12, 31))
 
 
+def _month_day(year: int, text: str) -> date:
+    month, day = (int(part) for part in text.split("-"))
+    return date(year, month, day)
+
+
+def _nth_weekday(year: int, rule: dict[str, int]) -> date:
+    first = date(year, rule["month"], 1)
+    day = first + timedelta(days=(rule["weekday"] - first.weekday()) % 7 + 7 * (rule["n"] - 1))
+    return day + timedelta(days=rule.get("offset_days", 0))
+
+
+def festival_dates(name: str, year: int, which: Literal["period", "day", "bare"] = "period",
+                   language: str = "zh") -> tuple[date, date] | None:
+    """A festival of ``year`` from ``data/festivals.json``: its period (618 = 06-01..06-18), its
+    own day (双11当天 = 11-11), or what its name alone means (``bare``, which may depend on the
+    ``language`` of the name said). None when the festival is unknown or has no date that year
+    (春节 outside the lunar table)."""
+    spec = festival_table()["festivals"].get(name)
+    if spec is None:
+        return None
+    if which == "bare":
+        bare = spec.get("bare", "period")
+        which = bare.get(language, "period") if isinstance(bare, dict) else bare
+    if "lunar" in spec:
+        new_year = _lunar_new_year(year)
+        if new_year is None:
+            return None
+        if which == "day":
+            day = new_year + timedelta(days=spec["lunar"]["day"])
+            return day, day
+        first, last = spec["lunar"]["period"]
+        return new_year + timedelta(days=first), new_year + timedelta(days=last)
+    if "nth_weekday" in spec:
+        day = _nth_weekday(year, spec["nth_weekday"])
+        return day, day  # a one-day event: its period is its day
+    if which == "day" or "period" not in spec:
+        day = _month_day(year, spec["day"])
+        return day, day
+    first, last = spec["period"]
+    return _month_day(year, first), _month_day(year, last)
+
+
 def festival(name: str, year: int) -> tuple[date, date] | None:
-    """Shopping festivals and holidays: 双11 = 11-01..11-11, 618 = 06-01..06-18…"""
-    fixed = {
-        "double11": ((11, 1), (11, 11)),
-        "double12": ((12, 1), (12, 12)),
-        "618": ((6, 1), (6, 18)),
-        "national_day": ((10, 1), (10, 7)),
-        "new_year": ((1, 1), (1, 1)),
-        "labour_day": ((5, 1), (5, 5)),
-    }
-    if name in fixed:
-        (m1, d1), (m2, d2) = fixed[name]
-        return date(year, m1, d1), date(year, m2, d2)
-    if name == "spring_festival" and year in SPRING_FESTIVAL:
-        new_year = SPRING_FESTIVAL[year]
-        return new_year - timedelta(days=1), new_year + timedelta(days=5)
-    return None
+    """Shopping festivals and holidays: 双11期间 = 11-01..11-11, 618 = 06-01..06-18…"""
+    return festival_dates(name, year, "period")
 
 
 def festival_day(name: str, year: int) -> tuple[date, date] | None:
     """The festival's own day (双11当天 = 11-11, 618当天 = 06-18, 春节当天 = the lunar new year)."""
-    days = {"double11": (11, 11), "double12": (12, 12), "618": (6, 18), "national_day": (10, 1),
-            "new_year": (1, 1), "labour_day": (5, 1)}
-    if name in days:
-        found = date(year, *days[name])
-        return found, found
-    if name == "spring_festival" and year in SPRING_FESTIVAL:
-        day = SPRING_FESTIVAL[year]
-        return day, day
-    return None
+    return festival_dates(name, year, "day")
 
 
 def is_full_period(start: date, end: date, unit: Grain) -> bool:

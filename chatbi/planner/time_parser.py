@@ -8,13 +8,16 @@ a year (3月, Q3, 双11, 下半年) is the most recent one that has started.
 Rules are ordered data: (compiled regex, resolver). All candidates are collected and the
 longest wins, so 2025年第三季度 beats 2025年 and 近3个月 beats 3月. Comparison words
 (同比, 环比, 比去年, MoM…) are found first and masked so 比去年 is not read as 去年.
+Festival names and dates come from ``data/festivals.json``; several periods in one question
+are read together by ``period_pairs``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from datetime import date, timedelta
+from typing import Literal
 
 from chatbi.planner import periods
 from chatbi.planner.numbers import EN_NUM, NUM, to_int
@@ -22,7 +25,7 @@ from chatbi.planner.text import mask_spans, normalize
 from chatbi.planner.types import TimeParse
 from chatbi.semantic.query import ComparisonKind, Grain, TimeRange
 
-__all__ = ["parse_time", "TimeParse"]
+__all__ = ["parse_time", "TimeParse", "TYPO_WORDS"]
 
 _Resolved = tuple[date, date, Grain | None]
 _Resolver = Callable[[re.Match[str], date], _Resolved | None]
@@ -72,22 +75,26 @@ _UNITS: dict[str, Grain] = {
     "day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month",
     "months": "month", "quarter": "quarter", "quarters": "quarter", "year": "year", "years": "year",
 }
-_FESTIVALS = {
-    "双11": "double11", "双十一": "double11", "double 11": "double11", "double eleven": "double11",
-    "singles day": "double11", "singles' day": "double11", "11.11": "double11",
-    "双12": "double12", "双十二": "double12", "double 12": "double12", "12.12": "double12",
-    "618": "618", "六一八": "618",
-    "春节": "spring_festival", "过年": "spring_festival", "chinese new year": "spring_festival",
-    "spring festival": "spring_festival", "lunar new year": "spring_festival",
-    "国庆": "national_day", "国庆节": "national_day", "十一黄金周": "national_day",
-    "national day": "national_day", "golden week": "national_day",
-    "元旦": "new_year", "五一": "labour_day", "劳动节": "labour_day",
+# Festivals (618, 双11, 春节, black friday…): names and dates in data/festivals.json
+_FESTIVAL_DATA = periods.festival_table()
+_FESTIVALS: dict[str, str] = {
+    normalize(name): key for key, spec in _FESTIVAL_DATA["festivals"].items() for name in spec["names"]
 }
+_FEST_DURING = frozenset(normalize(w) for w in _FESTIVAL_DATA["during"])
+_FEST_DAY = frozenset(normalize(w) for w in _FESTIVAL_DATA["day"])
 _EN_MONTHS = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
     "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9,
     "sept": 9, "sep": 9, "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
 }
+#: English time words long enough to be recognised when mistyped (monhtly → monthly, septmber →
+#: september): the near matcher reads an unknown word one slip away as one of them, and says so.
+#: Short words (week, year, may) are left out: too many other words are one letter from them.
+TYPO_WORDS: tuple[str, ...] = (
+    "daily", "weekly", "monthly", "quarterly", "yearly", "annually", "quarter", "quarters",
+    "yesterday", "january", "february", "march", "april", "june", "july", "august", "september",
+    "october", "november", "december",
+)
 _EN_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4}
 
 _COMPARISONS: list[tuple[str, ComparisonKind, Grain | None]] = [
@@ -110,8 +117,9 @@ def _alternation(words: Iterable[str]) -> str:
 
 
 def _words_pattern(words: Iterable[str]) -> str:
-    """``(?P<w>…)`` over ``words``, longest first; English words need word boundaries."""
-    parts = (rf"\b{re.escape(w)}\b" if w.isascii() else re.escape(w) for w in sorted(words, key=len, reverse=True))
+    """``(?P<w>…)`` over ``words``, longest first; English words need word boundaries and may
+    carry a possessive (this year's, this years gmv)."""
+    parts = (rf"\b{re.escape(w)}(?:'s|s)?\b" if w.isascii() else re.escape(w) for w in sorted(words, key=len, reverse=True))
     return "(?P<w>" + "|".join(parts) + ")"
 
 
@@ -120,8 +128,29 @@ _YEAR_ZH = rf"(?:(?P<y>(?:19|20)\d{{2}})\s*年(?:度)?|(?P<ry>{_alternation([w f
 _HALF = r"(?P<half>上半年|下半年|前半年|后半年|\bh[12]\b)"
 _QUARTER = r"(?:第\s*(?P<q1>[一二三四1-4])\s*季度?|(?P<q2>[一二三四1-4])\s*季度|\bq(?P<q3>[1-4])\b)"
 _MONTH_ZH = r"(?<!\d)(?P<mo>1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])\s*月份?(?:\s*(?P<dd>[12]\d|3[01]|0?[1-9])\s*[日号])?"
-_FEST_WORDS = _alternation([w for w in _FESTIVALS if w != "618"])
-_FEST = rf"(?P<fest>{_FEST_WORDS}|(?<!\d)618(?!\d))(?P<during>\s*(?:大促期间|活动期间|期间|大促|购物节|当天|假期|sale|period|shopping festival|festival)?)"
+
+
+def _festival_name_pattern(name: str) -> str:
+    """A festival name: English words with word boundaries, a number (618) never inside a
+    longer number or before a unit (618元)."""
+    escaped = re.escape(name).replace(r"\ ", r"\s+")
+    if name.isdigit():
+        return rf"(?<![\d.]){escaped}(?![\d.]|\s*(?:元|块|单|件|个|人|次|号|天|%|万|千|百))"
+    if name[0].isascii() and name[0].isalpha():
+        escaped = r"\b" + escaped
+    if name[-1].isascii() and name[-1].isalpha():
+        escaped += r"\b"
+    return escaped
+
+
+def _fest_suffix(words: Iterable[str]) -> str:
+    return "|".join(rf"{re.escape(w)}\b" if w.isascii() else re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_FEST_NAMES = "|".join(_festival_name_pattern(n) for n in sorted(_FESTIVALS, key=len, reverse=True))
+_FEST_HINT = frozenset(normalize(w) for w in _FESTIVAL_DATA["period_hint"])
+_FEST = (rf"(?P<fest>{_FEST_NAMES})(?P<during>\s*(?:{_fest_suffix(_FEST_DURING | _FEST_DAY)}))?"
+         rf"(?:(?=\s*的?\s*(?P<hint>{_fest_suffix(_FEST_HINT)}))|)")
 _EN_MONTH_ALT = _alternation(_EN_MONTHS)
 # A month name alone ("August", "Aug"): "may" only as the whole text ("in May" is labelled
 # "May"), elsewhere it is the verb ("users who may churn").
@@ -252,11 +281,23 @@ def _sub_period(m: re.Match[str], year: int | None, as_of: date) -> _Resolved | 
         key = _FESTIVALS.get(re.sub(r"\s+", " ", groups["fest"]))
         if key is None:
             return None
-        own_day = (groups.get("during") or "").strip() == "当天"
-        build = periods.festival_day if own_day else periods.festival
-        found = pick(lambda y: build(key, y))
+        which, lang = _festival_part(groups.get("during") or groups.get("hint")), _name_language(groups["fest"])
+        found = pick(lambda y: periods.festival_dates(key, y, which, lang))
         return (*found, "day") if found else None
     return None
+
+
+def _name_language(name: str) -> str:
+    """A festival name with Latin letters (singles day) is English; 双11, 618 are Chinese."""
+    return "en" if re.search(r"[a-z]", name, re.IGNORECASE) else "zh"
+
+
+def _festival_part(suffix: str | None) -> Literal["period", "day", "bare"]:
+    """双11当天 → its day; 双11期间 / 双11大促 / double 11 sale → its period; 双11 → what the name alone means."""
+    word = re.sub(r"\s+", " ", (suffix or "").strip())
+    if word in _FEST_DAY:
+        return "day"
+    return "period" if word in _FEST_DURING or word in _FEST_HINT else "bare"
 
 
 def _r_year_sub(m: re.Match[str], as_of: date) -> _Resolved | None:
@@ -272,13 +313,21 @@ def _r_year(m: re.Match[str], as_of: date) -> _Resolved | None:
     return (date(year, 1, 1), date(year, 12, 31), "year") if year else None
 
 
+def _word_key(said: str, table: Container[str]) -> str:
+    """The table word said, without a possessive (this year's / this years → this year)."""
+    word = re.sub(r"\s+", " ", said)
+    if word in table:
+        return word
+    return re.sub(r"(?:'s|s)$", "", word)
+
+
 def _r_calendar(m: re.Match[str], as_of: date) -> _Resolved | None:
-    unit, offset = _CALENDAR_WORDS[re.sub(r"\s+", " ", m["w"])]
+    unit, offset = _CALENDAR_WORDS[_word_key(m["w"], _CALENDAR_WORDS)]
     return (*periods.relative_period(unit, offset, as_of), unit)
 
 
 def _r_to_date(m: re.Match[str], as_of: date) -> _Resolved | None:
-    unit = _TO_DATE_WORDS[re.sub(r"\s+", " ", m["w"])]
+    unit = _TO_DATE_WORDS[_word_key(m["w"], _TO_DATE_WORDS)]
     start, end = periods.period_of(unit, as_of)
     return start, max(end, as_of + timedelta(days=1)), unit  # always cut at as_of
 
@@ -352,13 +401,68 @@ def _r_en_month(m: re.Match[str], as_of: date) -> _Resolved | None:
 
 
 def _r_en_festival(m: re.Match[str], as_of: date) -> _Resolved | None:
-    key = _FESTIVALS[re.sub(r"\s+", " ", m["fest"])]
-    year = _rel_year(m.groupdict().get("ery"), m.groupdict().get("y"), as_of)
-    found = periods.festival(key, year) if year else _recent(lambda y: periods.festival(key, y), as_of)
+    key = _FESTIVALS.get(re.sub(r"\s+", " ", m["fest"]))
+    if key is None:
+        return None
+    which, lang = _festival_part(m.groupdict().get("during") or m.groupdict().get("hint")), _name_language(m["fest"])
+    year = int(m["py"]) if m.groupdict().get("py") else _rel_year(m.groupdict().get("ery"), m.groupdict().get("y"), as_of)
+    found = (periods.festival_dates(key, year, which, lang) if year
+             else _recent(lambda y: periods.festival_dates(key, y, which, lang), as_of))
     return (*found, "day") if found else None
 
 
-_EN_YEAR_Q = r"(?:\s*(?:of|in)?\s*(?:(?P<y>(?:19|20)\d{2})|(?P<ery>this year|last year|the previous year|previous year)))?"
+def _leading_part(year: int | None, unit: Grain, count: int, as_of: date) -> _Resolved | None:
+    """The first ``count`` quarters or months of ``year`` (前三季度 = Q1..Q3; None: the
+    most recent year in which that part has started)."""
+    per_year = 4 if unit == "quarter" else 12
+    if not 1 <= count <= per_year:
+        return None
+
+    def build(y: int) -> tuple[date, date]:
+        last = periods.quarter_of_year(y, count) if unit == "quarter" else periods.month_of_year(y, count)
+        return date(y, 1, 1), last[1]
+
+    found = build(year) if year is not None else _recent(build, as_of)
+    return (*found, None) if found else None
+
+
+def _r_zh_leading(m: re.Match[str], as_of: date) -> _Resolved | None:
+    """今年前三季度 / 前两个季度 / 2025年前5个月 (months need the year: 前3个月 alone is a window)."""
+    year = _rel_year(m.groupdict().get("ry"), m.groupdict().get("y"), as_of)
+    count = to_int(m["n"])
+    unit: Grain = "month" if "月" in m["u"] else "quarter"
+    if count is None or (unit == "month" and year is None):
+        return None
+    return _leading_part(year, unit, count, as_of)
+
+
+def _r_en_leading(m: re.Match[str], as_of: date) -> _Resolved | None:
+    """the first three quarters (of 2025) / first 6 months of this year (months need a year)."""
+    year = _rel_year(m.groupdict().get("ery"), m.groupdict().get("y"), as_of)
+    if year is None and m.groupdict().get("the_year"):
+        year = as_of.year
+    count = to_int(m["n"])
+    unit: Grain = "month" if m["u"].startswith("month") else "quarter"
+    if count is None or (unit == "month" and year is None):
+        return None
+    return _leading_part(year, unit, count, as_of)
+
+
+def _r_quarter_span(m: re.Match[str], as_of: date) -> _Resolved | None:
+    """Q1-Q3 / 一到三季度 / 二季度到四季度 (of a year): from the first quarter's start to the last's end."""
+    first, last = to_int(m["qa"]), to_int(m["qb"])
+    if first is None or last is None or not 1 <= first < last <= 4:
+        return None
+    year = _rel_year(m.groupdict().get("ry") or m.groupdict().get("ery"), m.groupdict().get("y") or m.groupdict().get("y2"), as_of)
+
+    def build(y: int) -> tuple[date, date]:
+        return periods.quarter_of_year(y, first)[0], periods.quarter_of_year(y, last)[1]
+
+    found = build(year) if year is not None else _recent(build, as_of)
+    return (*found, None) if found else None
+
+
+_EN_YEAR_Q = r"(?:\s*(?:of|in)?\s*(?:(?P<y>(?:19|20)\d{2})|(?P<ery>this year|last year|the previous year|previous year)(?:'s|s)?\b))?"
 _NUM_OR_HALF = rf"(?:{NUM}|半)"
 _RULES: list[tuple[str, _Resolver]] = [
     (rf"(?:从|自|between\s+|from\s+)?(?P<a>{_TOKEN})\s*(?:到|至|~|-|—|–|\bto\b|\buntil\b|\btill\b|\bthrough\b|\band\b)\s*(?P<b>{_TOKEN})(?:\s*(?:之间|期间|为止|止))?", _r_between),
@@ -370,6 +474,10 @@ _RULES: list[tuple[str, _Resolver]] = [
     (rf"{_YEAR_ZH}\s*的?\s*(?:{_HALF}|{_QUARTER}|{_MONTH_ZH}|{_FEST})", _r_year_sub),
     (rf"(?:{_HALF}|{_QUARTER}|{_MONTH_ZH}|{_FEST})", _r_sub),
     (rf"{_YEAR_ZH}(?:全年|整年|一整年)?", _r_year),
+    (rf"(?:{_YEAR_ZH}\s*的?\s*)?前\s*(?P<n>{NUM})\s*(?P<u>个\s*季度|季度|季|个\s*月)", _r_zh_leading),
+    (rf"\b(?:the\s+)?first\s+(?P<n>two|three|four|five|six|seven|eight|nine|ten|eleven|[2-9]|1[01])\s+(?P<u>quarters|months)\b(?:\s+of\s+(?P<the_year>the\s+year)\b)?{_EN_YEAR_Q}", _r_en_leading),
+    (rf"(?:{_YEAR_ZH}\s*的?\s*)?第?\s*(?P<qa>[一二三四1-4])\s*(?:季度)?\s*(?:到|至|-|~|—|–)\s*第?\s*(?P<qb>[一二三四1-4])\s*季度", _r_quarter_span),
+    (rf"(?:(?<![\d\-/.])(?P<y2>(?:19|20)\d{{2}})\s*-?\s*)?\bq(?P<qa>[1-4])\s*(?:-|~|—|–|\bto\b|\bthrough\b|到|至)\s*q(?P<qb>[1-4])\b{_EN_YEAR_Q.replace('<y>', '<y3>').replace('<ery>', '<ery>')}", lambda m, a: _r_quarter_span_en(m, a)),
     (_words_pattern(_CALENDAR_WORDS), _r_calendar),
     (rf"{_DATE_NUM}|{_DATE_ZH}|{_MONTH_Y_ZH}|{_MONTH_NUM}|{_EN_DATE}", _r_single_date),
     (r"(?<![\d\-/.])(?P<y>(?:19|20)\d{2})\s*-?\s*q(?P<q>[1-4])\b(?P<qo>)", _r_en_quarter),
@@ -380,9 +488,22 @@ _RULES: list[tuple[str, _Resolver]] = [
     (rf"\b(?P<mname>{_EN_MONTH_ALT})\.?,?\s+(?:of\s+)?(?:(?P<y>(?:19|20)\d{{2}})|(?P<ery>this year|last year))\b", _r_en_month),
     (rf"\b(?:in|during|for|since|of)\s+(?P<mname>{_EN_MONTH_ALT})\b(?P<y>)(?P<ery>)", _r_en_month),
     (rf"\b(?P<mname>{_EN_MONTH_BARE_ALT})\b\.?(?P<y>)(?P<ery>)|^\s*(?P<mname2>may)\s*\.?\s*$", _r_en_month),
-    (r"(?P<fest>double 11|double eleven|singles'? day|11\.11|double 12|12\.12|chinese new year|spring festival|lunar new year|national day|golden week)(?:\s+(?:sale|period|shopping festival|festival|holiday))?" + _EN_YEAR_Q, _r_en_festival),
-    (r"(?:\bin\s+|\bfor\s+|\bduring\s+)?(?<![\d\-/.])(?P<y>(?:19|20)\d{2})(?![\d\-/.]|\s*年|\s*q\d)(?P<ry>)", _r_year),
+    (rf"(?:\b(?P<py>(?:19|20)\d{{2}})(?:'s)?\s+)?{_FEST}{_EN_YEAR_Q}", _r_en_festival),
+    (r"(?:\bin\s+|\bfor\s+|\bduring\s+)?(?:(?:the\s+)?\b(?:(?:calendar|full|whole|entire)(?:\s+|-)(?:year\s+)?(?:of\s+)?|cy\s*))?(?<![\d\-/.])(?P<y>(?:19|20)\d{2})(?![\d\-/.]|\s*年|\s*q\d)(?P<ry>)", _r_year),
 ]
+
+
+def _r_quarter_span_en(m: re.Match[str], as_of: date) -> _Resolved | None:
+    first, last = int(m["qa"]), int(m["qb"])
+    if not first < last:
+        return None
+    year = int(m["y2"]) if m["y2"] else int(m["y3"]) if m["y3"] else _rel_year(m["ery"], None, as_of) if m["ery"] else None
+
+    def build(y: int) -> tuple[date, date]:
+        return periods.quarter_of_year(y, first)[0], periods.quarter_of_year(y, last)[1]
+
+    found = build(year) if year is not None else _recent(build, as_of)
+    return (*found, None) if found else None
 
 
 def _r_rolling_word(m: re.Match[str], as_of: date) -> _Resolved | None:

@@ -33,6 +33,7 @@ class TimeParse:
     span: tuple[int, int] | None = None
     spans: tuple[tuple[int, int], ...] = ()
     to_date: bool = False  # the range was cut at the as-of date (本月, 今年, YTD…)
+    listed: bool = False  # adjacent periods listed with 分别/each: ``range`` covers them, broken down by ``grain``
 
     def describe(self, language: Language = "zh") -> str | None:
         """``上个季度 = 2026-04-01 至 2026-06-30`` (``to`` in English)."""

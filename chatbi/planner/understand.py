@@ -17,6 +17,7 @@ from chatbi.planner.lexicon import Entry, Lexicon, Match
 from chatbi.planner.merchant_names import reference
 from chatbi.planner.merchant_refs import find_merchant_refs
 from chatbi.planner.numbers import to_int
+from chatbi.planner.period_pairs import pair_periods
 from chatbi.planner.text import language_of, mask_spans, normalize
 from chatbi.planner.time_parser import parse_time
 from chatbi.planner.types import TimeParse
@@ -182,6 +183,8 @@ def _understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
         u.language = language_of(rest)  # type: ignore[assignment]
     u.time = _parse_time_outside_names(mask_spans(question, merchant_spans), mask_spans(norm, merchant_spans), as_of, lexicon)
     u.time = _second_period(u.time, mask_spans(question, merchant_spans), as_of, u.other_periods)
+    if u.time is not None and u.time.listed:  # 一季度和二季度分别: one row per period listed
+        u.grain = u.time.grain
     blocked: list[tuple[int, int]] = [*(u.time.spans if u.time else ()), *merchant_spans]
     blocked.extend(_ages(u, norm, as_of, lexicon))
     for said in lexicon.unit_values.read(norm, blocked):  # 1 and 2 star, 4星及以上
@@ -307,31 +310,9 @@ def _parse_time_outside_names(question: str, norm: str, as_of: date, lexicon: Le
 
 
 def _second_period(parsed: TimeParse | None, question: str, as_of: date, unmatched: list) -> TimeParse | None:
-    """Two periods said (今年Q2比Q1, H1 2026 vs H2 2025, 2025年下半年和上半年比): the later one
-    compared with the earlier when it is its previous period or the same period a year
-    before; a bare sub-period (上半年) takes the year of the period said with it."""
-    if parsed is None or parsed.range is None or parsed.comparison is not None:
-        return parsed
-    second = parse_time(mask_spans(question, list(parsed.spans)), as_of)
-    if second is None or second.range is None:
-        return parsed
-    first_range, other = parsed.range, second.range
-    if not re.search(r"\d{4}|今年|去年|前年|this year|last year", other.label or "") and other.start.year != first_range.start.year:
-        try:
-            other = other.model_copy(update={"start": other.start.replace(year=first_range.start.year),
-                                             "end": other.end.replace(year=first_range.end.year)})
-        except ValueError:
-            return parsed
-    later, earlier = (first_range, other) if first_range.start >= other.start else (other, first_range)
-    from chatbi.semantic.periods import comparison_range
-
-    for kind in ("previous_period", "same_period_last_year"):
-        found = comparison_range(later, kind, None)  # type: ignore[arg-type]
-        if (found.start, found.end) == (earlier.start, earlier.end):
-            return TimeParse(range=later, comparison=kind, grain=parsed.grain, span=parsed.span,  # type: ignore[arg-type]
-                             spans=(*parsed.spans, *second.spans), to_date=parsed.to_date)
-    unmatched.append(other)
-    return parsed
+    """Two or more periods said (今年Q2比Q1, Q3 vs Q3 of last year, 一季度和二季度分别):
+    compared, broken down, or returned in ``unmatched`` (``period_pairs``)."""
+    return pair_periods(parsed, question, as_of, unmatched)
 
 
 def _merchant_ids(u: Understanding, norm: str, lexicon: Lexicon) -> list[tuple[int, int]]:

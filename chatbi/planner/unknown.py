@@ -163,6 +163,9 @@ class NearMatcher:
             elif surface.isascii() and len(surface) >= 4:
                 self._en.append(surface)
                 self._en.extend(w for w in surface.split() if len(w) >= 4 and w != surface)  # inventry → inventory
+        from chatbi.planner.time_parser import TYPO_WORDS
+
+        self._en.extend(TYPO_WORDS)  # monhtly → monthly: time words are mistyped too
         self._en = sorted(set(self._en))
 
     def resolve(self, unknown: Unknown) -> NearMatch | None:

@@ -58,7 +58,8 @@ def _plan(planner: OfflinePlanner, *questions: str) -> Any:
 # ---- 1. 双11当天 is the festival's own day ----------------------------------------------------
 @pytest.mark.parametrize(("text", "start", "end"), [
     ("2025年双11当天的订单数", date(2025, 11, 11), date(2025, 11, 11)),
-    ("2025年双11的订单数", date(2025, 11, 1), date(2025, 11, 11)),
+    ("2025年双11期间的订单数", date(2025, 11, 1), date(2025, 11, 11)),
+    ("2025年双11的订单数", date(2025, 11, 11), date(2025, 11, 11)),  # the name alone: the day
     ("618当天", date(2026, 6, 18), date(2026, 6, 18)),
 ])
 def test_festival_day_vs_festival_period(text: str, start: date, end: date) -> None:
