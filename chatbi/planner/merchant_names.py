@@ -70,10 +70,11 @@ class ShopHit:
     start: int
     end: int
     candidates: tuple[Shop, ...]
+    confirmed: bool = True  # False: a city was said that none of the candidates is in (asked about)
 
     @property
     def shop(self) -> Shop | None:
-        return self.candidates[0] if len(self.candidates) == 1 else None
+        return self.candidates[0] if len(self.candidates) == 1 and self.confirmed else None
 
 
 def read_merchant_names(layer: Any, executor: Any) -> dict[str, list[str]]:
@@ -121,6 +122,7 @@ class MerchantNames:
     def __init__(self, shops: Iterable[tuple[int, str]], reserved: Iterable[str] = ()):
         reserved_set = {canonical(w).strip() for w in reserved}
         self.shops: dict[int, Shop] = {}
+        self._cities: set[str] = set()
         forms: dict[str, dict[int, int]] = defaultdict(dict)  # form → merchant id → rank (0 exact, 1 branch, 2 stripped)
         for merchant_id, name in shops:
             text = canonical(str(name)).strip()
@@ -129,6 +131,8 @@ class MerchantNames:
             city, _, rest = text.partition("·") if 0 < text.find("·") <= 6 else ("", "", text)
             shop = Shop(int(merchant_id), str(name), city.strip())
             self.shops[shop.merchant_id] = shop
+            if shop.city:
+                self._cities.add(shop.city)
             rest = rest.strip()
             variants = [(rest, 0)]
             base = _ANNOTATION.sub("", rest)
@@ -222,7 +226,22 @@ class MerchantNames:
         chosen = in_city or [(m, 0 if rank == 1 else rank) for m, rank in ids]  # branches tie unless the city is said
         top = min(rank for _, rank in chosen)
         shops = tuple(sorted((self.shops[m] for m, r in chosen if r == top), key=lambda s: s.merchant_id))
-        return ShopHit(best_start if in_city else start, end, shops)
+        if in_city:
+            return ShopHit(best_start, end, shops)
+        other_city = self._city_said(text, start, taken)
+        if other_city is not None:  # 台州的木子奢品寄卖 when no such shop is in 台州: asked, never another city's
+            return ShopHit(other_city, end, shops, confirmed=False)
+        return ShopHit(start, end, shops)
+
+    def _city_said(self, text: str, start: int, taken: list[bool]) -> int | None:
+        """Where a merchant city said right before ``start`` begins (上海·, 上海的, 上海), or None."""
+        for gap in _CITY_GAP:
+            for size in range(2, 7):
+                left = start - len(gap) - size
+                if left >= 0 and text[left + size:start] == gap and text[left:left + size] in self._cities \
+                        and not any(taken[left:start]) and at_word_boundary(text, left, start):
+                    return left
+        return None
 
     # ------------------------------------------------------------------ typos
     def near(self, norm: str, spans: Iterable[tuple[int, int]]) -> ShopHit | None:
@@ -256,10 +275,13 @@ class MerchantNames:
             return None
         best = min(d for d, *_ in found)
         closest = [f for f in found if f[0] == best]
-        ids = {m for *_, form in closest for m, _ in self._forms[form]}
-        _, start, end, form = min(closest, key=lambda f: (-(f[2] - f[1]), f[1]))
-        shops = tuple(sorted((self.shops[m] for m in ids), key=lambda s: s.merchant_id))
-        return ShopHit(start, end, shops)
+        _, start, end, _form = min(closest, key=lambda f: (-(f[2] - f[1]), f[1]))
+        for extra in range(3, 0, -1):  # 青柠首饰铺小铺 read up to the end of its generic suffix
+            if text[end:end + extra].isalpha() and text[start:end + extra].endswith(_GENERIC_SUFFIXES):
+                end += extra
+                break
+        ids = tuple({(m, 0): None for *_, form in closest for m, _ in self._forms[form]})
+        return self._narrow(text, start, end, ids, [False] * len(text))
 
 
 # ------------------------------------------------------------------ texts

@@ -46,8 +46,8 @@ _TEXTS: dict[str, dict[str, str]] = {
         "en": "Which shop is \"my shop\"? You are not signed in as a merchant; name it, e.g. \"repurchase rate of merchant 15\".",
     },
     "which_shop_name": {
-        "zh": "「{term}」对应不止一家店铺：{candidates}。你指的是哪一家？回复商户ID即可，例如：{example}。",
-        "en": "\"{term}\" matches more than one shop: {candidates}. Which one do you mean? Reply with its merchant id, e.g. {example}.",
+        "zh": "「{term}」可能是这些店铺：{candidates}。你指的是哪一家？回复商户ID即可，例如：{example}。",
+        "en": "\"{term}\" may be one of these shops: {candidates}. Which one do you mean? Reply with its merchant id, e.g. {example}.",
     },
     "unparsed_time": {
         "zh": "没看懂时间「{term}」，不会按全部时间去算。可以这样说：上个月、今年、2025年、近30天、今年Q2、3月以来。",

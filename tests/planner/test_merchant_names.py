@@ -31,6 +31,7 @@ SHOPS = [
     (209, "重庆·Vintage名包寄卖小铺"), (364, "成都·Vintage名包寄卖工作室"), (418, "石家庄·Vintage名包寄卖工作室"),
     (248, "潍坊·拾光古着店小铺"), (257, "重庆·拾光古着店店"), (306, "深圳·旧时光表行工作室"),
     (1001, "上海·Echo户外工作室"), (1002, "上海·Echo户外工作室(2号店)"), (1003, "南京·数码店"),
+    (1004, "北京·半夏衣橱"), (1005, "北京·半夏衣橱"),  # two shops of one name, as in the medium demo
 ]
 
 
@@ -92,6 +93,9 @@ def test_typo_in_a_shop_name_is_read_as_that_shop_and_said(named_planner: Offlin
     ("拾光古着店上个月的GMV", (248, 257)),
     ("Vintage名包寄卖 GMV this year", (209, 364, 418)),
     ("Echo户外工作室的订单数", (1001, 1002)),
+    ("北京·半夏衣橱今年订单数", (1004, 1005)),  # the very same name twice
+    ("台州的木子奢品寄卖上个月GMV", (54,)),  # the one shop of that name is not in the city said
+    ("拾光古着小普上个月GMV", (248, 257)),  # a typo two shops are as near to
 ])
 def test_a_name_several_shops_share_is_asked_about(named_planner: OfflinePlanner, question: str,
                                                    candidates: tuple[int, ...]) -> None:
