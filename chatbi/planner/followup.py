@@ -35,7 +35,7 @@ from chatbi.planner.understand import Understanding
 from chatbi.semantic.query import Filter, OrderBy, TimeRange
 
 _STRONG_START = re.compile(
-    r"^\s*(?:那么?|那如果|如果换成|换成|换为|改成|改为|改看|换个|只看|仅看|就看|再看|去掉|不看|加上|再加|再来|再写|"
+    r"^\s*(?:那么?|那如果|如果换成|换成|换为|改成|改为|改看|换个|只看|只要|仅看|就看|再看|去掉|不看|加上|再加|再来|再写|"
     r"and\b|what about\b|how about\b|only\b|just\b|switch to\b|change to\b|same for\b|same but\b|instead\b|now\b|remove\b)",
     re.ASCII,
 )
@@ -53,7 +53,7 @@ def _own_metrics(u: Understanding) -> list[str]:
 
 
 _REFERS_BACK = re.compile(
-    r"其中|他们|她们|它们|这些|那些|这部分|这批|那批|这群|那群|这类|那类|这家店|那家店|该店|这个店|同期|同一时期|这段时间|那段时间|"
+    r"其中|他们|她们|它们|这些|那些|这几[个家位款类]|那几[个家位款类]|这部分|这批|那批|这群|那群|这类|那类|这家店|那家店|该店|这个店|同期|同一时期|这段时间|那段时间|"
     r"\bthem\b|\bthey\b|\bthose\b|\bthese\b|\bof them\b|\bthat (?:group|segment|cohort)\b|\bthis (?:group|segment|cohort)\b|"
     r"\bthe (?:shop|store|merchant|seller)(?:'s)?\b|\b(?:that|this) (?:shop|store|merchant|seller)\b|\b(?:in )?the same (?:period|time|months?|quarter)\b(?!\s+(?:of\s+|in\s+)?(?:last|the previous|previous|prior|a)\s+year)",
     re.ASCII,
@@ -65,6 +65,20 @@ def _no_subject(u: Understanding) -> bool:
     return not (u.values or u.group_dims or u.time or u.entity or u.extra_filters or u.having or u.top_n
                 or u.order or u.share or u.grain or u.trend or u.which_grain or u.why or u.copy
                 or u.definition_strong or u.definition_weak or u.per_period or u.min_orders or u.growth)
+
+
+_DESCRIBED = re.compile(r"\s*(?:who|that|which|whose)\b", re.ASCII)
+
+
+def points_back(norm: str) -> bool:
+    """A word that points at an earlier answer (其中, 他们, those). Not when it is described
+    right there: 对价格敏感的那批人 / those who bought twice name their own group."""
+    for found in _REFERS_BACK.finditer(norm):
+        before = norm[: found.start()].rstrip()
+        if before.endswith("的") or _DESCRIBED.match(norm, found.end()):
+            continue
+        return True
+    return False
 
 
 def _only_time_said(u: Understanding) -> bool:
@@ -84,7 +98,7 @@ def _about_one_entity(previous: Plan) -> bool:
 
 def refers_back_to_earlier(u: Understanding) -> bool:
     """其中 / 他们 / them / those / that channel: the question points at an earlier answer."""
-    return bool(_REFERS_BACK.search(u.norm) or u.pointed_dims)
+    return bool(points_back(u.norm) or u.pointed_dims)
 
 
 def is_followup(u: Understanding, previous: Plan | None) -> bool:
@@ -93,7 +107,7 @@ def is_followup(u: Understanding, previous: Plan | None) -> bool:
     if previous is None or previous.intent not in ("query", "why", "copy", "definition"):
         return False
     norm = u.norm
-    strong = bool(_STRONG_START.search(norm) or intents.FOLLOWUP_END.search(norm) or _REFERS_BACK.search(norm)
+    strong = bool(_STRONG_START.search(norm) or intents.FOLLOWUP_END.search(norm) or points_back(norm)
                   or _SHIFT_BACK_START.match(norm))
     weak = bool(_WEAK_START.search(norm))
     if previous.intent == "definition":
@@ -236,7 +250,9 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
 
     notes = [messages.text("note_followup", lang)]
     regrouped = bool(u.grain or u.trend or u.which_grain or set(dims) - set(query.dimensions))
-    keep_shown = bool(shown and query.limit and regrouped and not (u.top_n or u.order or u.growth) and shown[0] in dims)
+    pointed = points_back(u.norm)  # 这几个城市的客单价呢 / those shops' AOV: the same entities
+    keep_shown = bool(shown and query.limit and (regrouped or pointed) and not (u.top_n or u.order or u.growth)
+                      and shown[0] in dims)
     if shown and keep_shown:
         filters = [f for f in filters if f.dimension != shown[0]]
         filters.append(Filter(dimension=shown[0], op="in", value=list(shown[1])))
@@ -260,8 +276,8 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
     elif u.time and u.time.range:
         changes["time_range"] = u.time.range
     if u.time and u.time.comparison == "same_period_last_year" and not u.time.range and "time_range" not in changes \
-            and query.grain and query.time_range is not None and not query.comparison and asks_same_period_only(u.norm):
-        changes["time_range"] = moved_a_year_back(query.time_range, lang)  # 一季度和二季度分别… → 去年同期呢: those periods a year back
+            and query.time_range is not None and not query.comparison and asks_same_period_only(u.norm):
+        changes["time_range"] = moved_a_year_back(query.time_range, lang)  # 去年同期呢 / same period last year?: those periods a year back
     elif u.time and u.time.comparison:
         changes["comparison"] = u.time.comparison
     if (changes.get("comparison") or query.comparison) and not changes.get("time_range", query.time_range):
@@ -287,7 +303,7 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
         base = next((m for m in metrics if field == m or field.startswith(m + "_")), metrics[0])
         order_by = [OrderBy(field=field, descending=ranking_descending(env, u, base))]
     changes["order_by"] = [] if changes.get("share_part") else order_by
-    if order_by and not changes.get("share_part"):
+    if (order_by or u.preference) and not changes.get("share_part"):
         kept: list[Filter] = changes["filters"]  # type: ignore[assignment]
         changes["filters"] = without_missing_group(env, dims, kept)
     if changes.get("share_part"):

@@ -259,6 +259,10 @@ class Lexicon:
     def entries(self, surface: str) -> list[Entry]:
         return list(self._entries.get(normalize(surface).strip(), []))
 
+    def is_ratio(self, metric: str) -> bool:
+        """Is this metric a ratio (a rate never qualifies another metric: 打开率点击率 lists two)."""
+        return any(m.name == metric and m.type == "ratio" for m in self.layer.metrics)
+
     def dimension_type(self, name: str) -> str | None:
         return self._dim_types.get(name)
 

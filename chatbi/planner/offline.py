@@ -453,6 +453,9 @@ def _complete_pending(pending: Understanding, answer: Understanding) -> Understa
         return None
     if answer.values or answer.group_dims or answer.entity or answer.extra_filters:
         return None  # a new question of its own (商户179的订单数 after "which shop?")
+    rest = len(answer.norm) - sum(end - start for start, end in answer.metric_spans)
+    if rest > 8:
+        return None  # 有多少用户关注了达人: a whole question, not the name of a metric
     merged = Understanding(**{**pending.__dict__})
     merged.metrics = list(answer.metrics)
     if answer.time:

@@ -41,7 +41,7 @@ _WHICH_GRAIN: list[tuple[re.Pattern[str], Grain]] = [
     (re.compile(r"哪(?:一个|个)?季度|\bwhich quarter\b", re.ASCII), "quarter"),
     (re.compile(r"哪一?年|\bwhich year\b|\bwhat year\b", re.ASCII), "year"),
 ]
-_GROUP_MARK = re.compile(r"(?:按照?|各|每个|每一个|每家|分|\bby\b|\bper\b|\beach\b|\bacross\b|\bevery\b|哪个|哪些|哪家|\bwhich\b)\s*$", re.ASCII)
+_GROUP_MARK = re.compile(r"(?:按照?|各|每个|每一个|每家|分|\bby\b|\bper\b|\beach\b|\bacross\b|\bevery\b|哪个|哪些|哪家|哪几个|哪几|哪一个|\bwhich\b)\s*$", re.ASCII)
 _ENTITY_BEFORE = re.compile(
     r"(?:哪些|哪个|哪家|哪几家|哪几个|各|每个|每家|按|列出|列一下|(?:前|后|倒数)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个|家|名|位)?|\d+\s*(?:个|家|名|位)|[一二两三四五六七八九十百]+\s*(?:个|家|名|位)|最[高低多少大小好差快慢]的?|排名前\d*|"
     r"\bwhich\b|\bby\b|\bper\b|\beach\b|\blist(?: the| all)?\b|\bshow(?: me)?(?: the| all)?\b|\btop\s*\d*\b|\bbottom\s*\d*\b)\s*的?\s*$",
@@ -49,7 +49,7 @@ _ENTITY_BEFORE = re.compile(
 )
 _ENTITY_AFTER = re.compile(r"^\s*(?:有哪些|是哪些|都有哪些|都是谁|有谁|名单|清单|排名|排行|列表|\bwith the\b|\branked\b|\branking\b|\bwhose\b|\bthat\b|\bwhich\b)", re.ASCII)
 _RANKED_BEFORE = re.compile(  # 前5的省 / 订单最少的3个省: a one-character dimension word after a ranking
-    r"(?:(?:前|后|倒数|哪)\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个|名|家|位)?|最[高低多少大小好差快慢](?:的\s*(?:\d+|[一二两三四五六七八九十]+)\s*(?:个|名|家|位))?)\s*的?\s*$"
+    r"(?:(?:前|后|倒数|哪)\s*(?:\d+|[一二两俩仨三四五六七八九十]+)\s*(?:个|名|家|位)?|最[高低多少大小好差快慢](?:的\s*(?:\d+|[一二两三四五六七八九十]+\s*(?:个|名|家|位)|[俩仨]|\d+\s*(?:个|名|家|位)))?)\s*的?\s*$"
 )
 _LIST_BEFORE = re.compile(r"列出|列一下|列举|\blist\b|\bshow me\b", re.ASCII)
 _MY = re.compile(r"我的|我家|我们的|本店|\bmy\b|\bour\b", re.ASCII)
@@ -420,6 +420,8 @@ def _read_matches(u: Understanding, matches: list[Match], lexicon: Lexicon) -> N
         nxt = matches[i + 1] if i + 1 < len(matches) else None
         glued_to_metric = (
             nxt is not None and nxt.of_kind("metric") and not norm[match.end : nxt.start].strip(" 的")
+            and not (" " in norm[match.end : nxt.start] and not match.surface[-1:].isascii())  # 多少条评价 平均几分: two asks
+            and not (metrics and lexicon.is_ratio(metrics[0].name))  # 打开率点击率: two rates listed, not one qualifying the other
         )
         if metrics and values and glued_to_metric:
             metrics = ()  # 新客 转化率: the first surface qualifies the second
@@ -488,7 +490,8 @@ def _read_matches(u: Understanding, matches: list[Match], lexicon: Lexicon) -> N
         u.entity = u.entity or entity  # type: ignore[assignment]
 
 
-_CONJUNCTION = re.compile(r"^[\s,;，、；]*(?:和|与|及|以及|还有|跟|加上|\band\b|\bplus\b|&)?[\s,;，、；]*$", re.ASCII)
+_CONJUNCTION = re.compile(
+    r"^[\s,;，、；]*(?:和|与|及|以及|还有|跟|加上|\band\b|\bplus\b|&)?[\s,;，、；]*(?:\bhow many\b|\bthe number of\b|多少|有多少)?\s*$", re.ASCII)
 
 
 def _joined_to_metric(u: Understanding, match: Match) -> bool:
@@ -537,7 +540,7 @@ def _read_shape(u: Understanding) -> None:
     text, norm = u.residual, u.norm
     u.why = bool(intents.WHY.search(norm))
     u.copy = bool(intents.COPY.search(norm))
-    u.definition_strong = bool(intents.DEFINITION_STRONG.search(text))
+    u.definition_strong = bool(intents.DEFINITION_STRONG.search(text) or intents.DEFINITION_DIFFERENCE.search(norm))
     u.definition_weak = bool(intents.DEFINITION_WEAK.search(text))
     u.direction = intents.direction_of(text)
     u.trend = bool(intents.TREND.search(text))
@@ -557,6 +560,9 @@ def _read_shape(u: Understanding) -> None:
         u.growth = "up"
     u.growth_generic = bool(intents.GROWTH_GENERIC.search(text))
     desc, asc = intents.SUPER_DESC.search(text), intents.SUPER_ASC.search(text)
+    if not (desc or asc):  # 粉丝最多的3个kol: the ranking word is inside a metric's synonym
+        said = " ".join(norm[s:e] for s, e in u.metric_spans)
+        desc, asc = intents.SUPER_DESC.search(said), intents.SUPER_ASC.search(said)
     if desc or asc:
         u.order = "asc" if asc and (not desc or asc.start() <= desc.start() or desc[0] in ("排名", "rank", "ranking", "ranked")) else "desc"
     decisive = (asc if u.order == "asc" else desc) if u.order else None

@@ -172,8 +172,6 @@ def test_english_why_question_reports_the_alerts_rates(small: Path, pipeline: An
     _why_agrees(pipeline.ask("Why did conversion of new users fall in South China?"), alert, " to ")
 
 
-@pytest.mark.xfail(strict=True, reason="planner gap (chatbi/planner): 'new-user' is read as the filter "
-                   "item condition = new, so the English question explains another segment")
 def test_english_new_user_conversion_wording_reports_the_alerts_rates(small: Path, pipeline: Any) -> None:
     [alert] = [a for a in _alerts(small) if a["entity_type"] == "region" and a["entity_id"] == "华南"]
     _why_agrees(pipeline.ask("Why did the new-user conversion rate drop in South China?"), alert, " to ")
