@@ -82,8 +82,9 @@ def pair_periods(parsed: TimeParse | None, question: str, as_of: date, unmatched
 
 
 def moved_a_year_back(time_range: TimeRange, language: str = "zh") -> TimeRange:
-    """The same dates one year earlier (去年同期呢 after a breakdown over periods: the same
-    periods of last year), labelled."""
+    """The same dates one year earlier, labelled: 去年同期呢 / and the same period last year?
+    as a follow-up asks for the earlier question's periods a year back (a breakdown over
+    them keeps its grain)."""
     moved = comparison_range(time_range, "same_period_last_year", None)
     base = time_range.label or ""
     label = f"{base}的去年同期" if language == "zh" else f"same period last year as {base}".strip()

@@ -171,6 +171,12 @@ def test_listed_quarters_then_same_period_last_year(real_planner: OfflinePlanner
     assert (_dates(second), second.query.grain, second.query.comparison) == ((D(2025, 1, 1), D(2025, 6, 30)), "quarter", None)
 
 
+def test_same_period_last_year_alone_moves_the_period(real_planner: OfflinePlanner) -> None:
+    _, second, third = _plans(real_planner, "gmv ytd", "and the same period last yr?", "by quarter")
+    assert (_dates(second), second.query.comparison) == ((D(2025, 1, 1), D(2025, 9, 30)), None)
+    assert (_dates(third), third.query.grain) == ((D(2025, 1, 1), D(2025, 9, 30)), "quarter")
+
+
 def test_compare_word_after_a_breakdown_still_compares(real_planner: OfflinePlanner) -> None:
     _, second = _plans(real_planner, "今年每个月的GMV", "和去年同期比呢")
     assert (_dates(second), second.query.comparison) == ((D(2026, 1, 1), D(2026, 9, 30)), "same_period_last_year")
