@@ -29,6 +29,7 @@ os.environ.pop("OPENAI_API_KEY", None)  # the offline figures never reach a real
 from benchmarks import (  # noqa: E402
     cold_start,
     concurrency,
+    engines,
     fast,
     generation,
     llm_prompt,
@@ -48,6 +49,7 @@ BENCHMARKS: dict[str, Callable[[Context], Section]] = {
     "profiles": profile_build.run,
     "rfm": rfm.run,
     "questions": questions.run,
+    "engines": engines.run,
     "sql_vs_pandas": sql_vs_pandas.run,
     "cold_start": cold_start.run,
     "fast": fast.run,

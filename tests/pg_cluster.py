@@ -66,12 +66,14 @@ class PgCluster:
         return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120,
                               cwd=str(self.root))
 
-    def start(self) -> PgCluster:
+    def start(self, settings: dict[str, str] | None = None) -> PgCluster:
+        """Start the server; ``settings`` add or override server settings (``shared_buffers``…)."""
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8",
                   "--locale=C", "--no-sync")
-        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
-                   "-c full_page_writes=off -c synchronous_commit=off -c shared_buffers=64MB "
-                   "-c max_connections=40")
+        values = {"fsync": "off", "full_page_writes": "off", "synchronous_commit": "off",
+                  "shared_buffers": "64MB", "max_connections": "40", **(settings or {})}
+        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
+                   + " ".join(f"-c {name}={value}" for name, value in values.items()))
         result = self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l",
                            str(self.root / "server.log"), "-w", "-t", "60", "start", check=False)
         if result.returncode != 0:

@@ -57,7 +57,7 @@ def _pipeline(db_path: str | Path | None) -> Any:
     from chatbi.errors import WarehouseError
 
     settings = Settings.from_env(db_path=db_path)
-    if not Path(settings.db_path).is_file():
+    if settings.engine == "duckdb" and not Path(settings.db_path).is_file():  # other engines: no file
         raise WarehouseError(
             f"数据仓库不存在 / warehouse not found: {settings.db_path}. Run `chatbi init --demo` first.",
             code="warehouse_missing",

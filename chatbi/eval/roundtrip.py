@@ -741,9 +741,11 @@ def compile_check(layer: SemanticLayer, as_of: date) -> Callable[[SemanticQuery]
 def same_rows(layer: SemanticLayer, executor: Any, as_of: date) -> Callable[[SemanticQuery, SemanticQuery], bool]:
     """Two queries are equivalent when both run and give the same non-empty rows."""
     from chatbi.semantic.compiler import compile_query
+    from chatbi.sql.engines import dialect_of
 
     def rows(query: SemanticQuery) -> list[tuple[str, ...]]:
-        result = executor.run(compile_query(query, layer, as_of=as_of).sql, max_rows=5000)
+        compiled = compile_query(query, layer, as_of=as_of, dialect=dialect_of(executor))  # for the engine
+        result = executor.run(compiled.sql, max_rows=5000)
         return sorted(tuple(repr(round(v, 6)) if isinstance(v, float) else repr(v) for v in row)
                       for row in result.rows)
 
@@ -805,7 +807,7 @@ def roundtrip_command(db: str | Path | None, n: int = 500, seed: int = 1, typo_s
     out = out or sys.stdout
     err = err or sys.stderr
     settings = Settings.from_env(db_path=db)
-    if not Path(settings.db_path).is_file():
+    if settings.engine == "duckdb" and not Path(settings.db_path).is_file():  # other engines: no file
         err.write(f"仓库文件不存在 / warehouse not found: {settings.db_path}\n")
         return 2
     settings = replace(settings, planner="offline", openai_api_key=None)

@@ -23,7 +23,7 @@ import sqlglot.errors
 from chatbi.errors import GuardError, UserInputError
 
 __all__ = ["ENGINES", "DEFAULT_SCHEMAS", "dialect_of", "schema_of", "render", "guard_options",
-           "open_executor", "check_engine"]
+           "open_executor", "check_engine", "for_engine"]
 
 # engine name -> sqlglot dialect
 ENGINES: dict[str, str] = {"duckdb": "duckdb", "postgres": "postgres", "spark": "spark"}
@@ -56,13 +56,27 @@ def schema_of(executor: Any) -> str | None:
     return str(schema) if schema else None
 
 
+def for_engine(tree: Any, dialect: str) -> Any:
+    """What sqlglot's generator leaves to us, in place: PostgreSQL before 16 wants an alias on
+    every subquery in FROM or JOIN (``subquery in FROM must have an alias``), which DuckDB and
+    Spark do not; each one without gets ``_subqueryN``."""
+    if dialect == "postgres":
+        count = 0
+        for node in list(tree.find_all(sqlglot.exp.Subquery)):
+            if isinstance(node.parent, sqlglot.exp.From | sqlglot.exp.Join) and not node.alias:
+                count += 1
+                node.set("alias", sqlglot.exp.TableAlias(this=sqlglot.exp.to_identifier(f"_subquery{count}")))
+    return tree
+
+
 @functools.lru_cache(maxsize=1024)
 def render(sql: str, dialect: str, read: str = "duckdb") -> str:
     """``sql`` (written for ``read``) rendered for ``dialect`` through sqlglot."""
     if dialect == read:
         return sql
     try:
-        return sqlglot.transpile(sql, read=read, write=dialect)[0]
+        tree = next(t for t in sqlglot.parse(sql, read=read) if t is not None)  # the first, as transpile
+        return str(for_engine(tree, dialect).sql(dialect=dialect))
     except sqlglot.errors.SqlglotError as exc:
         detail = str(exc).strip().splitlines()[0][:200]
         raise GuardError(f"SQL 无法转换为 {dialect} / cannot render the SQL for {dialect}: {detail}",

@@ -74,6 +74,7 @@ from sqlglot.optimizer.scope import Scope, build_scope
 from chatbi.errors import GuardError
 from chatbi.sql import allowlist
 from chatbi.sql.access import column_order, default_policy, merchant_links
+from chatbi.sql.engines import for_engine
 from chatbi.sql.limits import check_limits
 from chatbi.sql.policy import AccessPolicy, Role
 from chatbi.sql.small_groups import SMALL_GROUP_MARK, protect_small_groups
@@ -234,7 +235,7 @@ class _Guard:
         small = self._small_groups(root, names)  # 6b. no user ids, no group below k
         self._rewrite_tables(refs)
         self._apply_limit(root)
-        out = root.sql(dialect=self.engine, comments=False)
+        out = for_engine(root, self.engine).sql(dialect=self.engine, comments=False)
         self._verify(out)
         probe = self._probe(root) if small else None
         return GuardedSQL(out, self.rewritten, tuple(self.notes), frozenset(names), probe)

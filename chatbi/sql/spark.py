@@ -60,6 +60,7 @@ def spark_session(master: str | None = None) -> Any:
                     SparkSession.builder.master(master or os.environ.get("CHATBI_SPARK_MASTER") or "local[2]")
                     .appName("chatbi")
                     .config("spark.ui.enabled", "false")
+                    .config("spark.ui.showConsoleProgress", "false")
                     .config("spark.sql.shuffle.partitions", "4")
                     .config("spark.sql.session.timeZone", "UTC")
                     .config("spark.sql.ansi.enabled", "false")

@@ -1,6 +1,8 @@
 """End to end on PostgreSQL: the eval question set answered by a pipeline reading the tiny
-warehouse from PostgreSQL (gold SQL on the DuckDB file), and ``chatbi ask`` with
-``CHATBI_ENGINE=postgres`` in a subprocess."""
+warehouse from PostgreSQL — every other case in this process (gold SQL on the DuckDB file),
+a quarter of the set (none of those) through the command line (``chatbi eval`` with
+``CHATBI_ENGINE=postgres`` and no warehouse file: questions and gold SQL on PostgreSQL) — and
+``chatbi ask`` with ``CHATBI_ENGINE=postgres`` in a subprocess."""
 
 from __future__ import annotations
 
@@ -48,6 +50,44 @@ def test_a_ratio_answer_is_postgres_sql_with_duckdb_numbers(report: Any, pg_pipe
     assert pg.finding == duck.finding
 
 
+def _engine_env(pg_settings: Any, tmp_path: Path) -> dict[str, str]:
+    """The environment of a chatbi process on PostgreSQL; CHATBI_DB names no file (only the
+    app's files would go beside it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATBI_")}
+    env.update(CHATBI_PLANNER="offline", ANONYMIZED_TELEMETRY="False", CHATBI_ENGINE="postgres",
+               CHATBI_WAREHOUSE_URL=pg_settings.warehouse_url, CHATBI_WAREHOUSE_SCHEMA=pg_settings.warehouse_schema,
+               CHATBI_DB=str(tmp_path / "local.duckdb"))
+    return env
+
+
+def test_chatbi_eval_with_engine_postgres(pg_settings: Any, tmp_path: Path) -> None:
+    """Every fourth case, of those the in-process run leaves out, through the CLI on PostgreSQL
+    (with the in-process half, three quarters of the set run on PostgreSQL in the suite; the
+    whole set on both engines is `make bench`'s engines section)."""
+    import yaml
+
+    question_set = load_question_set(EVAL_DIR)
+    ids = {case.id for case in question_set.cases[1::4]}
+    folder = tmp_path / "questions"
+    folder.mkdir()
+    for source in sorted(EVAL_DIR.glob("questions_*.yaml")):
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        data["cases"] = [case for case in data["cases"] if case["id"] in ids]
+        (folder / source.name).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    done = subprocess.run([str(Path(sys.executable).parent / "chatbi"), "eval", str(folder), "--json"],
+                          capture_output=True, text=True, env=_engine_env(pg_settings, tmp_path), timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    summary = report["summary"]
+    failures = "\n".join(f"{r['case_id']}#{r['turn']} [{r['outcome']}] {r['question']}: {r['detail']} {r['error']}"
+                          for r in report["results"] if not r["correct"])
+    assert summary["questions"] >= len(ids) > 50
+    assert summary["error_rate"] == 0, failures
+    assert summary["execution_accuracy"] >= MIN_ACCURACY and summary["wrong_rate"] <= MAX_WRONG, failures
+    assert report["as_of"]["warehouse"] == "2026-09-30"  # read from PostgreSQL
+    assert not (tmp_path / "local.duckdb").exists()
+
+
 def _ask(question: str, env: dict[str, str]) -> dict[str, Any]:
     done = subprocess.run([str(Path(sys.executable).parent / "chatbi"), "ask", question, "--json"],
                           capture_output=True, text=True, env=env, timeout=120)
@@ -56,10 +96,7 @@ def _ask(question: str, env: dict[str, str]) -> dict[str, Any]:
 
 
 def test_chatbi_ask_with_engine_postgres(pg_settings: Any, tiny_pipeline: Any, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATBI_")}
-    env.update(CHATBI_PLANNER="offline", ANONYMIZED_TELEMETRY="False", CHATBI_ENGINE="postgres",
-               CHATBI_WAREHOUSE_URL=pg_settings.warehouse_url, CHATBI_WAREHOUSE_SCHEMA=pg_settings.warehouse_schema,
-               CHATBI_DB=str(tmp_path / "local.duckdb"))  # no warehouse file: only the app's files go there
+    env = _engine_env(pg_settings, tmp_path)
     question = "各大区的GMV"
     pg = _ask(question, env)
     duck = tiny_pipeline.ask(question)

@@ -49,6 +49,11 @@ def test_time_limit_cancels_on_the_server(pg_tiny: dict[str, Any]) -> None:
     slow = "SELECT COUNT(*) FROM events a CROSS JOIN events b"
     assert _code(lambda: executor.run(slow)) == "query_timeout"
     assert time.perf_counter() - started < 4
+    # really cancelled: the server runs no such statement any more
+    with psycopg.connect(pg_tiny["admin_url"], autocommit=True) as conn:
+        running = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                               "AND query LIKE %s AND pid <> pg_backend_pid()", ("%CROSS JOIN events b%",)).fetchone()
+    assert running is not None and running[0] == 0
     assert executor.scalar("SELECT 1") == 1  # the connection is usable again
     executor.close()
 
@@ -149,3 +154,16 @@ def test_guard_output_runs_on_postgres_where_duckdb_types_would_not(pg_executor:
     assert pg_executor.run(guarded.sql).rows
     as_duckdb = guard_sql(text, POLICY, Role.parse("admin"), dialect="duckdb")
     assert _code(lambda: pg_executor.run(as_duckdb.sql)) == "sql_error"
+
+
+def test_a_subquery_without_alias_runs_on_postgres(pg_executor: PostgresExecutor, duck_executor: Any) -> None:
+    """DuckDB text (a gold answer, an LLM's SQL) may leave a derived table unnamed; PostgreSQL 15
+    refuses that (subquery in FROM must have an alias): the guard and ``render`` name it."""
+    from chatbi.sql.engines import render
+
+    text = ("SELECT COUNT(*) FILTER (WHERE n >= 2) * 1.0 / COUNT(*) AS repurchase_rate "
+            "FROM (SELECT user_id, COUNT(*) AS n FROM orders GROUP BY user_id)")
+    reference = duck_executor.run(text)
+    assert differences(reference, pg_executor.run(render(text, "postgres"))) is None
+    guarded = guard_sql(text, POLICY, Role.parse("admin"), dialect="duckdb", engine="postgres", schema="shop")
+    assert differences(reference, pg_executor.run(guarded.sql)) is None

@@ -129,3 +129,13 @@ def test_guard_options_and_render_follow_the_executor() -> None:
     with pytest.raises(Exception) as err:
         render("SELECT (", "postgres")
     assert getattr(err.value, "code", None) == "sql_parse_error"
+
+
+def test_unnamed_subqueries_get_an_alias_on_postgres_only() -> None:
+    text = "SELECT COUNT(*) AS n FROM (SELECT user_id FROM orders GROUP BY user_id) JOIN (SELECT 1 AS one) ON TRUE"
+    assert render(text, "postgres").count("AS _subquery") == 2
+    assert "_subquery" not in render(text, "spark")
+    assert "AS _subquery1" in guard_sql(text, POLICY, ADMIN, dialect="duckdb", engine="postgres", schema="shop").sql
+    assert "_subquery" not in guard_sql(text, POLICY, ADMIN).sql
+    named = "SELECT COUNT(*) AS n FROM (SELECT user_id FROM orders) AS t"
+    assert render(named, "postgres") == named
