@@ -447,6 +447,9 @@ def _cohort(u: Understanding, metric: str) -> Cohort:
     return "new_users" if _NEW_USER_WORDS.search(u.norm) else "all"
 
 
+_ASKS = re.compile(r"多少|几[个家位人条单]|有几|\bhow (?:many|much)\b|\bwhat(?:'s| is| are| was| were)\b", re.ASCII)
+
+
 def _complete_pending(pending: Understanding, answer: Understanding) -> Understanding | None:
     """The answer to "which metric?" completes the question that was unclear."""
     if not answer.metrics or answer.definition_strong or answer.copy or (answer.why and not pending.why):
@@ -454,7 +457,7 @@ def _complete_pending(pending: Understanding, answer: Understanding) -> Understa
     if answer.values or answer.group_dims or answer.entity or answer.extra_filters:
         return None  # a new question of its own (商户179的订单数 after "which shop?")
     rest = len(answer.norm) - sum(end - start for start, end in answer.metric_spans)
-    if rest > 8:
+    if rest > 8 or _ASKS.search(answer.norm):
         return None  # 有多少用户关注了达人: a whole question, not the name of a metric
     merged = Understanding(**{**pending.__dict__})
     merged.metrics = list(answer.metrics)

@@ -1,0 +1,100 @@
+"""Constructions found in the fresh development questions (issue 16), each a general
+mechanism: a count asked as a rate, breakdowns by a number, two rates side by side, a
+group described in place, the same N entities after 这几个, and whole questions that do
+not complete a pending clarification."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbi.planner.context import Conversation
+from chatbi.planner.offline import OfflinePlanner
+from tests.planner.conftest import AS_OF
+from tests.planner.test_eval_regressions import _demo_values
+
+
+@pytest.fixture(scope="module")
+def demo_planner() -> OfflinePlanner:
+    from chatbi.semantic.loader import load_semantic_layer
+
+    return OfflinePlanner(load_semantic_layer(), _demo_values())
+
+
+@pytest.mark.parametrize(("question", "metric"), [
+    ("what % of august orders got cancelled, app vs web vs mini program", "cancel_rate"),
+    ("各渠道取消订单占比", "cancel_rate"),
+    ("which categories had the most returns last qtr, as a rate", "return_rate"),
+])
+def test_a_count_asked_as_a_share_is_its_rate(demo_planner: OfflinePlanner, question: str, metric: str) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    assert plan.query is not None and plan.query.metrics == [metric], plan
+    assert not plan.query.share_of_total and plan.query.share_part is None
+
+
+def test_a_share_of_a_count_by_a_value_stays_a_share(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("退货订单里华东占几成", as_of=AS_OF)
+    assert plan.query is not None and plan.query.metrics == ["returned_order_count"]
+    assert plan.query.share_part is not None and plan.query.share_part.value == "华东"
+
+
+@pytest.mark.parametrize("question", ["按年龄看用户数", "age breakdown of store 179's buyers ytd"])
+def test_a_breakdown_by_a_number_uses_its_bands(demo_planner: OfflinePlanner, question: str) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    assert plan.query is not None and plan.query.dimensions == ["age_band"], plan
+
+
+@pytest.mark.parametrize(("question", "metrics"), [
+    ("短信渠道的打开率点击率各多少", ["open_rate", "click_rate"]),
+    ("how many orders and how many buyers did 华南 have in july", ["order_count", "buyer_count"]),
+    ("商户149今年收了多少条评价 平均几分", ["review_count", "avg_rating"]),
+])
+def test_two_measures_side_by_side_are_two_asks(demo_planner: OfflinePlanner, question: str, metrics: list[str]) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    assert plan.query is not None and plan.query.metrics == metrics, plan
+
+
+def test_a_rate_glued_to_a_population_still_qualifies_it(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("为什么华南区新用户转化率下降了", as_of=AS_OF)
+    assert plan.intent == "why" and plan.why_request is not None
+    assert plan.why_request.metric == "conversion_rate" and plan.why_request.cohort == "new_users"
+
+
+def test_regions_ranked_by_growth_rank_by_the_change(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("regions ranked by mom gmv growth in sept", as_of=AS_OF)
+    assert plan.query is not None and plan.query.order_by[0].field == "gmv_growth"
+
+
+def test_a_group_described_in_place_is_not_a_reference_back(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("对价格特别敏感的那批人 下单时用券的比例有多高", as_of=AS_OF, conversation=Conversation())
+    assert plan.intent == "query" and plan.query is not None, plan
+    assert any(f.dimension == "price_sensitivity" and f.value == "高" for f in plan.query.filters)
+
+
+def test_these_few_keep_the_earlier_top_n(demo_planner: OfflinePlanner) -> None:
+    conversation = Conversation()
+    demo_planner.plan("今年gmv最高的5个城市", as_of=AS_OF, conversation=conversation)
+    conversation.mark_last(shown_keys=("city", ("上海", "重庆", "北京", "深圳", "广州")))
+    plan = demo_planner.plan("这几个城市的客单价呢", as_of=AS_OF, conversation=conversation)
+    assert plan.query is not None and plan.query.metrics == ["avg_order_value"]
+    assert any(f.dimension == "city" and f.op == "in" and len(f.value) == 5 for f in plan.query.filters)
+    assert plan.query.limit is None
+
+
+def test_a_whole_question_does_not_complete_a_pending_clarification(demo_planner: OfflinePlanner) -> None:
+    conversation = Conversation()
+    first = demo_planner.plan("各品类的情况怎么样", as_of=AS_OF, conversation=conversation)
+    assert first.intent == "clarify"
+    conversation.mark_last()
+    plan = demo_planner.plan("有多少用户关注了达人", as_of=AS_OF, conversation=conversation)
+    assert plan.query is not None and plan.query.metrics == ["kol_follower_users"] and not plan.query.dimensions
+
+
+def test_a_ranking_word_inside_a_metric_synonym_still_ranks(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("粉丝最多的3个kol", as_of=AS_OF)
+    assert plan.query is not None and plan.query.limit == 3 and plan.query.order_by
+
+
+def test_colloquial_numbers_count_in_rankings(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("上季度下单最少的仨省分", as_of=AS_OF)
+    assert plan.query is not None and plan.query.limit == 3 and plan.query.dimensions == ["province"]
+    assert plan.query.order_by[0].descending is False
