@@ -29,6 +29,7 @@ from chatbi.planner.build import (
 )
 from chatbi.planner.numbers import to_int
 from chatbi.planner.period_pairs import asks_same_period_only, moved_a_year_back
+from chatbi.planner.text import mask_spans
 from chatbi.planner.time_parser import default_range
 from chatbi.planner.types import CopyRequest, Plan
 from chatbi.planner.understand import Understanding
@@ -97,8 +98,10 @@ def _about_one_entity(previous: Plan) -> bool:
 
 
 def refers_back_to_earlier(u: Understanding) -> bool:
-    """其中 / 他们 / them / those / that channel: the question points at an earlier answer."""
-    return bool(points_back(u.norm) or u.pointed_dims)
+    """其中 / 他们 / them / those / that channel: the question points at an earlier answer.
+    Not 同期 in a comparison of the question's own period (今年客单价 跟去年同期比)."""
+    norm = mask_spans(u.norm, list(u.time.spans)) if u.time is not None and u.time.range is not None else u.norm
+    return bool(points_back(norm) or u.pointed_dims)
 
 
 def is_followup(u: Understanding, previous: Plan | None) -> bool:

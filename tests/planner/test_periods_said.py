@@ -204,3 +204,9 @@ def test_first_three_quarters_is_one_period(real_planner: OfflinePlanner) -> Non
     (plan,) = _plans(real_planner, "今年前三季度各大区的客单价")
     assert plan.intent == "query", plan.message
     assert _dates(plan) == (D(2026, 1, 1), D(2026, 9, 30))
+
+
+def test_same_period_in_a_comparison_of_its_own_period_points_nowhere(real_planner: OfflinePlanner) -> None:
+    (plan,) = _plans(real_planner, "商户8今年客单价多少 跟去年同期比呢")
+    assert plan.intent == "query", plan.message  # 同期 here compares, it does not point at an earlier answer
+    assert (_dates(plan), plan.query.comparison) == ((D(2026, 1, 1), D(2026, 9, 30)), "same_period_last_year")
