@@ -379,10 +379,13 @@ def explain_change(why: WhyRequest | SemanticQuery, *, layer: SemanticLayer, pol
             time_range, as_of, lang, _series_month(runner, metric, filters, cohort, time_range, direction, lang))
         plans = [InsightPlan(shape=shape, periods=make_periods(w, comparison, lang), filters=filters,
                              candidates=candidates, cohort=cohort, skipped=skipped) for w in windows]
-    for each in plans:  # one grouped scan per period answers every breakdown (and the totals)
-        runner.expect(each, with_totals=len(plans) == 1)
-    tried = _choose_window(plans, runner, direction)
+    if len(plans) == 1:  # one grouped scan per period answers every breakdown and the totals
+        runner.expect(plans[0])
+    tried = _choose_window(plans, runner, direction)  # several windows: their totals apart
     plan, totals, weights = tried[-1]
+    if len(plans) > 1:  # then the breakdowns of the chosen window only (registering every
+        # window's would serve a period two windows share from the other window's scan)
+        runner.expect(plan, with_totals=False)
     periods = plan.periods
     data = collect(plan, runner, catalog, lang, (totals, weights))
     frame = _rank(data)
