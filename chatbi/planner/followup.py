@@ -29,7 +29,6 @@ from chatbi.planner.build import (
 )
 from chatbi.planner.numbers import to_int
 from chatbi.planner.period_pairs import asks_same_period_only, moved_a_year_back
-from chatbi.planner.text import mask_spans
 from chatbi.planner.time_parser import default_range
 from chatbi.planner.types import CopyRequest, Plan
 from chatbi.planner.understand import Understanding
@@ -68,18 +67,48 @@ def _no_subject(u: Understanding) -> bool:
                 or u.definition_strong or u.definition_weak or u.per_period or u.min_orders or u.growth)
 
 
+_EACH = re.compile(r"各自|分别|每个|每一个|每家|\beach\b|\bevery\b|\brespectively\b", re.ASCII)
+_DEMONSTRATIVE = re.compile(r"[这那]")
+#: a character a describing phrase ends with (not a verb or preposition that points: 只看这几个, 给那批人)
+_NAMING_CHAR = re.compile(r"[\u4e00-\u9fff0-9a-z](?<![看要只是把给对和跟与在了从让替帮向])")
+_CLAUSE_BREAK = re.compile(r"[,，;；。?？!！]|\s+(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])\s+")
 _DESCRIBED = re.compile(r"\s*(?:who|that|which|whose)\b", re.ASCII)
 
 
-def points_back(norm: str) -> bool:
+def points_back(norm: str, said: list[tuple[int, int]] | None = None) -> bool:
     """A word that points at an earlier answer (其中, 他们, those). Not when it is described
-    right there: 对价格敏感的那批人 / those who bought twice name their own group."""
+    right there (对价格敏感的那批人, 618年中大促那几个活动, those who bought twice), nor when a
+    later clause points at an earlier clause of the same question (滞销风险型的商户有几家
+    它们库存周转平均多少天). ``said``: the spans of values, periods and shops read."""
+    spans = said or []
     for found in _REFERS_BACK.finditer(norm):
+        if any(s <= found.start() and found.end() <= e for s, e in spans):
+            continue  # 同期 inside 去年同期: part of a period the question names
         before = norm[: found.start()].rstrip()
         if before.endswith("的") or _DESCRIBED.match(norm, found.end()):
             continue
+        if _DEMONSTRATIVE.match(found[0]) and before == norm[: found.start()] and _NAMING_CHAR.search(before[-1:]):
+            continue  # 高价值那拨人 / 618年中大促那几个活动: the demonstrative follows what names the group
+        clause = max((m.end() for m in _CLAUSE_BREAK.finditer(norm, 0, found.start())), default=0)
+        if clause and any(end <= clause for _, end in spans):
+            continue  # the subject was named in an earlier clause of this question
         return True
     return False
+
+
+_ONLY = re.compile(r"^\s*(?:只看|只要|仅看|就看|only\b|just\b)", re.ASCII)
+
+
+def _after_a_value(u: Understanding, span: tuple[int, int]) -> bool:
+    """Does this metric word follow a value directly (app orders, 小程序下的单)?"""
+    return any(0 <= span[0] - v.end <= 3 and not u.norm[v.end:span[0]].strip(" 的下") for v in u.values)
+
+
+def said_spans(u: Understanding) -> list[tuple[int, int]]:
+    """Where the question names a group itself: values, periods, shops and extra filters."""
+    spans = [(v.start, v.end) for v in u.values] + [(s, e) for s, e, _ in u.filter_spans]
+    spans += list(u.time.spans if u.time else ()) + list(getattr(u, "shop_spans", []) or [])
+    return spans
 
 
 def _only_time_said(u: Understanding) -> bool:
@@ -100,8 +129,7 @@ def _about_one_entity(previous: Plan) -> bool:
 def refers_back_to_earlier(u: Understanding) -> bool:
     """其中 / 他们 / them / those / that channel: the question points at an earlier answer.
     Not 同期 in a comparison of the question's own period (今年客单价 跟去年同期比)."""
-    norm = mask_spans(u.norm, list(u.time.spans)) if u.time is not None and u.time.range is not None else u.norm
-    return bool(points_back(norm) or u.pointed_dims)
+    return bool(points_back(u.norm, said_spans(u)) or u.pointed_dims)
 
 
 def is_followup(u: Understanding, previous: Plan | None) -> bool:
@@ -110,7 +138,7 @@ def is_followup(u: Understanding, previous: Plan | None) -> bool:
     if previous is None or previous.intent not in ("query", "why", "copy", "definition"):
         return False
     norm = u.norm
-    strong = bool(_STRONG_START.search(norm) or intents.FOLLOWUP_END.search(norm) or points_back(norm)
+    strong = bool(_STRONG_START.search(norm) or intents.FOLLOWUP_END.search(norm) or refers_back_to_earlier(u)
                   or _SHIFT_BACK_START.match(norm))
     weak = bool(_WEAK_START.search(norm))
     if previous.intent == "definition":
@@ -197,6 +225,8 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
     if u.min_orders:  # How many of them bought twice or more: the earlier subject, counted by order count
         return _ordered_at_least(env, u, previous)
     said = _own_metrics(u)
+    if said and _ONLY.match(u.norm) and u.values and all(_after_a_value(u, span) for span in u.metric_spans):
+        said = []  # only app orders / 只看小程序下的单: the word names what is filtered, not a new measure
     if not said and u.entity_metrics and not (u.values or u.group_dims or u.extra_filters or u.entity_grouped):
         said = list(u.entity_metrics)  # what about buyers / 那买家数呢: the entity word is the new measure
     if not said and intents.SPEND.search(u.norm) and not intents.CAMPAIGN_WORDS.search(u.norm):
@@ -233,7 +263,8 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
             metrics = [people]
             u.group_dims = [preferred_sibling(env, d, metrics) for d in u.group_dims]
     # dimensions: "avg turnover days for them" asks about the subject as a whole
-    if refers_back_to_earlier(u) and said and not (u.group_dims or u.grain or u.trend or u.entity_grouped):
+    if refers_back_to_earlier(u) and said and not (u.group_dims or u.grain or u.trend or u.entity_grouped
+                                                   or _EACH.search(u.norm)):
         dims = []
         query = query.with_changes(grain=None, order_by=[], limit=None, share_of_total=False, share_part=None,
                                    having=[])
@@ -253,7 +284,7 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
 
     notes = [messages.text("note_followup", lang)]
     regrouped = bool(u.grain or u.trend or u.which_grain or set(dims) - set(query.dimensions))
-    pointed = points_back(u.norm)  # 这几个城市的客单价呢 / those shops' AOV: the same entities
+    pointed = refers_back_to_earlier(u)  # 这几个城市的客单价呢 / those shops' AOV: the same entities
     keep_shown = bool(shown and query.limit and (regrouped or pointed) and not (u.top_n or u.order or u.growth)
                       and shown[0] in dims)
     if shown and keep_shown:

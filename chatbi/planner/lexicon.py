@@ -28,6 +28,7 @@ EntryKind = Literal["metric", "dimension", "value", "time"]
 DimensionValues = Mapping[str, Sequence[Any]]
 
 _CONNECTORS = ("", "为", "是", "=", ":", " ", "是否", "属于", " is ", " = ", " equals ", ": ", " of ")
+_FILTER_LEADS = ("only ", "just ", "只看", "只要", "仅看", "就看")
 _GAP_OK = re.compile(r"^(?:\s*|\s*(?:为|是|=|:|属于|的|is|are|equals?|of)\s*)$")
 _ENGLISH_WORD = re.compile(r"[a-z][a-z\-']*")
 _FUZZY_STOP = frozenset(
@@ -243,6 +244,8 @@ class Lexicon:
 
     def _add_anchored(self, dim_name: str, value_text: str, entry: Entry) -> None:
         """Weak values (高, 一般, 1) only count next to their dimension: 价格敏感度高."""
+        for lead in _FILTER_LEADS:  # only 女 / 只看男: a filter word makes a one-character value clear
+            self._add(f"{lead}{value_text}", entry)
         for dim_surface in self.dimension_surfaces.get(dim_name, []):
             for connector in _CONNECTORS:
                 self._add(f"{dim_surface}{connector}{value_text}", entry)

@@ -356,10 +356,12 @@ class OfflinePlanner:
                 return build_query(env, u, [orders], notes)
         if u.entity_grouped and metrics and all(m in u.entity_metrics for m in metrics):
             metrics = []  # "list merchants": the word named the entity, not merchant_count
-        people = intents.PEOPLE.search(u.norm)
+        people, counted_entity = intents.PEOPLE.search(u.norm), "user"
+        if people is None and u.entity and not u.entity_grouped and u.language == "zh":  # 滞销风险型的商户有几家 它们库存周转多少天
+            people, counted_entity = intents.COUNT.search(u.norm), u.entity
         if metrics and people and not u.people_counted and not any(s <= people.start() < e for s, e in u.metric_spans) \
                 and _own_clause(u, people.start()):  # 一般挽留客户多少人 平均CLV多少: two asks
-            counted = count_metric(env, "user")
+            counted = count_metric(env, counted_entity)
             if counted and counted not in metrics:
                 metrics = [counted, *metrics]
         if not metrics:
@@ -383,14 +385,14 @@ class OfflinePlanner:
             if u.mine or u.buyers_said:
                 return first_metric(env, ["buyer_count"], dims)
             return count_metric(env, "user") or (first_metric(env, ["buyer_count"], dims) if u.mainly else None)
-        if u.entity and u.count_request and not u.list_request:  # 商户有多少家 / how many KOLs / 商品有多少件
-            return count_metric(env, u.entity)
-        if u.entity and u.entity_grouped:
-            return first_metric(env, ["gmv", "order_count"], dims)
         if intents.SPEND.search(u.norm):  # 营销活动花了多少钱 → spend; 他们花了多少钱 → what they paid
             if intents.CAMPAIGN_WORDS.search(u.norm):
                 return next((m.name for m in env.layer.metrics if "营销费用" in m.synonyms or m.name == "marketing_spend"), None)
             return first_metric(env, ["gmv"], dims)
+        if u.entity and u.count_request and not u.list_request:  # 商户有多少家 / how many KOLs / 商品有多少件
+            return count_metric(env, u.entity)
+        if u.entity and u.entity_grouped:
+            return first_metric(env, ["gmv", "order_count"], dims)
         if intents.PEOPLE.search(u.norm) and not u.list_request:  # 各生命周期阶段分别多少人
             return count_metric(env, "user") or first_metric(env, ["buyer_count"], dims)
         if u.share and u.values and self._user_dims and all(

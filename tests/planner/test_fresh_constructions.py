@@ -98,3 +98,41 @@ def test_colloquial_numbers_count_in_rankings(demo_planner: OfflinePlanner) -> N
     plan = demo_planner.plan("上季度下单最少的仨省分", as_of=AS_OF)
     assert plan.query is not None and plan.query.limit == 3 and plan.query.dimensions == ["province"]
     assert plan.query.order_by[0].descending is False
+
+
+def test_a_later_clause_points_at_an_earlier_clause(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("滞销风险型的商户有几家 它们库存周转平均多少天", as_of=AS_OF, conversation=Conversation())
+    assert plan.query is not None and plan.query.metrics == ["merchant_count", "inventory_turnover_days"], plan
+
+
+def test_a_demonstrative_after_what_names_the_group_is_descriptive(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("2025年618年中大促那几个活动分别花了多少钱？", as_of=AS_OF, conversation=Conversation())
+    assert plan.query is not None and plan.query.metrics == ["campaign_spend"], plan
+    assert "campaign_id" in plan.query.dimensions
+
+
+def _ask(planner: OfflinePlanner, *questions: str, shown=None):
+    conversation = Conversation()
+    plans = []
+    for question in questions:
+        plans.append(planner.plan(question, as_of=AS_OF, conversation=conversation))
+        conversation.mark_last(shown_keys=shown)
+    return plans
+
+
+def test_only_a_value_and_its_noun_keeps_the_measure(demo_planner: OfflinePlanner) -> None:
+    *_, last = _ask(demo_planner, "gmv by quarter this year", "only app orders")
+    assert last.query is not None and last.query.metrics == ["gmv"] and last.query.grain == "quarter"
+    assert any(f.dimension == "device" and f.value == "app" for f in last.query.filters)
+
+
+def test_only_a_one_character_value_filters(demo_planner: OfflinePlanner) -> None:
+    *_, last = _ask(demo_planner, "how many people in each value tier?", "only 女")
+    assert last.query is not None and ("gender", "eq", "女") in {(f.dimension, f.op, f.value) for f in last.query.filters}
+
+
+def test_each_of_those_keeps_the_breakdown(demo_planner: OfflinePlanner) -> None:
+    *_, last = _ask(demo_planner, "Top 3 campaigns by attributed revenue this year", "How much did each of those spend?",
+                    shown=("campaign_id", (69, 68, 63)))
+    assert last.query is not None and last.query.metrics == ["campaign_spend"]
+    assert "campaign_id" in last.query.dimensions
