@@ -260,8 +260,13 @@ def apply_followup(env: Env, u: Understanding, previous: Plan,
 
         people = count_metric(env, "user")
         if people and people in metrics or not said and people in query.metrics:
-            metrics = [people]
-            u.group_dims = [preferred_sibling(env, d, metrics) for d in u.group_dims]
+            siblings = [preferred_sibling(env, d, [people]) for d in u.group_dims]
+            if siblings != u.group_dims:
+                metrics = [people]
+                u.group_dims = siblings
+            else:  # 她们最常在哪个渠道买: no favourite channel on the profile, their orders by channel
+                orders = first_metric(env, ["order_count"], u.group_dims)
+                metrics = [orders] if orders else metrics
     # dimensions: "avg turnover days for them" asks about the subject as a whole
     if refers_back_to_earlier(u) and said and not (u.group_dims or u.grain or u.trend or u.entity_grouped
                                                    or _EACH.search(u.norm)):

@@ -60,6 +60,13 @@ DEFINITION_STRONG = _c(
 )
 #: 净销售额跟GMV啥区别 / difference between A and B: searched on the whole question (区 alone is a region word)
 DEFINITION_DIFFERENCE = _c(r"啥区别|什么区别|有何区别|区别是什么|区别在哪|有什么区别|有啥区别|的区别|\bdifference between\b")
+#: a turn that says it starts a new subject: never a follow-up (the words themselves are dropped)
+NEW_SUBJECT = _c(
+    r"^\s*(?:(?:ok(?:ay)?|alright|also|and|btw|by the way|oh|one more thing)[\s,.:;-]*)?"
+    r"(?:new (?:topic|question|subject)|different (?:question|topic)|unrelated(?: question)?|separate question|"
+    r"another (?:question|thing)|switching gears|changing (?:the )?(?:topic|subject))[\s,.:;!?-]*|"
+    r"^\s*(?:好的?|行|嗯|ok)?[\s,，。]*(?:另外问(?:一?下)?|换个(?:问题|话题)|顺便问(?:一?下)?|再问(?:个|一个)问题|对了|问个别的|说点别的)[\s,，。:：]*"
+)
 #: returns, as a rate / 按比例看: a count asked as its rate
 AS_RATE = _c(r"按比例|用比率|看比率|\bas a (?:rate|percentage|percent|%)|\bin (?:percent|percentage) terms\b|\bas (?:a )?%")
 DEFINITION_WEAK = _c(r"是什么[?]?$|^什么是|指什么|\bwhat(?:'s| is| are)\s+(?:the\s+)?(?:an?\s+)?")
@@ -182,7 +189,7 @@ MY_SHOP = _c(r"我们店|我的店|我家店|本店|咱家店|咱们店|我们�
 PEOPLE = _c(r"多少人|几个人|几人|人数|多少位|\bhow many people\b|\bnumber of people\b|\bhow many (?:ppl|folks|persons)\b")
 WHICH_SHOP = _c(r"哪家|哪几家|哪一家|几家店|\bwhich (?:shops?|stores?)\b")
 WHICH = _c(r"哪个|哪一个|哪些|哪家|哪类|哪款|哪种|哪位|\bwhich\b|\bwhat\b")
-PREFERENCE = _c(r"喜欢|偏好|爱买|常买|偏爱|青睐|\bprefer\b|\blike\b|\blove\b|\bfavou?rite\b|\bbuy (?:the )?most\b")
+PREFERENCE = _c(r"喜欢|偏好|爱买|常买|偏爱|青睐|最常在|最常用|最常去|经常在|\busually (?:buy|shop|order)\b|\bshop (?:the )?most\b|\bprefer\b|\blike\b|\blove\b|\bfavou?rite\b|\bbuy (?:the )?most\b")
 MAINLY = _c(r"主要是|主要集中|主要在|分布|构成|画像|\bmostly\b|\bmainly\b|\bdistribution\b|\bdistributed\b")
 
 ENTITY_WORDS: dict[str, re.Pattern[str]] = {

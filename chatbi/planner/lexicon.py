@@ -104,7 +104,9 @@ class Lexicon:
         self.pii_dimensions: set[str] = set()
         self._build_metrics(aliases["metric_variants"])
         self._build_dimensions()
+        self._led: list[tuple[str, Entry]] = []
         self._build_values(aliases)
+        self._add_filter_leads()
         self.value_units: dict[str, list[str]] = {
             dim.name: [normalize(w).strip() for w in dim.value_units] for _, dim in self.layer.all_dimensions() if dim.value_units
         }
@@ -239,13 +241,23 @@ class Lexicon:
                 for surface in alias["surfaces"]:
                     self._add(surface, entry)
 
+    def _add_filter_leads(self) -> None:
+        """only 女 / 只看男: a filter word makes a weak value clear, unless a longer surface starts
+        with it (只看中古包 is the category 中古包, not the level 中)."""
+        for value_text, entry in self._led:
+            if any(key != value_text and key.startswith(value_text)
+                   and any((e.name, e.value) != (entry.name, entry.value) for e in entries)
+                   for key, entries in self._entries.items()):
+                continue
+            for lead in _FILTER_LEADS:
+                self._add(f"{lead}{value_text}", entry)
+
     def _is_weak(self, text: str) -> bool:
         return len(text) <= 1 or text.isdigit() or text in self._weak
 
     def _add_anchored(self, dim_name: str, value_text: str, entry: Entry) -> None:
         """Weak values (高, 一般, 1) only count next to their dimension: 价格敏感度高."""
-        for lead in _FILTER_LEADS:  # only 女 / 只看男: a filter word makes a one-character value clear
-            self._add(f"{lead}{value_text}", entry)
+        self._led.append((value_text, entry))  # only 女 / 只看男: added once every surface is known
         for dim_surface in self.dimension_surfaces.get(dim_name, []):
             for connector in _CONNECTORS:
                 self._add(f"{dim_surface}{connector}{value_text}", entry)

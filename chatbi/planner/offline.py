@@ -88,9 +88,12 @@ class OfflinePlanner:
         plan = self._refusal_or_empty(question)
         if plan is None:
             text, shorthand = expand_shorthand(question[:_MAX_QUESTION])
+            fresh = intents.NEW_SUBJECT.match(text)
+            if fresh and text[fresh.end():].strip():  # ok new topic - … / 另外问下 …: nothing is carried over
+                text, previous = text[fresh.end():], None
             u = understand(text, as_of, self.lexicon)
             u.shorthand = shorthand
-            plan, read = self._plan(u, as_of, conversation)
+            plan, read = self._plan(u, as_of, None if fresh else conversation)
             plan = _whose_shop(plan, read, role)
             plan = replace(plan, interpretation=interpret(plan, self.layer, understanding=read, previous=previous))
         if conversation is not None:

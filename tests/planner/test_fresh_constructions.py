@@ -136,3 +136,21 @@ def test_each_of_those_keeps_the_breakdown(demo_planner: OfflinePlanner) -> None
                     shown=("campaign_id", (69, 68, 63)))
     assert last.query is not None and last.query.metrics == ["campaign_spend"]
     assert "campaign_id" in last.query.dimensions
+
+
+@pytest.mark.parametrize("question", ["ok new topic - how many KOLs do we have in the outdoor space", "另外问下 整个平台注册用户总共多少"])
+def test_a_turn_that_says_it_starts_afresh_inherits_nothing(demo_planner: OfflinePlanner, question: str) -> None:
+    _, last = _ask(demo_planner, "商户42上个月的GMV", question)
+    assert last.intent == "query" and last.query is not None, last
+    assert not any(f.dimension == "merchant_id" for f in last.query.filters)
+    assert last.query.time_range is None
+
+
+def test_where_people_usually_buy_is_their_preferred_channel(demo_planner: OfflinePlanner) -> None:
+    _, last = _ask(demo_planner, "北京的女性用户有多少", "她们最常在哪个渠道买")
+    assert last.query is not None and last.query.dimensions == ["preferred_channel"]
+
+
+def test_a_filter_word_does_not_split_a_longer_value(demo_planner: OfflinePlanner) -> None:
+    _, last = _ask(demo_planner, "各品类gmv", "只看中古包")
+    assert last.query is not None and ("category", "中古包") in {(f.dimension, f.value) for f in last.query.filters}
