@@ -361,13 +361,14 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
     ranked_ask = bool(u.top_n or u.order)
     compared = len({(v.start, v.end) for v in u.values}) >= 2
     asked_rate = u.share or intents.AS_RATE.search(u.norm)
-    if asked_rate and len(metrics) == 1 and (compared or not u.values):
-        rate = rate_of(env, metrics[0])
-        if rate is not None:  # what % of orders got cancelled / 取消订单占比 / returns, as a rate: the rate
-            notes.append(messages.text("note_fuzzy", lang, term=metric_label(env, metrics[0], lang),
-                                       metric=metric_label(env, rate, lang)))
-            metrics = [rate]
-            u.share = False
+    rate = rate_of(env, metrics[0]) if asked_rate and len(metrics) == 1 and (compared or not u.values) else None
+    if rate is not None:  # what % of orders got cancelled / 取消订单占比 / returns, as a rate: the rate
+        notes.append(messages.text("note_fuzzy", lang, term=metric_label(env, metrics[0], lang),
+                                   metric=metric_label(env, rate, lang)))
+        metrics = [rate]
+        u.share = False
+    elif asked_rate:
+        u.share = True  # how many orders (as a %) had a coupon: the part of the whole
     if ranked_ask and u.entity and not u.entity_grouped and not u.group_dims and not u.grain and not u.which_grain \
             and not compared and not u.share:
         u.entity_grouped = True  # 高客单价型的店里哪家GMV最高: the ranking is over the entity

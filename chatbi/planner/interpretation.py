@@ -75,14 +75,15 @@ class _Labels:
         return dim.label if self.zh else (dim.label_en or dim.name)
 
     def value(self, dimension: str, value: Any) -> Any:
-        """A value in the question's language (华东 → East China in English)."""
-        if self.zh:
-            return value
+        """A value in the question's language (华东 → East China in English, mini_program → 小程序
+        in Chinese, True → 是/yes)."""
+        if isinstance(value, bool):
+            return ("是" if value else "否") if self.zh else ("yes" if value else "no")
         try:
             _, dim = self.layer.dimension(dimension)
         except KeyError:
             return value
-        words = getattr(dim, "value_labels_en", None) or {}
+        words = (getattr(dim, "value_labels", None) if self.zh else getattr(dim, "value_labels_en", None)) or {}
         if isinstance(value, list):
             return [words.get(str(v), v) for v in value]
         return words.get(str(value), value)

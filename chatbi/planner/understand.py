@@ -453,6 +453,10 @@ def _read_matches(u: Understanding, matches: list[Match], lexicon: Lexicon) -> N
                 continue
             if entry.tag:
                 continue  # a tag list is filtered by its values, not grouped
+            prev = matches[i - 1] if i > 0 else None
+            if match.fuzzy and prev is not None and prev.of_kind("value") and not norm[prev.end : match.start].strip():
+                u.fuzzy_terms.append((u.question[match.start : match.end], entry.name))
+                continue  # tier-1 cites: a (mistyped) noun right after a value names it, it does not group
             if len(match.surface) == 1 and not _GROUP_MARK.search(before[-3:]) and not _RANKED_BEFORE.search(before):
                 continue  # 区 / 市 alone: only next to a value or after 按/各
             if entry.name in lexicon.boolean_dimensions and not _GROUP_MARK.search(before[-4:]) \
