@@ -72,13 +72,13 @@ AS_RATE = _c(r"按比例|用比率|看比率|\bas a (?:rate|percentage|percent|%
 DEFINITION_WEAK = _c(r"是什么[?]?$|^什么是|指什么|\bwhat(?:'s| is| are)\s+(?:the\s+)?(?:an?\s+)?")
 WHY = _c(
     r"为什么|为何|为啥|咋(?=[少降掉跌涨多低高蹿])|怎么(?=[少降掉跌涨蹿](?:了|这么|那么|得))|什么原因|啥原因|原因是什么|的原因|归因|怎么回事|咋回事|"
-    r"\bwhy\b|\bwhat caused\b|\bwhat drove\b|\bwhat(?:'s| is) driving\b|\breasons? (?:for|behind)\b|\broot cause\b|\bexplain (?:the|why)\b"
+    r"\bwhy\b|\bwhat caused\b|\bwhat drove\b|\bwhat(?:'s| is|s)? driving\b|原因找一下|找找原因|找下原因|\bwhat(?:'s| is) driving\b|\breasons? (?:for|behind)\b|\broot cause\b|\bexplain (?:the|why)\b"
 )
-DIRECTION_DOWN = _c(r"\btank(?:ed|s)?\b|下降|下滑|降低|减少|下跌|跌|变差|变低|萎缩|走低|回落|\bdrops?\b|\bdropped\b|\bdecline[sd]?\b|\bfall(?:s|en)?\b|\bfell\b|\bdecrease[sd]?\b|\bdown\b|\bworse\b|\blower\b")
+DIRECTION_DOWN = _c(r"\btank(?:ed|s)?\b|\bslip(?:ped|ping|s)?\b|下降|下滑|降低|减少|下跌|跌|变差|变低|萎缩|走低|回落|\bdrops?\b|\bdropped\b|\bdecline[sd]?\b|\bfall(?:s|en)?\b|\bfell\b|\bdecrease[sd]?\b|\bdown\b|\bworse\b|\blower\b")
 DIRECTION_UP = _c(r"上升|蹿|飙|增长|上涨|提高|增加|提升|变好|走高|涨|\brise[sn]?\b|\brose\b|\bincrease[sd]?\b|\bgrow(?:s|n)?\b|\bgrew\b|\bup\b|\bjump(?:ed|s)?\b|\bhigher\b")
 COPY = _c(
     r"文案|营销短信|推广短信|广告语|宣传语|标语|slogan|推文|种草笔记|"
-    r"写.{0,30}(?:短信|推送|消息|通知|广告|话术|邮件|公众号|push|sms|文案)|"
+    r"(?:写|整|搞|弄|出|来)(?:一|两|三|四|五|几|\d)?\s*[条个段篇份]?.{0,20}(?:短信|推送|消息|通知|广告|话术|邮件|公众号|push|sms|文案)|"
     r"\bcopy\b|\bcopywriting\b|\bslogans?\b|\btaglines?\b|"
     r"\b(?:write|draft|create|compose|generate)\b.{0,60}\b(?:sms|messages?|texts?|push(?:es)?|notifications?|emails?|posts?|ads?)\b"
 )
@@ -150,7 +150,7 @@ def ordered_at_least(text: str) -> tuple[int, tuple[int, int]] | None:
     return (n, found.span()) if n >= 1 else None
 
 
-SHARE = _c(r"占比|份额|比重|构成|占多少|占了多少|占几成|几成|百分之几|多大比例|多少比例|比例|分布占比|百分比|"
+SHARE = _c(r"占比|比列|份额|比重|构成|占多少|占了多少|占几成|几成|百分之几|多大比例|多少比例|比例|分布占比|百分比|"
            r"\bshare\b|\bfraction\b|\bproportion\b|\bpercentage\b|\bpercent of\b|\bwhat\s*%|\bbreakdown\b|\bmix\b|\bcomposition\b|\bcontribution\b")
 GROWTH_UP = _c(
     r"(?:增长|增速|涨幅|上涨|提升|增加|上升|增幅|成长|涨|增)(?:得|的)?(?:最快|最多|最大|最高|最猛|最狠|最厉害|前)|骤升|飙升|激增|暴涨|猛增|大涨|"
@@ -165,7 +165,7 @@ SUPER_DESC = _c(
     r"最高|最多|最大|最好|最强|最受欢迎|最畅销|最火|最喜欢|最常|排名靠前|领先|排名前|排行榜?|排名|从高到低|由高到低|降序|排个名|"
     r"\bhighest\b|\bmost\b|\blargest\b|\bbiggest\b|\bbest\b|\bgreatest\b|\btop(?![a-z])|\bleading\b|\brank(?:ed|ing)?\b"
 )
-SUPER_ASC = _c(r"从低到高|由低到高|升序|最低|最少|最小|最差|最弱|垫底|排名靠后|倒数|末尾|\blowest\b|\bleast\b|\bsmallest\b|\bworst\b|\bbottom\b|\bfewest\b|\bweakest\b|\bbottom(?![a-z])")
+SUPER_ASC = _c(r"最拉胯|拉胯|最烂|最菜|从低到高|由低到高|升序|最低|最少|最小|最差|最弱|垫底|排名靠后|倒数|末尾|\blowest\b|\bleast\b|\bsmallest\b|\bworst\b|\bbottom\b|\bfewest\b|\bweakest\b|\bbottom(?![a-z])")
 _EN_RANKED = r"highest|lowest|most|fewest|least|largest|smallest|biggest|best|worst|top|bottom"
 #: ranking words that judge (good/bad) rather than measure (high/low): with a metric whose
 #: higher_is_better is false, "worst" means the highest value
