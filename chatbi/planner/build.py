@@ -387,6 +387,8 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
     filters, compare_dims, problems = resolve_values(env, u.values, metrics, prefer=prefer)
     if problems:
         return incompatible_plan(env, problems[0][0], problems[0][1], lang)
+    if intents.COMBINED.search(u.norm):
+        compare_dims = []  # tier 1 + tier 2 cities (both together): one group, not two rows
     for dim in compare_dims:
         if dim not in dims:
             dims.append(dim)
@@ -460,7 +462,9 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
         # a ranking with nothing to rank (前5的什么？): ask, never answer it with one total
         return Plan(intent="clarify", language=lang, message=messages.text("ranking_needs_dimension", lang))
     count_as: str | None = None
-    having = [h for h in u.having if h.metric in metrics] + ([rate_floor] if rate_floor else [])
+    having = [h for h in u.having if h.metric in metrics]
+    if rate_floor and rate_floor not in having:
+        having.append(rate_floor)
     if u.min_orders:  # 下单3次以上的用户有多少: the buyers whose order count passes, counted
         counted = people_by_order_count(env, dims, metrics[0], u.min_orders)
         if counted is None:

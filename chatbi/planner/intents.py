@@ -67,6 +67,8 @@ NEW_SUBJECT = _c(
     r"another (?:question|thing)|switching gears|changing (?:the )?(?:topic|subject))[\s,.:;!?-]*|"
     r"^\s*(?:好的?|行|嗯|ok)?[\s,，。]*(?:另外问(?:一?下)?|换个(?:问题|话题)|顺便问(?:一?下)?|再问(?:个|一个)问题|对了|问个别的|说点别的)[\s,，。:：]*"
 )
+#: tier 1 + tier 2 (both together) / 一线二线加起来: the values are one group, not compared
+COMBINED = _c(r"加起来|合起来|合计|一起算|算在一起|总共|\bboth together\b|\bcombined\b|\btogether\b|\baltogether\b|\bin total\b")
 #: returns, as a rate / 按比例看: a count asked as its rate
 AS_RATE = _c(r"按比例|用比率|看比率|\bas a (?:rate|percentage|percent|%)|\bin (?:percent|percentage) terms\b|\bas (?:a )?%")
 DEFINITION_WEAK = _c(r"是什么[?]?$|^什么是|指什么|\bwhat(?:'s| is| are)\s+(?:the\s+)?(?:an?\s+)?")
@@ -126,7 +128,7 @@ _TIMES_EN = r"(?P<n2>\d+|twice|two|three|four|five|six|seven|eight|nine|ten)"
 ORDERED_AT_LEAST = _c(
     r"(?:下单|购买|买过|买了|买|复购|消费|下过单)\s*(?P<n>\d+|[两二三四五六七八九十])\s*(?:次|单|回|笔)\s*(?P<more>及以上|以上|或以上|或更多|\+|多)?|"
     r"\b(?:ordered|bought|purchased|shopped|ordering|buying)\s+" + _TIMES_EN + r"\s*(?P<plus>\+)?\s*(?:times?)?\s*(?P<more2>or more(?: times)?|and (?:more|above)|\+|plus)?|"
-    r"\b(?:at least|more than|over)\s+(?P<n3>\d+|two|three|four|five|six|seven|eight|nine|ten)\s+orders\b|"
+    r"\b(?:at least|more than|over)\s+(?P<n3>\d+|two|three|four|five|six|seven|eight|nine|ten)\s+(?:orders|times)\b|"
     r"\b(?:ordered|bought|purchased|shopped)\b[^.?!;,]{0,60}?\b(?P<once>more than once|at least twice|multiple times|repeatedly)\b"
 )
 _TIMES_WORDS = {"twice": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -151,7 +153,7 @@ def ordered_at_least(text: str) -> tuple[int, tuple[int, int]] | None:
 
 
 SHARE = _c(r"占比|比列|份额|比重|构成|占多少|占了多少|占几成|几成|百分之几|多大比例|多少比例|比例|分布占比|百分比|"
-           r"\bshare\b|\bfraction\b|\bproportion\b|\bpercentage\b|\bpercent of\b|\bwhat\s*%|\bbreakdown\b|\bmix\b|\bcomposition\b|\bcontribution\b")
+           r"\bshare\b|\bfraction\b|\bproportion\b|\bpercentage\b|\bpercent of\b|\bwhat\s*%|%\s*of (?:the )?total\b|\bof the total\b|\bbreakdown\b|\bmix\b|\bcomposition\b|\bcontribution\b")
 GROWTH_UP = _c(
     r"(?:增长|增速|涨幅|上涨|提升|增加|上升|增幅|成长|涨|增)(?:得|的)?(?:最快|最多|最大|最高|最猛|最狠|最厉害|前)|骤升|飙升|激增|暴涨|猛增|大涨|"
     r"\bfastest[- ]growing\b|\bgrew (?:the )?(?:most|fastest)\b|\b(?:highest|biggest|largest|fastest|top) (?:%\s*|percentage\s+|relative\s+)?(?:growth|increase|gains?|growers?)\b|\bgrowing (?:the )?fastest\b|\bjumped (?:the )?most\b|\bspiked?\b|\bsurged?\b"
@@ -174,14 +176,14 @@ TOP_N = _c(
     rf"(?:\btop(?![a-z])|\bbottom(?![a-z])|\bbest\b|\bworst\b|前|后|倒数|排名前|最[高低多少大小好差]的?|\bhighest\b|\blowest\b)\s*(?P<n>{NUM})\s*(?:个|名|位|家|大|条|款|种|\b)?"
     rf"|(?P<n2>{NUM})\s*(?:个|家|名|位|款|种|大)(?!月|季度|天|周|年|小时|星期|礼拜)"
     rf"|\b(?P<n3>\d+|{EN_NUM})\b(?=\s*(?:{_EN_RANKED})\b|[^\d.?!]{{0,40}}?\b(?:with|having|that have|that had) the (?:{_EN_RANKED})\b)"
-    rf"|\bwhich\s+(?P<n4>\d+|{EN_NUM})\b(?=[^\d.?!]{{0,40}}?\b(?:{_EN_RANKED})\b)|哪(?P<n5>{NUM})\s*(?:个|家|名|位|款|种|大)"
+    rf"|\bwhich\s+(?!one\b)(?P<n4>\d+|{EN_NUM})\b(?=[^\d.?!]{{0,40}}?\b(?:{_EN_RANKED})\b)|哪(?P<n5>{NUM})\s*(?:个|家|名|位|款|种|大)"
 )
 LIST = _c(r"有哪些|是哪些|哪些|有谁|名单|清单|列出|列一下|列举|\blist\b|\bwhich (?:merchants|sellers|users|customers|buyers|shops|stores)\b|\bshow me (?:the |all )?(?:merchants|sellers|users|customers|buyers)\b|\bwho are\b")
 COUNT = _c(r"有多少|多少个|多少人|多少家|多少位|几个|几家|几位|人数|\bhow many\b|\bnumber of\b|\bcount of\b|\bcount\b")
 COMPARE = _c(r"\bvs\.?\b|\bversus\b|对比|比较|相比|相较|\bcompared?\b|\bcomparison\b")
 _NEGATION_WORDS = (
     r"(?:除了|除去|除|不含|不包括|不包含|排除|剔除|不看|去掉|非|没有|没|不是|不带|未|\bexcluding\b|\bexcept(?: for)?\b|\bother than\b|"
-    r"\bwithout\b|\bnon[- ]?(?=[a-z])|\bnot (?:from|in)\b|\boutside(?: of)?\b|\bnot\b|\bexclude\b)"
+    r"\bwithout\b|\bnon[- ]?|\bnot (?:from|in)\b|\boutside(?: of)?\b|\bnot\b|\bexclude\b)"
 )
 NEGATION = _c(_NEGATION_WORDS + r"\s*$")  # right before a value: 除了华东 / excluding East China
 NEGATION_WORDS = _c(_NEGATION_WORDS)

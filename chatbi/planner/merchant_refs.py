@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from chatbi.planner.text import normalize
 
-_NOT_AN_ID = r"(?!\s*[\d年月季天周日个家名位%元块岁])(?!\.\d)"
+_NOT_AN_ID = r"(?!\d)(?!\s*[年月季天周日个家名位%元块岁])(?!\s*\d+\s*[个家名位%元块岁])(?!\.\d)"
 _SHOP = r"(?:商户|商家|店铺|卖家|店家|店)"
 _THIS = rf"(?:这|那)\s*(?:家\s*{_SHOP}?|个\s*{_SHOP}|一家\s*{_SHOP}?)"  # 这家, 这家店, 这个商户, 那一家
 _ID_WORD = r"(?:id|ID|编号|号码|号)"

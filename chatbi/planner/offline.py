@@ -54,7 +54,7 @@ from chatbi.planner.types import Cohort, CopyRequest, Plan, WhyRequest
 from chatbi.planner.understand import Understanding, understand
 from chatbi.planner.unknown import NearMatch, NearMatcher, not_in_data
 from chatbi.semantic.models import SemanticLayer
-from chatbi.semantic.query import SemanticQuery
+from chatbi.semantic.query import MetricFilter, SemanticQuery
 
 _MAX_QUESTION = 500
 _ALL_USERS = re.compile(r"所有用户|全部用户|全体用户|全量用户|\ball (?:users|customers)\b|\beveryone\b")
@@ -353,6 +353,12 @@ class OfflinePlanner:
     def _query(self, env: Env, u: Understanding) -> Plan:
         notes: list[str] = []
         metrics = list(u.metrics)
+        if u.min_orders and u.entity not in (None, "user") and metrics:  # merchants with at least 30 orders: a condition
+            orders = first_metric(env, ["order_count"])
+            if orders is not None:
+                u.having.append(MetricFilter(metric=orders, op="gte", value=float(u.min_orders)))
+                metrics = [*metrics, orders] if orders not in metrics else metrics
+                u.min_orders = None
         if u.min_orders:  # people who ordered 3+ times: their order counts decide who is counted
             orders = first_metric(env, ["order_count"])
             if orders is not None:

@@ -213,6 +213,7 @@ def _understand(question: str, as_of: date, lexicon: Lexicon) -> Understanding:
         u.buyers_said = False
         if u.entity == "user" and u.metrics and all(m in u.entity_metrics for m in u.metrics):
             u.metrics, u.entity_metrics = [], []
+    _both_ways(u)
     u.residue = _STOP.sub("", _strip_intent_words(u.residual))
     u.masked = _blank(_STOP, _positional_strip(u.residual))
     u.unknowns = find_unknowns(u, u.masked)
@@ -398,6 +399,20 @@ def _age_filter(u: Understanding, lexicon: Lexicon, low: int, high: int, has_age
         return False
     u.extra_filters.append(Filter(dimension="age_band", op="in" if len(bands) > 1 else "eq", value=bands if len(bands) > 1 else bands[0]))
     return True
+
+
+def _both_ways(u: Understanding) -> None:
+    """certified vs non-certified / 用了券的跟没用券的: a yes/no dimension said both ways is
+    compared, i.e. grouped by, not filtered twice."""
+    by_dim: dict[str, set[object]] = {}
+    for f in u.extra_filters:
+        if f.op == "eq" and isinstance(f.value, bool):
+            by_dim.setdefault(f.dimension, set()).add(f.value)
+    for dim, said in by_dim.items():
+        if said == {True, False}:
+            u.extra_filters = [f for f in u.extra_filters if f.dimension != dim]
+            if dim not in u.group_dims:
+                u.group_dims.append(dim)
 
 
 def _entity_of(dim_name: str) -> str | None:

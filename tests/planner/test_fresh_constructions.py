@@ -154,3 +154,32 @@ def test_where_people_usually_buy_is_their_preferred_channel(demo_planner: Offli
 def test_a_filter_word_does_not_split_a_longer_value(demo_planner: OfflinePlanner) -> None:
     _, last = _ask(demo_planner, "各品类gmv", "只看中古包")
     assert last.query is not None and ("category", "中古包") in {(f.dimension, f.value) for f in last.query.filters}
+
+
+def test_a_yes_no_dimension_said_both_ways_is_compared(demo_planner: OfflinePlanner) -> None:
+    for question in ("sell-through for certified vs non-certified merchants", "今年用了券的订单跟没用券的订单 客单价各是多少"):
+        plan = demo_planner.plan(question, as_of=AS_OF)
+        assert plan.query is not None and len(plan.query.dimensions) == 1, plan
+        assert not any(isinstance(f.value, bool) for f in plan.query.filters)
+
+
+def test_values_said_together_are_one_group(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("whats the spend per buyer in tier 1 + tier 2 cities this yr (both together)", as_of=AS_OF)
+    assert plan.query is not None and not plan.query.dimensions
+    assert any(f.dimension == "city_tier" and f.op == "in" for f in plan.query.filters)
+
+
+def test_merchants_with_at_least_n_orders_is_a_condition(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("top 10 merchants by return rate in q3 - only count ones with at least 30 orders", as_of=AS_OF)
+    assert plan.query is not None and plan.query.count_as is None and plan.query.limit == 10
+    assert [(h.metric, h.op, h.value) for h in plan.query.having] == [("order_count", "gte", 30.0)]
+
+
+def test_which_one_is_not_a_top_one(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("store 417, gmv by channel last qtr - which one brings the most?", as_of=AS_OF)
+    assert plan.query is not None and plan.query.limit is None and plan.query.dimensions == ["channel"]
+
+
+def test_a_shop_id_before_a_month_is_the_shop(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("商户179 9月份的gmv环比变化多少", as_of=AS_OF)
+    assert plan.query is not None and ("merchant_id", 179) in {(f.dimension, f.value) for f in plan.query.filters}
