@@ -273,7 +273,9 @@ def ask_eval(settings: Any, gold: Any, max_cases: int | None = None) -> dict[str
             "sql_p95_ms": percentile(sqls, 0.95),
             "slowest": [(r.question, r.timings_ms.get("total", 0.0)) for r in slowest],
             "failures": [f"{r.case_id}#{r.turn} [{r.outcome}] {r.question}: {r.detail[:100]}"
-                         for r in report.failures()][:10],
+                         for r in report.failures()],
+            "wrong_questions": [f"{r.case_id}#{r.turn} {r.question}" for r in report.results
+                                if r.outcome == "wrong"],
             "seconds": report.duration_s}
 
 
@@ -441,6 +443,8 @@ def run(ctx: Context, *, cluster: Any = None, spark: bool = True, planned_every:
     for name, q in questions.items():
         section.notes.append(f"{name}: {q['questions']} questions in {fmt_s(q['seconds'])}; slowest: " + "; ".join(
             f"{text} ({fmt_ms(ms)})" for text, ms in q["slowest"]))
+        if q["wrong_questions"]:
+            section.notes.append(f"{name}: answered wrong: " + "; ".join(q["wrong_questions"][:12]))
     for scale, (seconds, rows) in published.items():
         section.notes.append(f"Publishing every table of the {scale} demo ({rows:,} rows) into PostgreSQL "
                              f"{server}: {fmt_s(seconds)} (not part of any figure above).")

@@ -1,6 +1,6 @@
 """End to end on PostgreSQL: the eval question set answered by a pipeline reading the tiny
 warehouse from PostgreSQL — every other case in this process (gold SQL on the DuckDB file),
-a quarter of the set (none of those) through the command line (``chatbi eval`` with
+a sixth of the set (none of those) through the command line (``chatbi eval`` with
 ``CHATBI_ENGINE=postgres`` and no warehouse file: questions and gold SQL on PostgreSQL) — and
 ``chatbi ask`` with ``CHATBI_ENGINE=postgres`` in a subprocess."""
 
@@ -61,13 +61,13 @@ def _engine_env(pg_settings: Any, tmp_path: Path) -> dict[str, str]:
 
 
 def test_chatbi_eval_with_engine_postgres(pg_settings: Any, tmp_path: Path) -> None:
-    """Every fourth case, of those the in-process run leaves out, through the CLI on PostgreSQL
-    (with the in-process half, three quarters of the set run on PostgreSQL in the suite; the
+    """Every sixth case (none of the in-process run's) through the CLI on PostgreSQL
+    (with the in-process half, two thirds of the set run on PostgreSQL in the suite; the
     whole set on both engines is `make bench`'s engines section)."""
     import yaml
 
     question_set = load_question_set(EVAL_DIR)
-    ids = {case.id for case in question_set.cases[1::4]}
+    ids = {case.id for case in question_set.cases[1::6]}
     folder = tmp_path / "questions"
     folder.mkdir()
     for source in sorted(EVAL_DIR.glob("questions_*.yaml")):
@@ -81,7 +81,7 @@ def test_chatbi_eval_with_engine_postgres(pg_settings: Any, tmp_path: Path) -> N
     summary = report["summary"]
     failures = "\n".join(f"{r['case_id']}#{r['turn']} [{r['outcome']}] {r['question']}: {r['detail']} {r['error']}"
                           for r in report["results"] if not r["correct"])
-    assert summary["questions"] >= len(ids) > 50
+    assert summary["questions"] >= len(ids) > 40
     assert summary["error_rate"] == 0, failures
     assert summary["execution_accuracy"] >= MIN_ACCURACY and summary["wrong_rate"] <= MAX_WRONG, failures
     assert report["as_of"]["warehouse"] == "2026-09-30"  # read from PostgreSQL

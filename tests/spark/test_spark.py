@@ -99,6 +99,14 @@ def test_time_limit_cancels_the_job_group(spark_folder: Path) -> None:
     with pytest.raises(ChatBIError) as err:
         executor.run("SELECT SUM(id * id % 7) FROM range(100000000000)")  # hours of work
     assert err.value.code == "query_timeout" and time.perf_counter() - started < 60
+    # really cancelled: no job of the session is still running
+    from chatbi.sql.spark import spark_session
+
+    tracker = spark_session().sparkContext.statusTracker()
+    deadline = time.perf_counter() + 10
+    while tracker.getActiveJobsIds() and time.perf_counter() < deadline:
+        time.sleep(0.2)
+    assert not tracker.getActiveJobsIds()
     assert executor.scalar("SELECT COUNT(*) FROM orders") > 0  # the session is usable again
 
 
