@@ -57,6 +57,18 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "问题里有两个时间段（「{first}」和「{second}」），但后者既不是前者的上一期，也不是去年同期，我不会只算其中一个。请分开问，或比较上一期/去年同期。",
         "en": "The question names two periods (\"{first}\" and \"{second}\"), but the second is neither the first's previous period nor the same period last year, and I won't answer for just one. Ask for each, or compare with the previous period or last year.",
     },
+    "value_unused": {
+        "zh": "「{term}」我认出来了，但没法用到这个问题的答案里（它和问的指标对不上）。请换个说法，或把它作为单独的问题来问。",
+        "en": "I recognised \"{term}\" but could not use it in this answer (it does not fit the measure asked). Please rephrase, or ask about it separately.",
+    },
+    "compare_what": {
+        "zh": "要比较什么和什么？这个问题只能算出一个数。请说出要比较的两段时间（例如：今年和去年同期）或两组对象（例如：华东和华南、认证和未认证商户）。",
+        "en": "Compare what with what? As read, the question gives one number. Name the two periods (e.g. this year vs the same period last year) or the two groups (e.g. East vs South China, certified vs non-certified shops).",
+    },
+    "each_what": {
+        "zh": "要按什么分别看？这个问题只能算出一个合计数。请说出要拆分的维度，例如：各大区、各品类、各渠道、每个商户。",
+        "en": "Each of what? As read, the question gives one total. Name what to break it down by, e.g. by region, by category, by channel, per merchant.",
+    },
     "ranking_needs_dimension": {
         "zh": "要在什么之间排名？请说出对象或维度，例如：GMV 前 5 的品类、订单最少的 3 个省、哪家商户 GMV 最高。",
         "en": "Rank what? Name the things to rank, e.g. \"top 5 categories by GMV\", \"3 provinces with the fewest orders\", \"which merchant has the highest GMV\".",

@@ -95,6 +95,7 @@ class OfflinePlanner:
             u.shorthand = shorthand
             plan, read = self._plan(u, as_of, None if fresh else conversation)
             plan = _whose_shop(plan, read, role)
+            plan = _shape_matches_the_ask(plan, read)
             plan = replace(plan, interpretation=interpret(plan, self.layer, understanding=read, previous=previous))
         if conversation is not None:
             pending = u if plan.intent == "clarify" and u is not None else None
@@ -424,6 +425,38 @@ def _own_clause(u: Understanding, position: int) -> bool:
     found = _CLAUSE_BREAK.search(u.norm, position)
     end = found.start() if found else len(u.norm)
     return not any(start <= s < end for s, _ in u.metric_spans)
+
+
+_EACH_ASKED = re.compile(r"各(?![位自])|分别|每个|每一个|每家|\beach\b|\brespectively\b|\bbroken down\b", re.ASCII)
+
+
+def _shape_matches_the_ask(plan: Plan, u: Understanding) -> Plan:
+    """One number for a question that compares (vs, 对比) or asks per group (各, 分别, each) is
+    an answer to another question: ask instead of answering it confidently."""
+    query = plan.query
+    if plan.intent != "query" or query is None or plan.followup:
+        return plan
+    used = {f.dimension for f in query.filters} | set(query.dimensions) | {h.metric for h in query.having}
+    if query.share_part is not None:
+        used.add(query.share_part.dimension)
+    dropped = [h for h in u.values if not h.negated and not set(h.dims) & used and not _values_behind_metric(query, h)]
+    if dropped:  # a value the question names that the answer would not use: never answer without it
+        word = u.question[dropped[0].start:dropped[0].end] if dropped[0].end <= len(u.question) else ""
+        return Plan(intent="clarify", language=plan.language, message=messages.text("value_unused", plan.language, term=word or "?"))
+    single = len(query.metrics) == 1 and not query.dimensions and not query.grain and not query.comparison \
+        and not query.share_of_total and query.share_part is None and query.per_period is None and not query.count_as
+    if not single:
+        return plan
+    if intents.COMPARE.search(u.norm):
+        return Plan(intent="clarify", language=plan.language, message=messages.text("compare_what", plan.language))
+    if _EACH_ASKED.search(u.norm):
+        return Plan(intent="clarify", language=plan.language, message=messages.text("each_what", plan.language))
+    return plan
+
+
+def _values_behind_metric(query: SemanticQuery, hit: Any) -> bool:
+    """A value that a metric already means (新客 in 新客转化率 is the metric's cohort)."""
+    return any(d.startswith(("alert", "tag")) for d in hit.dims)
 
 
 def _whose_shop(plan: Plan, u: Understanding, role: Any) -> Plan:

@@ -183,3 +183,23 @@ def test_which_one_is_not_a_top_one(demo_planner: OfflinePlanner) -> None:
 def test_a_shop_id_before_a_month_is_the_shop(demo_planner: OfflinePlanner) -> None:
     plan = demo_planner.plan("商户179 9月份的gmv环比变化多少", as_of=AS_OF)
     assert plan.query is not None and ("merchant_id", 179) in {(f.dimension, f.value) for f in plan.query.filters}
+
+
+def test_one_number_for_a_question_asked_per_group_is_asked_about(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("今年GMV各多少", as_of=AS_OF)
+    assert plan.intent == "clarify" and "分别" in (plan.message or "")
+
+
+def test_a_value_the_answer_would_not_use_is_asked_about(demo_planner: OfflinePlanner) -> None:
+    from chatbi.planner.offline import _shape_matches_the_ask
+    from chatbi.planner.understand import understand
+    from chatbi.planner.types import Plan
+    from chatbi.semantic.query import SemanticQuery
+
+    u = understand("华东的GMV", AS_OF, demo_planner.lexicon)
+    dropped = Plan(intent="query", language="zh", query=SemanticQuery(metrics=["gmv"]))  # a plan that lost 华东
+    plan = _shape_matches_the_ask(dropped, u)
+    assert plan.intent == "clarify" and "华东" in (plan.message or "")
+    kept = Plan(intent="query", language="zh", query=SemanticQuery(metrics=["gmv"], filters=[
+        {"dimension": "region", "op": "eq", "value": "华东"}]))
+    assert _shape_matches_the_ask(kept, u) is kept
