@@ -179,7 +179,7 @@ TOP_N = _c(
     rf"|\bwhich\s+(?!one\b)(?P<n4>\d+|{EN_NUM})\b(?=[^\d.?!]{{0,40}}?\b(?:{_EN_RANKED})\b)|哪(?P<n5>{NUM})\s*(?:个|家|名|位|款|种|大)"
 )
 LIST = _c(r"有哪些|是哪些|哪些|有谁|名单|清单|列出|列一下|列举|\blist\b|\bwhich (?:merchants|sellers|users|customers|buyers|shops|stores)\b|\bshow me (?:the |all )?(?:merchants|sellers|users|customers|buyers)\b|\bwho are\b")
-COUNT = _c(r"有多少|多少个|多少人|多少家|多少位|几个|几家|几位|人数|\bhow many\b|\bnumber of\b|\bcount of\b|\bcount\b")
+COUNT = _c(r"有多少|多少个|多少人|多少家|多少位|几个|几家|几位|人数|有多大|规模多大|多大规模|各多少|分别多少|各有多少|\bhow many\b|\bnumber of\b|\bcount of\b|\bcount\b")
 COMPARE = _c(r"\bvs\.?\b|\bversus\b|对比|比较|相比|相较|\bcompared?\b|\bcomparison\b")
 _NEGATION_WORDS = (
     r"(?:除了|除去|除|不含|不包括|不包含|排除|剔除|不看|去掉|非|没有|没|不是|不带|未|\bexcluding\b|\bexcept(?: for)?\b|\bother than\b|"
@@ -188,7 +188,7 @@ _NEGATION_WORDS = (
 NEGATION = _c(_NEGATION_WORDS + r"\s*$")  # right before a value: 除了华东 / excluding East China
 NEGATION_WORDS = _c(_NEGATION_WORDS)
 MY_SHOP = _c(r"我们店|我的店|我家店|本店|咱家店|咱们店|我们的店|我的店铺|我们店铺|我们家店|\bmy (?:shop|store)\b|\bour (?:shop|store)\b")
-PEOPLE = _c(r"多少人|几个人|几人|人数|多少位|\bhow many people\b|\bnumber of people\b|\bhow many (?:ppl|folks|persons)\b")
+PEOPLE = _c(r"多少人|几个人|几人|人数|多少位|人有几个|人有多少|的人有几|\bhow many people\b|\bnumber of people\b|\bhow many (?:ppl|folks|persons)\b")
 WHICH_SHOP = _c(r"哪家|哪几家|哪一家|几家店|\bwhich (?:shops?|stores?)\b")
 WHICH = _c(r"哪个|哪一个|哪些|哪家|哪类|哪款|哪种|哪位|\bwhich\b|\bwhat\b")
 PREFERENCE = _c(r"喜欢|偏好|爱买|常买|偏爱|青睐|最常在|最常用|最常去|经常在|\busually (?:buy|shop|order)\b|\bshop (?:the )?most\b|\bprefer\b|\blike\b|\blove\b|\bfavou?rite\b|\bbuy (?:the )?most\b")

@@ -391,7 +391,8 @@ class OfflinePlanner:
         """A metric the question implies without naming one (never a silent guess:
         the choice is written into the plan's notes)."""
         dims = [*u.group_dims]
-        if u.entity == "user" and (u.count_request or u.mainly or (u.order and u.group_dims)) and not u.list_request:
+        if u.entity == "user" and (u.count_request or u.mainly or u.group_dims) and (not u.list_request or u.group_dims):
+            # 用户按城市等级分一下 / 流失风险高的用户扎堆在哪些大区: people counted (哪些大区 lists regions, not users)
             if u.mine or u.buyers_said:
                 return first_metric(env, ["buyer_count"], dims)
             return count_metric(env, "user") or (first_metric(env, ["buyer_count"], dims) if u.mainly else None)

@@ -115,8 +115,9 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("高价值用户有多少", E(intent="query", metrics=["user_count"], filters=[("value_tier", "eq", "高价值")], dims=[])),
     ("how many high-value users are there", E(metrics=["user_count"], filters=[("value_tier", "eq", "高价值")])),
     ("重要价值客户有多少人", E(metrics=["user_count"], filters=[("rfm_segment", "eq", "重要价值客户")])),
-    ("高价值用户喜欢哪些品类？", E(metrics=["order_count"], dims=["category"],
-                                 filters=[("value_tier", "eq", "高价值"), ("category", "ne", None)])),  # a preference: no missing group
+    # what people like: the people, by their favourite category (as the follow-up 他们最常买什么品类 reads it)
+    ("高价值用户喜欢哪些品类？", E(metrics=["user_count"], dims=["favorite_category"],
+                                 filters=[("value_tier", "eq", "高价值"), ("favorite_category", "ne", None)])),
     ("我的用户主要是哪个年龄段？", E(metrics=["buyer_count"], dims=["age_band"])),
     # ---- definitions
     ("复购率怎么算", E(intent="definition", defs=["repurchase_rate"])),
