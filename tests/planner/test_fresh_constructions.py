@@ -192,8 +192,8 @@ def test_one_number_for_a_question_asked_per_group_is_asked_about(demo_planner: 
 
 def test_a_value_the_answer_would_not_use_is_asked_about(demo_planner: OfflinePlanner) -> None:
     from chatbi.planner.offline import _shape_matches_the_ask
-    from chatbi.planner.understand import understand
     from chatbi.planner.types import Plan
+    from chatbi.planner.understand import understand
     from chatbi.semantic.query import SemanticQuery
 
     u = understand("华东的GMV", AS_OF, demo_planner.lexicon)
