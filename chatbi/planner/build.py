@@ -372,6 +372,9 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
     if ranked_ask and u.entity and not u.entity_grouped and not u.group_dims and not u.grain and not u.which_grain \
             and not compared and not u.share:
         u.entity_grouped = True  # 高客单价型的店里哪家GMV最高: the ranking is over the entity
+    owned = [d for d in u.group_dims if u.entity and d.startswith(u.entity + "_") and not d.endswith(("_id", "_name"))]
+    if u.entity_grouped and owned and not u.top_n and not u.list_request:
+        u.entity_grouped = False  # 按商户所在大区看 哪个区的店铺评分 / sellers by where they are based: by the shop's region
     if u.entity and u.entity_grouped:
         entity_dims = entity_dimensions(env, u.entity, u.entity_dims_said)
         if not entity_dims:
@@ -387,6 +390,7 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
     filters, compare_dims, problems = resolve_values(env, u.values, metrics, prefer=prefer)
     if problems:
         return incompatible_plan(env, problems[0][0], problems[0][1], lang)
+    dims = [d for d in dims if not any(o != d and o.endswith("_" + d) for o in dims)]  # merchant region, …which region: one
     if intents.COMBINED.search(u.norm):
         compare_dims = []  # tier 1 + tier 2 cities (both together): one group, not two rows
     for dim in compare_dims:

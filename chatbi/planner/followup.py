@@ -34,12 +34,14 @@ from chatbi.planner.types import CopyRequest, Plan
 from chatbi.planner.understand import Understanding
 from chatbi.semantic.query import Filter, OrderBy, TimeRange
 
+#: ok / so / 好 / 嗯 said before the words that make a follow-up (ok now only the app orders)
+_LEAD_IN = r"^\s*(?:(?:ok(?:ay)?|so|alright|right|cool|thanks|great|好的?|嗯|行|哦)\b[\s,，.!。]*)*"
 _STRONG_START = re.compile(
-    r"^\s*(?:那么?|那如果|如果换成|换成|换为|改成|改为|改看|换个|只看|只要|仅看|就看|再看|去掉|不看|加上|再加|再来|再写|"
+    _LEAD_IN + r"(?:那么?|那如果|如果换成|换成|换为|改成|改为|改看|换个|只看|只要|仅看|就看|再看|去掉|不看|加上|再加|再来|再写|"
     r"and\b|what about\b|how about\b|only\b|just\b|switch to\b|change to\b|same for\b|same but\b|instead\b|now\b|remove\b)",
     re.ASCII,
 )
-_WEAK_START = re.compile(r"^\s*(?:按照?|看看|分别|by\b|split by\b|break (?:it )?down by\b|per\b|monthly\b|weekly\b|daily\b)", re.ASCII)
+_WEAK_START = re.compile(_LEAD_IN + r"(?:按照?|看看|分别|by\b|split by\b|break (?:it )?down by\b|per\b|monthly\b|weekly\b|daily\b)", re.ASCII)
 _ADD_METRIC = re.compile(r"加上|再加|还有|以及|同时看|\balso\b|\badd\b|\bplus\b|\bas well\b|\btoo\b", re.ASCII)
 _VALUE_QUESTION = re.compile(
     r"多少|几个|几家|几位|有几|\bwhat(?:'s| is| are| was| were)\b|\bhow (?:many|much)\b|\bshow\b|\bgive me\b", re.ASCII
@@ -67,7 +69,7 @@ def _no_subject(u: Understanding) -> bool:
                 or u.definition_strong or u.definition_weak or u.per_period or u.min_orders or u.growth)
 
 
-_EACH = re.compile(r"各自|分别|每个|每一个|每家|\beach\b|\bevery\b|\brespectively\b", re.ASCII)
+_EACH = re.compile(r"各自|分别|每个|每一个|每家|同样的拆分|一样的拆分|\beach\b|\bevery\b|\brespectively\b|\bsame (?:split|breakdown|cut)\b", re.ASCII)
 _DEMONSTRATIVE = re.compile(r"[这那]")
 #: a character a describing phrase ends with (not a verb or preposition that points: 只看这几个, 给那批人)
 _NAMING_CHAR = re.compile(r"[\u4e00-\u9fff0-9a-z](?<![看要只是把给对和跟与在了从让替帮向])")
@@ -96,7 +98,7 @@ def points_back(norm: str, said: list[tuple[int, int]] | None = None) -> bool:
     return False
 
 
-_ONLY = re.compile(r"^\s*(?:只看|只要|仅看|就看|only\b|just\b)", re.ASCII)
+_ONLY = re.compile(_LEAD_IN + r"(?:now\s+)?(?:只看|只要|仅看|就看|only\b|just\b)", re.ASCII)
 
 
 def _after_a_value(u: Understanding, span: tuple[int, int]) -> bool:

@@ -47,6 +47,7 @@ _ENTITY_BEFORE = re.compile(
     r"\bwhich\b|\bby\b|\bper\b|\beach\b|\blist(?: the| all)?\b|\bshow(?: me)?(?: the| all)?\b|\btop\s*\d*\b|\bbottom\s*\d*\b)\s*的?\s*$",
     re.ASCII,
 )
+_EACH_OF = re.compile(r"\b(?:each|every one|all) of\b[^,.;?!]*$", re.ASCII)  # each of this year's 618 campaigns
 _ENTITY_AFTER = re.compile(r"^\s*(?:有哪些|是哪些|都有哪些|都是谁|有谁|名单|清单|排名|排行|列表|分别|各自|\beach\b|\bwith the\b|\branked\b|\branking\b|\bwhose\b|\bthat\b|\bwhich\b)", re.ASCII)
 _RANKED_BEFORE = re.compile(  # 前5的省 / 订单最少的3个省: a one-character dimension word after a ranking
     r"(?:(?:前|后|倒数|哪)\s*(?:\d+|[一二两俩仨三四五六七八九十]+)\s*(?:个|名|家|位)?|最[高低多少大小好差快慢](?:的\s*(?:\d+|[一二两三四五六七八九十]+\s*(?:个|名|家|位)|[俩仨]|\d+\s*(?:个|名|家|位)))?)\s*的?\s*$"
@@ -486,6 +487,7 @@ def _read_matches(u: Understanding, matches: list[Match], lexicon: Lexicon) -> N
                 u.entity_dims_said.append(entry.name)
                 u.entity = u.entity or entity  # type: ignore[assignment]
                 if (_ENTITY_BEFORE.search(before) or _ENTITY_AFTER.search(after) or _GROUP_MARK.search(before[-4:])
+                        or _EACH_OF.search(norm[max(0, match.start - 40) : match.start])
                         or _listed(u, match.start, match.end)):
                     u.entity = entity  # type: ignore[assignment]
                     u.entity_grouped = True

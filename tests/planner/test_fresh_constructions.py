@@ -203,3 +203,25 @@ def test_a_value_the_answer_would_not_use_is_asked_about(demo_planner: OfflinePl
     kept = Plan(intent="query", language="zh", query=SemanticQuery(metrics=["gmv"], filters=[
         {"dimension": "region", "op": "eq", "value": "华东"}]))
     assert _shape_matches_the_ask(kept, u) is kept
+
+
+def test_ok_before_a_follow_up_word_is_still_a_follow_up(demo_planner: OfflinePlanner) -> None:
+    *_, last = _ask(demo_planner, "can i see ytd revenue split across traffic sources", "ok now only the app orders")
+    assert last.query is not None and last.query.metrics == ["gmv"] and last.query.dimensions == ["channel"]
+
+
+def test_the_same_split_keeps_the_breakdown(demo_planner: OfflinePlanner) -> None:
+    *_, last = _ask(demo_planner, "sell-through for certified vs non-certified merchants", "ok and return rate w/ the same split, q3 only")
+    assert last.query is not None and last.query.metrics == ["return_rate"] and len(last.query.dimensions) == 1
+
+
+def test_each_of_the_entities_groups_by_them(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("open rate + click rate for each of this year's 618 campaigns?", as_of=AS_OF)
+    assert plan.query is not None and "campaign_id" in plan.query.dimensions
+
+
+@pytest.mark.parametrize("question", ["net sales by where the sellers are based (merchant region) for 2025 - which region leads",
+                                      "按商户所在大区看 哪个区的店铺评分最拉胯"])
+def test_a_breakdown_by_the_entitys_own_place_is_not_per_entity(demo_planner: OfflinePlanner, question: str) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    assert plan.query is not None and plan.query.dimensions == ["merchant_region"], plan
