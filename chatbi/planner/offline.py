@@ -25,6 +25,7 @@ from chatbi.planner.build import (
     clarify_metric,
     count_metric,
     describe_metrics,
+    dimension_exists,
     first_metric,
     incompatible,
     incompatible_plan,
@@ -331,6 +332,10 @@ class OfflinePlanner:
         if problems:
             return incompatible_plan(env, problems[0][0], problems[0][1], u.language)
         filters.extend(u.extra_filters)
+        if _cohort(u, metric) == "new_users":  # 华南抖音渠道新用户转化率: new users' channel is where they signed up
+            filters = [f.model_copy(update={"dimension": "signup_" + f.dimension})
+                       if dimension_exists(env, "signup_" + f.dimension) and not f.dimension.startswith("signup_") else f
+                       for f in filters]
         bad = incompatible(env, [metric], [*u.group_dims, *(f.dimension for f in u.extra_filters)])
         if bad:
             return incompatible_plan(env, bad[0], bad[1], u.language)

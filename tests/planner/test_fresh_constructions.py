@@ -225,3 +225,10 @@ def test_each_of_the_entities_groups_by_them(demo_planner: OfflinePlanner) -> No
 def test_a_breakdown_by_the_entitys_own_place_is_not_per_entity(demo_planner: OfflinePlanner, question: str) -> None:
     plan = demo_planner.plan(question, as_of=AS_OF)
     assert plan.query is not None and plan.query.dimensions == ["merchant_region"], plan
+
+
+@pytest.mark.parametrize("question", ["为什么华南抖音渠道新用户转化率下降了", "为什么华南大区抖音注册的新用户转化率下降了"])
+def test_new_users_channel_is_where_they_signed_up(demo_planner: OfflinePlanner, question: str) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    assert plan.intent == "why" and plan.why_request is not None, plan
+    assert ("signup_channel", "抖音") in {(f.dimension, f.value) for f in plan.why_request.filters}
