@@ -78,7 +78,7 @@ def test_share_part_plan_runs_with_the_right_share(fake, llm_pipeline, tiny_pipe
     assert float(row["user_count"]) == men
     assert float(row["user_count_share"]) == pytest.approx(share)
     # the interpretation is the interpretation module's reading of this very query
-    assert answer["interpretation"]["text"] == "我理解为：全部时间 · 生命周期阶段：沉默 · 性别：男 占用户数的比例"
+    assert answer["interpretation"]["text"] == "我理解为：全部时间 · 生命周期阶段：沉默 · 性别：男性 占用户数的比例"
 
 
 def test_per_period_plan_runs_with_the_right_average(fake, llm_pipeline, tiny_pipeline):
