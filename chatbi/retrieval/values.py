@@ -11,7 +11,7 @@ import logging
 from datetime import date
 from typing import Any, Protocol
 
-from chatbi.errors import ChatBIError
+from chatbi.errors import ChatBIError, QueryTimeoutError
 from chatbi.semantic.catalog import Catalog
 from chatbi.semantic.models import SemanticLayer
 from chatbi.sql.engines import dialect_of, render
@@ -42,8 +42,14 @@ def read_dimension_values(layer: SemanticLayer, executor: _Runs,
                      dialect_of(executor))  # DuckDB text, written for the engine
         try:
             result = executor.run(sql, max_rows=MAX_VALUES_PER_DIMENSION)
-        except ChatBIError as exc:  # a table missing from this warehouse: no values for it
-            log.info("no values for dimension %s: %s", dim.name, exc.message)
+        except ChatBIError as exc:
+            if exc.code == "query_timeout":  # never plan without them: 中古包 would not be recognised
+                raise QueryTimeoutError(
+                    f"读取维度「{dim.label}」的取值超过了查询时限，问题里的取值无法可靠识别；请调大 CHATBI_QUERY_TIMEOUT（例如 30） / "
+                    f"reading the values of dimension {dim.name} ran past the query time limit, so values in questions "
+                    "could not be recognised reliably; raise CHATBI_QUERY_TIMEOUT (e.g. 30) for this warehouse",
+                    detail=exc.message) from exc
+            log.info("no values for dimension %s: %s", dim.name, exc.message)  # a table missing from this warehouse
             continue
         values[dim.name] = [str(row[0]) for row in result.rows if row[0] not in (None, "")]
     from chatbi.planner.merchant_names import read_merchant_names
