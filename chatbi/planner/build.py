@@ -360,6 +360,9 @@ def build_query(env: Env, u: Understanding, metrics: list[str], notes: list[str]
     entity_dims: list[str] = []
     ranked_ask = bool(u.top_n or u.order)
     compared = len({(v.start, v.end) for v in u.values}) >= 2
+    inner = intents.OF_THEM.search(u.norm)
+    if inner and any(start > inner.start() for start, _ in [*((h.start, h.end) for h in u.values), *((s, e) for s, e, _ in u.filter_spans), *u.boolean_spans]):
+        u.share = True  # 总共多少商户 其中过了认证的有几家: the part and its share of the whole, not the part alone
     asked_rate = u.share or intents.AS_RATE.search(u.norm)
     rate = rate_of(env, metrics[0]) if asked_rate and len(metrics) == 1 and (compared or not u.values) else None
     if rate is not None:  # what % of orders got cancelled / 取消订单占比 / returns, as a rate: the rate
@@ -628,7 +631,7 @@ def share_part_of(u: Understanding, filters: list[Filter]) -> Filter | None:
     """The part in a part-of-whole question: the value said right before the share word in
     Chinese (沉默用户里「男性」占几成), the last value in English (what share of orders came
     from 「小红书」); the other values narrow the whole. None without a value to take."""
-    positive = [f for f in filters if f.op in ("eq", "in")]
+    positive = [f for f in filters if f.op in ("eq", "in", "between")]
     yes_no = [f for f in positive if isinstance(f.value, bool)]
     if yes_no and (not u.values or max(s for s, _ in u.boolean_spans) > max(h.start for h in u.values)):
         return yes_no[-1]  # what % of orders used a coupon: the yes/no filter is the part

@@ -55,9 +55,9 @@ def _own_metrics(u: Understanding) -> list[str]:
 
 
 _REFERS_BACK = re.compile(
-    r"其中|他们|她们|它们|这些|那些|这几[个家位款类]|那几[个家位款类]|这部分|这批|那批|这群|那群|这类|那类|这家店|那家店|该店|这个店|同期|同一时期|这段时间|那段时间|"
+    r"其中|他们|她们|它们|这些|那些|这几[个家位款类]|那几[个家位款类]|这两[个家位款类种]|那两[个家位款类种]|这部分|这批|那批|这群|那群|这类|那类|这家店|那家店|该店|这个店|同期|同一时期|这段时间|那段时间|"
     r"\bthem\b|\bthey\b|\bthose\b|\bthese\b|\bof them\b|\bthat (?:group|segment|cohort)\b|\bthis (?:group|segment|cohort)\b|"
-    r"\bthe (?:shop|store|merchant|seller)(?:'s)?\b|\b(?:that|this) (?:shop|store|merchant|seller)\b|\b(?:in )?the same (?:period|time|months?|quarter)\b(?!\s+(?:of\s+|in\s+)?(?:last|the previous|previous|prior|a)\s+year)",
+    r"\bthe (?:shop|store|merchant|seller)(?!'s\s+own\b)(?:'s)?\b(?!\s*own\b)|\b(?:that|this) (?:shop|store|merchant|seller)\b|\b(?:in )?the same (?:period|time|months?|quarter)\b(?!\s+(?:of\s+|in\s+)?(?:last|the previous|previous|prior|a)\s+year)",
     re.ASCII,
 )
 
@@ -73,11 +73,12 @@ _EACH = re.compile(r"各自|分别|每个|每一个|每家|同样的拆分|一�
 _DEMONSTRATIVE = re.compile(r"[这那]")
 #: a character a describing phrase ends with (not a verb or preposition that points: 只看这几个, 给那批人)
 _NAMING_CHAR = re.compile(r"[\u4e00-\u9fff0-9a-z](?<![看要只是把给对和跟与在了从让替帮向])")
-_CLAUSE_BREAK = re.compile(r"[,，;；。?？!！]|\s+(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])\s+")
+_CLAUSE_BREAK = re.compile(r"[,，;；。?？!！]|\s+and\s+(?=how|what|which|who)|\s+(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])\s+")
 _DESCRIBED = re.compile(r"\s*(?:who|that|which|whose)\b", re.ASCII)
 
 
-def points_back(norm: str, said: list[tuple[int, int]] | None = None) -> bool:
+def points_back(norm: str, said: list[tuple[int, int]] | None = None,
+                subject: list[tuple[int, int]] | None = None) -> bool:
     """A word that points at an earlier answer (其中, 他们, those). Not when it is described
     right there (对价格敏感的那批人, 618年中大促那几个活动, those who bought twice), nor when a
     later clause points at an earlier clause of the same question (滞销风险型的商户有几家
@@ -92,7 +93,7 @@ def points_back(norm: str, said: list[tuple[int, int]] | None = None) -> bool:
         if _DEMONSTRATIVE.match(found[0]) and before == norm[: found.start()] and _NAMING_CHAR.search(before[-1:]):
             continue  # 高价值那拨人 / 618年中大促那几个活动: the demonstrative follows what names the group
         clause = max((m.end() for m in _CLAUSE_BREAK.finditer(norm, 0, found.start())), default=0)
-        if clause and any(end <= clause for _, end in spans):
+        if clause and any(end <= clause for _, end in [*spans, *(subject or [])]):
             continue  # the subject was named in an earlier clause of this question
         return True
     return False
@@ -131,7 +132,8 @@ def _about_one_entity(previous: Plan) -> bool:
 def refers_back_to_earlier(u: Understanding) -> bool:
     """其中 / 他们 / them / those / that channel: the question points at an earlier answer.
     Not 同期 in a comparison of the question's own period (今年客单价 跟去年同期比)."""
-    return bool(points_back(u.norm, said_spans(u)) or u.pointed_dims)
+    subject = [*u.metric_spans, *u.entity_metric_spans, *u.dimension_spans]
+    return bool(points_back(u.norm, said_spans(u), subject) or u.pointed_dims)
 
 
 def is_followup(u: Understanding, previous: Plan | None) -> bool:

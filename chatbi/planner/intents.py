@@ -69,14 +69,16 @@ NEW_SUBJECT = _c(
 )
 #: tier 1 + tier 2 (both together) / 一线二线加起来: the values are one group, not compared
 COMBINED = _c(r"加起来|合起来|合计|一起算|算在一起|总共|\bboth together\b|\bcombined\b|\btogether\b|\baltogether\b|\bin total\b")
+#: 其中 / of them inside one question: what follows is a part of what came before
+OF_THEM = _c(r"其中|这里面|这其中|\bof them\b|\bof those\b|\bamong them\b")
 #: returns, as a rate / 按比例看: a count asked as its rate
 AS_RATE = _c(r"按比例|用比率|看比率|\bas a (?:rate|percentage|percent|%)|\bin (?:percent|percentage) terms\b|\bas (?:a )?%")
 DEFINITION_WEAK = _c(r"是什么[?]?$|^什么是|指什么|\bwhat(?:'s| is| are)\s+(?:the\s+)?(?:an?\s+)?")
 WHY = _c(
-    r"为什么|为何|为啥|咋(?=[少降掉跌涨多低高蹿])|怎么(?=[少降掉跌涨蹿](?:了|这么|那么|得))|什么原因|啥原因|原因是什么|的原因|归因|怎么回事|咋回事|"
+    r"为什么|为何|为啥|咋(?=[^，。?？\s]{0,4}?[少降掉跌涨多低高蹿飙])|怎么(?=[少降掉跌涨蹿](?:了|这么|那么|得))|什么原因|啥原因|原因是什么|的原因|归因|怎么回事|咋回事|"
     r"\bwhy\b|\bwhat caused\b|\bwhat drove\b|\bwhat(?:'s| is|s)? driving\b|原因找一下|找找原因|找下原因|\bwhat(?:'s| is) driving\b|\breasons? (?:for|behind)\b|\broot cause\b|\bexplain (?:the|why)\b"
 )
-DIRECTION_DOWN = _c(r"\btank(?:ed|s)?\b|\bslip(?:ped|ping|s)?\b|下降|下滑|降低|减少|下跌|跌|变差|变低|萎缩|走低|回落|\bdrops?\b|\bdropped\b|\bdecline[sd]?\b|\bfall(?:s|en)?\b|\bfell\b|\bdecrease[sd]?\b|\bdown\b|\bworse\b|\blower\b")
+DIRECTION_DOWN = _c(r"掉得|掉了|\btank(?:ed|s)?\b|\bslip(?:ped|ping|s)?\b|下降|下滑|降低|减少|下跌|跌|变差|变低|萎缩|走低|回落|\bdrops?\b|\bdropped\b|\bdecline[sd]?\b|\bfall(?:s|en)?\b|\bfell\b|\bdecrease[sd]?\b|\bdown\b|\bworse\b|\blower\b")
 DIRECTION_UP = _c(r"上升|蹿|飙|增长|上涨|提高|增加|提升|变好|走高|涨|\brise[sn]?\b|\brose\b|\bincrease[sd]?\b|\bgrow(?:s|n)?\b|\bgrew\b|\bup\b|\bjump(?:ed|s)?\b|\bhigher\b")
 COPY = _c(
     r"文案|营销短信|推广短信|广告语|宣传语|标语|slogan|推文|种草笔记|"
@@ -156,7 +158,7 @@ SHARE = _c(r"占比|比列|份额|比重|构成|占多少|占了多少|占几成
            r"\bshare\b|\bfraction\b|\bproportion\b|\bpercentage\b|\bpercent of\b|\bwhat\s*%|%\s*of (?:the )?total\b|\bof the total\b|\bbreakdown\b|\bmix\b|\bcomposition\b|\bcontribution\b")
 GROWTH_UP = _c(
     r"(?:增长|增速|涨幅|上涨|提升|增加|上升|增幅|成长|涨|增)(?:得|的)?(?:最快|最多|最大|最高|最猛|最狠|最厉害|前)|骤升|飙升|激增|暴涨|猛增|大涨|"
-    r"\bfastest[- ]growing\b|\bgrew (?:the )?(?:most|fastest)\b|\b(?:highest|biggest|largest|fastest|top) (?:%\s*|percentage\s+|relative\s+)?(?:growth|increase|gains?|growers?)\b|\bgrowing (?:the )?fastest\b|\bjumped (?:the )?most\b|\bspiked?\b|\bsurged?\b"
+    r"\bfastest[- ]growing\b|\bgrew (?:the )?(?:most|fastest)\b|\bgrew\b[^.?!,]{1,30}?\b(?:the )?(?:most|fastest)\b|\b(?:highest|biggest|largest|fastest|top) (?:%\s*|percentage\s+|relative\s+)?(?:growth|increase|gains?|growers?)\b|\bgrowing (?:the )?fastest\b|\bjumped (?:the )?most\b|\bspiked?\b|\bsurged?\b"
 )
 GROWTH_DOWN = _c(
     r"(?:下降|下滑|跌幅|减少|降幅|下跌|萎缩|降|掉|跌|少)(?:得|的)?(?:最快|最多|最大|最严重|最猛|最狠|最厉害|前)|骤降|暴跌|锐减|大跌|"

@@ -61,6 +61,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "zh": "「{term}」我认出来了，但没法用到这个问题的答案里（它和问的指标对不上）。请换个说法，或把它作为单独的问题来问。",
         "en": "I recognised \"{term}\" but could not use it in this answer (it does not fit the measure asked). Please rephrase, or ask about it separately.",
     },
+    "two_asks_one_answer": {
+        "zh": "这个问题问了两件事，但我只认出其中一个指标，不想只答一半。请分成两个问题问，或把两个指标都说清楚（例如：商户数和认证商户数）。",
+        "en": "This asks two things, but I recognised only one measure and won't answer half of it. Please ask them one at a time, or name both measures (e.g. campaign spend and ROI).",
+    },
     "compare_what": {
         "zh": "要比较什么和什么？这个问题只能算出一个数。请说出要比较的两段时间（例如：今年和去年同期）或两组对象（例如：华东和华南、认证和未认证商户）。",
         "en": "Compare what with what? As read, the question gives one number. Name the two periods (e.g. this year vs the same period last year) or the two groups (e.g. East vs South China, certified vs non-certified shops).",

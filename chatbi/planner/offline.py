@@ -433,6 +433,7 @@ def _own_clause(u: Understanding, position: int) -> bool:
     return not any(start <= s < end for s, _ in u.metric_spans)
 
 
+_ASK_WORDS = re.compile(r"多少|几[个家位人条单件]|\bhow (?:many|much)\b|\bwhat(?:'s| is| was| were| are)\b", re.ASCII)
 _EACH_ASKED = re.compile(r"各(?![位自])|分别|每个|每一个|每家|\beach\b|\brespectively\b|\bbroken down\b", re.ASCII)
 
 
@@ -451,6 +452,10 @@ def _shape_matches_the_ask(plan: Plan, u: Understanding) -> Plan:
         return Plan(intent="clarify", language=plan.language, message=messages.text("value_unused", plan.language, term=word or "?"))
     single = len(query.metrics) == 1 and not query.dimensions and not query.grain and not query.comparison \
         and not query.share_of_total and query.share_part is None and query.per_period is None and not query.count_as
+    asks = len(_ASK_WORDS.findall(u.norm))
+    if asks >= 2 and len(query.metrics) < asks and not query.dimensions and not query.grain and not query.comparison:
+        # 总共多少商户 其中认证的有几家 / how much did we spend and what's the roi: never one ask for two
+        return Plan(intent="clarify", language=plan.language, message=messages.text("two_asks_one_answer", plan.language))
     if not single:
         return plan
     if intents.COMPARE.search(u.norm):

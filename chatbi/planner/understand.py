@@ -354,6 +354,7 @@ def _ages(u: Understanding, norm: str, as_of: date, lexicon: Lexicon) -> list[tu
         low, high = int(m["a"] or m["a2"]), int(m["b"] or m["b2"])
         if low <= high and _age_filter(u, lexicon, low, high, has_age):
             spans.append(m.span())
+            u.filter_spans.append((*m.span(), u.extra_filters[-1]))  # 25到29岁这批买家贡献了多少比例: the part
     for m in intents.AGE_OPEN.finditer(norm):
         n = int(m["n"] or m["n2"])
         direction = m["dir"] or m["dir2"]

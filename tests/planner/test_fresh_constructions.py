@@ -232,3 +232,34 @@ def test_new_users_channel_is_where_they_signed_up(demo_planner: OfflinePlanner,
     plan = demo_planner.plan(question, as_of=AS_OF)
     assert plan.intent == "why" and plan.why_request is not None, plan
     assert ("signup_channel", "抖音") in {(f.dimension, f.value) for f in plan.why_request.filters}
+
+
+def test_two_asks_with_one_measure_recognised_are_asked_about(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("今年营销一共砸了多少钱进去 整体roi多少", as_of=AS_OF)
+    assert plan.intent == "clarify" and "两件事" in (plan.message or "")
+    assert demo_planner.plan("618那几天卖了多少", as_of=AS_OF).intent == "query"  # 几天 is no second ask
+
+
+def test_a_part_said_after_of_them_is_a_share(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("高价值用户有多少 其中女性多少", as_of=AS_OF)
+    assert plan.query is not None and plan.query.share_part is not None and plan.query.share_part.value == "女"
+
+
+def test_an_age_range_can_be_the_part(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("25到29岁这批年轻买家今年贡献了多少比例的gmv", as_of=AS_OF)
+    assert plan.query is not None and plan.query.share_part is not None and plan.query.share_part.op == "between"
+
+
+@pytest.mark.parametrize(("question", "check"), [
+    ("Dispute rate by the merchant's own region over the last 30 days.", "merchant_region"),
+    ("which city tier grew gmv the fastest yoy this qtr?", "gmv_growth"),
+])
+def test_owned_places_and_growth_said_around_the_metric(demo_planner: OfflinePlanner, question: str, check: str) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF, conversation=Conversation())
+    assert plan.query is not None, plan
+    assert check in plan.query.dimensions or (plan.query.order_by and plan.query.order_by[0].field == check)
+
+
+def test_a_sudden_jump_asked_with_za_is_a_why(demo_planner: OfflinePlanner) -> None:
+    plan = demo_planner.plan("商户54这个月纠纷率咋突然飙上去了", as_of=AS_OF)
+    assert plan.intent == "why"
