@@ -263,3 +263,9 @@ def test_owned_places_and_growth_said_around_the_metric(demo_planner: OfflinePla
 def test_a_sudden_jump_asked_with_za_is_a_why(demo_planner: OfflinePlanner) -> None:
     plan = demo_planner.plan("商户54这个月纠纷率咋突然飙上去了", as_of=AS_OF)
     assert plan.intent == "why"
+
+
+@pytest.mark.parametrize("question", ["how many negative reviews did shops based in 华南 get in q3", "gmv of merchants located in 华东"])
+def test_where_shops_are_based_is_their_own_region(demo_planner: OfflinePlanner, question: str) -> None:
+    plan = demo_planner.plan(question, as_of=AS_OF)
+    assert plan.query is not None and any(f.dimension == "merchant_region" for f in plan.query.filters), plan
