@@ -365,7 +365,7 @@ class Executor:
             statements = cur.extract_statements(sql)
         except duckdb.Error as exc:
             raise GuardError(
-                f"SQL 无法解析 / cannot parse the SQL: {_first_line(exc)}", code="sql_parse_error"
+                f"SQL 无法解析 / cannot parse the SQL: {first_line(exc)}", code="sql_parse_error"
             ) from exc
         if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
             raise GuardError(
@@ -374,14 +374,10 @@ class Executor:
             )
 
     def _timeout_error(self) -> QueryTimeoutError:
-        limit = f"{self.timeout_s:g}"
-        return QueryTimeoutError(
-            f"查询超过 {limit} 秒已被中止，请缩小时间范围或减少维度 / the query ran longer than "
-            f"{limit} s and was stopped; narrow the time range or use fewer dimensions.",
-        )
+        return timeout_error(self.timeout_s)
 
     def _query_error(self, exc: duckdb.Error) -> Exception:
-        detail = _first_line(exc)
+        detail = first_line(exc)
         if isinstance(exc, duckdb.PermissionException):
             return GuardError(
                 f"不允许访问文件或外部资源 / access to files or external resources is refused: {detail}",
@@ -444,6 +440,16 @@ def row_bytes(row: tuple) -> int:
 _CORRUPT = re.compile(r"corrupt database file|does not match stored checksum", re.IGNORECASE)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """An error's first line (at most 300 characters), or its type when it has no text."""
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def timeout_error(timeout_s: float) -> QueryTimeoutError:
+    """The product's error for a query stopped at the time limit, on every engine."""
+    limit = f"{timeout_s:g}"
+    return QueryTimeoutError(
+        f"查询超过 {limit} 秒已被中止，请缩小时间范围或减少维度 / the query ran longer than "
+        f"{limit} s and was stopped; narrow the time range or use fewer dimensions.",
+    )

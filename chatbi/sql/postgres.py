@@ -46,6 +46,8 @@ from chatbi.sql.executor import (
     FETCH_CHUNK_ROWS,
     QueryError,
     QueryResult,
+    first_line,
+    timeout_error,
     value_bytes,
 )
 
@@ -91,7 +93,7 @@ def connect(url: str, *, schema: str | None = None, timeout_s: float | None = No
     except psycopg.Error as exc:
         raise WarehouseError(
             f"无法连接 PostgreSQL 数据仓库 / cannot connect to the PostgreSQL warehouse: "
-            f"{_first_line(exc)}",
+            f"{first_line(exc)}",
             code="warehouse_unreachable",
             detail=str(exc),
         ) from exc
@@ -289,7 +291,7 @@ class PostgresExecutor:
         try:
             statements = [s for s in sqlglot.parse(sql, read="postgres") if s is not None]
         except sqlglot.errors.SqlglotError as exc:
-            raise GuardError(f"SQL 无法解析 / cannot parse the SQL: {_first_line(exc)}",
+            raise GuardError(f"SQL 无法解析 / cannot parse the SQL: {first_line(exc)}",
                              code="sql_parse_error") from exc
         if (len(statements) != 1 or not isinstance(statements[0], _QUERY_TYPES)
                 or any(isinstance(node, _WRITES) for node in statements[0].walk())):
@@ -297,14 +299,10 @@ class PostgresExecutor:
                              code="sql_not_select")
 
     def _timeout_error(self) -> QueryTimeoutError:
-        limit = f"{self.timeout_s:g}"
-        return QueryTimeoutError(
-            f"查询超过 {limit} 秒已被中止，请缩小时间范围或减少维度 / the query ran longer than "
-            f"{limit} s and was stopped; narrow the time range or use fewer dimensions.",
-        )
+        return timeout_error(self.timeout_s)
 
     def _query_error(self, exc: psycopg.Error) -> Exception:
-        detail = _first_line(exc)
+        detail = first_line(exc)
         errors = psycopg.errors
         if isinstance(exc, errors.ReadOnlySqlTransaction):
             return GuardError(f"数据仓库只读，不允许修改数据 / the warehouse is read-only: {detail}",
@@ -325,8 +323,3 @@ class PostgresExecutor:
             return WarehouseError(f"与 PostgreSQL 的连接中断 / the PostgreSQL connection failed: {detail}",
                                   code="warehouse_unreachable", detail=str(exc))
         return QueryError(f"查询执行失败 / the query failed: {detail}", detail=str(exc))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__

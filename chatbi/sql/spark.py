@@ -36,7 +36,7 @@ from typing import Any
 import sqlglot
 
 from chatbi.errors import GuardError, QueryTimeoutError, WarehouseError
-from chatbi.sql.executor import QueryError, QueryResult
+from chatbi.sql.executor import QueryError, QueryResult, first_line, timeout_error
 
 __all__ = ["SparkExecutor", "spark_session", "stop_session"]
 
@@ -68,7 +68,7 @@ def spark_session(master: str | None = None) -> Any:
                 )
                 _SESSION.sparkContext.setLogLevel("ERROR")
             except Exception as exc:  # no Java, no memory…
-                raise WarehouseError(f"无法启动 Spark / cannot start Spark: {_first_line(exc)}",
+                raise WarehouseError(f"无法启动 Spark / cannot start Spark: {first_line(exc)}",
                                      code="engine_unavailable", detail=str(exc)) from exc
         return _SESSION
 
@@ -210,22 +210,18 @@ class SparkExecutor:
         try:
             statements = [s for s in sqlglot.parse(sql, read="spark") if s is not None]
         except sqlglot.errors.SqlglotError as exc:
-            raise GuardError(f"SQL 无法解析 / cannot parse the SQL: {_first_line(exc)}",
+            raise GuardError(f"SQL 无法解析 / cannot parse the SQL: {first_line(exc)}",
                              code="sql_parse_error") from exc
         if len(statements) != 1 or not isinstance(statements[0], _QUERY_TYPES):
             raise GuardError("执行器只运行单条 SELECT 查询 / the executor runs exactly one SELECT statement",
                              code="sql_not_select")
 
     def _timeout_error(self) -> QueryTimeoutError:
-        limit = f"{self.timeout_s:g}"
-        return QueryTimeoutError(
-            f"查询超过 {limit} 秒已被中止，请缩小时间范围或减少维度 / the query ran longer than "
-            f"{limit} s and was stopped; narrow the time range or use fewer dimensions.",
-        )
+        return timeout_error(self.timeout_s)
 
     @staticmethod
     def _query_error(exc: Exception) -> Exception:
-        detail = _first_line(exc)
+        detail = first_line(exc)
         condition = str(getattr(exc, "getCondition", lambda: None)() or getattr(exc, "getErrorClass", lambda: None)() or "")
         if condition.startswith(("TABLE_OR_VIEW_NOT_FOUND", "UNRESOLVED_COLUMN", "UNRESOLVED_ROUTINE")) or \
                 "TABLE_OR_VIEW_NOT_FOUND" in detail or "UNRESOLVED_COLUMN" in detail:
@@ -235,8 +231,3 @@ class SparkExecutor:
             return QueryError(f"查询超出内存限制 / the query ran out of memory: {detail}",
                               code="query_out_of_memory")
         return QueryError(f"查询执行失败 / the query failed: {detail}", detail=str(exc))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
