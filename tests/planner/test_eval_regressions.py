@@ -40,13 +40,6 @@ def _demo_values() -> dict[str, list[Any]]:
     return values
 
 
-@pytest.fixture(scope="module")
-def demo_planner() -> OfflinePlanner:
-    from chatbi.semantic.loader import load_semantic_layer
-
-    return OfflinePlanner(load_semantic_layer(), _demo_values())
-
-
 def _plan(planner: OfflinePlanner, *questions: str) -> Any:
     conversation = Conversation()
     plan = None

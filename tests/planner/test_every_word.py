@@ -12,14 +12,6 @@ from chatbi.planner.context import Conversation
 from chatbi.planner.offline import OfflinePlanner
 from chatbi.planner.unknown import NearMatcher, Unknown, find_unknowns, not_in_data
 from tests.planner.conftest import AS_OF
-from tests.planner.test_eval_regressions import _demo_values
-
-
-@pytest.fixture(scope="module")
-def demo_planner() -> OfflinePlanner:
-    from chatbi.semantic.loader import load_semantic_layer
-
-    return OfflinePlanner(load_semantic_layer(), _demo_values())
 
 
 # ------------------------------------------------------------------ near matches

@@ -16,7 +16,7 @@ from chatbi.planner.context import Conversation
 from chatbi.planner.merchant_names import NAMES_KEY, MerchantNames
 from chatbi.planner.merchant_refs import find_merchant_refs
 from chatbi.planner.offline import OfflinePlanner
-from tests.planner.conftest import AS_OF
+from tests.planner.conftest import AS_OF, real_layer
 from tests.planner.layer_fixture import real_layer_values
 from tests.planner.plan_checks import check
 
@@ -37,16 +37,8 @@ SHOPS = [
 
 @pytest.fixture(scope="module")
 def named_planner() -> OfflinePlanner:
-    from chatbi.errors import SemanticLayerError
-
-    try:
-        from chatbi.semantic.loader import load_semantic_layer
-
-        layer = load_semantic_layer()
-    except (ImportError, FileNotFoundError, SemanticLayerError) as exc:  # pragma: no cover
-        pytest.skip(f"real semantic layer not loadable: {exc}")
     values: dict[str, list[Any]] = {**real_layer_values(), NAMES_KEY: [f"{i}\t{n}" for i, n in SHOPS]}
-    return OfflinePlanner(layer, values)
+    return OfflinePlanner(real_layer(), values)
 
 
 def _merchant_filter(plan: Any) -> Any:

@@ -9,14 +9,6 @@ import pytest
 from chatbi.planner.context import Conversation
 from chatbi.planner.offline import OfflinePlanner
 from tests.planner.conftest import AS_OF
-from tests.planner.test_eval_regressions import _demo_values
-
-
-@pytest.fixture(scope="module")
-def demo_planner() -> OfflinePlanner:
-    from chatbi.semantic.loader import load_semantic_layer
-
-    return OfflinePlanner(load_semantic_layer(), _demo_values())
 
 
 def _filters(plan) -> set[tuple]:
