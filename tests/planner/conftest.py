@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -42,3 +43,16 @@ def demo_planner() -> OfflinePlanner:
     from tests.planner.test_eval_regressions import _demo_values
 
     return OfflinePlanner(real_layer(), _demo_values())
+
+
+def plan_conversation(planner: OfflinePlanner, *questions: str, shown: Any = None) -> list[Any]:
+    """Plan ``questions`` as the turns of one conversation; each turn is marked answered, with
+    ``shown`` as the keys a top N showed."""
+    from chatbi.planner.context import Conversation
+
+    conversation = Conversation()
+    plans = []
+    for question in questions:
+        plans.append(planner.plan(question, as_of=AS_OF, conversation=conversation))
+        conversation.mark_last(shown_keys=shown)
+    return plans

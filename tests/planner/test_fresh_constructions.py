@@ -9,7 +9,7 @@ import pytest
 
 from chatbi.planner.context import Conversation
 from chatbi.planner.offline import OfflinePlanner
-from tests.planner.conftest import AS_OF
+from tests.planner.conftest import AS_OF, plan_conversation
 
 
 @pytest.mark.parametrize(("question", "metric"), [
@@ -103,28 +103,19 @@ def test_a_demonstrative_after_what_names_the_group_is_descriptive(demo_planner:
     assert "campaign_id" in plan.query.dimensions
 
 
-def _ask(planner: OfflinePlanner, *questions: str, shown=None):
-    conversation = Conversation()
-    plans = []
-    for question in questions:
-        plans.append(planner.plan(question, as_of=AS_OF, conversation=conversation))
-        conversation.mark_last(shown_keys=shown)
-    return plans
-
-
 def test_only_a_value_and_its_noun_keeps_the_measure(demo_planner: OfflinePlanner) -> None:
-    *_, last = _ask(demo_planner, "gmv by quarter this year", "only app orders")
+    *_, last = plan_conversation(demo_planner, "gmv by quarter this year", "only app orders")
     assert last.query is not None and last.query.metrics == ["gmv"] and last.query.grain == "quarter"
     assert any(f.dimension == "device" and f.value == "app" for f in last.query.filters)
 
 
 def test_only_a_one_character_value_filters(demo_planner: OfflinePlanner) -> None:
-    *_, last = _ask(demo_planner, "how many people in each value tier?", "only 女")
+    *_, last = plan_conversation(demo_planner, "how many people in each value tier?", "only 女")
     assert last.query is not None and ("gender", "eq", "女") in {(f.dimension, f.op, f.value) for f in last.query.filters}
 
 
 def test_each_of_those_keeps_the_breakdown(demo_planner: OfflinePlanner) -> None:
-    *_, last = _ask(demo_planner, "Top 3 campaigns by attributed revenue this year", "How much did each of those spend?",
+    *_, last = plan_conversation(demo_planner, "Top 3 campaigns by attributed revenue this year", "How much did each of those spend?",
                     shown=("campaign_id", (69, 68, 63)))
     assert last.query is not None and last.query.metrics == ["campaign_spend"]
     assert "campaign_id" in last.query.dimensions
@@ -132,19 +123,19 @@ def test_each_of_those_keeps_the_breakdown(demo_planner: OfflinePlanner) -> None
 
 @pytest.mark.parametrize("question", ["ok new topic - how many KOLs do we have in the outdoor space", "另外问下 整个平台注册用户总共多少"])
 def test_a_turn_that_says_it_starts_afresh_inherits_nothing(demo_planner: OfflinePlanner, question: str) -> None:
-    _, last = _ask(demo_planner, "商户42上个月的GMV", question)
+    _, last = plan_conversation(demo_planner, "商户42上个月的GMV", question)
     assert last.intent == "query" and last.query is not None, last
     assert not any(f.dimension == "merchant_id" for f in last.query.filters)
     assert last.query.time_range is None
 
 
 def test_where_people_usually_buy_is_their_preferred_channel(demo_planner: OfflinePlanner) -> None:
-    _, last = _ask(demo_planner, "北京的女性用户有多少", "她们最常在哪个渠道买")
+    _, last = plan_conversation(demo_planner, "北京的女性用户有多少", "她们最常在哪个渠道买")
     assert last.query is not None and last.query.dimensions == ["preferred_channel"]
 
 
 def test_a_filter_word_does_not_split_a_longer_value(demo_planner: OfflinePlanner) -> None:
-    _, last = _ask(demo_planner, "各品类gmv", "只看中古包")
+    _, last = plan_conversation(demo_planner, "各品类gmv", "只看中古包")
     assert last.query is not None and ("category", "中古包") in {(f.dimension, f.value) for f in last.query.filters}
 
 
@@ -198,12 +189,12 @@ def test_a_value_the_answer_would_not_use_is_asked_about(demo_planner: OfflinePl
 
 
 def test_ok_before_a_follow_up_word_is_still_a_follow_up(demo_planner: OfflinePlanner) -> None:
-    *_, last = _ask(demo_planner, "can i see ytd revenue split across traffic sources", "ok now only the app orders")
+    *_, last = plan_conversation(demo_planner, "can i see ytd revenue split across traffic sources", "ok now only the app orders")
     assert last.query is not None and last.query.metrics == ["gmv"] and last.query.dimensions == ["channel"]
 
 
 def test_the_same_split_keeps_the_breakdown(demo_planner: OfflinePlanner) -> None:
-    *_, last = _ask(demo_planner, "sell-through for certified vs non-certified merchants", "ok and return rate w/ the same split, q3 only")
+    *_, last = plan_conversation(demo_planner, "sell-through for certified vs non-certified merchants", "ok and return rate w/ the same split, q3 only")
     assert last.query is not None and last.query.metrics == ["return_rate"] and len(last.query.dimensions) == 1
 
 

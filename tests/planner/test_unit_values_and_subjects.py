@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from chatbi.planner.context import Conversation
 from chatbi.planner.offline import OfflinePlanner
-from tests.planner.conftest import AS_OF
+from tests.planner.conftest import AS_OF, plan_conversation
 
 
 def _filters(plan) -> set[tuple]:
@@ -46,17 +45,8 @@ def test_other_numbers_are_not_read_as_stars(demo_planner: OfflinePlanner) -> No
     assert not any(f.dimension == "review_stars" for f in plan.query.filters)
 
 
-def _conversation(planner: OfflinePlanner, *questions: str):
-    conversation = Conversation()
-    plans = []
-    for question in questions:
-        plans.append(planner.plan(question, as_of=AS_OF, conversation=conversation))
-        conversation.mark_last()
-    return plans
-
-
 def test_a_conversation_about_one_shop_stays_on_it(demo_planner: OfflinePlanner) -> None:
-    _, second = _conversation(demo_planner, "商户42的粉丝多少", "今年新增关注多少")
+    _, second = plan_conversation(demo_planner, "商户42的粉丝多少", "今年新增关注多少")
     assert second.query is not None and second.query.metrics == ["new_follows"]
     assert ("merchant_id", "eq", 42) in _filters(second)
     assert second.query.time_range is not None and second.query.time_range.start.isoformat() == "2026-01-01"
@@ -64,27 +54,27 @@ def test_a_conversation_about_one_shop_stays_on_it(demo_planner: OfflinePlanner)
 
 
 def test_a_slice_is_not_carried_into_a_question_with_its_own_period(demo_planner: OfflinePlanner) -> None:
-    _, second = _conversation(demo_planner, "华东的GMV多少", "今年新增用户多少")
+    _, second = plan_conversation(demo_planner, "华东的GMV多少", "今年新增用户多少")
     assert second.query is not None and second.query.metrics == ["new_users"]
     assert not second.query.filters
 
 
 def test_spending_of_an_earlier_segment_is_what_they_paid(demo_planner: OfflinePlanner) -> None:
-    *_, third = _conversation(demo_planner, "潜力型用户有多少", "只看男的", "他们今年一共花了多少钱")
+    *_, third = plan_conversation(demo_planner, "潜力型用户有多少", "只看男的", "他们今年一共花了多少钱")
     assert third.intent == "query" and third.query is not None, third
     assert third.query.metrics == ["gmv"]
     assert {("value_tier", "eq", "潜力型"), ("gender", "eq", "男")} <= _filters(third)
 
 
 def test_a_snapshot_metric_after_a_dated_turn_is_answered_as_of_now(demo_planner: OfflinePlanner) -> None:
-    *_, third = _conversation(demo_planner, "高频上新型商户有多少家？", "它们近30天一共上新了多少件？", "其中哪家动销率最高？")
+    *_, third = plan_conversation(demo_planner, "高频上新型商户有多少家？", "它们近30天一共上新了多少件？", "其中哪家动销率最高？")
     assert third.intent == "query" and third.query is not None, third
     assert third.query.metrics == ["sell_through_rate"] and third.query.time_range is None
     assert any("快照" in note for note in third.notes)
 
 
 def test_a_ranking_in_a_followup_leaves_out_the_missing_group(demo_planner: OfflinePlanner) -> None:
-    _, second = _conversation(demo_planner, "35到39岁的男性用户有多少？", "他们最常买什么品类？")
+    _, second = plan_conversation(demo_planner, "35到39岁的男性用户有多少？", "他们最常买什么品类？")
     assert second.query is not None and second.query.order_by
     group = second.query.dimensions[0]
     assert (group, "ne", None) in _filters(second)
