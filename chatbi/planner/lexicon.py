@@ -244,10 +244,13 @@ class Lexicon:
     def _add_filter_leads(self) -> None:
         """only 女 / 只看男: a filter word makes a weak value clear, unless a longer surface starts
         with it (只看中古包 is the category 中古包, not the level 中)."""
+        by_first: dict[str, list[str]] = defaultdict(list)  # a surface starting with a value starts with its character
+        for key in self._entries:
+            by_first[key[0]].append(key)
         for value_text, entry in self._led:
             if any(key != value_text and key.startswith(value_text)
-                   and any((e.name, e.value) != (entry.name, entry.value) for e in entries)
-                   for key, entries in self._entries.items()):
+                   and any((e.name, e.value) != (entry.name, entry.value) for e in self._entries[key])
+                   for key in by_first.get(value_text[:1], ())):
                 continue
             for lead in _FILTER_LEADS:
                 self._add(f"{lead}{value_text}", entry)
