@@ -69,7 +69,7 @@ def _no_subject(u: Understanding) -> bool:
                 or u.definition_strong or u.definition_weak or u.per_period or u.min_orders or u.growth)
 
 
-_EACH = re.compile(r"各自|分别|每个|每一个|每家|同样的拆分|一样的拆分|\beach\b|\bevery\b|\brespectively\b|\bsame (?:split|breakdown|cut)\b", re.ASCII)
+_EACH = re.compile(rf"各自|{intents.PER_GROUP}|同样的拆分|一样的拆分|\bevery\b|\bsame (?:split|breakdown|cut)\b", re.ASCII)
 _DEMONSTRATIVE = re.compile(r"[这那]")
 #: a character a describing phrase ends with (not a verb or preposition that points: 只看这几个, 给那批人)
 _NAMING_CHAR = re.compile(r"[\u4e00-\u9fff0-9a-z](?<![看要只是把给对和跟与在了从让替帮向])")

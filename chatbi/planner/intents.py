@@ -71,6 +71,9 @@ NEW_SUBJECT = _c(
 COMBINED = _c(r"加起来|合起来|合计|一起算|算在一起|总共|\bboth together\b|\bcombined\b|\btogether\b|\baltogether\b|\bin total\b")
 #: 其中 / of them inside one question: what follows is a part of what came before
 OF_THEM = _c(r"其中|这里面|这其中|\bof them\b|\bof those\b|\bamong them\b")
+#: 分别 / each: one figure per group is asked (the words both the follow-up rules and the
+#: answer-shape check read, each adding its own)
+PER_GROUP = r"分别|每个|每一个|每家|\beach\b|\brespectively\b"
 #: returns, as a rate / 按比例看: a count asked as its rate
 AS_RATE = _c(r"按比例|用比率|看比率|\bas a (?:rate|percentage|percent|%)|\bin (?:percent|percentage) terms\b|\bas (?:a )?%")
 DEFINITION_WEAK = _c(r"是什么[?]?$|^什么是|指什么|\bwhat(?:'s| is| are)\s+(?:the\s+)?(?:an?\s+)?")

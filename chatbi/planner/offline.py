@@ -434,7 +434,7 @@ def _own_clause(u: Understanding, position: int) -> bool:
 
 
 _ASK_WORDS = re.compile(r"多少|几[个家位人条单件]|\bhow (?:many|much)\b|\bwhat(?:'s| is| was| were| are)\b", re.ASCII)
-_EACH_ASKED = re.compile(r"各(?![位自])|分别|每个|每一个|每家|\beach\b|\brespectively\b|\bbroken down\b", re.ASCII)
+_EACH_ASKED = re.compile(rf"各(?![位自])|{intents.PER_GROUP}|\bbroken down\b", re.ASCII)
 
 
 def _shape_matches_the_ask(plan: Plan, u: Understanding) -> Plan:
@@ -446,7 +446,7 @@ def _shape_matches_the_ask(plan: Plan, u: Understanding) -> Plan:
     used = {f.dimension for f in query.filters} | set(query.dimensions) | {h.metric for h in query.having}
     if query.share_part is not None:
         used.add(query.share_part.dimension)
-    dropped = [h for h in u.values if not h.negated and not set(h.dims) & used and not _values_behind_metric(query, h)]
+    dropped = [h for h in u.values if not h.negated and not set(h.dims) & used and not _names_no_rows(h)]
     if dropped:  # a value the question names that the answer would not use: never answer without it
         word = u.question[dropped[0].start:dropped[0].end] if dropped[0].end <= len(u.question) else ""
         return Plan(intent="clarify", language=plan.language, message=messages.text("value_unused", plan.language, term=word or "?"))
@@ -465,8 +465,9 @@ def _shape_matches_the_ask(plan: Plan, u: Understanding) -> Plan:
     return plan
 
 
-def _values_behind_metric(query: SemanticQuery, hit: Any) -> bool:
-    """A value that a metric already means (新客 in 新客转化率 is the metric's cohort)."""
+def _names_no_rows(hit: Any) -> bool:
+    """Values of alert and tag-history dimensions (they name metrics and tags, and are read by
+    the alert and tag answers, not as filters): never reported as unused."""
     return any(d.startswith(("alert", "tag")) for d in hit.dims)
 
 
