@@ -26,7 +26,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from chatbi.planner.text import at_word_boundary, normalize
 
@@ -320,6 +320,7 @@ def which_shop_plan(u: Understanding) -> Any:
     from chatbi.planner import messages
     from chatbi.planner.types import Plan
 
+    assert u.shop_choices is not None, "only asked when a name matched several shops"
     said, _, shops = u.shop_choices
     example = shops[0].merchant_id
     message = messages.text("which_shop_name", u.language, term=said, candidates=listed(shops, u.language), example=str(example))
@@ -386,6 +387,7 @@ def shop_reply(last_turn: Any, reply: Understanding) -> str | None:
     pending = getattr(last_turn, "pending", None)
     if getattr(getattr(last_turn, "plan", None), "intent", None) != "clarify" or not hasattr(pending, "shop_choices"):
         return None
+    pending = cast("Understanding", pending)  # the understanding a clarification was asked about
     if not asks_which_shop(pending):
         return None
     others = [f for f in reply.extra_filters if f.dimension != "merchant_id"]
